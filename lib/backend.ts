@@ -1,0 +1,79 @@
+/**
+ * TensorFlow.js backend selection, done once per process.
+ *
+ * Order of preference (DESIGN.md): the native GPU binding, the native CPU binding, WebAssembly
+ * (SIMD, single-threaded under Node), then the plain JavaScript CPU backend. The native bindings
+ * are not dependencies of this package because their install step downloads libtensorflow;
+ * users who can install them (`npm install @tensorflow/tfjs-node-gpu`) get them picked up here.
+ *
+ * Force a backend with `LINEARITY_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu`.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+export type BackendName = "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu";
+
+const ORDER: readonly BackendName[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"];
+
+let chosen: Promise<BackendName> | undefined;
+
+/** Try to register one backend; resolves true when tfjs can use it. */
+async function tryBackend(name: BackendName): Promise<boolean> {
+  try {
+    switch (name) {
+      case "tfjs-node-gpu":
+      case "tfjs-node": {
+        // Both register a backend called "tensorflow". Check the package really is the native
+        // binding: danfojs-node's override aliases a pure-JS tfjs under the same name.
+        const pkg = `@tensorflow/${name}`;
+        const real = require(`${pkg}/package.json`).name === pkg;
+        if (!real) return false;
+        require(pkg);
+        return tf.findBackend("tensorflow") !== undefined && (await tf.setBackend("tensorflow"));
+      }
+      case "wasm":
+        require("@tensorflow/tfjs-backend-wasm");
+        return await tf.setBackend("wasm");
+      case "cpu":
+        require("@tensorflow/tfjs-backend-cpu");
+        return await tf.setBackend("cpu");
+    }
+  } catch {
+    return false;
+  }
+}
+
+async function choose(): Promise<BackendName> {
+  const forced = process.env.LINEARITY_BACKEND;
+  if (forced !== undefined && forced !== "") {
+    if (!(ORDER as readonly string[]).includes(forced)) {
+      throw new Error(
+        `LINEARITY_BACKEND: expected one of ${ORDER.join(", ")}, got '${forced}'`,
+      );
+    }
+    if (!(await tryBackend(forced as BackendName))) {
+      throw new Error(`LINEARITY_BACKEND=${forced}: that backend could not be loaded here`);
+    }
+    return forced as BackendName;
+  }
+  for (const name of ORDER) {
+    if (await tryBackend(name)) return name;
+  }
+  throw new Error("no TensorFlow.js backend could be loaded (tried " + ORDER.join(", ") + ")");
+}
+
+/**
+ * Pick and initialise the backend (once; later calls return the same answer). Prints the choice
+ * once to stderr so stdout stays clean for CLI output; pass `quiet` to skip the message.
+ */
+export function initBackend(opts: { quiet?: boolean } = {}): Promise<BackendName> {
+  if (chosen === undefined) {
+    chosen = choose().then(async (name) => {
+      await tf.ready();
+      if (!opts.quiet && !process.env.LINEARITY_QUIET) {
+        process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'\n`);
+      }
+      return name;
+    });
+  }
+  return chosen;
+}

@@ -1,0 +1,50 @@
+/**
+ * `linearity`: the command-line entry point. Each sub-command lives in its own file under
+ * commands/ and only parses arguments before calling the library.
+ *
+ * Errors a user can cause (a missing file, a wrong shape) print one line, `linearity: <message>`,
+ * and exit with status 1; set LINEARITY_DEBUG=1 to see the stack trace as well.
+ */
+import { Command, CommanderError } from "commander";
+import { registerScore } from "./commands/score";
+import { registerInspect } from "./commands/inspect";
+import { registerExport } from "./commands/export";
+import { registerExtract } from "./commands/extract";
+import { registerDownload } from "./commands/download";
+import { registerTrain } from "./commands/train";
+
+export function buildProgram(): Command {
+  const program = new Command("linearity")
+    .description("How linear are the layers of a transformer? Scores, probes and extraction.")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [
+    registerScore,
+    registerInspect,
+    registerExport,
+    registerExtract,
+    registerDownload,
+    registerTrain,
+  ]) {
+    register(program);
+  }
+  return program;
+}
+
+function fail(err: unknown): never {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`linearity: ${msg.split("\n")[0]}\n`);
+  if (process.env.LINEARITY_DEBUG && err instanceof Error && err.stack) {
+    process.stderr.write(err.stack + "\n");
+  }
+  process.exit(1);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    fail(err);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Argument checks shared by every public function. Messages follow one form so a user can see
+ * at once which function, which argument, what was expected and what arrived:
+ *   `linearityScore: 'y' expected shape [tokens=1000, d_model] , got [999, 768]`
+ */
+
+/** A dimension spec: a name (any size), or a name with a required size. */
+export type Dim = string | readonly [name: string, size: number];
+
+function describe(dims: readonly Dim[]): string {
+  return "[" + dims.map((d) => (typeof d === "string" ? d : `${d[0]}=${d[1]}`)).join(", ") + "]";
+}
+
+/** Throw unless `shape` matches `dims` (rank and any fixed sizes). Returns the shape. */
+export function checkShape(
+  fn: string,
+  arg: string,
+  shape: readonly number[],
+  dims: readonly Dim[],
+): readonly number[] {
+  const ok =
+    shape.length === dims.length &&
+    dims.every((d, i) => typeof d === "string" || d[1] === shape[i]);
+  if (!ok) {
+    throw new Error(`${fn}: '${arg}' expected shape ${describe(dims)}, got [${shape.join(", ")}]`);
+  }
+  return shape;
+}
+
+/** Throw with the position of the first NaN or ±Inf in a row-major [rows, cols] buffer. */
+export function checkFinite(
+  fn: string,
+  arg: string,
+  values: ArrayLike<number>,
+  cols: number,
+  rowOffset = 0,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) {
+      const row = rowOffset + Math.floor(i / cols);
+      const col = i % cols;
+      throw new Error(`${fn}: '${arg}' has ${v} at row ${row}, column ${col}`);
+    }
+  }
+}
