@@ -1,0 +1,124 @@
+/**
+ * Tokenizers from a Hugging Face tokenizer.json, run by @huggingface/tokenizers (tokenizers.js,
+ * pure JavaScript, local files only). The library gives ids but no offsets; offsets.ts derives
+ * them by incremental decoding.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Tokenizer } from "@huggingface/tokenizers";
+import { alignDecoded, decodePieces, piecesToOffsets } from "./offsets";
+import type { Encoded, TextTokenizer, TokenizerModelConfig } from "./types";
+
+/** Characters per encode call: long texts are cut at a newline near this size (see encode). */
+const BLOCK_CHARS = 16384;
+
+function readJson(file: string): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`tokenizer: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new Error("not a JSON object");
+    }
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`tokenizer: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export class HfTokenizer implements TextTokenizer {
+  readonly bosTokenId?: number;
+  readonly vocabSize: number;
+  readonly kind: string;
+  private readonly tokenizer: Tokenizer;
+
+  /**
+   * @param tokenizerJson the parsed tokenizer.json
+   * @param tokenizerConfig the parsed tokenizer_config.json ({} when the folder has none)
+   * @param config the model config: bos_token_id decides the BOS of every sequence
+   */
+  constructor(
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown>,
+    config: TokenizerModelConfig = {},
+    source = "tokenizer.json",
+  ) {
+    try {
+      this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    } catch (err) {
+      throw new Error(`tokenizer: ${source} is not a tokenizer tokenizers.js can load: ${(err as Error).message}`);
+    }
+    const model = tokenizerJson.model as { type?: string } | undefined;
+    this.kind = `tokenizer.json (${model?.type ?? "unknown model"})`;
+    const bos = config.bos_token_id;
+    if (bos !== undefined && bos !== null) this.bosTokenId = bos;
+    let maxId = -1;
+    for (const id of this.tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    this.vocabSize = maxId + 1;
+  }
+
+  /** Read dir/tokenizer.json (+ dir/tokenizer_config.json when present). */
+  static fromDir(dir: string, config: TokenizerModelConfig = {}): HfTokenizer {
+    const file = path.join(dir, "tokenizer.json");
+    const cfgFile = path.join(dir, "tokenizer_config.json");
+    const tokenizerConfig = fs.existsSync(cfgFile) ? readJson(cfgFile) : {};
+    return new HfTokenizer(readJson(file), tokenizerConfig, config, file);
+  }
+
+  /**
+   * Ids without special tokens, with character offsets. Texts longer than BLOCK_CHARS are
+   * encoded block by block, each block ending after a newline, so time stays linear; pre-tokenizers
+   * of decoder models split at newlines anyway, so the ids match a single call in practice.
+   */
+  encode(text: string): Encoded {
+    const ids: number[] = [];
+    const offsets: [number, number][] = [];
+    let start = 0;
+    while (start < text.length) {
+      let end = Math.min(text.length, start + BLOCK_CHARS);
+      if (end < text.length) {
+        const nl = text.lastIndexOf("\n", end - 1);
+        if (nl >= start + BLOCK_CHARS / 2) end = nl + 1;
+      }
+      const block = this.encodeBlock(text.slice(start, end));
+      for (let k = 0; k < block.ids.length; k++) {
+        ids.push(block.ids[k]);
+        offsets.push([block.offsets[k][0] + start, block.offsets[k][1] + start]);
+      }
+      start = end;
+    }
+    return { ids, offsets };
+  }
+
+  private encodeBlock(text: string): Encoded {
+    const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    if (ids.length === 0) return { ids, offsets: [] };
+    const pieces = decodePieces((window) => this.decodeRaw(window), ids);
+    const pieceOffsets = piecesToOffsets(pieces);
+    const map = alignDecoded(pieces.join(""), text);
+    const offsets = pieceOffsets.map(([s, e]): [number, number] => [map[s], Math.max(map[s], map[e])]);
+    return { ids, offsets };
+  }
+
+  /** Decode keeping special tokens and every space (no clean-up of " ." etc.). */
+  private decodeRaw(ids: readonly number[]): string {
+    if (ids.length === 0) return "";
+    return this.tokenizer.decode([...ids], {
+      skip_special_tokens: false,
+      clean_up_tokenization_spaces: false,
+    });
+  }
+
+  decode(ids: readonly number[]): string {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw new Error(`tokenizer.decode: id ${id} is outside 0..${this.vocabSize - 1}`);
+      }
+    }
+    return this.decodeRaw(ids);
+  }
+}
