@@ -1,0 +1,106 @@
+/**
+ * IEEE 754 half precision (float16) and bfloat16 <-> float32 conversions.
+ *
+ * Encoding rounds to nearest, ties to even (as numpy's `astype(np.float16)` and torch's
+ * `.to(torch.bfloat16)` do); overflow gives ±Inf, tiny values become subnormals or ±0, and NaN
+ * stays NaN (quiet, sign and top payload bits kept where they fit).
+ */
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 value -> float16 bit pattern (uint16), round to nearest even. */
+export function f32ToF16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+
+  // NaN and Inf: keep NaN quiet (set the top mantissa bit) so it never turns into Inf.
+  if (exp === 0xff) {
+    return mant === 0 ? sign | 0x7c00 : sign | 0x7e00 | (mant >>> 13);
+  }
+  // Unbiased exponent, then rebias for float16 (bias 15).
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow -> Inf
+  if (e <= 0) {
+    // Subnormal float16 (or zero): shift the full significand (with implicit 1) right.
+    if (e < -10) return sign; // rounds to zero (below half the smallest subnormal)
+    const full = mant | 0x800000;
+    const shift = 14 - e; // 24-bit significand -> 10-bit subnormal mantissa
+    const half = 1 << (shift - 1);
+    const rest = full & ((1 << shift) - 1);
+    let out = full >>> shift;
+    if (rest > half || (rest === half && (out & 1) === 1)) out += 1;
+    return sign | out; // a carry into bit 10 correctly yields the smallest normal
+  }
+  // Normal: drop 13 mantissa bits with round to nearest even; a carry may bump the exponent.
+  let out = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (out & 1) === 1)) out += 1;
+  return sign | out; // carry into exponent 0x1f gives exactly Inf, which is right
+}
+
+/** float16 bit pattern (uint16) -> float32 value (exact). */
+export function f16BitsToF32(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >>> 10) & 0x1f;
+  const mant = bits & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24; // zero or subnormal
+  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** float32 value -> bfloat16 bit pattern (uint16), round to nearest even. */
+export function f32ToBf16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) {
+    return ((x >>> 16) | 0x0040) & 0xffff; // quiet NaN
+  }
+  const lsb = (x >>> 16) & 1;
+  return ((x + 0x7fff + lsb) >>> 16) & 0xffff;
+}
+
+/** bfloat16 bit pattern (uint16) -> float32 value (exact). */
+export function bf16BitsToF32(bits: number): number {
+  u32[0] = (bits & 0xffff) << 16;
+  return f32[0];
+}
+
+/** Decode a float16 array (uint16 bit patterns) into float32. */
+export function decodeF16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+  // A 64K lookup table is built once: decoding is then one load per element.
+  const table = f16Table();
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  return out;
+}
+
+/** Encode float32 values into float16 bit patterns. */
+export function encodeF16(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
+  for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]);
+  return out;
+}
+
+/** Decode a bfloat16 array (uint16 bit patterns) into float32. */
+export function decodeBf16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+  const view = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < bits.length; i++) view[i] = bits[i] << 16;
+  return out;
+}
+
+/** Encode float32 values into bfloat16 bit patterns. */
+export function encodeBf16(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
+  for (let i = 0; i < values.length; i++) out[i] = f32ToBf16Bits(values[i]);
+  return out;
+}
+
+let table: Float32Array | undefined;
+function f16Table(): Float32Array {
+  if (table === undefined) {
+    table = new Float32Array(65536);
+    for (let b = 0; b < 65536; b++) table[b] = f16BitsToF32(b);
+  }
+  return table;
+}

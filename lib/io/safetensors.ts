@@ -1,0 +1,311 @@
+/**
+ * safetensors files (https://github.com/huggingface/safetensors): an 8-byte little-endian header
+ * length N, N bytes of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}`,
+ * then the raw little-endian tensor bytes (offsets relative to the end of the header).
+ *
+ * Reading parses and validates the header only; each tensor's bytes are read from disk on first
+ * access, so a multi-GB checkpoint is never loaded at once. Writing streams one tensor at a time
+ * into a temporary file that is renamed into place when complete.
+ */
+import * as fs from "fs";
+import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./f16";
+import { writeAtomicWith } from "./atomic";
+
+export type SafetensorsDtype = "F16" | "BF16" | "F32" | "F64" | "I32" | "I64";
+export type SafetensorsWriteDtype = "F16" | "BF16" | "F32" | "I32";
+
+const WRITE_DTYPES: readonly SafetensorsWriteDtype[] = ["F16", "BF16", "F32", "I32"];
+const ITEM_SIZE: Record<SafetensorsDtype, number> = { F16: 2, BF16: 2, F32: 4, F64: 8, I32: 4, I64: 8 };
+
+/** Header entry of one tensor, as stored in the file. */
+export interface SafetensorsHeaderEntry {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/** One tensor of an open file. Its bytes are read lazily. */
+export interface SafetensorsTensor {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Absolute byte offset in the file and byte length. */
+  byteOffset: number;
+  byteLength: number;
+  /** Values as float32 (F16/BF16 decoded exactly; F64/I64 rounded), read on first use and cached. */
+  readonly data: Float32Array;
+  /** Read the values as float32 again, without caching (use for one-off reads of big tensors). */
+  read(): Float32Array;
+  /** Read integer tensors (I32, I64 that fit) as Int32Array. */
+  readInt32(): Int32Array;
+  /** The raw little-endian bytes. */
+  readBytes(): Buffer;
+}
+
+export interface SafetensorsFile {
+  path: string;
+  /** The parsed JSON header, without `__metadata__`. */
+  header: Record<string, SafetensorsHeaderEntry>;
+  metadata?: Record<string, string>;
+  /** Tensor names in file order (by offset). */
+  names: string[];
+  tensors: Record<string, SafetensorsTensor>;
+}
+
+/** Largest header accepted (as the reference implementation: 100 MB). */
+const MAX_HEADER = 100_000_000;
+
+function fail(file: string, what: string): never {
+  throw new Error(`${file}: ${what}`);
+}
+
+function readAt(file: string, position: number, length: number): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? err})`);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, position + done);
+      if (n === 0) fail(file, `unexpected end of file at byte ${position + done}`);
+      done += n;
+    }
+    return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Validate one header entry; returns it typed. */
+function checkEntry(file: string, name: string, raw: unknown): SafetensorsHeaderEntry {
+  const where = `tensor '${name}'`;
+  if (typeof raw !== "object" || raw === null) fail(file, `corrupt safetensors header: ${where} is not an object`);
+  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+  if (typeof dtype !== "string" || !(dtype in ITEM_SIZE)) {
+    fail(file, `${where} has unsupported dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(ITEM_SIZE).join(", ")}`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(file, `corrupt safetensors header: ${where} has invalid shape ${JSON.stringify(shape)}`);
+  }
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[1] < offsets[0]
+  ) {
+    fail(file, `corrupt safetensors header: ${where} has invalid data_offsets ${JSON.stringify(offsets)}`);
+  }
+  const need = (shape as number[]).reduce((a, b) => a * b, 1) * ITEM_SIZE[dtype as SafetensorsDtype];
+  const span = offsets[1] - offsets[0];
+  if (need !== span) {
+    fail(
+      file,
+      `${where}: shape [${(shape as number[]).join(", ")}] ${dtype} needs ${need} bytes but data_offsets span ${span}`,
+    );
+  }
+  return { dtype: dtype as SafetensorsDtype, shape: shape as number[], data_offsets: [offsets[0], offsets[1]] };
+}
+
+function toFloat32(dtype: SafetensorsDtype, bytes: Buffer, file: string, name: string): Float32Array {
+  const aligned = new Uint8Array(bytes.length);
+  aligned.set(bytes);
+  const buf = aligned.buffer;
+  switch (dtype) {
+    case "F32":
+      return new Float32Array(buf);
+    case "F16":
+      return decodeF16(new Uint16Array(buf));
+    case "BF16":
+      return decodeBf16(new Uint16Array(buf));
+    case "F64":
+      return Float32Array.from(new Float64Array(buf));
+    case "I32":
+      return Float32Array.from(new Int32Array(buf));
+    case "I64":
+      return Float32Array.from(new BigInt64Array(buf), (v) => Number(v));
+  }
+  fail(file, `tensor '${name}': cannot decode dtype ${dtype}`);
+}
+
+/**
+ * Open a safetensors file: read and validate its header (dtypes, shapes against offsets, offsets
+ * ordered, non-overlapping and inside the file). Tensor data is read only when asked for.
+ */
+export function readSafetensors(file: string): SafetensorsFile {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? err})`);
+  }
+  if (size < 8) fail(file, `truncated safetensors file (${size} bytes, no header length)`);
+  const n = Number(readAt(file, 0, 8).readBigUInt64LE(0));
+  if (n > MAX_HEADER) fail(file, `corrupt safetensors header length ${n} (over ${MAX_HEADER} bytes)`);
+  if (8 + n > size) fail(file, `truncated safetensors file: header needs ${8 + n} bytes, file has ${size}`);
+  const text = readAt(file, 8, n).toString("utf8");
+  if (!text.startsWith("{")) fail(file, "corrupt safetensors header (does not start with '{')");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    fail(file, `corrupt safetensors header: ${(err as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    fail(file, "corrupt safetensors header (not a JSON object)");
+  }
+  const dataStart = 8 + n;
+  const dataSize = size - dataStart;
+  const header: Record<string, SafetensorsHeaderEntry> = {};
+  let metadata: Record<string, string> | undefined;
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      if (typeof raw !== "object" || raw === null || Object.values(raw).some((v) => typeof v !== "string")) {
+        fail(file, "corrupt safetensors header: __metadata__ must map strings to strings");
+      }
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    header[name] = checkEntry(file, name, raw);
+  }
+  // Offsets: sorted, non-overlapping, inside the data section.
+  const names = Object.keys(header).sort(
+    (a, b) => header[a].data_offsets[0] - header[b].data_offsets[0] || header[a].data_offsets[1] - header[b].data_offsets[1],
+  );
+  let prevEnd = 0;
+  let prevName = "";
+  for (const name of names) {
+    const [begin, end] = header[name].data_offsets;
+    if (begin < prevEnd) {
+      fail(file, `corrupt safetensors header: tensor '${name}' (bytes ${begin}..${end}) overlaps '${prevName}'`);
+    }
+    if (end > dataSize) {
+      fail(
+        file,
+        `truncated safetensors file: tensor '${name}' ends at data byte ${end} but the file holds ${dataSize} data bytes`,
+      );
+    }
+    prevEnd = end;
+    prevName = name;
+  }
+  const tensors: Record<string, SafetensorsTensor> = {};
+  for (const name of names) {
+    const e = header[name];
+    const byteOffset = dataStart + e.data_offsets[0];
+    const byteLength = e.data_offsets[1] - e.data_offsets[0];
+    const readBytes = () => (byteLength === 0 ? Buffer.alloc(0) : readAt(file, byteOffset, byteLength));
+    let cached: Float32Array | undefined;
+    tensors[name] = {
+      name,
+      dtype: e.dtype,
+      shape: e.shape,
+      byteOffset,
+      byteLength,
+      get data() {
+        if (cached === undefined) cached = toFloat32(e.dtype, readBytes(), file, name);
+        return cached;
+      },
+      read: () => toFloat32(e.dtype, readBytes(), file, name),
+      readInt32: () => {
+        const bytes = readBytes();
+        const aligned = new Uint8Array(bytes.length);
+        aligned.set(bytes);
+        if (e.dtype === "I32") return new Int32Array(aligned.buffer);
+        if (e.dtype === "I64") {
+          const wide = new BigInt64Array(aligned.buffer);
+          const out = new Int32Array(wide.length);
+          for (let k = 0; k < wide.length; k++) {
+            if (wide[k] > 2147483647n || wide[k] < -2147483648n) {
+              fail(file, `tensor '${name}': I64 value ${wide[k]} at index ${k} does not fit in int32`);
+            }
+            out[k] = Number(wide[k]);
+          }
+          return out;
+        }
+        return fail(file, `tensor '${name}' is ${e.dtype}, not an integer tensor`);
+      },
+      readBytes,
+    };
+  }
+  return { path: file, header, metadata, names, tensors };
+}
+
+/** A tensor to write: float data for F32/F16/BF16 (rounded to nearest even), integers for I32. */
+export interface SafetensorsInput {
+  dtype: SafetensorsWriteDtype;
+  shape: readonly number[];
+  data: Float32Array | Int32Array | ArrayLike<number>;
+}
+
+function encode(name: string, t: SafetensorsInput): ArrayBufferView {
+  switch (t.dtype) {
+    case "F32":
+      return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+    case "F16":
+      return encodeF16(t.data);
+    case "BF16":
+      return encodeBf16(t.data);
+    case "I32":
+      for (let k = 0; k < t.data.length; k++) {
+        if (!Number.isInteger(t.data[k]) || Math.abs(t.data[k]) > 2147483648) {
+          throw new Error(`writeSafetensors: tensor '${name}' value ${t.data[k]} at index ${k} is not an int32`);
+        }
+      }
+      return t.data instanceof Int32Array ? t.data : Int32Array.from(t.data);
+  }
+  throw new Error(`writeSafetensors: tensor '${name}' has unsupported dtype '${(t as { dtype: string }).dtype}'`);
+}
+
+/**
+ * Write tensors (in the given order) and optional string metadata as a safetensors file,
+ * atomically. The JSON header is padded with spaces to a multiple of 8 bytes, as Hugging Face's
+ * writer does, so tensor data stays aligned.
+ */
+export function writeSafetensors(
+  file: string,
+  tensors: Record<string, SafetensorsInput>,
+  metadata?: Record<string, string>,
+): void {
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== "string") throw new Error(`writeSafetensors: metadata '${k}' must be a string`);
+    }
+    header.__metadata__ = metadata;
+  }
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name === "__metadata__") throw new Error("writeSafetensors: '__metadata__' is not a valid tensor name");
+    if (!(WRITE_DTYPES as readonly string[]).includes(t.dtype)) {
+      throw new Error(`writeSafetensors: tensor '${name}' has unsupported dtype '${t.dtype}'`);
+    }
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new Error(`writeSafetensors: tensor '${name}' has invalid shape [${t.shape.join(", ")}]`);
+    }
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) {
+      throw new Error(
+        `writeSafetensors: tensor '${name}' shape [${t.shape.join(", ")}] holds ${count} values, data has ${t.data.length}`,
+      );
+    }
+    const bytes = count * ITEM_SIZE[t.dtype];
+    header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  const jsonBytes = Buffer.byteLength(json, "utf8");
+  json += " ".repeat((8 - (jsonBytes % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json, "utf8")));
+  writeAtomicWith(file, (w) => {
+    w.write(prefix);
+    w.write(json);
+    // Encode one tensor at a time so peak memory is one tensor's bytes.
+    for (const [name, t] of Object.entries(tensors)) w.write(encode(name, t));
+  });
+}

@@ -1,0 +1,178 @@
+import { afterAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as path from "path";
+import { openNpy, readNpy, readNpyFloat32, readNpyInt32, readNpyRows, writeNpy, npyHeaderBytes } from "../../lib/io/npy";
+import { FIXTURES, grid, tempDir } from "./helpers";
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const fx = (name: string) => path.join(FIXTURES, name);
+
+describe("readNpy on files written by numpy", () => {
+  it.each([
+    ["f2_3x4.npy", "float16"],
+    ["f4_3x4.npy", "float32"],
+    ["f8_3x4.npy", "float64"],
+    ["v2_f4_3x4.npy", "float32"],
+    ["v3_f4_3x4.npy", "float32"],
+  ])("%s", (name, dtype) => {
+    const a = readNpy(fx(name));
+    expect(a.dtype).toBe(dtype);
+    expect(a.shape).toEqual([3, 4]);
+    expect(Array.from(a.data)).toEqual(grid(3, 4));
+  });
+
+  it("reads header versions 1, 2, 3", () => {
+    expect(openNpy(fx("f4_3x4.npy")).version).toBe(1);
+    expect(openNpy(fx("v2_f4_3x4.npy")).version).toBe(2);
+    expect(openNpy(fx("v3_f4_3x4.npy")).version).toBe(3);
+  });
+
+  it("reads integer files", () => {
+    const want = [0, 1, -7, 256, 2 ** 31 - 1];
+    expect(Array.from(readNpy(fx("i4_5.npy")).data)).toEqual(want);
+    const i8 = readNpy(fx("i8_5.npy"));
+    expect(i8.dtype).toBe("int64");
+    expect(i8.data).toBeInstanceOf(Int32Array);
+    expect(Array.from(i8.data)).toEqual(want);
+    expect(Array.from(readNpy(fx("u1_4.npy")).data)).toEqual([0, 1, 128, 255]);
+    expect(Array.from(readNpyInt32(fx("u1_4.npy")).data)).toEqual([0, 1, 128, 255]);
+  });
+
+  it("reads a 0-d array", () => {
+    const a = readNpy(fx("scalar_f4.npy"));
+    expect(a.shape).toEqual([]);
+    expect(Array.from(a.data)).toEqual([2.5]);
+  });
+});
+
+describe("readNpy errors name the file and the problem", () => {
+  it.each([
+    ["fortran_f4.npy", /fortran_f4\.npy: Fortran-order/],
+    ["big_endian_f4.npy", /big_endian_f4\.npy: unsupported \.npy dtype '>f4' \(big-endian/],
+    ["complex.npy", /complex\.npy: unsupported \.npy dtype '<c8'/],
+    ["i8_big.npy", /i8_big\.npy: int64 value 1099511627776 at index 0 does not fit in int32/],
+    ["missing.npy", /missing\.npy: no such file/],
+  ])("%s", (name, msg) => {
+    expect(() => readNpy(fx(name))).toThrow(msg);
+  });
+
+  it("rejects a file without the magic", () => {
+    const p = path.join(dir, "notnpy.npy");
+    fs.writeFileSync(p, "hello world, this is text");
+    expect(() => readNpy(p)).toThrow(/notnpy\.npy: not a \.npy file/);
+    fs.writeFileSync(p, "");
+    expect(() => openNpy(p)).toThrow(/notnpy\.npy: not a \.npy file/);
+  });
+
+  it("rejects a truncated header and truncated data", () => {
+    const full = fs.readFileSync(fx("f4_3x4.npy"));
+    const p = path.join(dir, "trunc.npy");
+    fs.writeFileSync(p, full.subarray(0, 40));
+    expect(() => readNpy(p)).toThrow(/trunc\.npy: truncated \.npy header/);
+    fs.writeFileSync(p, full.subarray(0, full.length - 1));
+    expect(() => readNpy(p)).toThrow(/trunc\.npy: truncated \.npy data: shape \[3, 4\] <f4 needs 176 bytes, file has 175/);
+    expect(() => openNpy(p)).toThrow(/truncated/);
+  });
+
+  it("rejects a corrupt header dict and unknown versions", () => {
+    const p = path.join(dir, "corrupt.npy");
+    const h = Buffer.from(npyHeaderBytes("float32", [2]));
+    h.write("{'descr': '<f4', 'fortran_order': Flase", 10, "latin1");
+    fs.writeFileSync(p, Buffer.concat([h, Buffer.alloc(8)]));
+    expect(() => readNpy(p)).toThrow(/corrupt\.npy: corrupt \.npy header/);
+    const noShape = Buffer.from(npyHeaderBytes("float32", [2]));
+    noShape.write("{'descr': '<f4', 'fortran_order': False}", 10, "latin1");
+    noShape.fill(" ", 10 + 40, noShape.length - 1);
+    fs.writeFileSync(p, Buffer.concat([noShape, Buffer.alloc(8)]));
+    expect(() => readNpy(p)).toThrow(/corrupt\.npy: \.npy header has no valid 'shape'/);
+    const v9 = Buffer.from(npyHeaderBytes("float32", [2]));
+    v9[6] = 9;
+    fs.writeFileSync(p, Buffer.concat([v9, Buffer.alloc(8)]));
+    expect(() => readNpy(p)).toThrow(/corrupt\.npy: unsupported \.npy format version 9\.0/);
+  });
+
+  it("readNpyInt32 refuses float data", () => {
+    expect(() => readNpyInt32(fx("f4_3x4.npy"))).toThrow(/f4_3x4\.npy: expected an integer array \(int32\), got float32/);
+  });
+});
+
+describe("writeNpy", () => {
+  it("writes headers aligned to 64 bytes, byte-identical to numpy's for float32", () => {
+    const p = path.join(dir, "same.npy");
+    writeNpy(p, { dtype: "float32", shape: [3, 4], data: grid(3, 4) });
+    expect(fs.readFileSync(p).equals(fs.readFileSync(fx("f4_3x4.npy")))).toBe(true);
+    for (const shape of [[], [7], [2, 3, 4]]) {
+      expect(npyHeaderBytes("float64", shape).length % 64).toBe(0);
+    }
+  });
+
+  it("is byte-identical to numpy for float16, float64, int32, int64 and uint8", () => {
+    const cases = [
+      ["float16", [3, 4], grid(3, 4), "f2_3x4.npy"],
+      ["float64", [3, 4], grid(3, 4), "f8_3x4.npy"],
+      ["int32", [5], [0, 1, -7, 256, 2 ** 31 - 1], "i4_5.npy"],
+      ["int64", [5], [0, 1, -7, 256, 2 ** 31 - 1], "i8_5.npy"],
+      ["uint8", [4], [0, 1, 128, 255], "u1_4.npy"],
+    ] as const;
+    for (const [dtype, shape, data, ref] of cases) {
+      const p = path.join(dir, `w-${dtype}.npy`);
+      writeNpy(p, { dtype, shape, data });
+      expect([dtype, fs.readFileSync(p).equals(fs.readFileSync(fx(ref)))]).toEqual([dtype, true]);
+    }
+  });
+
+  it("round-trips random data for every dtype", () => {
+    const vals = Float32Array.from({ length: 60 }, (_, k) => Math.sin(k * 1.7) * 100);
+    for (const dtype of ["float32", "float64"] as const) {
+      const p = path.join(dir, `rt-${dtype}.npy`);
+      writeNpy(p, { dtype, shape: [6, 10], data: vals });
+      const back = readNpyFloat32(p);
+      expect(back.shape).toEqual([6, 10]);
+      expect(Array.from(back.data)).toEqual(Array.from(vals));
+    }
+    const p16 = path.join(dir, "rt-f16.npy");
+    writeNpy(p16, { dtype: "float16", shape: [60], data: vals });
+    const back = readNpy(p16).data;
+    for (let k = 0; k < 60; k++) expect(Math.abs(back[k] - vals[k])).toBeLessThanOrEqual(Math.abs(vals[k]) * 2 ** -11);
+  });
+
+  it("rejects bad input with the file name", () => {
+    const p = path.join(dir, "bad.npy");
+    expect(() => writeNpy(p, { dtype: "float32", shape: [2, 3], data: new Float32Array(5) })).toThrow(
+      /bad\.npy: shape \[2, 3\] holds 6 values, data has 5/,
+    );
+    expect(() => writeNpy(p, { dtype: "int32", shape: [2], data: [1, 1.5] })).toThrow(/value 1.5 at index 1 is not a valid int32/);
+    expect(() => writeNpy(p, { dtype: "uint8", shape: [1], data: Int32Array.of(300) })).toThrow(/value 300 at index 0 is not a valid uint8/);
+    expect(() => writeNpy(p, { dtype: "float32", shape: [-1], data: [] })).toThrow(/invalid shape \[-1\]/);
+    expect(() => writeNpy(p, { dtype: "complex64" as never, shape: [1], data: [1] })).toThrow(/unsupported dtype 'complex64'/);
+    expect(() => writeNpy(path.join(dir, "nodir", "x.npy"), { dtype: "float32", shape: [1], data: [1] })).toThrow(
+      /cannot write .*nodir.*x\.npy: ENOENT/,
+    );
+    expect(fs.existsSync(p)).toBe(false);
+    expect(fs.readdirSync(dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  });
+});
+
+describe("chunked row access", () => {
+  it("openNpy reports dtype, shape and data offset; readNpyRows reads any row range", () => {
+    for (const name of ["f2_3x4.npy", "f4_3x4.npy", "f8_3x4.npy", "v3_f4_3x4.npy"]) {
+      const h = openNpy(fx(name));
+      expect(h.shape).toEqual([3, 4]);
+      expect(h.dataOffset).toBe(fs.statSync(fx(name)).size - 12 * h.itemSize);
+      const all = grid(3, 4);
+      expect(Array.from(readNpyRows(h, 1, 3))).toEqual(all.slice(4, 12));
+      expect(Array.from(readNpyRows(h, 2, 2))).toEqual([]);
+      const fd = fs.openSync(fx(name), "r");
+      expect(Array.from(readNpyRows(h, 0, 1, fd))).toEqual(all.slice(0, 4));
+      fs.closeSync(fd);
+    }
+  });
+
+  it("rejects ranges outside the array and integer files", () => {
+    const h = openNpy(fx("f4_3x4.npy"));
+    expect(() => readNpyRows(h, 2, 4)).toThrow(/f4_3x4\.npy: rows 2\.\.4 out of range 0\.\.3/);
+    expect(() => readNpyRows(h, -1, 1)).toThrow(/out of range/);
+    expect(() => readNpyRows(openNpy(fx("i4_5.npy")), 0, 1)).toThrow(/i4_5\.npy: expected a float array, got int32/);
+  });
+});

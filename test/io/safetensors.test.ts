@@ -1,0 +1,162 @@
+import { afterAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as path from "path";
+import { readSafetensors, writeSafetensors } from "../../lib/io/safetensors";
+import { f32ToBf16Bits, f32ToF16Bits, bf16BitsToF32, f16BitsToF32 } from "../../lib/io/f16";
+import { FIXTURES, grid, tempDir } from "./helpers";
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Build a safetensors file by hand from a header object and a data blob (independent of the writer). */
+function handMade(name: string, header: unknown, data: Buffer, headerLenOverride?: number): string {
+  const json = Buffer.from(typeof header === "string" ? header : JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerLenOverride ?? json.length));
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, Buffer.concat([len, json, data]));
+  return p;
+}
+
+describe("readSafetensors", () => {
+  it("reads a hand-assembled file with every dtype and metadata", () => {
+    const f = readSafetensors(path.join(FIXTURES, "mixed.safetensors"));
+    expect(f.metadata).toEqual({ format: "pt", note: "hand-written" });
+    expect(f.names).toEqual(["a.f32", "b.f16", "c.bf16", "d.f64", "e.i32", "f.i64"]);
+    for (const n of ["a.f32", "b.f16", "c.bf16"]) {
+      expect(f.tensors[n].shape).toEqual([3, 4]);
+      expect(Array.from(f.tensors[n].data)).toEqual(grid(3, 4));
+    }
+    expect(f.tensors["b.f16"].dtype).toBe("F16");
+    expect(Array.from(f.tensors["d.f64"].data)).toEqual([0.5, -3]);
+    expect(Array.from(f.tensors["e.i32"].readInt32())).toEqual([1, -2, 3]);
+    expect(Array.from(f.tensors["f.i64"].readInt32())).toEqual([5, -6]);
+    expect(Array.from(f.tensors["f.i64"].read())).toEqual([5, -6]);
+    expect(() => f.tensors["a.f32"].readInt32()).toThrow(/mixed\.safetensors: tensor 'a\.f32' is F32, not an integer tensor/);
+  });
+
+  it("reads lazily: data comes from disk only when a tensor is used", () => {
+    const p = path.join(dir, "lazy.safetensors");
+    writeSafetensors(p, { a: { dtype: "F32", shape: [2], data: [1, 2] }, b: { dtype: "F32", shape: [2], data: [3, 4] } });
+    const f = readSafetensors(p);
+    // Overwrite b's bytes after opening: a lazy reader must see the new values.
+    const buf = fs.readFileSync(p);
+    buf.writeFloatLE(40, f.tensors.b.byteOffset + 4);
+    fs.writeFileSync(p, buf);
+    expect(Array.from(f.tensors.b.data)).toEqual([3, 40]);
+    expect(f.tensors.a.byteLength).toBe(8);
+  });
+
+  it.each([
+    ["tiny.safetensors", Buffer.alloc(5), /tiny\.safetensors: truncated safetensors file \(5 bytes, no header length\)/],
+  ])("rejects %s", (name, bytes, msg) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, bytes);
+    expect(() => readSafetensors(p)).toThrow(msg);
+  });
+
+  it("rejects a missing file", () => {
+    expect(() => readSafetensors(path.join(dir, "nope.safetensors"))).toThrow(/nope\.safetensors: no such file/);
+  });
+
+  it("rejects headers that are cut off, too long, not JSON or not an object", () => {
+    const ok = { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } };
+    expect(() => readSafetensors(handMade("h1.safetensors", ok, Buffer.alloc(4), 500))).toThrow(
+      /h1\.safetensors: truncated safetensors file: header needs 508 bytes, file has/,
+    );
+    expect(() => readSafetensors(handMade("h2.safetensors", ok, Buffer.alloc(4), 2 ** 40))).toThrow(
+      /h2\.safetensors: corrupt safetensors header length/,
+    );
+    expect(() => readSafetensors(handMade("h3.safetensors", "{not json}", Buffer.alloc(0)))).toThrow(
+      /h3\.safetensors: corrupt safetensors header: /,
+    );
+    expect(() => readSafetensors(handMade("h4.safetensors", "[1, 2]", Buffer.alloc(0)))).toThrow(
+      /h4\.safetensors: corrupt safetensors header \(does not start with '\{'\)/,
+    );
+    expect(() => readSafetensors(handMade("h5.safetensors", { __metadata__: { a: 1 } }, Buffer.alloc(0)))).toThrow(
+      /h5\.safetensors: corrupt safetensors header: __metadata__ must map strings to strings/,
+    );
+  });
+
+  it("rejects bad entries: dtype, shape, offsets, span, overlap, truncation", () => {
+    const cases: [unknown, number, RegExp][] = [
+      [{ a: { dtype: "U8", shape: [1], data_offsets: [0, 1] } }, 1, /tensor 'a' has unsupported dtype "U8"/],
+      [{ a: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, 4, /tensor 'a' has invalid shape \[-1\]/],
+      [{ a: { dtype: "F32", shape: [1], data_offsets: [4, 0] } }, 4, /tensor 'a' has invalid data_offsets \[4,0\]/],
+      [{ a: 7 }, 0, /tensor 'a' is not an object/],
+      [{ a: { dtype: "F32", shape: [2, 2], data_offsets: [0, 12] } }, 12, /tensor 'a': shape \[2, 2\] F32 needs 16 bytes but data_offsets span 12/],
+      [
+        { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } },
+        12,
+        /tensor 'b' \(bytes 4\.\.12\) overlaps 'a'/,
+      ],
+      [{ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 15, /truncated safetensors file: tensor 'a' ends at data byte 16 but the file holds 15 data bytes/],
+    ];
+    cases.forEach(([header, size, msg], k) => {
+      const p = handMade(`e${k}.safetensors`, header, Buffer.alloc(size));
+      expect(() => readSafetensors(p)).toThrow(new RegExp(`e${k}\\.safetensors: .*${msg.source}`));
+    });
+  });
+});
+
+describe("writeSafetensors", () => {
+  it("writes an 8-byte aligned header and data the format spec decodes", () => {
+    const p = path.join(dir, "w.safetensors");
+    const vals = [0.1, -2.5, 65504, 3e-7, 1e20, -0];
+    writeSafetensors(
+      p,
+      {
+        f32: { dtype: "F32", shape: [2, 3], data: Float32Array.from(vals) },
+        f16: { dtype: "F16", shape: [6], data: vals },
+        bf16: { dtype: "BF16", shape: [3, 2], data: vals },
+        ids: { dtype: "I32", shape: [3], data: Int32Array.of(7, -1, 256) },
+      },
+      { format: "pt" },
+    );
+    const buf = fs.readFileSync(p);
+    const n = Number(buf.readBigUInt64LE(0));
+    expect((8 + n) % 8).toBe(0);
+    const header = JSON.parse(buf.subarray(8, 8 + n).toString());
+    expect(header.__metadata__).toEqual({ format: "pt" });
+    expect(header.f32).toEqual({ dtype: "F32", shape: [2, 3], data_offsets: [0, 24] });
+    expect(header.f16.data_offsets).toEqual([24, 36]);
+    expect(header.bf16.data_offsets).toEqual([36, 48]);
+    expect(header.ids.data_offsets).toEqual([48, 60]);
+    // Decode the bytes directly per spec, not through the reader.
+    const base = 8 + n;
+    for (let k = 0; k < 6; k++) {
+      expect(buf.readFloatLE(base + 4 * k)).toBe(Math.fround(vals[k]));
+      expect(buf.readUInt16LE(base + 24 + 2 * k)).toBe(f32ToF16Bits(vals[k]));
+      expect(buf.readUInt16LE(base + 36 + 2 * k)).toBe(f32ToBf16Bits(vals[k]));
+    }
+    expect([buf.readInt32LE(base + 48), buf.readInt32LE(base + 52), buf.readInt32LE(base + 56)]).toEqual([7, -1, 256]);
+    // And the reader agrees.
+    const f = readSafetensors(p);
+    expect(Array.from(f.tensors.f16.data)).toEqual(vals.map((v) => f16BitsToF32(f32ToF16Bits(v))));
+    expect(Array.from(f.tensors.bf16.data)).toEqual(vals.map((v) => bf16BitsToF32(f32ToBf16Bits(v))));
+    expect(Array.from(f.tensors.ids.readInt32())).toEqual([7, -1, 256]);
+  });
+
+  it("writes empty tensors and no metadata", () => {
+    const p = path.join(dir, "empty.safetensors");
+    writeSafetensors(p, { e: { dtype: "F32", shape: [0, 5], data: [] } });
+    const f = readSafetensors(p);
+    expect(f.metadata).toBeUndefined();
+    expect(f.tensors.e.shape).toEqual([0, 5]);
+    expect(f.tensors.e.data.length).toBe(0);
+  });
+
+  it("rejects bad input and leaves no file behind", () => {
+    const p = path.join(dir, "bad.safetensors");
+    expect(() => writeSafetensors(p, { a: { dtype: "F32", shape: [2], data: [1] } })).toThrow(
+      /tensor 'a' shape \[2\] holds 2 values, data has 1/,
+    );
+    expect(() => writeSafetensors(p, { a: { dtype: "F64" as never, shape: [1], data: [1] } })).toThrow(/tensor 'a' has unsupported dtype 'F64'/);
+    expect(() => writeSafetensors(p, { a: { dtype: "F32", shape: [1.5], data: [1] } })).toThrow(/invalid shape/);
+    expect(() => writeSafetensors(p, { a: { dtype: "I32", shape: [1], data: [0.5] } })).toThrow(/value 0.5 at index 0 is not an int32/);
+    expect(() => writeSafetensors(p, { __metadata__: { dtype: "F32", shape: [1], data: [1] } })).toThrow(/not a valid tensor name/);
+    expect(() => writeSafetensors(p, {}, { a: 3 as never })).toThrow(/metadata 'a' must be a string/);
+    expect(fs.existsSync(p)).toBe(false);
+    expect(fs.readdirSync(dir).filter((x) => x.includes(".tmp-"))).toEqual([]);
+  });
+});
