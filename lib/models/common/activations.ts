@@ -1,0 +1,36 @@
+/** MLP activation functions, by their Hugging Face names. All differentiable. */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Activation } from "../config";
+
+/** gelu_new (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+export function geluTanh<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => {
+    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.square(x)))));
+    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner))) as T;
+  });
+}
+
+/** gelu (exact): 0.5 x (1 + erf(x / sqrt 2)). */
+export function geluErf<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T);
+}
+
+/** silu / swish (Llama): x * sigmoid(x). */
+export function silu<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)) as T);
+}
+
+/** relu (OPT): max(x, 0). */
+export function relu<T extends tf.Tensor>(x: T): T {
+  return tf.relu(x);
+}
+
+/** Apply the activation named in the config. */
+export function activate<T extends tf.Tensor>(name: Activation, x: T): T {
+  switch (name) {
+    case "gelu_new": return geluTanh(x);
+    case "gelu": return geluErf(x);
+    case "silu": return silu(x);
+    case "relu": return relu(x);
+  }
+}

@@ -1,0 +1,56 @@
+/** Causal scaled dot-product attention with grouped-query support. */
+import * as tf from "@tensorflow/tfjs-core";
+import { matmul, transposeLast2 } from "./matmul";
+
+/** Masked positions get this added before the softmax (exp underflows to exactly 0). */
+const MASKED = -1e9;
+
+/** Additive causal mask [rows, pos]: row r (query position r % pos) sees keys 0..r % pos. */
+function causalMask(rows: number, nPos: number): tf.Tensor2D {
+  const mask = new Float32Array(rows * nPos);
+  for (let r = 0; r < rows; r++) {
+    const query = r % nPos;
+    for (let key = query + 1; key < nPos; key++) mask[r * nPos + key] = MASKED;
+  }
+  return tf.tensor2d(mask, [rows, nPos]);
+}
+
+/**
+ * softmax(q k^T * scale + causal mask) v, per head.
+ *
+ * q [batch, n_heads, pos, d_head]; k, v [batch, n_kv_heads, pos, d_head] with n_heads a multiple
+ * of n_kv_heads. Query head h reads key/value head floor(h / (n_heads / n_kv_heads)), which is
+ * HF's repeat_kv order. Instead of copying k and v, the n_heads / n_kv_heads query heads of a
+ * group are stacked along the position axis and share one product with their kv head.
+ * Returns [batch, n_heads, pos, d_head].
+ */
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number): tf.Tensor4D {
+  const [batch, nHeads, nPos, dHead] = q.shape;
+  const nKvHeads = k.shape[1];
+  if (nHeads % nKvHeads !== 0 || k.shape[2] !== nPos || k.shape[3] !== dHead || v.shape.some((d, i) => d !== k.shape[i])) {
+    throw new Error(`causalAttention: q [${q.shape}] does not match k [${k.shape}] / v [${v.shape}]`);
+  }
+  const group = nHeads / nKvHeads;
+  return tf.tidy(() => {
+    // Group the query heads that share a kv head: [batch, n_kv_heads, group * pos, d_head].
+    const qGrouped = tf.reshape(q, [batch, nKvHeads, group * nPos, dHead]);
+    // Attention scores: [batch, n_kv_heads, group * pos, pos].
+    const scores = tf.mul(matmul(qGrouped, transposeLast2(k)), scale);
+    // Causal mask, then softmax over key positions.
+    const probs = tf.softmax(tf.add(scores, causalMask(group * nPos, nPos)));
+    // Weighted values: [batch, n_kv_heads, group * pos, d_head] -> [batch, n_heads, pos, d_head].
+    return tf.reshape(matmul(probs, v), [batch, nHeads, nPos, dHead]);
+  });
+}
+
+/** [batch, pos, heads * d_head] -> [batch, heads, pos, d_head]. */
+export function splitHeads(x: tf.Tensor3D, nHeads: number): tf.Tensor4D {
+  const [batch, nPos, width] = x.shape;
+  return tf.transpose(tf.reshape(x, [batch, nPos, nHeads, width / nHeads]), [0, 2, 1, 3]);
+}
+
+/** [batch, heads, pos, d_head] -> [batch, pos, heads * d_head]. */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  const [batch, nHeads, nPos, dHead] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch, nPos, nHeads * dHead]);
+}

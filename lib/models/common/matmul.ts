@@ -1,0 +1,60 @@
+/**
+ * Matrix products whose backward pass transposes explicitly.
+ *
+ * tfjs's own matMul gradient multiplies with transposeA/transposeB flags. On the wasm backend a
+ * matMul with transposeA=true runs about 20x slower than one on a transposed copy (DESIGN.md),
+ * so these wrappers compute the gradients as plain products of explicitly transposed operands.
+ * The forward pass is an ordinary matMul; values are identical to tf.matMul.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Swap the last two axes (a copy, so the following matMul runs on contiguous rows). */
+export function transposeLast2<T extends tf.Tensor>(x: T): T {
+  const r = x.rank;
+  const perm = [...Array(r).keys()];
+  perm[r - 1] = r - 2;
+  perm[r - 2] = r - 1;
+  return tf.transpose(x, perm);
+}
+
+const productWithFastGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      // d(a b)/da = dy b^T ; d(a b)/db = a^T dy, with both transposes materialized first.
+      return [tf.matMul(dy, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * `a @ b` for rank-2 [m, k] x [k, n], or batched [..., m, k] x [..., k, n] with equal batch
+ * axes (no broadcasting), differentiable with explicit-transpose gradients.
+ */
+export function matmul<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  if (a.rank < 2 || a.rank !== b.rank) {
+    throw new Error(`matmul: 'a' and 'b' must have the same rank >= 2, got [${a.shape}] and [${b.shape}]`);
+  }
+  const k = a.shape[a.rank - 1];
+  if (b.shape[b.rank - 2] !== k || a.shape.slice(0, -2).some((d, i) => d !== b.shape[i])) {
+    throw new Error(`matmul: shapes [${a.shape}] and [${b.shape}] do not multiply`);
+  }
+  return productWithFastGrad(a, b) as T;
+}
+
+/**
+ * A dense layer on the last axis: x [..., d_in] @ w [d_in, d_out] (+ bias [d_out]).
+ * Weights use the [in, out] layout throughout this project (converters transpose nn.Linear).
+ */
+export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, bias?: tf.Tensor1D): T {
+  const dIn = x.shape[x.rank - 1];
+  if (w.shape[0] !== dIn) {
+    throw new Error(`linear: 'w' expected shape [d_in=${dIn}, d_out], got [${w.shape}]`);
+  }
+  const rows = x.size / dIn;
+  const y2d = matmul(tf.reshape(x, [rows, dIn]) as tf.Tensor2D, w); // [tokens, d_out]
+  const y = bias === undefined ? y2d : tf.add(y2d, bias);
+  return tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]]) as T;
+}

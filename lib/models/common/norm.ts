@@ -1,0 +1,27 @@
+/** Normalizations over the last axis (d_model), written from their definitions. */
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * LayerNorm: (x - mean) / sqrt(var + eps) * gain + bias, with the biased variance over the
+ * last axis (as torch.nn.LayerNorm). x [..., d_model]; gain, bias [d_model].
+ */
+export function layerNorm<T extends tf.Tensor>(x: T, gain: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {
+  return tf.tidy(() => {
+    const mean = tf.mean(x, -1, true); // [..., 1]
+    const centred = tf.sub(x, mean); // [..., d_model]
+    const variance = tf.mean(tf.square(centred), -1, true); // [..., 1]
+    const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(normed, gain), bias) as T;
+  });
+}
+
+/**
+ * RMSNorm (Llama): x / sqrt(mean(x^2) + eps) * gain, no centring and no bias.
+ * x [..., d_model]; gain [d_model].
+ */
+export function rmsNorm<T extends tf.Tensor>(x: T, gain: tf.Tensor1D, eps: number): T {
+  return tf.tidy(() => {
+    const meanSquare = tf.mean(tf.square(x), -1, true); // [..., 1]
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain) as T;
+  });
+}

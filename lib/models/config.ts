@@ -1,0 +1,233 @@
+/**
+ * One canonical description of a decoder-only transformer, whatever family it comes from, and
+ * the normalizer that reads a Hugging Face `config.json` into it.
+ *
+ * Defaults follow the Hugging Face config classes (GPT2Config, OPTConfig, LlamaConfig) for keys
+ * that `config.json` may leave out; the sizes themselves must be present.
+ */
+
+/** The model families that have a forward pass here. */
+export type Family = "gpt2" | "opt" | "llama";
+
+/** Activation functions the families use (HF `activation_function` / `hidden_act` names). */
+export type Activation = "gelu_new" | "gelu" | "relu" | "silu";
+
+/** `model_type` values accepted by {@link normalizeHfConfig}, and the family each runs as. */
+export const SUPPORTED_MODEL_TYPES: Readonly<Record<string, Family>> = {
+  gpt2: "gpt2",
+  opt: "opt",
+  llama: "llama",
+};
+
+/** A decoder-only transformer, in the project's dimension vocabulary. */
+export interface DecoderConfig {
+  /** Which forward pass runs this model. */
+  readonly family: Family;
+  /** HF `model_type` as written in config.json (e.g. "gpt2", "opt", "llama"). */
+  readonly model_type: string;
+  /** Number of transformer blocks; a forward pass gives n_layers + 1 hidden states. */
+  readonly n_layers: number;
+  /** Width of the residual stream (HF hidden_size / n_embd). */
+  readonly d_model: number;
+  /** Number of query heads. */
+  readonly n_heads: number;
+  /** Number of key/value heads (< n_heads means grouped-query attention; = n_heads otherwise). */
+  readonly n_kv_heads: number;
+  /** Width of one attention head (Llama may set it explicitly; otherwise d_model / n_heads). */
+  readonly d_head: number;
+  /** Hidden width of the MLP (HF n_inner / ffn_dim / intermediate_size). */
+  readonly d_mlp: number;
+  /** Vocabulary size: rows of the token embedding, columns of the logits. */
+  readonly d_vocab: number;
+  /** Longest sequence the model was built for (learned positions or rotary training length). */
+  readonly n_ctx: number;
+  /** Epsilon inside LayerNorm / RMSNorm. */
+  readonly norm_eps: number;
+  /** Activation inside the MLP (SwiGLU gate for Llama). */
+  readonly act: Activation;
+  /** Rotary base (Llama only). */
+  readonly rope_theta?: number;
+  /** Token id a sequence starts with, if the model has one. */
+  readonly bos_token_id?: number;
+  /** End-of-sequence token id, if any. */
+  readonly eos_token_id?: number;
+  /** True when the output projection reuses the token embedding (no lm_head weight). */
+  readonly tie_word_embeddings: boolean;
+  /** Biases on the attention projections q, k, v and output (GPT-2, OPT: true; Llama: attention_bias). */
+  readonly attn_bias: boolean;
+  /** Biases on the MLP projections (GPT-2, OPT: true; Llama: mlp_bias). */
+  readonly mlp_bias: boolean;
+  /** True for pre-LN blocks (norm before attention/MLP); false for OPT-350m-style post-LN. */
+  readonly pre_norm: boolean;
+  /** True when a norm is applied after the last block (OPT post-LN models have none). */
+  readonly final_norm: boolean;
+  /** Width of the token embedding (OPT word_embed_proj_dim); != d_model means project_in/out. */
+  readonly d_embed: number;
+  /** Row offset into the learned position table (OPT: 2; GPT-2: 0; Llama: unused, 0). */
+  readonly pos_offset: number;
+  /** The config.json object as read, for anything not normalized here. */
+  readonly hf: Readonly<Record<string, unknown>>;
+}
+
+/** Read one field, falling back to a default; throw when it is required and missing. */
+function field(
+  hf: Record<string, unknown>,
+  type: string,
+  names: readonly string[],
+  fallback?: number | boolean | string | null,
+): unknown {
+  for (const n of names) if (hf[n] !== undefined && hf[n] !== null) return hf[n];
+  if (fallback !== undefined) return fallback;
+  throw new Error(`config.json (model_type '${type}'): missing '${names.join("' or '")}'`);
+}
+
+function int(hf: Record<string, unknown>, type: string, names: readonly string[], fallback?: number): number {
+  const v = field(hf, type, names, fallback);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw new Error(`config.json (model_type '${type}'): '${names[0]}' must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function num(hf: Record<string, unknown>, type: string, names: readonly string[], fallback?: number): number {
+  const v = field(hf, type, names, fallback);
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new Error(`config.json (model_type '${type}'): '${names[0]}' must be a number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bool(hf: Record<string, unknown>, type: string, name: string, fallback: boolean): boolean {
+  const v = field(hf, type, [name], fallback);
+  if (typeof v !== "boolean") {
+    throw new Error(`config.json (model_type '${type}'): '${name}' must be true or false, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function optionalId(hf: Record<string, unknown>, name: string): number | undefined {
+  const v = hf[name];
+  if (typeof v === "number" && Number.isInteger(v)) return v;
+  if (Array.isArray(v) && typeof v[0] === "number") return v[0]; // some configs list several eos ids
+  return undefined;
+}
+
+function activation(type: string, v: unknown, allowed: readonly Activation[]): Activation {
+  if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as Activation;
+  throw new Error(`config.json (model_type '${type}'): activation ${JSON.stringify(v)} is not supported; expected one of ${allowed.join(", ")}`);
+}
+
+function refuse(type: string, why: string): never {
+  throw new Error(`config.json (model_type '${type}'): ${why}`);
+}
+
+function gpt2(hf: Record<string, unknown>): Omit<DecoderConfig, "hf"> {
+  const t = "gpt2";
+  if (bool(hf, t, "scale_attn_by_inverse_layer_idx", false)) refuse(t, "scale_attn_by_inverse_layer_idx=true is not supported");
+  if (!bool(hf, t, "scale_attn_weights", true)) refuse(t, "scale_attn_weights=false is not supported");
+  const d_model = int(hf, t, ["n_embd", "hidden_size"]);
+  const n_heads = int(hf, t, ["n_head", "num_attention_heads"]);
+  return {
+    family: "gpt2", model_type: t,
+    n_layers: int(hf, t, ["n_layer", "num_hidden_layers"]),
+    d_model, n_heads, n_kv_heads: n_heads, d_head: d_model / n_heads,
+    d_mlp: int(hf, t, ["n_inner"], 4 * d_model),
+    d_vocab: int(hf, t, ["vocab_size"]),
+    n_ctx: int(hf, t, ["n_positions", "n_ctx"]),
+    norm_eps: num(hf, t, ["layer_norm_epsilon"], 1e-5),
+    act: activation(t, field(hf, t, ["activation_function"], "gelu_new"), ["gelu_new", "gelu", "relu"]),
+    bos_token_id: optionalId(hf, "bos_token_id"), eos_token_id: optionalId(hf, "eos_token_id"),
+    tie_word_embeddings: bool(hf, t, "tie_word_embeddings", true),
+    attn_bias: true, mlp_bias: true, pre_norm: true, final_norm: true,
+    d_embed: d_model, pos_offset: 0,
+  };
+}
+
+function opt(hf: Record<string, unknown>): Omit<DecoderConfig, "hf"> {
+  const t = "opt";
+  if (!bool(hf, t, "layer_norm_elementwise_affine", true)) refuse(t, "layer_norm_elementwise_affine=false is not supported");
+  const d_model = int(hf, t, ["hidden_size"]);
+  const n_heads = int(hf, t, ["num_attention_heads"]);
+  const pre_norm = bool(hf, t, "do_layer_norm_before", true);
+  const enable_bias = bool(hf, t, "enable_bias", true);
+  return {
+    family: "opt", model_type: t,
+    n_layers: int(hf, t, ["num_hidden_layers"]),
+    d_model, n_heads, n_kv_heads: n_heads, d_head: d_model / n_heads,
+    d_mlp: int(hf, t, ["ffn_dim"]),
+    d_vocab: int(hf, t, ["vocab_size"]),
+    n_ctx: int(hf, t, ["max_position_embeddings"]),
+    norm_eps: 1e-5, // OPT uses torch.nn.LayerNorm's default epsilon
+    act: activation(t, field(hf, t, ["activation_function"], "relu"), ["relu", "gelu", "gelu_new"]),
+    bos_token_id: optionalId(hf, "bos_token_id"), eos_token_id: optionalId(hf, "eos_token_id"),
+    tie_word_embeddings: bool(hf, t, "tie_word_embeddings", true),
+    attn_bias: enable_bias, mlp_bias: enable_bias, pre_norm,
+    // HF builds the decoder's final LayerNorm only for pre-LN models not marked to drop it.
+    final_norm: pre_norm && !bool(hf, t, "_remove_final_layer_norm", false),
+    d_embed: int(hf, t, ["word_embed_proj_dim"], d_model),
+    pos_offset: 2, // OPTLearnedPositionalEmbedding: position p reads row p + 2
+  };
+}
+
+function llama(hf: Record<string, unknown>): Omit<DecoderConfig, "hf"> {
+  const t = "llama";
+  const scaling = hf.rope_scaling;
+  if (scaling !== undefined && scaling !== null) {
+    const kind = (scaling as Record<string, unknown>).rope_type ?? (scaling as Record<string, unknown>).type;
+    if (kind !== "default") refuse(t, `rope_scaling ${JSON.stringify(scaling)} is not supported (only plain rotary embeddings)`);
+  }
+  if (hf.pretraining_tp !== undefined && hf.pretraining_tp !== null && hf.pretraining_tp !== 1) {
+    refuse(t, `pretraining_tp=${String(hf.pretraining_tp)} is not supported (only 1)`);
+  }
+  const d_model = int(hf, t, ["hidden_size"]);
+  const n_heads = int(hf, t, ["num_attention_heads"]);
+  const n_kv_heads = int(hf, t, ["num_key_value_heads"], n_heads);
+  if (n_heads % n_kv_heads !== 0) refuse(t, `num_attention_heads=${n_heads} is not a multiple of num_key_value_heads=${n_kv_heads}`);
+  const d_head = int(hf, t, ["head_dim"], d_model / n_heads);
+  if (d_head % 2 !== 0) refuse(t, `head_dim=${d_head} must be even for rotary embeddings`);
+  return {
+    family: "llama", model_type: t,
+    n_layers: int(hf, t, ["num_hidden_layers"]),
+    d_model, n_heads, n_kv_heads, d_head,
+    d_mlp: int(hf, t, ["intermediate_size"]),
+    d_vocab: int(hf, t, ["vocab_size"]),
+    n_ctx: int(hf, t, ["max_position_embeddings"], 2048),
+    norm_eps: num(hf, t, ["rms_norm_eps"], 1e-6),
+    act: activation(t, field(hf, t, ["hidden_act"], "silu"), ["silu", "gelu", "gelu_new", "relu"]),
+    rope_theta: num(hf, t, ["rope_theta"], 10000),
+    bos_token_id: optionalId(hf, "bos_token_id"), eos_token_id: optionalId(hf, "eos_token_id"),
+    tie_word_embeddings: bool(hf, t, "tie_word_embeddings", false),
+    attn_bias: bool(hf, t, "attention_bias", false),
+    mlp_bias: bool(hf, t, "mlp_bias", false),
+    pre_norm: true, final_norm: true, d_embed: d_model, pos_offset: 0,
+  };
+}
+
+/**
+ * Normalize a parsed Hugging Face config.json into a {@link DecoderConfig}.
+ * Throws a one-line error for an unknown `model_type` (listing the supported ones), a missing
+ * size, or a variant whose maths this project does not implement.
+ */
+export function normalizeHfConfig(json: unknown): DecoderConfig {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new Error(`config.json: expected a JSON object, got ${Array.isArray(json) ? "an array" : typeof json}`);
+  }
+  const hf = json as Record<string, unknown>;
+  const type = hf.model_type;
+  const supported = Object.keys(SUPPORTED_MODEL_TYPES).join(", ");
+  if (typeof type !== "string") {
+    throw new Error(`config.json: missing 'model_type' (supported: ${supported})`);
+  }
+  let base: Omit<DecoderConfig, "hf">;
+  switch (SUPPORTED_MODEL_TYPES[type]) {
+    case "gpt2": base = gpt2(hf); break;
+    case "opt": base = opt(hf); break;
+    case "llama": base = llama(hf); break;
+    default:
+      throw new Error(`config.json: model_type '${type}' is not supported (supported: ${supported})`);
+  }
+  if (!Number.isInteger(base.d_head) || base.d_head <= 0) {
+    refuse(type, `d_model=${base.d_model} is not divisible by n_heads=${base.n_heads}`);
+  }
+  return Object.freeze({ ...base, hf: Object.freeze({ ...hf }) });
+}

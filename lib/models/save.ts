@@ -1,0 +1,44 @@
+/** Write a Hugging Face checkpoint folder: config.json + model.safetensors. */
+import * as fs from "fs";
+import * as path from "path";
+import type * as tf from "@tensorflow/tfjs-core";
+import { writeFileAtomic } from "../io/atomic";
+import { writeSafetensors, type SafetensorsInput } from "../io/safetensors";
+
+/** Weight dtypes a checkpoint can be saved in (safetensors names or torch_dtype names). */
+export type SaveDtype = "F32" | "F16" | "BF16" | "float32" | "float16" | "bfloat16";
+
+const SAFETENSORS_DTYPE: Record<SaveDtype, "F32" | "F16" | "BF16"> = {
+  F32: "F32", F16: "F16", BF16: "BF16", float32: "F32", float16: "F16", bfloat16: "BF16",
+};
+
+/**
+ * Save HF-named tensors (HF layout, e.g. from llamaToHf) and a config.json object into `dir`
+ * (created if needed). Each file is written to a temporary name and renamed into place, so a
+ * crash leaves either the old file or the new one, never a torn one. model.safetensors is
+ * written before config.json, so a folder whose config.json is new has its weights complete.
+ * F16/BF16 round to nearest even.
+ */
+export function saveCheckpoint(
+  dir: string,
+  hfConfig: Record<string, unknown>,
+  tensors: Record<string, tf.Tensor>,
+  dtype: SaveDtype = "F32",
+): void {
+  const st = SAFETENSORS_DTYPE[dtype];
+  if (st === undefined) {
+    throw new Error(`saveCheckpoint: dtype must be one of ${Object.keys(SAFETENSORS_DTYPE).join(", ")}, got '${dtype}'`);
+  }
+  if (typeof hfConfig.model_type !== "string") {
+    throw new Error("saveCheckpoint: hfConfig has no 'model_type'");
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const inputs: Record<string, SafetensorsInput> = {};
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name];
+    if (t.dtype !== "float32") throw new Error(`saveCheckpoint: tensor '${name}' is ${t.dtype}, expected float32`);
+    inputs[name] = { dtype: st, shape: t.shape, data: t.dataSync() as Float32Array };
+  }
+  writeSafetensors(path.join(dir, "model.safetensors"), inputs, { format: "pt" });
+  writeFileAtomic(path.join(dir, "config.json"), JSON.stringify(hfConfig, null, 2) + "\n");
+}
