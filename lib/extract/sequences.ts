@@ -1,0 +1,100 @@
+/**
+ * Cut documents into the model's input sequences, deterministically: the same tokenizer, text,
+ * seqLen and maxTokens always give the same samples in the same order, which is what lets an
+ * interrupted extraction continue where it stopped.
+ *
+ * Each document is tokenized on its own and cut into consecutive runs of seqLen - 1 tokens (seqLen
+ * when the model has no BOS); each run becomes one sequence, BOS first. The last run of a document
+ * may be shorter. With maxTokens, the sequences stop once that many tokens (BOS included) are
+ * reached, the last one cut short to land on it (one short when only a BOS would still fit).
+ */
+import { tagsForOffsets } from "../corpus/brown";
+import type { TextTokenizer } from "../tokenizer";
+import type { TextDocument } from "./source";
+
+/** Tag given to the BOS position (it stands for no word). */
+export const BOS_TAG = "bos";
+
+/** Characters tokenized at a time in a long document (cut after a newline). */
+const BLOCK_CHARS = 65536;
+
+export interface Sequence {
+  /** [pos] token ids, BOS first when the model has one. */
+  readonly tokenIds: Int32Array;
+  /** The document text these tokens cover. */
+  readonly text: string;
+  /** Part-of-speech tag per token (Brown only; BOS_TAG at BOS, "space" for whitespace tokens). */
+  readonly tags?: string[];
+  /** Document id. */
+  readonly source: string;
+}
+
+export interface CutOptions {
+  seqLen: number;
+  maxTokens?: number;
+}
+
+/** Tokens of a document with offsets into its text, tokenized block by block (lazily). */
+function* documentTokens(doc: TextDocument, tokenizer: TextTokenizer): Generator<{ id: number; start: number; end: number }> {
+  let start = 0;
+  while (start < doc.text.length) {
+    let end = Math.min(doc.text.length, start + BLOCK_CHARS);
+    if (end < doc.text.length) {
+      const nl = doc.text.lastIndexOf("\n", end - 1);
+      if (nl >= start + BLOCK_CHARS / 2) end = nl + 1;
+    }
+    const enc = tokenizer.encode(doc.text.slice(start, end));
+    for (let k = 0; k < enc.ids.length; k++) {
+      yield { id: enc.ids[k], start: enc.offsets[k][0] + start, end: enc.offsets[k][1] + start };
+    }
+    start = end;
+  }
+}
+
+/** The sequences of `docs`, in order (see the file comment). */
+export function* cutSequences(docs: readonly TextDocument[], tokenizer: TextTokenizer, opts: CutOptions): Generator<Sequence> {
+  const bos = tokenizer.bosTokenId;
+  const reserved = bos === undefined ? 0 : 1;
+  if (!Number.isInteger(opts.seqLen) || opts.seqLen < reserved + 1) {
+    throw new Error(`seq-len must be an integer >= ${reserved + 1}, got ${opts.seqLen}`);
+  }
+  const body = opts.seqLen - reserved;
+  let budget = opts.maxTokens ?? Infinity;
+
+  for (const doc of docs) {
+    let run: { id: number; start: number; end: number }[] = [];
+    const emit = (): Sequence | undefined => {
+      // Land exactly on maxTokens: shorten the last sequence if needed.
+      const room = Math.min(run.length, budget - reserved);
+      if (room <= 0) return undefined;
+      const tokens = run.slice(0, room);
+      budget -= room + reserved;
+      const ids = Int32Array.from(bos === undefined ? [] : [bos]);
+      const tokenIds = new Int32Array(reserved + tokens.length);
+      tokenIds.set(ids);
+      tokens.forEach((t, k) => (tokenIds[reserved + k] = t.id));
+      const startChar = tokens[0].start;
+      const endChar = Math.max(...tokens.map((t) => t.end));
+      const tags = doc.spans
+        ? [...(reserved ? [BOS_TAG] : []), ...tagsForOffsets(doc.spans, tokens.map((t): [number, number] => [t.start, t.end]))]
+        : undefined;
+      return { tokenIds, text: doc.text.slice(startChar, endChar), tags, source: doc.id };
+    };
+    for (const token of documentTokens(doc, tokenizer)) {
+      run.push(token);
+      if (run.length === body) {
+        const seq = emit();
+        if (!seq) return;
+        yield seq;
+        run = [];
+        if (budget <= reserved) return;
+      }
+    }
+    if (run.length > 0) {
+      const seq = emit();
+      if (!seq) return;
+      yield seq;
+      if (budget <= reserved) return;
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Text to extract hidden states from: a UTF-8 text file, or the Brown Corpus (all of it, or the
+ * project's train / held-out split). Each source is a list of documents; sequences never span two
+ * documents, so every sample carries the id of the document it came from.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { brownSplit, loadBrown, type TaggedSpan } from "../corpus/brown";
+
+export interface TextDocument {
+  /** Brown file id ("ca01") or the text file's name. */
+  readonly id: string;
+  readonly text: string;
+  /** Part-of-speech spans (Brown only), so each token can carry its word's tag. */
+  readonly spans?: readonly TaggedSpan[];
+}
+
+export const BROWN_SPECS = ["corpus:brown", "corpus:brown:train", "corpus:brown:heldout"] as const;
+
+/** Read a --text argument: a file path or one of BROWN_SPECS. */
+export function loadTextSource(spec: string): TextDocument[] {
+  if (spec.startsWith("corpus:")) {
+    if (!(BROWN_SPECS as readonly string[]).includes(spec)) {
+      throw new Error(`text: unknown corpus '${spec}'; expected one of ${BROWN_SPECS.join(", ")} or a file`);
+    }
+    const docs = loadBrown();
+    const part = spec.split(":")[2] as "train" | "heldout" | undefined;
+    return (part ? brownSplit(docs, part) : docs).map((d) => ({ id: d.id, text: d.text, spans: d.spans }));
+  }
+  if (!fs.existsSync(spec)) throw new Error(`text: file ${spec} does not exist`);
+  if (fs.statSync(spec).isDirectory()) throw new Error(`text: ${spec} is a folder; pass a UTF-8 text file`);
+  const text = fs.readFileSync(spec, "utf8");
+  if (text.trim().length === 0) throw new Error(`text: ${spec} is empty; there is nothing to extract`);
+  return [{ id: path.basename(spec), text }];
+}
