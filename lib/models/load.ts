@@ -1,0 +1,116 @@
+/**
+ * Load a local Hugging Face checkpoint folder: config.json plus model.safetensors, or shards
+ * listed in model.safetensors.index.json. F32, F16 and BF16 weights become float32 tensors.
+ * Every tensor name and shape is checked against the config before any weight is read.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs-core";
+import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
+import { normalizeHfConfig } from "./config";
+import { disposeParams, FAMILIES } from "./registry";
+import type { Model, StateDict } from "./types";
+import { checkWeights } from "./weights";
+
+const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
+
+/** Parse a JSON file, with errors that name the file. */
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: ${code === "ENOENT" ? "no such file" : `cannot read (${code ?? err})`}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: invalid JSON (${(err as Error).message})`);
+  }
+}
+
+/** The safetensors files of a checkpoint folder: one file, or the shards an index names. */
+function weightFiles(dir: string): { files: string[]; index?: Record<string, string> } {
+  const single = path.join(dir, "model.safetensors");
+  if (fs.existsSync(single)) return { files: [single] };
+  const indexPath = path.join(dir, "model.safetensors.index.json");
+  if (fs.existsSync(indexPath)) {
+    const index = readJson(indexPath) as { weight_map?: unknown };
+    const map = index?.weight_map;
+    if (typeof map !== "object" || map === null || Object.values(map).some((f) => typeof f !== "string")) {
+      throw new Error(`${indexPath}: expected a 'weight_map' object of tensor name -> shard file`);
+    }
+    const weightMap = map as Record<string, string>;
+    const files = [...new Set(Object.values(weightMap))].map((f) => path.join(dir, f));
+    return { files, index: weightMap };
+  }
+  const present = fs.readdirSync(dir).filter((f) => /\.(bin|pt|pth|ckpt|h5|msgpack|safetensors)$/.test(f));
+  throw new Error(
+    `${dir}: no model.safetensors or model.safetensors.index.json` +
+      (present.length ? ` (found ${present.join(", ")}; only safetensors weights can be loaded)` : ""),
+  );
+}
+
+/** Open every weight file and return checkpoint name -> lazy tensor, refusing duplicates. */
+function openWeights(dir: string): Map<string, SafetensorsTensor> {
+  const { files, index } = weightFiles(dir);
+  const all = new Map<string, SafetensorsTensor>();
+  const fileOf = new Map<string, string>();
+  for (const file of files) {
+    const st = readSafetensors(file);
+    for (const name of st.names) {
+      if (all.has(name)) throw new Error(`${file}: tensor '${name}' also appears in ${fileOf.get(name)}`);
+      if (index !== undefined && path.join(dir, index[name] ?? "") !== file) {
+        throw new Error(`${file}: tensor '${name}' is not listed for this shard in model.safetensors.index.json`);
+      }
+      all.set(name, st.tensors[name]);
+      fileOf.set(name, file);
+    }
+  }
+  if (index !== undefined) {
+    const absent = Object.keys(index).filter((n) => !all.has(n));
+    if (absent.length) {
+      throw new Error(`${dir}: model.safetensors.index.json lists tensors no shard holds: ${absent.slice(0, 8).join(", ")}${absent.length > 8 ? ` and ${absent.length - 8} more` : ""}`);
+    }
+  }
+  return all;
+}
+
+/**
+ * Load the checkpoint in `dir` and return a runnable {@link Model}. Throws a one-line error for
+ * a missing/invalid config.json, an unsupported model_type, missing weight files, non-float
+ * weights, or tensors that do not match the config (listing missing, misshaped and unexpected).
+ */
+export function loadModel(dir: string): Model {
+  const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
+  const config = normalizeHfConfig(hfConfig);
+  const family = FAMILIES[config.family];
+  const spec = family.weightSpec(config);
+
+  // Names and shapes first, so a wrong checkpoint fails before any weight is read.
+  const handles = new Map<string, SafetensorsTensor>();
+  for (const [name, t] of openWeights(dir)) handles.set(family.canonicalName(name), t);
+  checkWeights(`${dir}: ${config.model_type} checkpoint`, spec, new Map([...handles].map(([n, t]) => [n, t.shape])));
+
+  // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
+  const sd: StateDict = {};
+  try {
+    for (const [name, t] of handles) {
+      if (!spec.required.has(name) && !spec.optional.has(name)) continue;
+      if (!FLOAT_DTYPES.has(t.dtype)) {
+        throw new Error(`${dir}: tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16 or BF16`);
+      }
+      sd[name] = tf.tensor(t.read(), t.shape, "float32");
+    }
+    const params = family.fromHf(config, sd);
+    return {
+      config,
+      hfConfig,
+      forward: (ids, opts) => family.forward(config, params, ids, opts),
+      dispose: () => disposeParams(params),
+    };
+  } finally {
+    tf.dispose(Object.values(sd));
+  }
+}
