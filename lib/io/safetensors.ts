@@ -40,6 +40,8 @@ export interface SafetensorsTensor {
   readInt32(): Int32Array;
   /** The raw little-endian bytes. */
   readBytes(): Buffer;
+  /** Read elements `start..end` of the flattened tensor as float32 (e.g. a block of rows). */
+  readRange(start: number, end: number): Float32Array;
 }
 
 export interface SafetensorsFile {
@@ -230,6 +232,15 @@ export function readSafetensors(file: string): SafetensorsFile {
         return fail(file, `tensor '${name}' is ${e.dtype}, not an integer tensor`);
       },
       readBytes,
+      readRange: (start: number, end: number) => {
+        const count = byteLength / ITEM_SIZE[e.dtype];
+        if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= count)) {
+          fail(file, `tensor '${name}': elements ${start}..${end} out of range 0..${count}`);
+        }
+        const size = ITEM_SIZE[e.dtype];
+        const bytes = end === start ? Buffer.alloc(0) : readAt(file, byteOffset + start * size, (end - start) * size);
+        return toFloat32(e.dtype, bytes, file, name);
+      },
     };
   }
   return { path: file, header, metadata, names, tensors };

@@ -32,6 +32,9 @@ describe("readSafetensors", () => {
     expect(Array.from(f.tensors["e.i32"].readInt32())).toEqual([1, -2, 3]);
     expect(Array.from(f.tensors["f.i64"].readInt32())).toEqual([5, -6]);
     expect(Array.from(f.tensors["f.i64"].read())).toEqual([5, -6]);
+    expect(Array.from(f.tensors["b.f16"].readRange(5, 9))).toEqual(grid(3, 4).slice(5, 9));
+    expect(Array.from(f.tensors["c.bf16"].readRange(4, 4))).toEqual([]);
+    expect(() => f.tensors["c.bf16"].readRange(4, 13)).toThrow(/mixed\.safetensors: tensor 'c\.bf16': elements 4\.\.13 out of range 0\.\.12/);
     expect(() => f.tensors["a.f32"].readInt32()).toThrow(/mixed\.safetensors: tensor 'a\.f32' is F32, not an integer tensor/);
   });
 

@@ -1,0 +1,69 @@
+/**
+ * Reading and validating manifest.json. Every error names the manifest file and the field.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, type Manifest } from "./types";
+
+function isInt(v: unknown, min = 0): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= min;
+}
+
+/** Read `dir/manifest.json`, check its structure and internal consistency, and return it. */
+export function readManifest(dir: string): Manifest {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === "ENOENT" ? `${file}: no such file` : `${file}: cannot read (${code ?? err})`);
+  }
+  let m: Manifest;
+  try {
+    m = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const bad = (what: string): never => {
+    throw new Error(`${file}: ${what}`);
+  };
+  if (typeof m !== "object" || m === null) bad("not a JSON object");
+  if (m.format !== FORMAT_NAME) bad(`format is ${JSON.stringify(m.format)}, expected "${FORMAT_NAME}"`);
+  if (m.version !== FORMAT_VERSION) bad(`format version ${m.version} is not supported (this reader knows ${FORMAT_VERSION})`);
+  if (typeof m.model !== "object" || m.model === null || typeof m.model.name !== "string") bad("'model' must be an object with a name");
+  if (!isInt(m.n_layers, 1)) bad(`'n_layers' must be a positive integer, got ${JSON.stringify(m.n_layers)}`);
+  if (m.n_states !== m.n_layers + 1) bad(`'n_states' must be n_layers + 1 = ${m.n_layers + 1}, got ${JSON.stringify(m.n_states)}`);
+  if (!isInt(m.d_model, 1)) bad(`'d_model' must be a positive integer, got ${JSON.stringify(m.d_model)}`);
+  if (m.dtype !== "float16" && m.dtype !== "float32") bad(`'dtype' must be "float16" or "float32", got ${JSON.stringify(m.dtype)}`);
+  if (typeof m.complete !== "boolean") bad("'complete' must be true or false");
+  if (!Array.isArray(m.samples)) bad("'samples' must be a list");
+  if (!Array.isArray(m.shards)) bad("'shards' must be a list");
+  // Samples tile the token axis in order.
+  let offset = 0;
+  m.samples.forEach((s, i) => {
+    if (!isInt(s?.n_tokens, 1)) bad(`samples[${i}].n_tokens must be a positive integer`);
+    if (s.offset !== offset) bad(`samples[${i}].offset is ${s.offset}, expected ${offset} (samples must tile the token axis)`);
+    offset += s.n_tokens;
+  });
+  if (m.n_samples !== m.samples.length) bad(`'n_samples' is ${m.n_samples} but ${m.samples.length} samples are listed`);
+  if (m.n_tokens !== offset) bad(`'n_tokens' is ${m.n_tokens} but the samples hold ${offset} tokens`);
+  // Shards tile the samples in order.
+  let sampleAt = 0;
+  let tokenAt = 0;
+  m.shards.forEach((sh, k) => {
+    if (typeof sh?.dir !== "string" || sh.dir.includes("..") || path.isAbsolute(sh.dir)) bad(`shards[${k}].dir must be a relative folder`);
+    if (sh.sample_offset !== sampleAt || sh.token_offset !== tokenAt) {
+      bad(`shards[${k}] starts at sample ${sh.sample_offset}, token ${sh.token_offset}; expected sample ${sampleAt}, token ${tokenAt}`);
+    }
+    if (!isInt(sh.n_samples, 1) || !isInt(sh.n_tokens, 1)) bad(`shards[${k}] must hold at least one sample and token`);
+    const last = m.samples[sampleAt + sh.n_samples - 1];
+    if (last === undefined || last.offset + last.n_tokens - tokenAt !== sh.n_tokens) {
+      bad(`shards[${k}] n_tokens ${sh.n_tokens} does not match its ${sh.n_samples} samples`);
+    }
+    sampleAt += sh.n_samples;
+    tokenAt += sh.n_tokens;
+  });
+  if (sampleAt !== m.samples.length) bad(`shards hold ${sampleAt} samples but ${m.samples.length} are listed`);
+  return m;
+}

@@ -1,0 +1,277 @@
+/**
+ * HiddenStateWriter: a resumable, crash-safe writer of the project's hidden-state format.
+ *
+ * Each append() writes one shard: every file goes into a temporary folder, which is renamed to
+ * `shards/NNNNN` once complete, and only then is the shard listed in manifest.json (itself
+ * replaced atomically). If the process dies at any point, the manifest still describes a valid
+ * dataset made of the shards committed before; reopening the writer removes the leftovers of the
+ * interrupted shard and continues after `committedSamples`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
+import { writeNpy } from "../io/npy";
+import { checkFinite } from "../tensor/check";
+import { readManifest } from "./manifest";
+import {
+  FORMAT_NAME,
+  FORMAT_VERSION,
+  MANIFEST_FILE,
+  SHARDS_DIR,
+  TAGS_FILE,
+  TOKEN_IDS_FILE,
+  shardDirName,
+  stateFileName,
+  type DatasetModelInfo,
+  type Manifest,
+  type SampleInput,
+  type StoredDtype,
+} from "./types";
+
+/** float16 rounds 65520 (65504 + half its step of 32) and above to Inf. */
+const FLOAT16_OVERFLOW = 65520;
+
+export interface WriterInit {
+  model: DatasetModelInfo;
+  dtype: StoredDtype;
+  /** Free-form details of the extraction, stored as manifest.extra when the dataset is created. */
+  extra?: Record<string, unknown>;
+}
+
+export class HiddenStateWriter {
+  readonly dir: string;
+  private manifest: Manifest;
+  private finished = false;
+
+  private constructor(dir: string, manifest: Manifest) {
+    this.dir = dir;
+    this.manifest = manifest;
+  }
+
+  /**
+   * Create a dataset in `dir` (which must be missing or empty), or resume an unfinished one.
+   * Resuming requires the same model (name, n_layers, d_model) and dtype; a finished dataset or
+   * a folder holding something else is an error.
+   */
+  static open(dir: string, init: WriterInit): HiddenStateWriter {
+    checkInit(init);
+    const manifestPath = path.join(dir, MANIFEST_FILE);
+    if (fs.existsSync(manifestPath)) {
+      const m = readManifest(dir);
+      const want = init.model;
+      const mismatch: string[] = [];
+      if (m.model.name !== want.name) mismatch.push(`model '${m.model.name}' vs '${want.name}'`);
+      if (m.n_layers !== want.n_layers) mismatch.push(`n_layers ${m.n_layers} vs ${want.n_layers}`);
+      if (m.d_model !== want.d_model) mismatch.push(`d_model ${m.d_model} vs ${want.d_model}`);
+      if (m.dtype !== init.dtype) mismatch.push(`dtype ${m.dtype} vs ${init.dtype}`);
+      if (mismatch.length > 0) {
+        throw new Error(`${dir}: cannot resume, the existing dataset differs (${mismatch.join(", ")}); choose another folder`);
+      }
+      if (m.complete) throw new Error(`${dir}: the dataset is already complete; choose another folder to write a new one`);
+      const w = new HiddenStateWriter(dir, m);
+      w.removeOrphans();
+      return w;
+    }
+    if (fs.existsSync(dir)) {
+      if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir}: exists and is not a folder`);
+      const leftovers = fs.readdirSync(dir).filter((n) => n !== SHARDS_DIR);
+      if (leftovers.length > 0) {
+        throw new Error(`${dir}: folder is not empty and has no ${MANIFEST_FILE} (found ${leftovers.slice(0, 3).join(", ")})`);
+      }
+    }
+    fs.mkdirSync(path.join(dir, SHARDS_DIR), { recursive: true });
+    const now = new Date().toISOString();
+    const manifest: Manifest = {
+      format: FORMAT_NAME,
+      version: FORMAT_VERSION,
+      model: { ...init.model },
+      n_layers: init.model.n_layers,
+      n_states: init.model.n_layers + 1,
+      d_model: init.model.d_model,
+      dtype: init.dtype,
+      complete: false,
+      n_samples: 0,
+      n_tokens: 0,
+      samples: [],
+      shards: [],
+      ...(init.extra !== undefined ? { extra: init.extra } : {}),
+      created: now,
+      updated: now,
+    };
+    const w = new HiddenStateWriter(dir, manifest);
+    w.removeOrphans(); // a shards/ folder left by a crash before the first manifest write
+    w.writeManifest();
+    return w;
+  }
+
+  /** Samples safely on disk: an extractor resumes with sample number `committedSamples`. */
+  get committedSamples(): number {
+    return this.manifest.samples.length;
+  }
+
+  /** Tokens safely on disk (rows of every state). */
+  get committedTokens(): number {
+    return this.manifest.n_tokens;
+  }
+
+  /** Number of states per token (n_layers + 1). */
+  get nStates(): number {
+    return this.manifest.n_states;
+  }
+
+  /**
+   * Append samples and their hidden states as one shard.
+   * `states` holds n_layers + 1 buffers, each [tokens, d_model] row-major, where `tokens` is the
+   * total of the samples' token counts (samples concatenated in order).
+   */
+  append(samples: SampleInput[], states: Float32Array[]): void {
+    if (this.finished) throw new Error(`${this.dir}: append after finish()`);
+    const m = this.manifest;
+    if (samples.length === 0) {
+      if (states.some((s) => s.length > 0)) throw new Error("append: states given for zero samples");
+      return;
+    }
+    // Validate everything before touching the disk.
+    let tokens = 0;
+    let tagged = 0;
+    samples.forEach((s, i) => {
+      if (!(s.tokenIds instanceof Int32Array)) throw new Error(`append: samples[${i}].tokenIds must be an Int32Array`);
+      if (s.tokenIds.length === 0) throw new Error(`append: samples[${i}] has no tokens`);
+      if (s.tags !== undefined) {
+        if (s.tags.length !== s.tokenIds.length) {
+          throw new Error(`append: samples[${i}] has ${s.tags.length} tags for ${s.tokenIds.length} tokens`);
+        }
+        tagged++;
+      }
+      tokens += s.tokenIds.length;
+    });
+    if (states.length !== m.n_states) {
+      throw new Error(`append: expected ${m.n_states} states (n_layers + 1), got ${states.length}`);
+    }
+    states.forEach((buf, b) => {
+      if (!(buf instanceof Float32Array)) throw new Error(`append: state ${b} must be a Float32Array`);
+      if (buf.length !== tokens * m.d_model) {
+        throw new Error(
+          `append: state ${b} expected shape [tokens=${tokens}, d_model=${m.d_model}] (${tokens * m.d_model} values), got ${buf.length} values`,
+        );
+      }
+      checkFinite("append", `state ${b}`, buf, m.d_model, m.n_tokens);
+      if (m.dtype === "float16") checkFloat16Range(buf, b, m.d_model, m.n_tokens);
+    });
+
+    // Write the shard into a temporary folder, then rename it into place.
+    const shardIndex = m.shards.length;
+    const rel = shardDirName(shardIndex);
+    const final = path.join(this.dir, rel);
+    const temp = tempPathFor(final);
+    fs.mkdirSync(temp);
+    try {
+      states.forEach((buf, b) =>
+        writeNpy(path.join(temp, stateFileName(b)), { dtype: m.dtype, shape: [tokens, m.d_model], data: buf }),
+      );
+      const ids = new Int32Array(tokens);
+      let at = 0;
+      for (const s of samples) {
+        ids.set(s.tokenIds, at);
+        at += s.tokenIds.length;
+      }
+      writeNpy(path.join(temp, TOKEN_IDS_FILE), { dtype: "int32", shape: [tokens], data: ids });
+      if (tagged > 0) {
+        writeFileAtomic(path.join(temp, TAGS_FILE), JSON.stringify(samples.map((s) => s.tags ?? null)));
+      }
+      fsyncDir(temp);
+      // An orphan of an earlier, interrupted attempt at this shard may hold the name: replace it.
+      fs.rmSync(final, { recursive: true, force: true });
+      fs.renameSync(temp, final);
+      fsyncDir(path.dirname(final));
+    } catch (err) {
+      fs.rmSync(temp, { recursive: true, force: true });
+      throw err;
+    }
+
+    // Commit: list the shard and its samples in the manifest.
+    const next: Manifest = {
+      ...m,
+      samples: [...m.samples],
+      shards: [
+        ...m.shards,
+        {
+          dir: rel,
+          sample_offset: m.samples.length,
+          token_offset: m.n_tokens,
+          n_samples: samples.length,
+          n_tokens: tokens,
+          has_tags: tagged > 0,
+        },
+      ],
+    };
+    let offset = m.n_tokens;
+    for (const s of samples) {
+      next.samples.push({
+        n_tokens: s.tokenIds.length,
+        offset,
+        ...(s.text !== undefined ? { text: s.text } : {}),
+        ...(s.source !== undefined ? { source: s.source } : {}),
+      });
+      offset += s.tokenIds.length;
+    }
+    next.n_samples = next.samples.length;
+    next.n_tokens = offset;
+    this.manifest = next;
+    this.writeManifest();
+  }
+
+  /** Mark the dataset complete. Further appends are refused. */
+  finish(): void {
+    if (this.finished) return;
+    this.manifest = { ...this.manifest, complete: true };
+    this.writeManifest();
+    this.finished = true;
+  }
+
+  private writeManifest(): void {
+    this.manifest.updated = new Date().toISOString();
+    writeFileAtomic(path.join(this.dir, MANIFEST_FILE), JSON.stringify(this.manifest, null, 1) + "\n");
+  }
+
+  /** Delete shard folders and temp files that the manifest does not list (an interrupted append). */
+  private removeOrphans(): void {
+    const shardsDir = path.join(this.dir, SHARDS_DIR);
+    if (!fs.existsSync(shardsDir)) {
+      fs.mkdirSync(shardsDir, { recursive: true });
+      return;
+    }
+    const listed = new Set(this.manifest.shards.map((s) => path.basename(s.dir)));
+    for (const name of fs.readdirSync(shardsDir)) {
+      if (!listed.has(name)) fs.rmSync(path.join(shardsDir, name), { recursive: true, force: true });
+    }
+    for (const name of fs.readdirSync(this.dir)) {
+      if (name.startsWith(`.${MANIFEST_FILE}.tmp-`)) fs.rmSync(path.join(this.dir, name), { force: true });
+    }
+  }
+}
+
+function checkInit(init: WriterInit): void {
+  const m = init?.model;
+  if (m === undefined || typeof m.name !== "string" || m.name === "") throw new Error("HiddenStateWriter.open: model.name is required");
+  if (!Number.isInteger(m.n_layers) || m.n_layers < 1) {
+    throw new Error(`HiddenStateWriter.open: model.n_layers must be a positive integer, got ${m.n_layers}`);
+  }
+  if (!Number.isInteger(m.d_model) || m.d_model < 1) {
+    throw new Error(`HiddenStateWriter.open: model.d_model must be a positive integer, got ${m.d_model}`);
+  }
+  if (init.dtype !== "float16" && init.dtype !== "float32") {
+    throw new Error(`HiddenStateWriter.open: dtype must be "float16" or "float32", got ${JSON.stringify(init.dtype)}`);
+  }
+}
+
+/** float16 turns values beyond ±65504 into ±Inf; refuse rather than store infinities. */
+function checkFloat16Range(buf: Float32Array, state: number, cols: number, rowOffset: number): void {
+  for (let i = 0; i < buf.length; i++) {
+    if (Math.abs(buf[i]) >= FLOAT16_OVERFLOW) {
+      throw new Error(
+        `append: state ${state} value ${buf[i]} at row ${rowOffset + Math.floor(i / cols)}, column ${i % cols} overflows float16 (max 65504); write the dataset as float32`,
+      );
+    }
+  }
+}
