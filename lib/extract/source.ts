@@ -15,6 +15,9 @@ export interface TextDocument {
   readonly spans?: readonly TaggedSpan[];
 }
 
+/** The parsed corpus, read once per process (parsing its 500 files takes a few seconds). */
+let brownCache: ReturnType<typeof loadBrown> | undefined;
+
 export const BROWN_SPECS = ["corpus:brown", "corpus:brown:train", "corpus:brown:heldout"] as const;
 
 /** Read a --text argument: a file path or one of BROWN_SPECS. */
@@ -23,7 +26,7 @@ export function loadTextSource(spec: string): TextDocument[] {
     if (!(BROWN_SPECS as readonly string[]).includes(spec)) {
       throw new Error(`text: unknown corpus '${spec}'; expected one of ${BROWN_SPECS.join(", ")} or a file`);
     }
-    const docs = loadBrown();
+    const docs = (brownCache ??= loadBrown());
     const part = spec.split(":")[2] as "train" | "heldout" | undefined;
     return (part ? brownSplit(docs, part) : docs).map((d) => ({ id: d.id, text: d.text, spans: d.spans }));
   }

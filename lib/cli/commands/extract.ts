@@ -1,8 +1,89 @@
 import type { Command } from "commander";
+import { initBackend } from "../../backend";
+import { extract, type ExtractDtype } from "../../extract/extract";
+import { downloadBar, extractBar } from "../../extract/progress";
 
-/** `linearity extract`: placeholder until its issue lands (replace this file). */
+/** Parse a flag that must be a positive integer, naming the flag when it is not. */
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+      throw new Error(`${flag} must be a positive integer, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+interface ExtractFlags {
+  model: string;
+  text: string;
+  out: string;
+  maxTokens?: number;
+  seqLen?: number;
+  dtype: string;
+  batchSize?: number;
+  revision: string;
+}
+
+/**
+ * `linearity extract --model DIR_OR_HUB_ID --text FILE_OR_corpus:brown --out DATASET [...]`: run a
+ * model over text and save all n_layers+1 hidden states per token. Ctrl-C stops after the batch
+ * in flight; running the same command again continues where it stopped.
+ */
 export function registerExtract(program: Command): void {
-  program.command("extract").description("(not built yet)").action(() => {
-    throw new Error("'extract' is not built yet");
-  });
+  program
+    .command("extract")
+    .description("run a model over text and save every hidden state (resumable)")
+    .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id (e.g. facebook/opt-125m)")
+    .requiredOption("--text <file-or-corpus>", "UTF-8 text file, or corpus:brown, corpus:brown:train, corpus:brown:heldout")
+    .requiredOption("--out <dataset>", "dataset folder to create, or to continue after an interruption")
+    .option("--max-tokens <n>", "stop after n tokens, BOS included (default: the whole text)", positiveInt("--max-tokens"))
+    .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveInt("--seq-len"))
+    .option("--dtype <type>", "float16 or float32 storage", "float32")
+    .option("--batch-size <n>", "sequences per forward pass", positiveInt("--batch-size"), 8)
+    .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .action(async (flags: ExtractFlags) => {
+      if (flags.dtype !== "float16" && flags.dtype !== "float32") {
+        throw new Error(`--dtype must be float16 or float32, got '${flags.dtype}'`);
+      }
+      await initBackend();
+      const controller = new AbortController();
+      const onSignal = (): void => {
+        if (controller.signal.aborted) process.exit(130); // second Ctrl-C: leave now (shards are atomic)
+        controller.abort();
+        process.stderr.write("\nlinearity: stopping after the current batch (Ctrl-C again to quit now)\n");
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      const download = downloadBar();
+      const bar = extractBar();
+      try {
+        const result = await extract({
+          model: flags.model,
+          text: flags.text,
+          out: flags.out,
+          maxTokens: flags.maxTokens,
+          seqLen: flags.seqLen,
+          dtype: flags.dtype as ExtractDtype,
+          batchSize: flags.batchSize,
+          revision: flags.revision,
+          signal: controller.signal,
+          onDownload: download.onProgress,
+          onProgress: bar.onProgress,
+        });
+        bar.stop();
+        const speed = result.tokensPerSecond > 0 ? `, ${result.tokensPerSecond.toFixed(0)} tokens/s` : "";
+        const state = result.complete
+          ? "complete"
+          : "stopped early; run the same command again to continue";
+        process.stdout.write(
+          `${result.out}: ${result.samples} sequences, ${result.tokens} tokens (${result.tokensThisRun} this run${speed}); ${state}\n`,
+        );
+      } finally {
+        bar.stop();
+        download.stop();
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    });
 }

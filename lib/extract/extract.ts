@@ -1,0 +1,267 @@
+/**
+ * Hidden-state extraction: run a model over text and save every hidden state (n_layers + 1 per
+ * token, as HF `output_hidden_states`) with the token ids, the text of each sequence and, for the
+ * Brown Corpus, the part-of-speech tag of each token.
+ *
+ * Resumable: samples are appended batch by batch through HiddenStateWriter (each batch is one
+ * atomic shard + manifest update), and the sequences are cut deterministically, so a second run
+ * with the same settings skips the samples already committed and continues with the next one.
+ * Stopping (Ctrl-C, kill, AbortSignal, maxBatches) therefore never loses or corrupts written data.
+ */
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { HiddenStateWriter } from "../dataset/writer";
+import { loadModel } from "../models/load";
+import { resolveModel, type DownloadProgress } from "../models/hub";
+import type { Model } from "../models/types";
+import { loadTokenizer, type TextTokenizer } from "../tokenizer";
+import type { ExtractProgress } from "./progress";
+import { checkResumable, type ExtractionSettings } from "./resume";
+import { cutSequences, type Sequence } from "./sequences";
+import { loadTextSource } from "./source";
+
+export type ExtractDtype = "float16" | "float32";
+
+export interface ExtractOptions {
+  /** A local model folder or a hub id (downloaded into the cache). */
+  model: string;
+  /** A UTF-8 text file, "corpus:brown", "corpus:brown:train" or "corpus:brown:heldout". */
+  text: string;
+  /** Dataset folder to create or continue. */
+  out: string;
+  /** Stop after this many tokens (BOS included). Default: all of the text. */
+  maxTokens?: number;
+  /** Tokens per sequence, BOS included. Default min(256, n_ctx). */
+  seqLen?: number;
+  /** Storage type of the states. Default float32. */
+  dtype?: ExtractDtype;
+  /** Sequences per forward pass. Default 8. */
+  batchSize?: number;
+  /** Hub revision when `model` is a hub id. */
+  revision?: string;
+  /** Stop cleanly before the next batch when aborted (Ctrl-C in the CLI). */
+  signal?: AbortSignal;
+  /** Stop after this many batches in this run (tests use it to simulate an interruption). */
+  maxBatches?: number;
+  onProgress?: (p: ExtractProgress) => void;
+  onDownload?: (p: DownloadProgress) => void;
+}
+
+export interface ExtractResult {
+  /** The dataset folder. */
+  out: string;
+  /** Samples and tokens in the dataset after this run. */
+  samples: number;
+  tokens: number;
+  /** Samples written by this run (0 when the dataset was already complete). */
+  samplesThisRun: number;
+  tokensThisRun: number;
+  /** True when all sequences are written and the dataset is finished. */
+  complete: boolean;
+  /** Seconds spent in this run's batches, and the resulting tokens/s. */
+  seconds: number;
+  tokensPerSecond: number;
+}
+
+const DEFAULT_SEQ_LEN = 256;
+const DEFAULT_BATCH = 8;
+
+/** Validate the numeric options, with the CLI's flag names in the messages. */
+function checkOptions(opts: ExtractOptions): void {
+  const dtype = opts.dtype ?? "float32";
+  if (dtype !== "float16" && dtype !== "float32") {
+    throw new Error(`--dtype must be float16 or float32, got '${dtype}'`);
+  }
+  const positive = (name: string, v: number | undefined): void => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer, got ${v}`);
+  };
+  positive("--max-tokens", opts.maxTokens);
+  positive("--seq-len", opts.seqLen);
+  positive("--batch-size", opts.batchSize);
+  if (opts.maxBatches !== undefined && (!Number.isInteger(opts.maxBatches) || opts.maxBatches < 0)) {
+    throw new Error(`maxBatches must be a non-negative integer, got ${opts.maxBatches}`);
+  }
+}
+
+/**
+ * Run the model over each sequence of a batch and return, per state, the hidden states of all
+ * tokens of the batch concatenated ([tokens, d_model] row-major). Sequences of equal length run
+ * together in one forward pass (no padding, which models may not support).
+ */
+export async function batchStates(model: Model, batch: readonly Sequence[]): Promise<Float32Array[]> {
+  const { n_layers, d_model } = model.config;
+  const nTokens = batch.reduce((n, s) => n + s.tokenIds.length, 0);
+  const states = Array.from({ length: n_layers + 1 }, () => new Float32Array(nTokens * d_model));
+  // Row offset of each sequence in the concatenated output.
+  const rowOf: number[] = [];
+  batch.reduce((row, s, i) => ((rowOf[i] = row), row + s.tokenIds.length), 0);
+  // Group sequences by length, keeping their positions in the batch.
+  const byLength = new Map<number, number[]>();
+  batch.forEach((s, i) => byLength.set(s.tokenIds.length, [...(byLength.get(s.tokenIds.length) ?? []), i]));
+  for (const [pos, members] of byLength) {
+    const ids = new Int32Array(members.length * pos);
+    members.forEach((m, b) => ids.set(batch[m].tokenIds, b * pos));
+    const hidden = tf.tidy(() => {
+      const input = tf.tensor2d(ids, [members.length, pos], "int32"); // [batch, pos]
+      return model.forward(input, { logits: false }).hiddenStates; // n_layers+1 x [batch, pos, d_model]
+    });
+    try {
+      for (let s = 0; s <= n_layers; s++) {
+        const data = (await hidden[s].data()) as Float32Array; // [batch, pos, d_model]
+        members.forEach((m, b) => {
+          states[s].set(data.subarray(b * pos * d_model, (b + 1) * pos * d_model), rowOf[m] * d_model);
+        });
+      }
+    } finally {
+      tf.dispose(hidden);
+    }
+  }
+  return states;
+}
+
+/** Name stored in the dataset for a model argument: the hub id, or the folder's name. */
+function modelName(arg: string, dir: string): string {
+  return arg === dir || path.resolve(arg) === dir ? path.basename(dir) : arg;
+}
+
+/** Extract hidden states (see the file comment). Returns what the dataset holds afterwards. */
+export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
+  checkOptions(opts);
+  const dtype = opts.dtype ?? "float32";
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH;
+  const docs = loadTextSource(opts.text);
+  const dir = await resolveModel(opts.model, { revision: opts.revision, onProgress: opts.onDownload });
+  const model = loadModel(dir);
+  try {
+    const cfg = model.config;
+    const seqLen = opts.seqLen ?? Math.min(DEFAULT_SEQ_LEN, cfg.n_ctx);
+    if (seqLen > cfg.n_ctx) {
+      throw new Error(`--seq-len ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
+    }
+    const tokenizer = loadTokenizer(dir, cfg);
+    checkVocab(tokenizer, cfg.d_vocab, dir);
+
+    const settings: ExtractionSettings = {
+      model: opts.model,
+      text: opts.text,
+      seq_len: seqLen,
+      max_tokens: opts.maxTokens ?? null,
+      dtype,
+      tokenizer: tokenizer.kind,
+      bos_token_id: tokenizer.bosTokenId ?? null,
+    };
+    const existing = checkResumable(opts.out, settings);
+    if (existing?.complete) {
+      // Same settings, already finished: nothing to do.
+      return {
+        out: opts.out, samples: existing.n_samples, tokens: existing.n_tokens,
+        samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0,
+      };
+    }
+    const writer = HiddenStateWriter.open(opts.out, {
+      model: {
+        name: modelName(opts.model, dir),
+        family: cfg.family,
+        n_layers: cfg.n_layers,
+        d_model: cfg.d_model,
+        d_vocab: cfg.d_vocab,
+        source: opts.model,
+      },
+      dtype,
+      extra: { extraction: settings },
+    });
+    return await runBatches(model, tokenizer, writer, docs, { ...opts, seqLen, batchSize });
+  } finally {
+    model.dispose();
+  }
+}
+
+function checkVocab(tokenizer: TextTokenizer, dVocab: number, dir: string): void {
+  if (tokenizer.vocabSize > dVocab) {
+    throw new Error(
+      `tokenizer in ${dir} has ${tokenizer.vocabSize} ids but the model's d_vocab is ${dVocab}; they do not belong together`,
+    );
+  }
+  if (tokenizer.bosTokenId !== undefined && tokenizer.bosTokenId >= dVocab) {
+    throw new Error(`bos_token_id ${tokenizer.bosTokenId} is outside the model's d_vocab ${dVocab}`);
+  }
+}
+
+async function runBatches(
+  model: Model,
+  tokenizer: TextTokenizer,
+  writer: HiddenStateWriter,
+  docs: ReturnType<typeof loadTextSource>,
+  opts: ExtractOptions & { seqLen: number; batchSize: number },
+): Promise<ExtractResult> {
+  const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens });
+
+  // Skip what an earlier run committed; the token count must agree, or the settings changed.
+  const done = writer.committedSamples;
+  let skippedTokens = 0;
+  for (let i = 0; i < done; i++) {
+    const next = sequences.next();
+    if (next.done) break;
+    skippedTokens += next.value.tokenIds.length;
+  }
+  if (skippedTokens !== writer.committedTokens) {
+    throw new Error(
+      `${opts.out} holds ${writer.committedSamples} sequences of ${writer.committedTokens} tokens, but this text and ` +
+        `tokenizer give ${skippedTokens} tokens for them; the dataset was written with other settings (use a new --out)`,
+    );
+  }
+
+  let tokens = writer.committedTokens;
+  let samples = writer.committedSamples;
+  let tokensThisRun = 0;
+  let samplesThisRun = 0;
+  let batches = 0;
+  let seconds = 0;
+  const started = Date.now();
+  const report = (): void =>
+    opts.onProgress?.({ tokens, samples, totalTokens: opts.maxTokens, tokensThisRun, seconds: (Date.now() - started) / 1000 });
+  report();
+
+  let exhausted = false;
+  for (;;) {
+    if (opts.signal?.aborted || (opts.maxBatches !== undefined && batches >= opts.maxBatches)) break;
+    const batch: Sequence[] = [];
+    while (batch.length < opts.batchSize) {
+      const next = sequences.next();
+      if (next.done) break;
+      batch.push(next.value);
+    }
+    if (batch.length === 0) {
+      exhausted = true;
+      break;
+    }
+    const states = await batchStates(model, batch);
+    writer.append(
+      batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })),
+      states,
+    );
+    const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
+    tokens += n;
+    tokensThisRun += n;
+    samples += batch.length;
+    samplesThisRun += batch.length;
+    batches++;
+    seconds = (Date.now() - started) / 1000;
+    report();
+  }
+  if (samples === 0) {
+    throw new Error(`text: ${opts.text} gives no tokens; there is nothing to extract`);
+  }
+  if (exhausted) writer.finish();
+  seconds = (Date.now() - started) / 1000;
+  return {
+    out: opts.out,
+    samples,
+    tokens,
+    samplesThisRun,
+    tokensThisRun,
+    complete: exhausted,
+    seconds,
+    tokensPerSecond: seconds > 0 ? tokensThisRun / seconds : 0,
+  };
+}
