@@ -1,8 +1,171 @@
+import * as path from "node:path";
 import type { Command } from "commander";
+import { SingleBar } from "cli-progress";
+import { initBackend } from "../../backend";
+import { brownSplit, loadBrown } from "../../corpus/brown";
+import { train, type TrainTexts } from "../../train/loop";
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "../../train/options";
+import { natsToBitsPerByte } from "../../train/unigram";
 
-/** `linearity train`: placeholder until its issue lands (replace this file). */
+/** Parse an integer option, with a one-line error naming it. */
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new Error(`train: --${name} expected an integer, got '${v}'`);
+    return n;
+  };
+}
+
+function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n)) throw new Error(`train: --${name} expected a number, got '${v}'`);
+    return n;
+  };
+}
+
+function intList(name: string) {
+  return (v: string): number[] => (v.trim() === "" ? [] : v.split(",").map((s) => int(name)(s.trim())));
+}
+
+/** The texts of a corpus name (only the Brown Corpus is built in). */
+function corpusTexts(corpus: string): TrainTexts {
+  if (corpus !== "brown") throw new Error(`train: --corpus '${corpus}' is not known (available: brown)`);
+  const docs = loadBrown();
+  return { train: brownSplit(docs, "train").map((d) => d.text), heldout: brownSplit(docs, "heldout").map((d) => d.text) };
+}
+
+const fmt = (x: number | undefined, digits = 3) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
+
+/**
+ * `linearity train --corpus brown --out DIR [...]`: train the project's byte-level Llama-style
+ * model with AdamW (lib/train). Ctrl-C saves a checkpoint and exits with status 130; `--resume`
+ * continues from the newest checkpoint in DIR.
+ */
 export function registerTrain(program: Command): void {
-  program.command("train").description("(not built yet)").action(() => {
-    throw new Error("'train' is not built yet");
-  });
+  const d = DEFAULT_TRAIN_OPTIONS;
+  program
+    .command("train")
+    .description("train a small byte-level Llama-style model on the Brown Corpus (AdamW, resumable)")
+    .requiredOption("--out <dir>", "output folder: checkpoints/, snapshots/, model/, learning-curve.csv, summary.json")
+    .option("--corpus <name>", "training text (train split; validation on the held-out split)", d.corpus)
+    .option("--n-layers <n>", "transformer blocks", int("n-layers"), d.model.n_layers)
+    .option("--d-model <n>", "residual stream width", int("d-model"), d.model.d_model)
+    .option("--n-heads <n>", "attention heads", int("n-heads"), d.model.n_heads)
+    .option("--n-kv-heads <n>", "key/value heads (grouped-query attention when < n-heads)", int("n-kv-heads"))
+    .option("--d-mlp <n>", "SwiGLU hidden width", int("d-mlp"), d.model.d_mlp)
+    .option("--tie-embeddings", "tie the output projection to the token embedding", d.model.tie_word_embeddings)
+    .option("--seq-len <n>", "tokens per sequence (BOS + bytes); also max_position_embeddings", int("seq-len"), d.seqLen)
+    .option("--batch-size <n>", "sequences per step", int("batch-size"), d.batchSize)
+    .option("--steps <n>", "optimizer steps", int("steps"), d.steps)
+    .option("--lr <x>", "peak learning rate", num("lr"), d.lr)
+    .option("--min-lr <x>", "learning rate at the last step (cosine decay)", num("min-lr"), d.minLr)
+    .option("--warmup <n>", "linear warm-up steps", int("warmup"), d.warmup)
+    .option("--weight-decay <x>", "AdamW decoupled weight decay (matrices only)", num("weight-decay"), d.weightDecay)
+    .option("--beta1 <x>", "AdamW beta1", num("beta1"), d.beta1)
+    .option("--beta2 <x>", "AdamW beta2", num("beta2"), d.beta2)
+    .option("--grad-clip <x>", "clip the global gradient norm (0: off)", num("grad-clip"), d.gradClip)
+    .option("--seed <n>", "seed of the initial weights and of batch sampling", int("seed"), d.seed)
+    .option("--eval-every <n>", "steps between validation losses", int("eval-every"), d.evalEvery)
+    .option("--eval-sequences <n>", "held-out windows in each validation", int("eval-sequences"), d.evalSequences)
+    .option("--checkpoint-every <n>", "steps between resumable checkpoints", int("checkpoint-every"), d.checkpointEvery)
+    .option("--keep-checkpoints <n>", "resumable checkpoints kept (0: all)", int("keep-checkpoints"), d.keepCheckpoints)
+    .option("--snapshot-steps <list>", "comma-separated steps whose weights are kept in snapshots/ (0 = initial weights)", intList("snapshot-steps"), d.snapshotSteps)
+    .option("--snapshot-dtype <dtype>", "float16 or float32", d.snapshotDtype)
+    .option("--final-dtype <dtype>", "dtype of model/ (float16 or float32)", d.finalDtype)
+    .option("--no-final-eval-all", "skip the final validation on every held-out window")
+    .option("--resume", "continue from the newest checkpoint in --out")
+    .action(async (o: Record<string, unknown>) => {
+      const opts: TrainOptions = {
+        out: path.resolve(o.out as string),
+        corpus: o.corpus as string,
+        model: {
+          n_layers: o.nLayers as number,
+          d_model: o.dModel as number,
+          n_heads: o.nHeads as number,
+          n_kv_heads: (o.nKvHeads as number | undefined) ?? (o.nHeads as number),
+          d_mlp: o.dMlp as number,
+          rope_theta: d.model.rope_theta,
+          norm_eps: d.model.norm_eps,
+          tie_word_embeddings: Boolean(o.tieEmbeddings),
+        },
+        seqLen: o.seqLen as number,
+        batchSize: o.batchSize as number,
+        steps: o.steps as number,
+        lr: o.lr as number,
+        minLr: o.minLr as number,
+        warmup: o.warmup as number,
+        weightDecay: o.weightDecay as number,
+        beta1: o.beta1 as number,
+        beta2: o.beta2 as number,
+        gradClip: o.gradClip as number,
+        seed: o.seed as number,
+        evalEvery: o.evalEvery as number,
+        evalSequences: o.evalSequences as number,
+        checkpointEvery: o.checkpointEvery as number,
+        keepCheckpoints: o.keepCheckpoints as number,
+        snapshotSteps: o.snapshotSteps as number[],
+        snapshotDtype: o.snapshotDtype as TrainOptions["snapshotDtype"],
+        finalDtype: o.finalDtype as TrainOptions["finalDtype"],
+        finalEvalAll: o.finalEvalAll !== false,
+      };
+      const texts = corpusTexts(opts.corpus);
+      await initBackend();
+
+      // Ctrl-C: finish the current step, save a checkpoint, exit 130. A second Ctrl-C exits at
+      // once (checkpoint writes are atomic, so nothing already saved is damaged).
+      let stopRequested = false;
+      const onSigint = () => {
+        if (stopRequested) process.exit(130);
+        stopRequested = true;
+        process.stderr.write("\nlinearity train: interrupted; saving a checkpoint (Ctrl-C again to quit now)\n");
+      };
+      process.on("SIGINT", onSigint);
+      const bar = new SingleBar({
+        stream: process.stderr,
+        format: "train |{bar}| {value}/{total} steps | loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}",
+        hideCursor: true,
+        etaBuffer: 50,
+      });
+      let started = false;
+      try {
+        const result = await train(opts, texts, {
+          resume: Boolean(o.resume),
+          hooks: {
+            shouldStop: () => stopRequested,
+            onMessage: (m) => process.stderr.write(`linearity train: ${m}\n`),
+            onStep: (s) => {
+              const payload = { loss: fmt(s.loss), val: fmt(s.valLoss), tps: s.tokensPerSecond.toFixed(0) };
+              if (!started) {
+                bar.start(s.steps, s.step - 1, payload);
+                started = true;
+              }
+              bar.update(s.step, payload);
+            },
+          },
+        });
+        bar.stop();
+        if (result.interrupted) {
+          process.stderr.write(`linearity train: stopped at step ${result.step}; checkpoint saved under ${path.join(opts.out, "checkpoints")}; continue with --resume\n`);
+          process.exitCode = 130;
+          return;
+        }
+        const both = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(4)} nats/token = ${natsToBitsPerByte(x).toFixed(4)} bits/byte`);
+        process.stdout.write(
+          [
+            `trained ${result.step} steps, ${result.tokensSeen} tokens, ${result.seconds.toFixed(0)} s (${result.tokensPerSecond.toFixed(0)} tokens/s this session), ${result.parameters} parameters`,
+            `train loss (last interval): ${both(result.finalTrainLoss)}`,
+            `validation loss:            ${both(result.finalValLoss)}`,
+            `unigram on the same text:   ${both(result.unigramValLoss)}`,
+            ...(result.heldoutAllLoss !== undefined
+              ? [`all held-out text:          ${both(result.heldoutAllLoss)} (unigram ${both(result.unigramHeldoutAllLoss)})`]
+              : []),
+            `model: ${path.join(opts.out, "model")}`,
+          ].join("\n") + "\n",
+        );
+      } finally {
+        bar.stop();
+        process.off("SIGINT", onSigint);
+      }
+    });
 }

@@ -1,0 +1,303 @@
+/**
+ * The training loop of `linearity train`: AdamW on next-byte cross-entropy, with periodic
+ * validation, resumable checkpoints, kept snapshots and a final model folder.
+ *
+ * Determinism: initial weights and batches come from two seeded generators (lib/train/random),
+ * the schedule is a function of the step, and the wasm/cpu backends compute in a fixed order,
+ * so a run is reproducible, and a run resumed from a checkpoint takes the same steps as one that
+ * never stopped (checkpoints keep float32 weights, both Adam moments and the sampler's state).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { ensureGradients } from "../models/common/gradients";
+import { llamaForward } from "../models/llama/forward";
+import { writeFileAtomic } from "../io/atomic";
+import { AdamW } from "./adamw";
+import {
+  listCheckpoints,
+  loadTrainingCheckpoint,
+  pruneCheckpoints,
+  saveModelFolder,
+  saveTrainingCheckpoint,
+  stepDirName,
+  type TrainerState,
+} from "./checkpoint";
+import { readCurve, writeCurve, type CurveRow } from "./curve";
+import { byteStream, evalWindows, randomBatch } from "./data";
+import { evaluateLoss } from "./evaluate";
+import { crossEntropy } from "./loss";
+import {
+  BYTE_BOS,
+  initialStateDict,
+  llamaHfConfig,
+  stateDictOf,
+  trainableFromStateDict,
+  trainedModelConfig,
+  type ModelSizes,
+} from "./model";
+import { checkTrainOptions, TRAJECTORY_OPTIONS, type TrainOptions } from "./options";
+import { Rng } from "./random";
+import { learningRate } from "./schedule";
+import { byteCounts, natsToBitsPerByte, unigramLoss, unigramProbabilities } from "./unigram";
+
+/** The texts a run trains and validates on. */
+export interface TrainTexts {
+  train: readonly string[];
+  heldout: readonly string[];
+}
+
+/** Reported after every step. */
+export interface StepInfo {
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  /** Target tokens per second over this session's steps. */
+  tokensPerSecond: number;
+  /** Latest validation loss, if any yet. */
+  valLoss?: number;
+}
+
+export interface TrainHooks {
+  onStep?(info: StepInfo): void;
+  /** One-line messages (resume notices, where files went). */
+  onMessage?(message: string): void;
+  /** Polled between steps; returning true saves a checkpoint and stops (Ctrl-C). */
+  shouldStop?(): boolean;
+}
+
+/** What a run ends with. Losses in nats/token (= nats/byte here). */
+export interface TrainResult {
+  step: number;
+  interrupted: boolean;
+  tokensSeen: number;
+  seconds: number;
+  tokensPerSecond: number;
+  finalTrainLoss?: number;
+  finalValLoss?: number;
+  unigramValLoss: number;
+  /** On every held-out window (when finalEvalAll). */
+  heldoutAllLoss?: number;
+  unigramHeldoutAllLoss?: number;
+  parameters: number;
+}
+
+/** File names inside the output folder. */
+export const RUN_FILES = {
+  checkpoints: "checkpoints",
+  snapshots: "snapshots",
+  model: "model",
+  curve: "learning-curve.csv",
+  summary: "summary.json",
+} as const;
+
+function pick(o: TrainOptions, keys: readonly (keyof TrainOptions)[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = o[k];
+  return out;
+}
+
+/** Run (or resume) training. `resume`: continue from the newest checkpoint under `opts.out`. */
+export async function train(
+  opts: TrainOptions,
+  texts: TrainTexts,
+  { resume = false, hooks = {} }: { resume?: boolean; hooks?: TrainHooks } = {},
+): Promise<TrainResult> {
+  checkTrainOptions(opts);
+  ensureGradients();
+  const say = (m: string) => hooks.onMessage?.(m);
+  const sizes: ModelSizes = { ...opts.model, n_ctx: opts.seqLen };
+  const hfConfig = llamaHfConfig(sizes);
+  const cfg = trainedModelConfig(sizes);
+  const checkpointsDir = path.join(opts.out, RUN_FILES.checkpoints);
+  const curvePath = path.join(opts.out, RUN_FILES.curve);
+
+  // Data: byte streams, fixed validation windows and the unigram baseline on the same targets.
+  const trainStream = byteStream(texts.train);
+  const heldoutStream = byteStream(texts.heldout);
+  const valWindows = evalWindows(heldoutStream, opts.seqLen, BYTE_BOS, opts.evalSequences);
+  const unigram = unigramProbabilities(byteCounts(trainStream));
+  const unigramValLoss = unigramLoss(unigram, valWindows.targets);
+
+  // Start fresh, or restore weights, optimizer and sampler from the newest checkpoint.
+  const existing = listCheckpoints(checkpointsDir);
+  if (!resume && existing.length > 0) {
+    throw new Error(`train: ${opts.out} already has checkpoints (newest step ${existing[existing.length - 1].step}); pass --resume to continue it, or choose another --out`);
+  }
+  let step = 0;
+  let dataRng = new Rng((opts.seed ^ 0x5eed) >>> 0);
+  let tokensSeen = 0;
+  let secondsBefore = 0;
+  let curve: CurveRow[] = [];
+  let lossSum = 0; // training losses since the last curve row
+  let lossCount = 0;
+  let trainable;
+  let optimizerState;
+  if (resume && existing.length > 0) {
+    const latest = existing[existing.length - 1];
+    const loaded = loadTrainingCheckpoint(latest.dir);
+    const saved = pick(loaded.state.options as unknown as TrainOptions, TRAJECTORY_OPTIONS);
+    const now = pick(opts, TRAJECTORY_OPTIONS);
+    for (const k of TRAJECTORY_OPTIONS) {
+      if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
+        throw new Error(`train: cannot resume ${latest.dir}: it was trained with ${k}=${JSON.stringify(saved[k])}, this run asks for ${JSON.stringify(now[k])}`);
+      }
+    }
+    trainable = trainableFromStateDict(cfg, loaded.weights);
+    for (const t of Object.values(loaded.weights)) t.dispose();
+    optimizerState = loaded.optimizer;
+    step = loaded.state.step;
+    dataRng = Rng.fromState(loaded.state.dataRngState);
+    tokensSeen = loaded.state.tokensSeen;
+    secondsBefore = loaded.state.seconds;
+    curve = readCurve(curvePath).filter((r) => r.step <= step);
+    lossSum = loaded.state.intervalLossSum;
+    lossCount = loaded.state.intervalSteps;
+    say(`resuming from ${latest.dir} (step ${step} of ${opts.steps})`);
+  } else {
+    if (resume) say(`no checkpoint under ${checkpointsDir}; starting from step 0`);
+    const init = initialStateDict(sizes, new Rng(opts.seed));
+    trainable = trainableFromStateDict(cfg, init);
+    for (const t of Object.values(init)) t.dispose();
+  }
+  fs.mkdirSync(opts.out, { recursive: true });
+  const { params, variables } = trainable;
+  const parameters = variables.reduce((n, v) => n + v.variable.size, 0);
+  const optimizer = new AdamW(variables, { weightDecay: opts.weightDecay, beta1: opts.beta1, beta2: opts.beta2 });
+  if (optimizerState !== undefined) optimizer.setState(optimizerState);
+  const varList = variables.map((v) => v.variable);
+
+  const sessionStart = Date.now();
+  let sessionTokens = 0;
+  const seconds = () => secondsBefore + (Date.now() - sessionStart) / 1000;
+  const trainingNote = (extra: Record<string, unknown> = {}) => ({
+    step, tokens_seen: tokensSeen, seq_len: opts.seqLen, batch_size: opts.batchSize, corpus: opts.corpus, ...extra,
+  });
+  const withWeights = (fn: (sd: ReturnType<typeof stateDictOf>) => void) => {
+    const sd = stateDictOf(cfg, params);
+    try {
+      fn(sd);
+    } finally {
+      for (const t of Object.values(sd)) t.dispose();
+    }
+  };
+  const saveResumable = () => {
+    const state: TrainerState = {
+      format: "linearity-train-state", version: 1, step, dataRngState: dataRng.state, tokensSeen,
+      seconds: seconds(), intervalLossSum: lossSum, intervalSteps: lossCount,
+      options: opts as unknown as Record<string, unknown>,
+    };
+    withWeights((sd) => saveTrainingCheckpoint(path.join(checkpointsDir, stepDirName(step)), hfConfig, sd, optimizer.getState(), state));
+    pruneCheckpoints(checkpointsDir, opts.keepCheckpoints);
+  };
+  const snapshotIfAsked = (note: Record<string, unknown>) => {
+    if (!opts.snapshotSteps.includes(step)) return;
+    const dir = path.join(opts.out, RUN_FILES.snapshots, stepDirName(step));
+    withWeights((sd) => saveModelFolder(dir, hfConfig, sd, opts.snapshotDtype, trainingNote(note)));
+  };
+  const evalChunk = Math.max(1, opts.batchSize);
+
+  if (step === 0) snapshotIfAsked({ val_loss: evaluateLoss(cfg, params, valWindows, evalChunk) });
+
+  let lastLoss = NaN;
+  let lastVal = curve.length > 0 ? curve[curve.length - 1].val_loss : undefined;
+  let interrupted = false;
+  while (step < opts.steps) {
+    if (hooks.shouldStop?.()) {
+      interrupted = true;
+      break;
+    }
+    // One step: sample a batch, forward + backward, clip, AdamW update.
+    const batch = randomBatch(trainStream, dataRng, opts.batchSize, opts.seqLen, BYTE_BOS);
+    const lr = learningRate(step + 1, { lr: opts.lr, minLr: opts.minLr, warmup: opts.warmup, steps: opts.steps });
+    const loss = tf.tidy(() => {
+      const ids = tf.tensor2d(batch.ids, [batch.batch, batch.pos], "int32");
+      const targets = tf.tensor2d(batch.targets, [batch.batch, batch.pos], "int32");
+      const { value, grads } = tf.variableGrads(() => {
+        const out = llamaForward(cfg, params, ids, { logits: true });
+        return crossEntropy(out.logits!, targets);
+      }, varList);
+      let gradList = variables.map((v) => grads[v.variable.name]);
+      if (opts.gradClip > 0) {
+        const norm = Math.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
+        if (norm > opts.gradClip) gradList = gradList.map((g) => tf.mul(g, opts.gradClip / norm));
+      }
+      optimizer.step(gradList, lr);
+      return value;
+    });
+    lastLoss = loss.dataSync()[0];
+    loss.dispose();
+    if (!Number.isFinite(lastLoss)) {
+      throw new Error(`train: the loss became ${lastLoss} at step ${step + 1}; lower --lr or raise --warmup (last checkpoint under ${checkpointsDir})`);
+    }
+    step += 1;
+    tokensSeen += batch.batch * batch.pos;
+    sessionTokens += batch.batch * batch.pos;
+    lossSum += lastLoss;
+    lossCount += 1;
+
+    // Validation row of the learning curve, snapshots and checkpoints.
+    const isLast = step === opts.steps;
+    let val: number | undefined;
+    if (step % opts.evalEvery === 0 || isLast) {
+      val = evaluateLoss(cfg, params, valWindows, evalChunk);
+      lastVal = val;
+      curve.push({ step, lr, train_loss: lossSum / lossCount, val_loss: val, tokens: tokensSeen, seconds: seconds() });
+      writeCurve(curvePath, curve);
+      lossSum = 0;
+      lossCount = 0;
+    }
+    snapshotIfAsked({ train_loss: lastLoss, val_loss: val ?? evaluateLoss(cfg, params, valWindows, evalChunk) });
+    if (step % opts.checkpointEvery === 0 || isLast) saveResumable();
+    const elapsed = (Date.now() - sessionStart) / 1000;
+    hooks.onStep?.({ step, steps: opts.steps, loss: lastLoss, lr, tokensPerSecond: sessionTokens / Math.max(elapsed, 1e-9), valLoss: lastVal });
+    // Let signal handlers (Ctrl-C) run between steps.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (interrupted && listCheckpoints(checkpointsDir).every((c) => c.step !== step)) saveResumable();
+
+  const sessionSeconds = (Date.now() - sessionStart) / 1000;
+  const result: TrainResult = {
+    step, interrupted, tokensSeen, seconds: seconds(),
+    tokensPerSecond: sessionTokens / Math.max(sessionSeconds, 1e-9),
+    finalTrainLoss: curve.length > 0 ? curve[curve.length - 1].train_loss : undefined,
+    finalValLoss: lastVal, unigramValLoss, parameters,
+  };
+  if (!interrupted) {
+    if (opts.finalEvalAll) {
+      const all = evalWindows(heldoutStream, opts.seqLen, BYTE_BOS);
+      result.heldoutAllLoss = evaluateLoss(cfg, params, all, evalChunk);
+      result.unigramHeldoutAllLoss = unigramLoss(unigram, all.targets);
+    }
+    const note = trainingNote({
+      train_loss: result.finalTrainLoss, val_loss: result.finalValLoss, unigram_val_loss: unigramValLoss,
+      heldout_all_loss: result.heldoutAllLoss,
+    });
+    withWeights((sd) => saveModelFolder(path.join(opts.out, RUN_FILES.model), hfConfig, sd, opts.finalDtype, note));
+    writeFileAtomic(path.join(opts.out, RUN_FILES.summary), JSON.stringify(summaryOf(result, opts), null, 2) + "\n");
+  }
+  optimizer.dispose();
+  for (const v of varList) v.dispose();
+  return result;
+}
+
+/** The run's summary.json: results in nats/token and bits/byte, with the options used. */
+function summaryOf(r: TrainResult, opts: TrainOptions): Record<string, unknown> {
+  const both = (nats: number | undefined) =>
+    nats === undefined ? null : { nats_per_token: nats, bits_per_byte: natsToBitsPerByte(nats) };
+  return {
+    steps: r.step,
+    tokens_seen: r.tokensSeen,
+    seconds: r.seconds,
+    tokens_per_second_last_session: r.tokensPerSecond,
+    parameters: r.parameters,
+    train_loss_last_interval: both(r.finalTrainLoss),
+    val_loss: both(r.finalValLoss),
+    unigram_val_loss: both(r.unigramValLoss),
+    heldout_all_loss: both(r.heldoutAllLoss),
+    unigram_heldout_all_loss: both(r.unigramHeldoutAllLoss),
+    backend: tf.getBackend(),
+    options: opts,
+  };
+}
