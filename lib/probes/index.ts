@@ -1,0 +1,11 @@
+/**
+ * Probes between hidden states: seeded splits, linear and MLP probes, AdamW training with MSE
+ * loss, and a score on the linearity score's scale. See docs/probes.md.
+ */
+export { mulberry32, permutation } from "./random";
+export { splitTrainTest, SplitOptions, TrainTestSplit } from "./split";
+export { AdamW, AdamWOptions } from "./adamw";
+export { matMulDataLeft } from "./matmul";
+export { LinearProbe, MlpProbe, Probe, ProbeInitOptions, predict } from "./probe";
+export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, ProbeHistory } from "./train";
+export { probeScore } from "./score";
