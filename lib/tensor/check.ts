@@ -44,3 +44,29 @@ export function checkFinite(
     }
   }
 }
+
+/**
+ * Throw unless a row-major chunk of `length` values holds whole rows of `cols` values (and, when
+ * `rows` is given, exactly that many). Message form:
+ *   `linearityMatrix: 'states[2]' expected shape [rows=1024, d_model=768], got 1000 values`
+ * Returns the number of rows.
+ */
+export function checkChunk(
+  fn: string,
+  arg: string,
+  length: number,
+  colName: string,
+  cols: number,
+  rows?: number,
+): number {
+  const n = length / cols;
+  const ok = Number.isInteger(n) && (rows === undefined || n === rows);
+  if (!ok) {
+    const rowSpec = rows === undefined ? "rows" : `rows=${rows}`;
+    throw new Error(
+      `${fn}: '${arg}' expected shape [${rowSpec}, ${colName}=${cols}], got ${length} values` +
+        (Number.isInteger(n) ? ` (${n} rows)` : ` (not a whole number of rows)`),
+    );
+  }
+  return n;
+}
