@@ -26,7 +26,7 @@ let tmp: string;
 function randomStateDict(): StateDict {
   const sd: StateDict = {};
   let seed = 1;
-  for (const [name, shape] of llamaWeightSpec(cfg).required) sd[name] = tf.randomNormal(shape, 0, 0.3, "float32", seed++);
+  for (const [name, shape] of llamaWeightSpec(cfg).required) sd[name] = tf.randomNormal([...shape], 0, 0.3, "float32", seed++);
   return sd;
 }
 
