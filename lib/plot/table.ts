@@ -85,8 +85,10 @@ export function tableBundle(input: TableInput, opts: TableOptions = {}): MimeBun
   const index = grid.index ?? grid.rows.map((_, i) => i);
   const shown = grid.rows.slice(0, maxRows);
   const hidden = grid.rows.length - shown.length;
-  const cells = shown.map((r) => r.map((v) => formatCell(v, decimals)));
   const numeric = grid.columns.map((_, c) => shown.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === "number" || typeof r[c] === "bigint"));
+  // Like pandas, a column with any fractional number shows all its numbers with decimals.
+  const fractional = grid.columns.map((_, c) => shown.some((r) => typeof r[c] === "number" && Number.isFinite(r[c]) && !Number.isInteger(r[c])));
+  const cells = shown.map((r) => r.map((v, c) => (fractional[c] && typeof v === "number" && Number.isInteger(v) && Math.abs(v) < 1e6 ? v.toFixed(decimals) : formatCell(v, decimals))));
   const more = hidden > 0 ? `... ${hidden} more row${hidden === 1 ? "" : "s"} (${grid.rows.length} in all)` : "";
 
   // HTML, shaped like pandas' to_html so notebook front ends style it as a data frame.
