@@ -9,3 +9,5 @@ export { matMulDataLeft } from "./matmul";
 export { LinearProbe, MlpProbe, Probe, ProbeInitOptions, predict } from "./probe";
 export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, ProbeHistory } from "./train";
 export { probeScore } from "./score";
+export { fitAffineMap, applyAffineMap, AffineMap } from "./closed-form";
+export { probeData, disposeProbeData, compareWithClosedForm, ProbeComparisonRow } from "./experiment";
