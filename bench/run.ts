@@ -1,0 +1,106 @@
+/**
+ * `npm run bench`: timings of the linearity score at the original notebook's size
+ * (22,986 tokens x 768, 13 states), on seeded synthetic states (bench/synthetic.ts).
+ *   1. one score X -> Y (whitened, the default; and without whitening)
+ *   2. the all-pairs matrix for 13 states, with the residual variant, in one pass
+ *   3. the original's SVD formula in float64 TypeScript (bench/svd-formula.ts)
+ * Environment: BENCH_TOKENS (22986), BENCH_STATES (13), BENCH_DMODEL (768), BENCH_SKIP_SVD=1,
+ * BENCH_SKIP_MATRIX=1. Not part of `npm test`.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../lib/backend";
+import { LinearityAccumulator, LinearityMatrixAccumulator, linearityScore } from "../lib/tensor";
+import { SyntheticStates } from "./synthetic";
+import { svdFormulaScore } from "./svd-formula";
+
+const env = (k: string, dflt: number) => (process.env[k] ? Number(process.env[k]) : dflt);
+const N = env("BENCH_TOKENS", 22986), D = env("BENCH_DMODEL", 768), S = env("BENCH_STATES", 13);
+const PYTORCH_SECONDS = 3.7; // DESIGN.md: the original's torch 1.13 CPU code, one pair, this machine
+
+function line(name: string, seconds: number, flops: number, extra = ""): void {
+  console.log(`${name.padEnd(46)} ${seconds.toFixed(2).padStart(8)} s ${(flops / seconds / 1e9).toFixed(1).padStart(7)} GFLOP/s  ${extra}`);
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend();
+  console.log(`linearity-lab bench: ${N} tokens x d_model ${D}, ${S} states, backend ${backend}, node ${process.version}`);
+  const gen = new SyntheticStates(S, D, 1);
+
+  // Materialise the pair (states 3 -> 4) for the single-score timings.
+  const P = Math.min(3, S - 2);
+  const pairBlocks = [...gen.chunks(N, 2048)];
+  const x = new Float32Array(N * D), y = new Float32Array(N * D);
+  let o = 0;
+  for (const c of pairBlocks) {
+    x.set(c.states[P], o);
+    y.set(c.states[P + 1], o);
+    o += c.states[P].length;
+  }
+  pairBlocks.length = 0;
+  const xt = tf.tensor2d(x, [N, D]), yt = tf.tensor2d(y, [N, D]);
+  linearityScore(tf.slice(xt, [0, 0], [2048, D]) as tf.Tensor2D, tf.slice(yt, [0, 0], [2048, D]) as tf.Tensor2D); // warm-up
+
+  const nd2 = N * D * D;
+  let t = performance.now();
+  const score = linearityScore(xt, yt);
+  const tScore = (performance.now() - t) / 1000;
+  t = performance.now();
+  const scoreFast = linearityScore(xt, yt, { whiten: false });
+  const tFast = (performance.now() - t) / 1000;
+  t = performance.now();
+  const acc = new LinearityAccumulator(D);
+  acc.add(x, y);
+  const both = acc.result();
+  const tBoth = (performance.now() - t) / 1000;
+
+  console.log(`\n== one pair (state ${P} -> ${P + 1}) ==`);
+  line("linearityScore (whitened, default)", tScore, 6 * nd2, `score ${score.toFixed(6)}; vs PyTorch ${PYTORCH_SECONDS} s: ${(PYTORCH_SECONDS / tScore).toFixed(2)}x`);
+  line("linearityScore (whiten: false)", tFast, 4 * nd2, `score ${scoreFast.toFixed(6)}; vs PyTorch: ${(PYTORCH_SECONDS / tFast).toFixed(2)}x`);
+  line("LinearityAccumulator (score + residual score)", tBoth, 6 * nd2, `residual ${both.residualScore!.toFixed(6)}`);
+
+  let tSvd = NaN;
+  if (!process.env.BENCH_SKIP_SVD) {
+    const svd = svdFormulaScore(x, y, N, D);
+    tSvd = svd.totalSeconds;
+    line("SVD formula, float64 TS (QR + ml-matrix SVD)", svd.totalSeconds, svd.flops,
+      `score ${svd.score.toFixed(6)} (|diff| vs ours ${Math.abs(svd.score - score).toExponential(1)}); QR ${svd.qrSeconds.toFixed(1)} s, SVD of R ${svd.svdSeconds.toFixed(1)} s`);
+    console.log(`ratio SVD formula / linearityScore: ${(tSvd / tScore).toFixed(1)}x (whitened), ${(tSvd / tFast).toFixed(1)}x (whiten: false)`);
+  }
+  xt.dispose();
+  yt.dispose();
+
+  if (!process.env.BENCH_SKIP_MATRIX) {
+    console.log(`\n== all pairs, ${S} states, one pass (+ residual variant) ==`);
+    const m = new LinearityMatrixAccumulator(S, D, { residual: true });
+    let tAdd = 0, tGen = 0;
+    for (let b = 0, start = 0; start < N; b++, start += 2048) {
+      const r = Math.min(2048, N - start);
+      let t0 = performance.now();
+      const states = gen.block(b, r);
+      tGen += performance.now() - t0;
+      t0 = performance.now();
+      m.add(states);
+      tAdd += performance.now() - t0;
+    }
+    const t0 = performance.now();
+    const res = m.result();
+    const tSolve = (performance.now() - t0) / 1000;
+    const total = tAdd / 1000 + tSolve;
+    const pairs = (S * (S - 1)) / 2;
+    const products = (S - 1) + pairs; // Grams of sources + cross products
+    const flops = 2 * nd2 * (products + (S - 1)); // + whitening of each source
+    line(`linearityMatrix, ${pairs} pairs`, total, flops,
+      `pass ${(tAdd / 1000).toFixed(1)} s + solve ${tSolve.toFixed(1)} s; per pair ${(total / pairs).toFixed(2)} s (generation ${(tGen / 1000).toFixed(1)} s not counted)`);
+    console.log(`ratio vs PyTorch one pair at a time (${pairs} x ${PYTORCH_SECONDS} s = ${(pairs * PYTORCH_SECONDS).toFixed(0)} s, no residual): ${((pairs * PYTORCH_SECONDS) / total).toFixed(1)}x`);
+    if (!Number.isNaN(tSvd)) console.log(`ratio vs the TS SVD formula one pair at a time (${pairs} x ${tSvd.toFixed(1)} s): ${((pairs * tSvd) / total).toFixed(1)}x`);
+    console.log("scores i -> i+1:", res.scores.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
+    console.log("residual i -> i+1:", res.residualScores!.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
+    console.log(`check: matrix[${P}][${P + 1}] = ${res.scores[P][P + 1].toFixed(6)} vs single score ${score.toFixed(6)}`);
+  }
+  gen.dispose();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
