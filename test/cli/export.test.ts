@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as path from "path";
+import { readNpy } from "../../lib/io/npy";
+import { f16BitsToF32, f32ToF16Bits } from "../../lib/io/f16";
+import { writeNpy } from "../../lib/io/npy";
+import { runInProcess, spawnCli, tempDir, writeToyDataset } from "./helpers";
+
+const root = tempDir();
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const D = 4;
+const S = 3;
+const LENGTHS = [11, 7, 9];
+const N = LENGTHS.reduce((a, b) => a + b, 0);
+const ds = path.join(root, "ds");
+let states: Float32Array[];
+const out = (name: string) => path.join(root, name);
+
+beforeAll(() => {
+  states = writeToyDataset(ds, S, LENGTHS, D);
+});
+
+describe("linearity export", () => {
+  it("--state B writes [tokens, d_model] float32", async () => {
+    for (let b = 0; b < S; b++) {
+      const r = await runInProcess(["export", ds, "--state", String(b), "--out", out(`s${b}.npy`), "--rows", "5"]);
+      expect(r.error).toBeUndefined();
+      expect(r.stdout).toBe(`${out(`s${b}.npy`)}: state ${b}, float32 [tokens=${N}, d_model=${D}]\n`);
+      const a = readNpy(out(`s${b}.npy`));
+      expect([a.dtype, a.shape]).toEqual(["float32", [N, D]]);
+      expect(Array.from(a.data)).toEqual(Array.from(states[b]));
+    }
+  });
+
+  it("--dtype float16 keeps half precision", async () => {
+    await runInProcess(["export", ds, "--state", "2", "--out", out("h.npy"), "--dtype", "float16"]);
+    const a = readNpy(out("h.npy"));
+    expect(a.dtype).toBe("float16");
+    expect(Array.from(a.data)).toEqual(Array.from(states[2], (v) => f16BitsToF32(f32ToF16Bits(v))));
+  });
+
+  it("--ids writes int32 [tokens]", async () => {
+    const r = await runInProcess(["export", ds, "--ids", "--out", out("ids.npy")]);
+    expect(r.stdout).toBe(`${out("ids.npy")}: token ids, int32 [tokens=${N}]\n`);
+    const a = readNpy(out("ids.npy"));
+    expect([a.dtype, a.shape]).toEqual(["int32", [N]]);
+    expect(Array.from(a.data)).toEqual(Array.from({ length: N }, (_, t) => 1000 + t));
+  });
+
+  it.each([
+    [["DS", "--state", "3", "--out", "x.npy"], /state 3 out of range 0\.\.2 \(the dataset has 3 states\)/],
+    [["DS", "--state", "-1", "--out", "x.npy"], /--state must be a non-negative integer, got '-1'/],
+    [["DS", "--state", "1.5", "--out", "x.npy"], /--state must be a non-negative integer, got '1\.5'/],
+    [["DS", "--out", "x.npy"], /give exactly one of --state B or --ids/],
+    [["DS", "--state", "1", "--ids", "--out", "x.npy"], /give exactly one of --state B or --ids/],
+    [["DS", "--state", "1", "--out", "x.npy", "--dtype", "bfloat16"], /--dtype must be float32 or float16, got 'bfloat16'/],
+    [["DS", "--state", "1", "--out", "no/such/dir/x.npy"], /cannot write .*x\.npy: ENOENT/],
+    [["missing", "--ids", "--out", "x.npy"], /missing: no such folder/],
+  ])("rejects %j and writes nothing", async (args, msg) => {
+    const full = args.map((a) => (a === "DS" ? ds : a === "missing" || a.endsWith(".npy") ? out(a) : a));
+    const r = await runInProcess(["export", ...full]);
+    expect(r.error).toMatch(msg);
+    expect(fs.existsSync(out("x.npy"))).toBe(false);
+    expect(fs.readdirSync(root).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("the original layout has no token ids: one-line error from the process, exit status 1", () => {
+    const orig = path.join(root, "orig");
+    for (let b = 0; b < 2; b++) {
+      fs.mkdirSync(path.join(orig, `block${b}`), { recursive: true });
+      writeNpy(path.join(orig, `block${b}`, "s0.npy"), { dtype: "float32", shape: [N, D], data: states[b] });
+    }
+    const r = spawnCli(["export", orig, "--ids", "--out", out("x.npy")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split("\n")).toEqual([`linearity: ${orig}: has no token ids (the original block{b}/s{i} layout stores none)`]);
+    expect(fs.existsSync(out("x.npy"))).toBe(false);
+  });
+});

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as path from "path";
+import { initBackend } from "../../lib/backend";
+import { writeNpy } from "../../lib/io/npy";
+import {
+  referenceMeanCosine,
+  referenceMeanNorm,
+  referenceResidualScore,
+  referenceScore,
+  runInProcess,
+  spawnCli,
+  tempDir,
+  writeToyDataset,
+} from "./helpers";
+
+const root = tempDir();
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const D = 5;
+const S = 4;
+const LENGTHS = [30, 25, 40, 17, 33]; // 145 tokens in 3 shards
+const N = LENGTHS.reduce((a, b) => a + b, 0);
+const ds = path.join(root, "ds");
+let states: Float32Array[];
+
+beforeAll(async () => {
+  process.env.LINEARITY_QUIET = "1";
+  await initBackend();
+  states = writeToyDataset(ds, S, LENGTHS, D);
+});
+
+interface JsonOut {
+  n_tokens: number;
+  tokens_used: number;
+  n_states: number;
+  states: { state: number; meanNorm: number; cosineNext?: number; linearityNext?: number; residualLinearityNext?: number }[];
+}
+
+describe("linearity inspect", () => {
+  it("--json: per-state mean norm, consecutive cosine and linearity match float64 references", async () => {
+    const r = await runInProcess(["inspect", ds, "--json", "--rows", "16"]);
+    expect(r.error).toBeUndefined();
+    const out: JsonOut = JSON.parse(r.stdout);
+    expect([out.n_tokens, out.tokens_used, out.n_states]).toEqual([N, N, S]);
+    for (let b = 0; b < S; b++) {
+      const s = out.states[b];
+      expect(Math.abs(s.meanNorm - referenceMeanNorm(states[b], N, D))).toBeLessThan(1e-6);
+      if (b === S - 1) {
+        expect(s.cosineNext).toBeUndefined();
+        expect(s.linearityNext).toBeUndefined();
+        continue;
+      }
+      expect(Math.abs(s.cosineNext! - referenceMeanCosine(states[b], states[b + 1], N, D))).toBeLessThan(1e-6);
+      expect(Math.abs(s.linearityNext! - referenceScore(states[b], states[b + 1], N, D, D))).toBeLessThan(1e-5);
+      expect(Math.abs(s.residualLinearityNext! - referenceResidualScore(states[b], states[b + 1], N, D))).toBeLessThan(1e-5);
+    }
+  });
+
+  it("--max-tokens uses a prefix; --no-linearity skips the scores", async () => {
+    const r = await runInProcess(["inspect", ds, "--json", "--max-tokens", "60", "--no-linearity"]);
+    const out: JsonOut = JSON.parse(r.stdout);
+    expect(out.tokens_used).toBe(60);
+    const prefix = (b: number) => states[b].slice(0, 60 * D);
+    expect(Math.abs(out.states[1].meanNorm - referenceMeanNorm(prefix(1), 60, D))).toBeLessThan(1e-6);
+    expect(Math.abs(out.states[1].cosineNext! - referenceMeanCosine(prefix(1), prefix(2), 60, D))).toBeLessThan(1e-6);
+    expect(out.states[0].linearityNext).toBeUndefined();
+  });
+
+  it("prints a summary and an aligned table", async () => {
+    const r = await runInProcess(["inspect", ds]);
+    const lines = r.stdout.split("\n");
+    expect(lines).toContain("model     : toy (llama)");
+    expect(lines).toContain("n_layers  : 3 (n_states = 4)");
+    expect(lines).toContain(`tokens    : ${N}`);
+    expect(lines).toContain("complete  : yes");
+    expect(lines).toContain("shards    : 3");
+    const head = lines.findIndex((l) => l.startsWith("state"));
+    expect(lines[head].split(/\s+/)).toEqual(["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o", "residual"]);
+    const row0 = lines[head + 1].trim().split(/\s+/);
+    expect(row0[0]).toBe("0");
+    expect(Math.abs(Number(row0[1]) - referenceMeanNorm(states[0], N, D))).toBeLessThan(1e-4);
+    expect(Math.abs(Number(row0[3]) - referenceScore(states[0], states[1], N, D, D))).toBeLessThan(1e-4);
+    expect(lines[head + S].trim().split(/\s+/).slice(2)).toEqual(["-", "-", "-"]);
+  });
+
+  it("reads the original block layout and an interrupted dataset with no tokens", async () => {
+    const orig = path.join(root, "orig");
+    for (let b = 0; b < 3; b++) {
+      fs.mkdirSync(path.join(orig, `block${b}`), { recursive: true });
+      writeNpy(path.join(orig, `block${b}`, "s0.npy"), { dtype: "float32", shape: [N, D], data: states[b] });
+    }
+    const r = await runInProcess(["inspect", orig, "--json"]);
+    const out: JsonOut = JSON.parse(r.stdout);
+    expect(out.n_states).toBe(3);
+    expect(Math.abs(out.states[1].linearityNext! - referenceScore(states[1], states[2], N, D, D))).toBeLessThan(1e-5);
+    const { HiddenStateWriter } = await import("../../lib/dataset/writer");
+    const empty = path.join(root, "empty");
+    HiddenStateWriter.open(empty, { model: { name: "m", family: "gpt2", n_layers: 2, d_model: 4 }, dtype: "float16" });
+    const e = await runInProcess(["inspect", empty]);
+    expect(e.stdout).toContain("complete  : no (writer interrupted or still running; resumable)");
+    expect(e.stdout).toContain("(no tokens committed yet)");
+  });
+
+  it.each([
+    [["nowhere"], /nowhere: no such folder/],
+    [["."], /not a hidden-state dataset \(no manifest\.json and no block0\/ folder\)/],
+    [["DS", "--max-tokens", "x"], /--max-tokens must be a positive integer, got 'x'/],
+  ])("rejects %j", async (args, msg) => {
+    const full = args.map((a) => (a === "DS" ? ds : a === "nowhere" ? path.join(root, a) : a === "." ? root : a));
+    expect((await runInProcess(["inspect", ...full])).error).toMatch(msg);
+  });
+
+  it("as a process: a corrupt shard is a one-line error, exit status 1", () => {
+    const bad = path.join(root, "bad");
+    fs.cpSync(ds, bad, { recursive: true });
+    fs.truncateSync(path.join(bad, "shards/00001/state_02.npy"), 200);
+    const r = spawnCli(["inspect", bad]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toMatch(/^linearity: .*state_02\.npy: truncated \.npy data/);
+  });
+});
