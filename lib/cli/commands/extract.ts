@@ -48,7 +48,13 @@ export function registerExtract(program: Command): void {
       }
       await initBackend();
       const controller = new AbortController();
+      let extracting = false; // false while the model downloads and loads
       const onSignal = (): void => {
+        if (!extracting) {
+          // Downloads keep their .part files and nothing is written yet: stop at once.
+          process.stderr.write("\nlinearity: interrupted; run the same command again to resume\n");
+          process.exit(130);
+        }
         if (controller.signal.aborted) process.exit(130); // second Ctrl-C: leave now (shards are atomic)
         controller.abort();
         process.stderr.write("\nlinearity: stopping after the current batch (Ctrl-C again to quit now)\n");
@@ -69,7 +75,10 @@ export function registerExtract(program: Command): void {
           revision: flags.revision,
           signal: controller.signal,
           onDownload: download.onProgress,
-          onProgress: bar.onProgress,
+          onProgress: (p) => {
+            extracting = true;
+            bar.onProgress(p);
+          },
         });
         bar.stop();
         const speed = result.tokensPerSecond > 0 ? `, ${result.tokensPerSecond.toFixed(0)} tokens/s` : "";
