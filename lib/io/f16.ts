@@ -12,7 +12,11 @@ const u32 = new Uint32Array(f32.buffer);
 /** float32 value -> float16 bit pattern (uint16), round to nearest even. */
 export function f32ToF16Bits(value: number): number {
   f32[0] = value;
-  const x = u32[0];
+  return f32BitsToF16Bits(u32[0]);
+}
+
+/** float32 bit pattern (uint32) -> float16 bit pattern, round to nearest even. */
+function f32BitsToF16Bits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
@@ -79,6 +83,12 @@ export function decodeF16(bits: Uint16Array, out = new Float32Array(bits.length)
 
 /** Encode float32 values into float16 bit patterns. */
 export function encodeF16(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
+  if (values instanceof Float32Array) {
+    // Read the bit patterns directly: no per-element round trip through a scratch buffer.
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]);
+    return out;
+  }
   for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]);
   return out;
 }
