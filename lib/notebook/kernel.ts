@@ -107,6 +107,10 @@ export class KernelClient {
     child.on("exit", (code, signal) => {
       this.exited = { code, signal };
     });
+    child.on("error", (err) => {
+      this.log(Buffer.from(`cannot start tslab: ${err.message}\n`));
+      this.exited = { code: null, signal: null };
+    });
     void this.pump(shell, "shell");
     void this.pump(control, "shell");
     void this.pump(iopub, "iopub");
@@ -117,6 +121,9 @@ export class KernelClient {
    * iopub. Throws `tslab kernel did not start within N s` (with the kernel's own output) otherwise.
    */
   static async start(opts: KernelStartOptions): Promise<KernelClient> {
+    if (!fs.existsSync(opts.cwd) || !fs.statSync(opts.cwd).isDirectory()) {
+      throw new Error(`tslab kernel: working directory ${opts.cwd} does not exist`);
+    }
     const zmq = loadZmq();
     const [shellPort, iopubPort, stdinPort, controlPort, hbPort] = await freePorts(5);
     const key = randomBytes(32).toString("hex");

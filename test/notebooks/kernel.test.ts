@@ -1,0 +1,108 @@
+/**
+ * The kernel client and the harness against a real tslab kernel (one kernel for the file).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { KernelClient } from "../../lib/notebook/kernel";
+import { cellOptions } from "../../lib/notebook/markers";
+import type { CodeCell } from "../../lib/notebook/nbformat";
+import { checkCell, NotebookSession } from "../../lib/notebook/run";
+import { decodeMessage, encodeMessage, newMessage } from "../../lib/notebook/wire";
+
+describe("wire format", () => {
+  test("messages are signed, and a tampered message is rejected", () => {
+    const m = newMessage("session", "execute_request", { code: "1" });
+    const frames = encodeMessage("key", m).map((f) => Buffer.from(f));
+    expect(decodeMessage("key", [Buffer.from("identity"), ...frames]).content).toEqual({ code: "1" });
+    frames[5] = Buffer.from('{"code":"2"}');
+    expect(() => decodeMessage("key", frames)).toThrow("invalid message: bad HMAC signature");
+    expect(() => decodeMessage("key", frames.slice(1))).toThrow("invalid message: no <IDS|MSG> delimiter");
+  });
+});
+
+describe("tslab kernel", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kernel-test-"));
+  let session: NotebookSession;
+  let kernel: KernelClient;
+  const cell = (source: string, outputs: CodeCell["outputs"] = [], tags?: string[]): CodeCell => ({ cell_type: "code", source, metadata: tags ? { tags } : {}, outputs, execution_count: 1 });
+
+  beforeAll(async () => {
+    session = await NotebookSession.start(path.join(dir, "t.ipynb"));
+    kernel = session.kernel;
+  }, 90_000);
+  afterAll(async () => {
+    await session?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("kernel_info_reply carries status 'ok' (patches/tslab+1.0.22.patch is applied)", () => {
+    expect(kernel.info.status).toBe("ok");
+    expect(kernel.info.implementation).toBe("tslab");
+  });
+
+  test("a cell's value arrives as stdout and execution counts increase", async () => {
+    const a = await kernel.execute("const a: number = 20 + 22;\na");
+    expect(a.status).toBe("ok");
+    expect(a.iopub.map((m) => m.content)).toEqual([{ name: "stdout", text: "42\n" }]);
+    const b = await kernel.execute("a + 1");
+    expect(b.executionCount).toBe((a.executionCount ?? 0) + 1);
+  });
+
+  test("the kernel runs in the notebook's folder", async () => {
+    const r = await kernel.execute("process.cwd()");
+    expect(r.iopub.map((m) => (m.content as { text?: string }).text).join("")).toBe(`${fs.realpathSync(dir)}\n`);
+  });
+
+  test("harness: matching stored output passes, a changed stored output fails with a diff", async () => {
+    const good = cell('console.log("linearity 0.97")', [{ output_type: "stream", name: "stdout", text: "linearity 0.97\n" }]);
+    const bad = cell('console.log("linearity 0.97")', [{ output_type: "stream", name: "stdout", text: "linearity 0.52\n" }]);
+    expect(checkCell(await session.runCell(good, 1), good, cellOptions(good, false), [])).toBeUndefined();
+    expect(checkCell(await session.runCell(bad, 2), bad, cellOptions(bad, false), [])).toContain("- linearity 0.52\n+ linearity 0.97");
+  });
+
+  test("an exception is status 'error' with stderr; the next cell still runs (no abort)", async () => {
+    const boom = cell('throw new Error("boom")');
+    const r = await session.runCell(boom, 3);
+    expect(r.status).toBe("error");
+    expect(checkCell(r, boom, cellOptions(boom, false), [])).toMatch(/Cell execution caused an exception:[\s\S]*Error: boom/);
+    const tagged = cell('throw new Error("boom")', r.outputs, ["raises-exception"]);
+    expect(checkCell(await session.runCell(tagged, 4), tagged, cellOptions(tagged, false), [])).toBeUndefined();
+    const after = await kernel.execute("1 + 1");
+    expect(after.status).toBe("ok");
+  });
+
+  test("a type error fails the cell with tslab's diagnostic", async () => {
+    const r = await kernel.execute('const s: number = "x";');
+    expect(r.status).toBe("error");
+    expect(JSON.stringify(r.iopub.map((m) => m.content))).toContain("Type 'string' is not assignable to type 'number'");
+  });
+
+  test("a cell past its timeout is interrupted and reported; the kernel stays usable", async () => {
+    const r = await kernel.execute("await new Promise((resolve) => setTimeout(resolve, 20000));", { timeoutMs: 1500 });
+    expect(r.status).toBe("timeout");
+    expect(r.elapsedMs).toBeLessThan(15000);
+    const next = await kernel.execute("2 + 2");
+    expect(next.iopub.map((m) => m.content)).toEqual([{ name: "stdout", text: "4\n" }]);
+  }, 30_000);
+
+  test("display helpers reach the kernel's display channel as one multi-MIME bundle", async () => {
+    const lib = path.resolve(__dirname, "../../dist/lib/plot/index.js");
+    const r = await kernel.execute(`const plot = require(${JSON.stringify(lib)});\nplot.showTable([{ a: 1.5 }]);\nplot.inKernel()`);
+    expect(r.status).toBe("ok");
+    const display = r.iopub.find((m) => m.header.msg_type === "display_data");
+    expect(Object.keys((display?.content as { data: object }).data).sort()).toEqual(["text/html", "text/plain"]);
+    expect(r.iopub.some((m) => (m.content as { text?: string }).text === "true\n")).toBe(true);
+  });
+});
+
+describe("kernel start-up errors", () => {
+  test("a missing working directory is reported before spawning", async () => {
+    await expect(KernelClient.start({ cwd: "/nonexistent-dir-for-test" })).rejects.toThrow("tslab kernel: working directory /nonexistent-dir-for-test does not exist");
+  });
+
+  test("a kernel that does not answer within the start-up timeout is reported and stopped", async () => {
+    await expect(KernelClient.start({ cwd: os.tmpdir(), startupTimeoutMs: 1 })).rejects.toThrow(/^tslab kernel did not start within 0 s/);
+  }, 20_000);
+});
