@@ -3,14 +3,13 @@
  * train rows, one train and one test loss per epoch.
  */
 import * as tf from "@tensorflow/tfjs-core";
-// Gradients of the core ops (Mean, SquaredDifference, Relu, ...) are registered by this import.
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import { SingleBar } from "cli-progress";
 import { AdamW, AdamWOptions } from "./adamw";
 import { Probe } from "./probe";
 import { mulberry32, permutation } from "./random";
 import { gatherRows, rowBlock } from "./rows";
 import { checkShape } from "../tensor/check";
+import { ensureGradients } from "../models/common/gradients";
 
 /** Rows of a probe's train and test sets. */
 export interface ProbeData {
@@ -112,6 +111,8 @@ export function trainProbe(probe: Probe, data: ProbeData, opts: TrainProbeOption
     throw new Error(`trainProbe: train and test sets need at least one row, got ${nTrain} and ${nTest}`);
   }
 
+  // tfjs-core's CommonJS entry registers no gradients; this loads them once.
+  ensureGradients();
   const optimizer = new AdamW(probe.variables, opts);
   const rand = mulberry32(opts.seed ?? 0);
   const stepsPerEpoch = Math.ceil(nTrain / batchSize);

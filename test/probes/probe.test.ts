@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import { ensureGradients } from "../../lib/models/common/gradients";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { LinearProbe, MlpProbe, predict } from "../../lib/probes/probe";
@@ -7,6 +7,7 @@ import { matMulDataLeft } from "../../lib/probes/matmul";
 
 beforeAll(async () => {
   await initBackend({ quiet: true });
+  ensureGradients();
 });
 
 describe("LinearProbe", () => {
