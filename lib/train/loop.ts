@@ -77,9 +77,10 @@ export interface TrainResult {
   finalTrainLoss?: number;
   finalValLoss?: number;
   unigramValLoss: number;
-  /** On every held-out window (when finalEvalAll). */
+  /** On finalEvalSequences windows spread over all the held-out text, and how many tokens that was. */
   heldoutAllLoss?: number;
   unigramHeldoutAllLoss?: number;
+  heldoutAllTokens?: number;
   parameters: number;
 }
 
@@ -265,10 +266,11 @@ export async function train(
     finalValLoss: lastVal, unigramValLoss, parameters,
   };
   if (!interrupted) {
-    if (opts.finalEvalAll) {
-      const all = evalWindows(heldoutStream, opts.seqLen, BYTE_BOS);
+    if (opts.finalEvalSequences > 0) {
+      const all = evalWindows(heldoutStream, opts.seqLen, BYTE_BOS, opts.finalEvalSequences);
       result.heldoutAllLoss = evaluateLoss(cfg, params, all, evalChunk);
       result.unigramHeldoutAllLoss = unigramLoss(unigram, all.targets);
+      result.heldoutAllTokens = all.targets.length;
     }
     const note = trainingNote({
       train_loss: result.finalTrainLoss, val_loss: result.finalValLoss, unigram_val_loss: unigramValLoss,
@@ -297,6 +299,7 @@ function summaryOf(r: TrainResult, opts: TrainOptions): Record<string, unknown> 
     unigram_val_loss: both(r.unigramValLoss),
     heldout_all_loss: both(r.heldoutAllLoss),
     unigram_heldout_all_loss: both(r.unigramHeldoutAllLoss),
+    heldout_all_tokens: r.heldoutAllTokens ?? null,
     backend: tf.getBackend(),
     options: opts,
   };

@@ -40,8 +40,11 @@ export interface TrainOptions {
   snapshotDtype: "float16" | "float32";
   /** Dtype of the final model folder. */
   finalDtype: "float16" | "float32";
-  /** At the end, also evaluate on every window of the held-out text (not just evalSequences). */
-  finalEvalAll: boolean;
+  /**
+   * At the end, evaluate on this many held-out windows spread over the whole held-out text
+   * (0: skip; more than the text holds: every window).
+   */
+  finalEvalSequences: number;
 }
 
 /** Defaults: the configuration used for data-samples/ (see docs/training.md). */
@@ -75,7 +78,7 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "out"> = {
   snapshotSteps: [],
   snapshotDtype: "float16",
   finalDtype: "float32",
-  finalEvalAll: true,
+  finalEvalSequences: 512,
 };
 
 /** Throw a one-line error naming the first invalid option. */
@@ -89,6 +92,7 @@ export function checkTrainOptions(o: TrainOptions): void {
     ["eval-sequences", o.evalSequences, 1],
     ["checkpoint-every", o.checkpointEvery, 1],
     ["keep-checkpoints", o.keepCheckpoints, 0],
+    ["final-eval-sequences", o.finalEvalSequences, 0],
   ];
   for (const [name, v, min] of ints) {
     if (!Number.isInteger(v) || v < min) throw new Error(`train: --${name} expected an integer >= ${min}, got ${v}`);

@@ -155,10 +155,16 @@ describe("writer argument checks", () => {
     const big = states.map((s) => s.slice());
     big[1][D + 1] = 70000;
     expect(() => w.append(samples, big)).toThrow(/state 1 value 70000 at row 1, column 1 overflows float16 \(max 65504\)/);
+    const edge = states.map((s) => s.slice());
+    edge[0][0] = -65520; // the first value float16 rounds to -Inf
+    expect(() => w.append(samples, edge)).toThrow(/state 0 value -65520 at row 0, column 0 overflows float16/);
+    expect(() => w.append(samples, [...states.slice(0, 3), Array.from(states[3]) as never])).toThrow(/state 3 must be a Float32Array/);
     // Nothing was committed by the failed appends.
     expect(w.committedSamples).toBe(0);
     w.append([], states.map(() => new Float32Array(0))); // empty append is a no-op
-    w.append(samples, states);
+    const justBelow = states.map((s) => s.slice());
+    justBelow[0][0] = 65519; // rounds to 65504, the largest float16
+    w.append(samples, justBelow);
     expect([w.committedSamples, w.committedTokens]).toEqual([2, 5]);
     w.finish();
     expect(() => w.append(samples, states)).toThrow(/append after finish/);
@@ -173,6 +179,8 @@ describe("writer argument checks", () => {
     );
     expect(() => HiddenStateWriter.open(open, { model: MODEL, dtype: "float16" })).toThrow(/dtype float32 vs float16/);
     expect(() => HiddenStateWriter.open(open, { model: { ...MODEL, name: "other" }, dtype: "float32" })).toThrow(/model 'tiny-test' vs 'other'/);
+    fs.writeFileSync(path.join(open, "manifest.json"), "{ truncated");
+    expect(() => HiddenStateWriter.open(open, { model: MODEL, dtype: "float32" })).toThrow(/unfinished.manifest\.json: not valid JSON/);
     const foreign = path.join(root, "foreign");
     fs.mkdirSync(foreign);
     fs.writeFileSync(path.join(foreign, "notes.txt"), "x");

@@ -33,7 +33,7 @@ function tiny(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
     evalSequences: 4,
     checkpointEvery: 2,
     keepCheckpoints: 0,
-    finalEvalAll: true,
+    finalEvalSequences: 100,
     ...over,
   };
 }

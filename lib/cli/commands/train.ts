@@ -4,7 +4,8 @@ import { SingleBar } from "cli-progress";
 import { initBackend } from "../../backend";
 import { brownSplit, loadBrown } from "../../corpus/brown";
 import { train, type TrainTexts } from "../../train/loop";
-import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "../../train/options";
+import { checkSizes } from "../../train/model";
+import { checkTrainOptions, DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "../../train/options";
 import { natsToBitsPerByte } from "../../train/unigram";
 
 /** Parse an integer option, with a one-line error naming it. */
@@ -73,7 +74,7 @@ export function registerTrain(program: Command): void {
     .option("--snapshot-steps <list>", "comma-separated steps whose weights are kept in snapshots/ (0 = initial weights)", intList("snapshot-steps"), d.snapshotSteps)
     .option("--snapshot-dtype <dtype>", "float16 or float32", d.snapshotDtype)
     .option("--final-dtype <dtype>", "dtype of model/ (float16 or float32)", d.finalDtype)
-    .option("--no-final-eval-all", "skip the final validation on every held-out window")
+    .option("--final-eval-sequences <n>", "held-out windows (spread over all the held-out text) in the final validation; 0: skip", int("final-eval-sequences"), d.finalEvalSequences)
     .option("--resume", "continue from the newest checkpoint in --out")
     .action(async (o: Record<string, unknown>) => {
       const opts: TrainOptions = {
@@ -107,8 +108,11 @@ export function registerTrain(program: Command): void {
         snapshotSteps: o.snapshotSteps as number[],
         snapshotDtype: o.snapshotDtype as TrainOptions["snapshotDtype"],
         finalDtype: o.finalDtype as TrainOptions["finalDtype"],
-        finalEvalAll: o.finalEvalAll !== false,
+        finalEvalSequences: o.finalEvalSequences as number,
       };
+      // Check every option before the corpus is read (seconds), so mistakes fail at once.
+      checkTrainOptions(opts);
+      checkSizes({ ...opts.model, n_ctx: opts.seqLen });
       const texts = corpusTexts(opts.corpus);
       await initBackend();
 
@@ -126,6 +130,9 @@ export function registerTrain(program: Command): void {
         format: "train |{bar}| {value}/{total} steps | loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}",
         hideCursor: true,
         etaBuffer: 50,
+        // Logs of background runs (stderr not a terminal) get a progress line every 30 s.
+        noTTYOutput: true,
+        notTTYSchedule: 30_000,
       });
       let started = false;
       try {
@@ -158,7 +165,7 @@ export function registerTrain(program: Command): void {
             `validation loss:            ${both(result.finalValLoss)}`,
             `unigram on the same text:   ${both(result.unigramValLoss)}`,
             ...(result.heldoutAllLoss !== undefined
-              ? [`all held-out text:          ${both(result.heldoutAllLoss)} (unigram ${both(result.unigramHeldoutAllLoss)})`]
+              ? [`${result.heldoutAllTokens} held-out tokens:  ${both(result.heldoutAllLoss)} (unigram ${both(result.unigramHeldoutAllLoss)})`]
               : []),
             `model: ${path.join(opts.out, "model")}`,
           ].join("\n") + "\n",

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Rebuild data-samples/: train the project's byte-level Llama on the Brown Corpus, copy the final
+# model, the kept training snapshots and the learning curve, and extract the hidden states of
+# held-out Brown text with the final model. Deterministic up to float rounding on another CPU.
+#
+#   scripts/make-data-samples.sh            # the configuration shipped in data-samples/
+#   STEPS=60 BATCH=8 TOKENS=4096 scripts/make-data-samples.sh   # a quick preliminary version
+#
+# RUN (default /tmp/linearity-train-run) keeps the full training output (checkpoints with the
+# optimizer state, so an interrupted run continues with the same command: --resume is passed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STEPS=${STEPS:-400}
+BATCH=${BATCH:-8}
+SEQ_LEN=${SEQ_LEN:-128}
+SNAPSHOTS=${SNAPSHOTS:-0,25,100,200}
+TOKENS=${TOKENS:-16000}
+RUN=${RUN:-/tmp/linearity-train-run}
+OUT=${OUT:-data-samples}
+# The CLI: the compiled bin by default (run `npm run build` first), or e.g. LINEARITY="npx tsx scripts/..."
+LINEARITY=${LINEARITY:-node bin/linearity.js}
+
+# 1. Train (resumes if $RUN already has checkpoints of the same configuration).
+$LINEARITY train --corpus brown --out "$RUN" \
+  --n-layers 6 --d-model 128 --n-heads 4 --d-mlp 256 \
+  --seq-len "$SEQ_LEN" --batch-size "$BATCH" --steps "$STEPS" \
+  --lr 3e-3 --min-lr 3e-4 --warmup 30 --weight-decay 0.1 --seed 0 \
+  --eval-every 25 --eval-sequences 32 --checkpoint-every 25 --keep-checkpoints 2 \
+  --snapshot-steps "$SNAPSHOTS" --snapshot-dtype float16 --final-dtype float16 \
+  --final-eval-sequences 256 --resume
+
+# 2. Copy the final model, the snapshots and the learning curve.
+rm -rf "$OUT/model" "$OUT/checkpoints" "$OUT/training" "$OUT/hidden-states"
+mkdir -p "$OUT/checkpoints" "$OUT/training"
+cp -r "$RUN/model" "$OUT/model"
+for snap in "$RUN"/snapshots/step-*; do cp -r "$snap" "$OUT/checkpoints/"; done
+cp "$RUN/learning-curve.csv" "$RUN/summary.json" "$OUT/training/"
+
+# 3. Hidden states of held-out Brown text (every state, float16, token ids and tags).
+$LINEARITY extract --model "$OUT/model" --text corpus:brown:heldout --out "$OUT/hidden-states" \
+  --dtype float16 --seq-len "$SEQ_LEN" --max-tokens "$TOKENS"
+
+du -sh "$OUT"
