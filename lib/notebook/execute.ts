@@ -29,6 +29,17 @@ export function tslabMetadata(info: Record<string, unknown>): Record<string, unk
   };
 }
 
+/** Why a cell's run makes the notebook run fail, or undefined when it does not. */
+export function runFailure(run: CellRun, cell: CodeCell, timeoutMs: number): string | undefined {
+  const raises = cellOptions(cell, false).raises;
+  const raised = run.status === "error";
+  if (run.status === "timeout") return `timed out after ${Math.round(timeoutMs / 1000)} s`;
+  if (run.status === "abort") return "aborted by the kernel";
+  if (raised && !raises) return `raised an exception:\n${stderrText(run.outputs)}`;
+  if (!raised && raises) return "is tagged raises-exception but did not raise";
+  return undefined;
+}
+
 /** Runs every code cell of `nb` (read from `path`) top to bottom; stops at the first failure. */
 export async function executeNotebook(path: string, nb: Notebook, opts: ExecuteNotebookOptions = {}): Promise<ExecutedNotebook> {
   const timeoutMs = opts.timeoutMs ?? defaultCellTimeoutMs();
@@ -43,13 +54,7 @@ export async function executeNotebook(path: string, nb: Notebook, opts: ExecuteN
       opts.onCell?.(run, k, code.length);
       c.outputs = run.outputs;
       c.execution_count = run.executionCount;
-      const raises = cellOptions(c, false).raises;
-      const raised = run.status === "error";
-      let message: string | undefined;
-      if (run.status === "timeout") message = `timed out after ${Math.round(timeoutMs / 1000)} s`;
-      else if (run.status === "abort") message = "aborted by the kernel";
-      else if (raised && !raises) message = `raised an exception:\n${stderrText(run.outputs)}`;
-      else if (!raised && raises) message = "is tagged raises-exception but did not raise";
+      const message = runFailure(run, c, timeoutMs);
       if (message) return { notebook: out, runs, failure: { number: i + 1, message } };
     }
     out.metadata = { ...out.metadata, ...tslabMetadata(session.kernel.info) };
