@@ -204,6 +204,37 @@ describe("extract (GPT-2 with tokenizer.json)", () => {
   });
 });
 
+describe("extract from a hub id", () => {
+  it("downloads the checkpoint from HF_ENDPOINT into LINEARITY_CACHE, then extracts", async () => {
+    // Serve the tiny GPT-2 folder with the hub's URL layout on 127.0.0.1.
+    const http = await import("node:http");
+    const server = http.createServer((req, res) => {
+      const m = /^\/org\/tiny\/resolve\/main\/([\w.-]+)$/.exec(req.url ?? "");
+      const file = m && path.join(gpt2Model, m[1]);
+      if (!file || !fs.existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200, { "content-length": fs.statSync(file).size }).end(fs.readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const env = { HF_ENDPOINT: process.env.HF_ENDPOINT, LINEARITY_CACHE: process.env.LINEARITY_CACHE };
+    process.env.HF_ENDPOINT = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    process.env.LINEARITY_CACHE = path.join(tmp, "hub-cache");
+    try {
+      const dir = out();
+      const res = await extract({ model: "org/tiny", text: textFile, out: dir, seqLen: 32, maxTokens: 40 });
+      expect(res).toMatchObject({ complete: true, tokens: 40 });
+      const ds = HiddenStateDataset.open(dir);
+      expect(ds.model).toMatchObject({ name: "org/tiny", family: "gpt2", n_layers: 3, source: "org/tiny" });
+      expect(fs.readFileSync(path.join(tmp, "hub-cache", "org", "tiny", "main", "model.safetensors"))).toEqual(
+        fs.readFileSync(path.join(gpt2Model, "model.safetensors")),
+      );
+    } finally {
+      for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
 describe("extract errors", () => {
   it("gives one-line errors for bad arguments", async () => {
     const base = { model: byteModel, text: textFile, out: path.join(tmp, "never") };

@@ -21,7 +21,7 @@ beforeAll(async () => {
   await initBackend({ quiet: true });
   model = writeTinyCheckpoint(path.join(tmp, "m"), tinyHfConfig("llama", { n_layers: 2, d_model: 16, n_heads: 4, d_vocab: 257, n_ctx: 16, bos: 256 }));
   text = path.join(tmp, "t.txt");
-  fs.writeFileSync(text, "Interrupt me, then carry on where I stopped. ".repeat(16)); // 104 sequences
+  fs.writeFileSync(text, "Interrupt me, then carry on where I stopped. ".repeat(8)); // 52 sequences
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -30,7 +30,7 @@ function startCli(out: string): { child: ChildProcess; done: Promise<{ code: num
     process.execPath,
     ["--import", "tsx", path.join(__dirname, "cli-entry.ts"), "extract", "--model", model, "--text", text, "--out", out,
       "--seq-len", String(settings.seqLen), "--batch-size", String(settings.batchSize)],
-    { env: { ...process.env, LINEARITY_QUIET: "1", LINEARITY_TEST_APPEND_DELAY_MS: "40" }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...process.env, LINEARITY_QUIET: "1", LINEARITY_TEST_APPEND_DELAY_MS: "60" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stdout = "";
   let stderr = "";
