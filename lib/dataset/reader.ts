@@ -116,8 +116,13 @@ export class HiddenStateDataset {
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= this.nTokens)) {
       throw new Error(`${this.dir}: rows ${start}..${end} out of range 0..${this.nTokens}`);
     }
-    const out = new Float32Array((end - start) * this.dModel);
     let k = this.pieceIndex(start);
+    const first = this.pieces[k];
+    if (first !== undefined && end <= first.tokenOffset + first.nTokens) {
+      // Inside one shard (the common case): return the read buffer itself, no extra copy.
+      return first.states[b].read(start - first.tokenOffset, end - first.tokenOffset);
+    }
+    const out = new Float32Array((end - start) * this.dModel);
     let at = start;
     while (at < end) {
       const p = this.pieces[k];

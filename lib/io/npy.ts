@@ -219,8 +219,10 @@ function openFd(file: string): number {
   }
 }
 
-function readExactly(fd: number, file: string, length: number, position: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+function readExactly(fd: number, file: string, length: number, position: number): Uint8Array {
+  // A fresh Uint8Array starts at byte 0 of its own buffer, so typed views over it are aligned
+  // (pooled Buffers may sit at odd offsets and would need another copy).
+  const buf = new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const n = fs.readSync(fd, buf, done, length - done, position + done);
@@ -233,13 +235,13 @@ function readExactly(fd: number, file: string, length: number, position: number)
 /** Parse the header of an open file. */
 function headerFromFd(fd: number, file: string): NpyHeader {
   const size = fs.fstatSync(fd).size;
-  const probe = readExactly(fd, file, Math.min(size, 12), 0);
+  const probe = Buffer.from(readExactly(fd, file, Math.min(size, 12), 0).buffer);
   if (probe.length < 10 || !probe.subarray(0, 6).equals(MAGIC)) {
     return parseHeader(probe, file, size); // throws the right message
   }
   const headerLen = probe[6] === 1 ? probe.readUInt16LE(8) : probe.length >= 12 ? probe.readUInt32LE(8) : 0;
   const total = (probe[6] === 1 ? 10 : 12) + headerLen;
-  const head = readExactly(fd, file, Math.min(size, total), 0);
+  const head = Buffer.from(readExactly(fd, file, Math.min(size, total), 0).buffer);
   return parseHeader(head, file, size);
 }
 
@@ -254,10 +256,8 @@ export function openNpy(file: string): NpyHeader {
 }
 
 /** Convert raw little-endian bytes of `count` elements into the in-memory representation. */
-function decode(bytes: Buffer, dtype: NpyDtype, count: number, file: string): NpyData {
-  // Copy into a fresh, aligned buffer: Buffer slices may sit at odd offsets.
-  const aligned = new Uint8Array(count * ITEM_SIZE[dtype]);
-  aligned.set(bytes.subarray(0, aligned.length));
+function decode(aligned: Uint8Array, dtype: NpyDtype, count: number, file: string): NpyData {
+  // `aligned` comes from readExactly: it owns its buffer from byte 0, so views need no copy.
   switch (dtype) {
     case "float16":
       return decodeF16(new Uint16Array(aligned.buffer));

@@ -39,7 +39,7 @@ export interface SafetensorsTensor {
   /** Read integer tensors (I32, I64 that fit) as Int32Array. */
   readInt32(): Int32Array;
   /** The raw little-endian bytes. */
-  readBytes(): Buffer;
+  readBytes(): Uint8Array;
   /** Read elements `start..end` of the flattened tensor as float32 (e.g. a block of rows). */
   readRange(start: number, end: number): Float32Array;
 }
@@ -61,7 +61,8 @@ function fail(file: string, what: string): never {
   throw new Error(`${file}: ${what}`);
 }
 
-function readAt(file: string, position: number, length: number): Buffer {
+/** Read bytes into a fresh Uint8Array (its own buffer from byte 0, so typed views are aligned). */
+function readAt(file: string, position: number, length: number): Uint8Array {
   let fd: number;
   try {
     fd = fs.openSync(file, "r");
@@ -70,7 +71,7 @@ function readAt(file: string, position: number, length: number): Buffer {
     fail(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? err})`);
   }
   try {
-    const buf = Buffer.allocUnsafe(length);
+    const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const n = fs.readSync(fd, buf, done, length - done, position + done);
@@ -113,10 +114,8 @@ function checkEntry(file: string, name: string, raw: unknown): SafetensorsHeader
   return { dtype: dtype as SafetensorsDtype, shape: shape as number[], data_offsets: [offsets[0], offsets[1]] };
 }
 
-function toFloat32(dtype: SafetensorsDtype, bytes: Buffer, file: string, name: string): Float32Array {
-  const aligned = new Uint8Array(bytes.length);
-  aligned.set(bytes);
-  const buf = aligned.buffer;
+function toFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, file: string, name: string): Float32Array {
+  const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
   switch (dtype) {
     case "F32":
       return new Float32Array(buf);
@@ -147,10 +146,10 @@ export function readSafetensors(file: string): SafetensorsFile {
     fail(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? err})`);
   }
   if (size < 8) fail(file, `truncated safetensors file (${size} bytes, no header length)`);
-  const n = Number(readAt(file, 0, 8).readBigUInt64LE(0));
+  const n = Number(Buffer.from(readAt(file, 0, 8).buffer).readBigUInt64LE(0));
   if (n > MAX_HEADER) fail(file, `corrupt safetensors header length ${n} (over ${MAX_HEADER} bytes)`);
   if (8 + n > size) fail(file, `truncated safetensors file: header needs ${8 + n} bytes, file has ${size}`);
-  const text = readAt(file, 8, n).toString("utf8");
+  const text = Buffer.from(readAt(file, 8, n).buffer).toString("utf8");
   if (!text.startsWith("{")) fail(file, "corrupt safetensors header (does not start with '{')");
   let json: unknown;
   try {
@@ -200,7 +199,7 @@ export function readSafetensors(file: string): SafetensorsFile {
     const e = header[name];
     const byteOffset = dataStart + e.data_offsets[0];
     const byteLength = e.data_offsets[1] - e.data_offsets[0];
-    const readBytes = () => (byteLength === 0 ? Buffer.alloc(0) : readAt(file, byteOffset, byteLength));
+    const readBytes = () => (byteLength === 0 ? new Uint8Array(0) : readAt(file, byteOffset, byteLength));
     let cached: Float32Array | undefined;
     tensors[name] = {
       name,
@@ -215,8 +214,7 @@ export function readSafetensors(file: string): SafetensorsFile {
       read: () => toFloat32(e.dtype, readBytes(), file, name),
       readInt32: () => {
         const bytes = readBytes();
-        const aligned = new Uint8Array(bytes.length);
-        aligned.set(bytes);
+        const aligned = bytes.byteOffset === 0 ? bytes : bytes.slice();
         if (e.dtype === "I32") return new Int32Array(aligned.buffer);
         if (e.dtype === "I64") {
           const wide = new BigInt64Array(aligned.buffer);
@@ -238,7 +236,7 @@ export function readSafetensors(file: string): SafetensorsFile {
           fail(file, `tensor '${name}': elements ${start}..${end} out of range 0..${count}`);
         }
         const size = ITEM_SIZE[e.dtype];
-        const bytes = end === start ? Buffer.alloc(0) : readAt(file, byteOffset + start * size, (end - start) * size);
+        const bytes = end === start ? new Uint8Array(0) : readAt(file, byteOffset + start * size, (end - start) * size);
         return toFloat32(e.dtype, bytes, file, name);
       },
     };
