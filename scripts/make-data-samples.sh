@@ -11,10 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=${STEPS:-400}
+STEPS=${STEPS:-300}
 BATCH=${BATCH:-8}
 SEQ_LEN=${SEQ_LEN:-128}
-SNAPSHOTS=${SNAPSHOTS:-0,25,100,200}
+SNAPSHOTS=${SNAPSHOTS:-0,25,75,150}
 TOKENS=${TOKENS:-16000}
 RUN=${RUN:-/tmp/linearity-train-run}
 OUT=${OUT:-data-samples}
@@ -26,7 +26,7 @@ $LINEARITY train --corpus brown --out "$RUN" \
   --n-layers 6 --d-model 128 --n-heads 4 --d-mlp 256 \
   --seq-len "$SEQ_LEN" --batch-size "$BATCH" --steps "$STEPS" \
   --lr 3e-3 --min-lr 3e-4 --warmup 30 --weight-decay 0.1 --seed 0 \
-  --eval-every 25 --eval-sequences 32 --checkpoint-every 25 --keep-checkpoints 2 \
+  --eval-every 25 --eval-sequences 16 --checkpoint-every 25 --keep-checkpoints 2 \
   --snapshot-steps "$SNAPSHOTS" --snapshot-dtype float16 --final-dtype float16 \
   --final-eval-sequences 256 --resume
 
