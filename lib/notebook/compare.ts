@@ -11,7 +11,7 @@
  * 4. Both sides must have the same keys, the same number of values per key, and equal values
  *    in order (JSON MIME values by deep equality).
  */
-import type { Output } from "./nbformat";
+import { Output, stringifyPy } from "./nbformat";
 import { sanitize, SanitizeRule } from "./sanitize";
 
 /** Keys nbval never compares (without --nbdime). */
@@ -95,8 +95,9 @@ export interface Comparison {
 
 const clip = (s: string, n = 240) => (s.length > n ? s.slice(0, n) + `… (${s.length} chars)` : s);
 
+/** Text for diffs; JSON with sorted keys, so key order (which is not compared) does not show. */
 function asText(v: unknown): string {
-  return typeof v === "string" ? v : JSON.stringify(v, null, 1);
+  return typeof v === "string" ? v : stringifyPy(v);
 }
 
 /**

@@ -76,6 +76,9 @@ describe("compareOutputs (nbval rules)", () => {
     const r = compareOutputs([a], [c], rules);
     expect(r.ok).toBe(false);
     expect(r.message).toContain("application/vnd.plotly.v1+json");
+    // The diff shows only the changed value, not the (irrelevant) key order.
+    expect(r.message).toContain("-     0.97214\n+     0.97213");
+    expect(r.message).not.toContain('"layout"');
   });
 
   test("error outputs: ename and evalue are compared, tracebacks are not", () => {
