@@ -11,3 +11,5 @@ export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, ProbeHi
 export { probeScore } from "./score";
 export { fitAffineMap, applyAffineMap, AffineMap } from "./closed-form";
 export { probeData, disposeProbeData, compareWithClosedForm, ProbeComparisonRow } from "./experiment";
+export { groupMeans, indicesWhere, GroupMean } from "./groups";
+export { checkpointLinearity, listCheckpointDirs, CheckpointLinearity, CheckpointLinearityOptions } from "./dynamics";
