@@ -7,6 +7,7 @@
  * Environment: BENCH_TOKENS (22986), BENCH_STATES (13), BENCH_DMODEL (768), BENCH_SKIP_SVD=1,
  * BENCH_SKIP_MATRIX=1. Not part of `npm test`.
  */
+import * as os from "os";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/backend";
 import { LinearityAccumulator, LinearityMatrixAccumulator, linearityScore } from "../lib/tensor";
@@ -24,6 +25,16 @@ function line(name: string, seconds: number, flops: number, extra = ""): void {
 async function main(): Promise<void> {
   const backend = await initBackend();
   console.log(`linearity-lab bench: ${N} tokens x d_model ${D}, ${S} states, backend ${backend}, node ${process.version}`);
+  // Calibration: the raw matmul rate and the machine's load, so figures from a busy machine
+  // can be read (the ratios below are measured side by side in this run either way).
+  const ca = tf.randomNormal([D, 1024]), cb = tf.randomNormal([1024, D]);
+  tf.matMul(ca, cb).dispose();
+  let tc = performance.now();
+  for (let k = 0; k < 5; k++) tf.matMul(ca, cb).dataSync();
+  const calib = (5 * 2 * D * 1024 * D) / ((performance.now() - tc) / 1000) / 1e9;
+  ca.dispose();
+  cb.dispose();
+  console.log(`calibration: float32 matmul [${D},1024]x[1024,${D}] ${calib.toFixed(1)} GFLOP/s; load average ${os.loadavg().map((v) => v.toFixed(1)).join(" ")} on ${os.cpus().length} cores`);
   const gen = new SyntheticStates(S, D, 1);
 
   // Materialise the pair (states 3 -> 4) for the single-score timings.
