@@ -1,16 +1,19 @@
 /**
  * `npm run bench`: timings of the linearity score at the original notebook's size
  * (22,986 tokens x 768, 13 states), on seeded synthetic states (bench/synthetic.ts).
- *   1. one score X -> Y (whitened, the default; and without whitening)
- *   2. the all-pairs matrix for 13 states, with the residual variant, in one pass
+ *   1. one score X -> Y (whitened, the default; and without whitening), in-thread and on worker
+ *      threads (linearityScoreAsync, both cores), side by side on the same data
+ *   2. the all-pairs matrix for 13 states, with the residual variant, in one pass (worker threads;
+ *      BENCH_MATRIX_INTHREAD=1 adds the in-thread pass on the same data)
  *   3. the original's SVD formula in float64 TypeScript (bench/svd-formula.ts)
  * Environment: BENCH_TOKENS (22986), BENCH_STATES (13), BENCH_DMODEL (768), BENCH_SKIP_SVD=1,
- * BENCH_SKIP_MATRIX=1. Not part of `npm test`.
+ * BENCH_SKIP_MATRIX=1, BENCH_MATRIX_INTHREAD=1, LINEARITY_WORKERS (worker count of the async
+ * lines; default min(2, cores)). Not part of `npm test`.
  */
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/backend";
-import { LinearityAccumulator, LinearityMatrixAccumulator, linearityScore } from "../lib/tensor";
+import { LinearityAccumulator, LinearityMatrixAccumulator, linearityScore, linearityScoreAsync, workerCount } from "../lib/tensor";
 import { SyntheticStates } from "./synthetic";
 import { svdFormulaScore } from "./svd-formula";
 
@@ -63,11 +66,29 @@ async function main(): Promise<void> {
   acc.add(x, y);
   const both = acc.result();
   const tBoth = (performance.now() - t) / 1000;
+  // The same scores with the products on worker threads (start-up of the workers included).
+  const W = workerCount();
+  t = performance.now();
+  const scoreW = await linearityScoreAsync(xt, yt);
+  const tScoreW = (performance.now() - t) / 1000;
+  t = performance.now();
+  const scoreFastW = await linearityScoreAsync(xt, yt, { whiten: false });
+  const tFastW = (performance.now() - t) / 1000;
+  t = performance.now();
+  const accW = new LinearityAccumulator(D);
+  await accW.addAsync(x, y);
+  const bothW = await accW.resultAsync();
+  const tBothW = (performance.now() - t) / 1000;
 
+  const rel = (a: number, b: number) => `|rel diff| vs in-thread ${(Math.abs(a - b) / Math.abs(b)).toExponential(1)}`;
   console.log(`\n== one pair (state ${P} -> ${P + 1}) ==`);
   line("linearityScore (whitened, default)", tScore, 6 * nd2, `score ${score.toFixed(6)}; vs PyTorch ${PYTORCH_SECONDS} s: ${(PYTORCH_SECONDS / tScore).toFixed(2)}x`);
   line("linearityScore (whiten: false)", tFast, 4 * nd2, `score ${scoreFast.toFixed(6)}; vs PyTorch: ${(PYTORCH_SECONDS / tFast).toFixed(2)}x`);
   line("LinearityAccumulator (score + residual score)", tBoth, 6 * nd2, `residual ${both.residualScore!.toFixed(6)}`);
+  line(`linearityScoreAsync, ${W} workers (whitened)`, tScoreW, 6 * nd2, `score ${scoreW.toFixed(6)} (${rel(scoreW, score)}); vs PyTorch: ${(PYTORCH_SECONDS / tScoreW).toFixed(2)}x`);
+  line(`linearityScoreAsync, ${W} workers (whiten: false)`, tFastW, 4 * nd2, `score ${scoreFastW.toFixed(6)} (${rel(scoreFastW, scoreFast)}); vs PyTorch: ${(PYTORCH_SECONDS / tFastW).toFixed(2)}x`);
+  line(`LinearityAccumulator async, ${W} workers`, tBothW, 6 * nd2, `residual ${bothW.residualScore!.toFixed(6)} (${rel(bothW.residualScore!, both.residualScore!)})`);
+  console.log(`ratio in-thread / ${W} workers (worker start-up included): ${(tScore / tScoreW).toFixed(2)}x whitened, ${(tFast / tFastW).toFixed(2)}x whiten: false, ${(tBoth / tBothW).toFixed(2)}x accumulator`);
 
   let tSvd = NaN;
   if (!process.env.BENCH_SKIP_SVD) {
@@ -82,36 +103,40 @@ async function main(): Promise<void> {
 
   if (!process.env.BENCH_SKIP_MATRIX) {
     console.log(`\n== all pairs, ${S} states, one pass (+ residual variant) ==`);
-    const m = new LinearityMatrixAccumulator(S, D, { residual: true });
-    let tAdd = 0, tGen = 0;
-    for (let b = 0, start = 0; start < N; b++, start += 2048) {
-      const r = Math.min(2048, N - start);
-      let t0 = performance.now();
-      const states = gen.block(b, r);
-      tGen += performance.now() - t0;
-      t0 = performance.now();
-      m.add(states);
-      tAdd += performance.now() - t0;
-    }
-    const t0 = performance.now();
-    const res = m.result();
-    const tSolve = (performance.now() - t0) / 1000;
-    const total = tAdd / 1000 + tSolve;
+    // Generate every block first (S x N x D float32: 918 MB at full size) so that only the pass is timed.
+    let t0 = performance.now();
+    const blocks: Float32Array[][] = [];
+    for (let b = 0, start = 0; start < N; b++, start += 2048) blocks.push(gen.block(b, Math.min(2048, N - start)));
+    const tGen = (performance.now() - t0) / 1000;
     const pairs = (S * (S - 1)) / 2;
     const products = (S - 1) + pairs; // Grams of sources + cross products
     const flops = 2 * nd2 * (products + (S - 1)); // + whitening of each source
-    line(`linearityMatrix, ${pairs} pairs`, total, flops,
-      `pass ${(tAdd / 1000).toFixed(1)} s + solve ${tSolve.toFixed(1)} s; per pair ${(total / pairs).toFixed(2)} s (generation ${(tGen / 1000).toFixed(1)} s not counted)`);
-    console.log(`ratio vs PyTorch one pair at a time (${pairs} x ${PYTORCH_SECONDS} s = ${(pairs * PYTORCH_SECONDS).toFixed(0)} s, no residual): ${((pairs * PYTORCH_SECONDS) / total).toFixed(1)}x`);
-    if (!Number.isNaN(tSvd)) console.log(`ratio vs the TS SVD formula one pair at a time (${pairs} x ${tSvd.toFixed(1)} s): ${((pairs * tSvd) / total).toFixed(1)}x`);
-    console.log("scores i -> i+1:", res.scores.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
-    console.log("residual i -> i+1:", res.residualScores!.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
-    console.log(`check: matrix[${P}][${P + 1}] = ${res.scores[P][P + 1].toFixed(6)} vs single score ${score.toFixed(6)}`);
+    const modes: ("workers" | "in-thread")[] = process.env.BENCH_MATRIX_INTHREAD ? ["in-thread", "workers"] : ["workers"];
+    const totals: Record<string, number> = {};
+    for (const mode of modes) {
+      const m = new LinearityMatrixAccumulator(S, D, { residual: true, workers: mode === "workers" ? W : 0 });
+      t0 = performance.now();
+      for (const states of blocks) await m.addAsync(states);
+      const tPass = (performance.now() - t0) / 1000;
+      t0 = performance.now();
+      const res = await m.resultAsync();
+      const tEnd = (performance.now() - t0) / 1000;
+      const total = tPass + tEnd;
+      totals[mode] = total;
+      line(`linearityMatrix, ${pairs} pairs, ${mode === "workers" ? `${W} workers` : "in-thread"}`, total, flops,
+        `pass ${tPass.toFixed(1)} s + collect/solve ${tEnd.toFixed(1)} s; per pair ${(total / pairs).toFixed(2)} s (generation ${tGen.toFixed(1)} s not counted)`);
+      console.log(`ratio vs PyTorch one pair at a time (${pairs} x ${PYTORCH_SECONDS} s = ${(pairs * PYTORCH_SECONDS).toFixed(0)} s, no residual): ${((pairs * PYTORCH_SECONDS) / total).toFixed(1)}x`);
+      if (!Number.isNaN(tSvd)) console.log(`ratio vs the TS SVD formula one pair at a time (${pairs} x ${tSvd.toFixed(1)} s): ${((pairs * tSvd) / total).toFixed(1)}x`);
+      console.log("scores i -> i+1:", res.scores.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
+      console.log("residual i -> i+1:", res.residualScores!.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
+      console.log(`check: matrix[${P}][${P + 1}] = ${res.scores[P][P + 1].toFixed(6)} vs single score ${score.toFixed(6)}`);
+    }
+    if (totals["in-thread"]) console.log(`ratio matrix in-thread / ${W} workers: ${(totals["in-thread"] / totals.workers).toFixed(2)}x`);
   }
   gen.dispose();
 }
 
-main().catch((e) => {
+main().then(() => console.log(`load average at the end: ${os.loadavg().map((v) => v.toFixed(1)).join(" ")}`)).catch((e) => {
   console.error(e);
   process.exit(1);
 });

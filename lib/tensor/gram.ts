@@ -12,9 +12,15 @@
  *   a transposeA matmul is ~20x slower on wasm), summed across blocks into Float64Array.
  * - Column sums, sums of squares, and optional ||x_j - x_i||^2 sums are plain float64 loops over
  *   the float32 values (cheap, exact up to float64 rounding).
+ * - Worker threads (async path only: addAsync / finishAsync): the main thread still shifts,
+ *   checks and sums every row, and hands the float32 block products to worker threads, each with
+ *   its own tfjs instance and float64 partial sums; finishAsync adds them up. Same float32 block
+ *   products as in-thread, summed in another order.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { BlockProducts, ProductPlan, productKey } from "./block-products";
 import { checkChunk } from "./check";
+import { GramWorkerPool, workerCount, workerCountForced } from "./gram-pool";
 import { DEFAULT_RCOND, whiteningTransform } from "./solve";
 
 /** Options of {@link GramAccumulator}. */
@@ -38,9 +44,24 @@ export interface GramAccumulatorOptions {
   whiten?: readonly boolean[];
   /** Rows buffered to estimate shifts and whitening transforms; default 2 * max d_model (whitening) or blockRows. */
   warmupRows?: number;
+  /**
+   * Worker threads for the products on the async path (addAsync): 0 or 1 = in-thread; default
+   * (undefined): env LINEARITY_WORKERS, else min(2, cores) once the work is large enough to pay
+   * for starting them (wasm backend only). The sync `add` always works in-thread.
+   */
+  workers?: number;
 }
 
-const key = (i: number, j: number) => `${i},${j}`;
+const key = productKey;
+
+/**
+ * Below this many flops of products (rows x flops per row, known so far) the default ("auto")
+ * worker count keeps the work in-thread: starting a worker costs about a core-second.
+ */
+export const AUTO_WORKER_MIN_FLOPS = 8e9;
+
+/** Let pending worker messages in (a resolved promise would not). */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Streaming float64 accumulator of shifted cross-products, column sums and sums of squares. */
 export class GramAccumulator {
@@ -61,8 +82,11 @@ export class GramAccumulator {
   private readonly left: Map<number, number[]>; // i -> partners j of products (i, j)
   private readonly whiten: readonly boolean[];
   private readonly transforms: (Float32Array | undefined)[];
-  private readonly whiteColsums: (Float64Array | undefined)[];
   private readonly warmupRows: number;
+  private readonly workersOption: number | undefined;
+  private local: BlockProducts | undefined;
+  private pool: GramWorkerPool | undefined;
+  private poolDecided = false;
   private pending: Float32Array[][] = [];
   private pendingRows = 0;
   private ready = false;
@@ -79,7 +103,7 @@ export class GramAccumulator {
     this.left = new Map();
     this.whiten = opts.whiten ?? new Array(S).fill(false);
     this.transforms = new Array(S).fill(undefined);
-    this.whiteColsums = new Array(S).fill(undefined);
+    this.workersOption = opts.workers;
     const maxWhite = Math.max(0, ...opts.dims.filter((_, i) => this.whiten[i]));
     this.warmupRows = opts.warmupRows ?? Math.max(2 * maxWhite, this.blockRows);
     for (const [i, j] of opts.products) {
@@ -99,31 +123,183 @@ export class GramAccumulator {
    * Throws (naming the state, the absolute row and column) on NaN/Inf, and on a wrong length.
    */
   add(states: readonly Float32Array[]): void {
+    const rows = this.checkStates(states);
+    if (!this.ready) {
+      if (!this.buffer(states, rows)) return;
+      this.addRows(this.start(), this.takePendingRows());
+      return;
+    }
+    this.addRows(states, rows);
+  }
+
+  /**
+   * As {@link add}, with the products on worker threads when the `workers` option (or its
+   * default) says so. Await each call before the next; call {@link finishAsync} (or
+   * {@link dispose}) at the end. On any error the workers are stopped.
+   */
+  async addAsync(states: readonly Float32Array[]): Promise<void> {
+    try {
+      const rows = this.checkStates(states);
+      if (!this.ready) {
+        if (!this.buffer(states, rows)) return;
+        await this.addRowsAsync(this.start(), this.takePendingRows());
+        return;
+      }
+      await this.addRowsAsync(states, rows);
+    } catch (e) {
+      await this.dispose();
+      throw e;
+    }
+  }
+
+  /** Collect the workers' partial sums (if any) into this accumulator and stop the workers. */
+  async finishAsync(): Promise<void> {
+    const pool = this.pool;
+    if (!pool) return;
+    this.workerBlocksDone += pool.blocksSent;
+    try {
+      for (const sums of await pool.collect()) {
+        for (const [k, v] of sums) {
+          const acc = this.prods.get(k)!;
+          for (let q = 0; q < v.length; q++) acc[q] += v[q];
+        }
+      }
+    } finally {
+      this.pool = undefined;
+    }
+  }
+
+  /** Stop any worker threads and free tensors (the partial sums of the workers are lost). */
+  async dispose(): Promise<void> {
+    this.local?.dispose();
+    const pool = this.pool;
+    this.pool = undefined;
+    this.workerBlocksDone += pool?.blocksSent ?? 0;
+    await pool?.terminate();
+  }
+
+  /** Worker threads now running (0 in-thread): for tests and diagnostics. */
+  get activeWorkers(): number {
+    return this.pool?.size ?? 0;
+  }
+
+  /** Blocks whose products ran on worker threads, over this accumulator's life. */
+  get workerBlocks(): number {
+    return this.workerBlocksDone + (this.pool?.blocksSent ?? 0);
+  }
+  private workerBlocksDone = 0;
+
+  /** The running worker pool, if any (tests simulate crashes through it). */
+  get workerPool(): GramWorkerPool | undefined {
+    return this.pool;
+  }
+
+  private checkStates(states: readonly Float32Array[]): number {
     const S = this.dims.length;
     if (states.length !== S) {
       throw new Error(`${this.fn}: expected ${S} state buffers per chunk, got ${states.length}`);
     }
     const rows = checkChunk(this.fn, this.names[0], states[0].length, "d_model", this.dims[0]);
     for (let i = 1; i < S; i++) checkChunk(this.fn, this.names[i], states[i].length, "d_model", this.dims[i], rows);
-    if (!this.ready) {
-      // Buffer the first rows: shifts and whitening transforms are estimated from them.
-      this.pending.push(states.map((x) => x.slice()));
-      this.pendingRows += rows;
-      if (this.pendingRows >= this.warmupRows) this.start();
-      return;
-    }
-    this.addRows(states, rows);
+    return rows;
+  }
+
+  /** Buffer warm-up rows (shifts and transforms are estimated from them); true once there are enough. */
+  private buffer(states: readonly Float32Array[], rows: number): boolean {
+    this.pending.push(states.map((x) => x.slice()));
+    this.pendingRows += rows;
+    return this.pendingRows >= this.warmupRows;
+  }
+
+  private takePendingRows(): number {
+    const n = this.pendingRows;
+    this.pendingRows = 0;
+    return n;
   }
 
   private addRows(states: readonly Float32Array[], rows: number): void {
-    for (let r0 = 0; r0 < rows; r0 += this.blockRows) {
-      const r1 = Math.min(rows, r0 + this.blockRows);
-      this.addBlock(states.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i])), r1 - r0);
+    try {
+      for (let r0 = 0; r0 < rows; r0 += this.blockRows) {
+        const r1 = Math.min(rows, r0 + this.blockRows);
+        this.addBlock(states.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i])), r1 - r0);
+      }
+    } finally {
+      this.local?.dispose();
     }
   }
 
-  /** Fix shifts and transforms from the buffered rows, then process them. */
-  private start(): void {
+  private async addRowsAsync(states: readonly Float32Array[], rows: number): Promise<void> {
+    try {
+      for (let r0 = 0; r0 < rows; r0 += this.blockRows) {
+        const r1 = Math.min(rows, r0 + this.blockRows);
+        const block = states.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i]));
+        const shifted = this.scanBlock(block, r1 - r0);
+        const pool = this.poolFor(rows - r0);
+        // A forced worker count waits for the workers; the default computes in-thread while they start.
+        if (pool && (pool.anyReady || workerCountForced(this.workersOption))) {
+          await pool.submit(this.productInputs(shifted), r1 - r0);
+        } else {
+          this.blockProducts(shifted, r1 - r0);
+          // Workers starting up: let their "ready" messages in between blocks.
+          if (pool) await yieldToEventLoop();
+        }
+        this.processed += r1 - r0;
+      }
+    } finally {
+      this.local?.dispose();
+    }
+  }
+
+  /** What the block products need: plain data, sendable to workers. */
+  private plan(): ProductPlan {
+    return {
+      dims: [...this.dims],
+      left: [...this.left].map(([i, partners]) => [i, [...partners]] as [number, number[]]),
+      transforms: this.transforms.map((t) => t ?? null),
+    };
+  }
+
+  /** Shifted states the products use (null for the others). */
+  private productInputs(shifted: Float32Array[]): (Float32Array | null)[] {
+    const used = new Set<number>();
+    for (const [i, partners] of this.left) {
+      used.add(i);
+      for (const j of partners) used.add(j);
+    }
+    return shifted.map((x, i) => (used.has(i) ? x : null));
+  }
+
+  /**
+   * The worker pool for the async path, started on first need: when the worker count is forced
+   * (>= 2), or by default once the products of the rows known so far are worth
+   * {@link AUTO_WORKER_MIN_FLOPS} on the wasm backend.
+   */
+  private poolFor(upcomingRows: number): GramWorkerPool | undefined {
+    if (this.pool || this.poolDecided || this.left.size === 0) return this.pool;
+    const n = workerCount(this.workersOption);
+    if (n < 2) {
+      this.poolDecided = true;
+      return undefined;
+    }
+    if (!workerCountForced(this.workersOption)) {
+      if (tf.getBackend() !== "wasm") {
+        this.poolDecided = true;
+        return undefined;
+      }
+      let flopsPerRow = 0;
+      for (const [i, partners] of this.left) {
+        if (this.transforms[i]) flopsPerRow += 2 * this.dims[i] * this.dims[i];
+        for (const j of partners) flopsPerRow += 2 * this.dims[i] * this.dims[j];
+      }
+      if ((this.processed + upcomingRows) * flopsPerRow < AUTO_WORKER_MIN_FLOPS) return undefined;
+    }
+    this.poolDecided = true;
+    this.pool = new GramWorkerPool(n, this.plan(), this.fn);
+    return this.pool;
+  }
+
+  /** Fix shifts and transforms from the buffered rows; returns the buffered rows (pendingRows of them). */
+  private start(): Float32Array[] {
     const S = this.dims.length;
     const n = this.pendingRows;
     const all = this.dims.map((d, i) => {
@@ -136,7 +312,6 @@ export class GramAccumulator {
       return buf;
     });
     this.pending = [];
-    this.pendingRows = 0;
     for (let i = 0; i < S; i++) {
       const d = this.dims[i];
       // The shift: the float32-rounded column mean of the buffered rows (non-finite values
@@ -153,7 +328,7 @@ export class GramAccumulator {
       if (this.whiten[i]) this.transforms[i] = this.estimateTransform(i, x, n);
     }
     this.ready = true;
-    this.addRows(all, n);
+    return all;
   }
 
   /** Whitening transform from a float32 Gram of the shifted rows (an estimate is enough). */
@@ -183,13 +358,25 @@ export class GramAccumulator {
 
   /** Process buffered rows now (called before any result is read). */
   private flush(): void {
-    if (!this.ready && this.pendingRows > 0) this.start();
+    if (this.pool) throw new Error(`${this.fn}: worker threads hold part of the sums; await finishAsync() (or use the async result) first`);
+    if (!this.ready && this.pendingRows > 0) this.addRows(this.start(), this.takePendingRows());
     if (this.processed === 0) throw new Error(`${this.fn}: no rows were given`);
   }
 
   private addBlock(states: Float32Array[], r: number): void {
-    const S = this.dims.length;
-    // Shift, check and sum each state in float64.
+    this.blockProducts(this.scanBlock(states, r), r);
+    this.processed += r;
+  }
+
+  /** In-thread float32 products of one shifted block, into this accumulator's float64 sums. */
+  private blockProducts(shifted: Float32Array[], r: number): void {
+    if (this.prods.size === 0) return;
+    this.local ??= new BlockProducts(this.plan(), this.prods);
+    this.local.add(shifted, r);
+  }
+
+  /** Shift, check and sum each state of a block in float64; differences too. Returns the shifted block. */
+  private scanBlock(states: Float32Array[], r: number): Float32Array[] {
     const shifted = states.map((x, i) => this.scan(i, x, r));
     for (const [k, acc] of this.diffs) {
       const [i, j] = k.split(",").map(Number);
@@ -205,40 +392,7 @@ export class GramAccumulator {
       }
       acc.sumsq += ss;
     }
-    // float32 products on the block, accumulated in float64.
-    if (this.prods.size > 0) {
-      const t = shifted.map((x, i) => tf.tensor2d(x, [r, this.dims[i]]));
-      const w = t.map((ti, i) => (this.transforms[i] ? this.whitenBlock(i, ti) : ti));
-      for (const [i, partners] of this.left) {
-        const ti = tf.transpose(w[i]) as tf.Tensor2D; // [d_i, r]
-        for (const j of partners) {
-          const p = tf.matMul(ti, j === i ? w[i] : t[j]);
-          const v = p.dataSync() as Float32Array;
-          p.dispose();
-          const acc = this.prods.get(key(i, j))!;
-          for (let k = 0; k < v.length; k++) acc[k] += v[k];
-        }
-        ti.dispose();
-      }
-      for (let i = 0; i < S; i++) {
-        if (w[i] !== t[i]) w[i].dispose();
-        t[i].dispose();
-      }
-    }
-    this.processed += r;
-  }
-
-  /** x' = (x - s) T for one block, [r, d]; adds its column sums to the whitened sums. */
-  private whitenBlock(i: number, t: tf.Tensor2D): tf.Tensor2D {
-    const d = this.dims[i];
-    const T = tf.tensor2d(this.transforms[i]!, [d, d]);
-    const w = tf.matMul(t, T) as tf.Tensor2D;
-    T.dispose();
-    const v = w.dataSync();
-    const cs = (this.whiteColsums[i] ??= new Float64Array(d));
-    const r = v.length / d;
-    for (let k = 0; k < r; k++) for (let c = 0; c < d; c++) cs[c] += v[k * d + c];
-    return w;
+    return shifted;
   }
 
   /** The whitening transform of state i ([d, d] float32, x' = (x - shift) T), if any. */
@@ -290,12 +444,26 @@ export class GramAccumulator {
   centered(i: number, j: number): Float64Array {
     const raw = this.product(i, j);
     const di = this.dims[i], dj = this.dims[j], n = this.processed;
-    const a = this.transforms[i] ? this.whiteColsums[i]! : this.colsums[i];
+    const a = this.transforms[i] ? this.whitenedColsums(i) : this.colsums[i];
     const b = j === i ? a : this.colsums[j];
     const out = new Float64Array(di * dj);
     for (let p = 0; p < di; p++) {
       const ap = a[p] / n;
       for (let q = 0; q < dj; q++) out[p * dj + q] = raw[p * dj + q] - ap * b[q];
+    }
+    return out;
+  }
+
+  /**
+   * Column sums of the whitened state i: (sum of shifted rows) T in float64 (the sum of x' = (x - s) T
+   * over rows, without reading every whitened block back from tfjs).
+   */
+  private whitenedColsums(i: number): Float64Array {
+    const d = this.dims[i], T = this.transforms[i]!, cs = this.colsums[i];
+    const out = new Float64Array(d);
+    for (let a = 0; a < d; a++) {
+      const v = cs[a];
+      for (let c = 0; c < d; c++) out[c] += v * T[a * d + c];
     }
     return out;
   }

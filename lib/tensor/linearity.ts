@@ -28,6 +28,23 @@ export function linearityScore(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOption
 }
 
 /**
+ * {@link linearityScore} with the float32 products on worker threads (option `workers`; default
+ * both cores when the data is big enough, wasm backend). Same value up to float64 summation order.
+ */
+export async function linearityScoreAsync(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOptions = {}): Promise<number> {
+  const fn = "linearityScore";
+  const [n, d] = checkShape(fn, "x", x.shape, ["tokens", "d_model"]);
+  const [, dy] = checkShape(fn, "y", y.shape, [["tokens", n], "d_model"]);
+  const acc = new LinearityAccumulator(d, dy, { ...opts, fn, names: ["x", "y"] });
+  try {
+    await acc.addAsync(float32Data(x), float32Data(y));
+    return (await acc.resultAsync()).score;
+  } finally {
+    await acc.dispose();
+  }
+}
+
+/**
  * The paper's "linearity w/o residual": the score of x against y - x (both [tokens, d_model]).
  * Equals 1 - (1 - score(x, y)) * ||yc||^2 / ||yc - xc||^2 (c: centred), which is how it is
  * computed: the residual sum is taken exactly in float64.

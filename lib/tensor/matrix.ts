@@ -59,13 +59,35 @@ export class LinearityMatrixAccumulator {
       products,
       differences: opts.residual ? differences : [],
       blockRows: opts.blockRows,
+      workers: opts.workers,
       whiten: Array.from({ length: nStates }, (_, s) => s < nStates - 1 && (opts.whiten ?? true)),
     });
   }
 
-  /** Add one chunk: states[s] is [rows, d_model] float32 for every state s. */
+  /** Add one chunk: states[s] is [rows, d_model] float32 for every state s (in-thread). */
   add(states: readonly Float32Array[]): void {
     this.acc.add(states);
+  }
+
+  /** As {@link add}, with the products on worker threads (see `workers` in the options); await each call. */
+  addAsync(states: readonly Float32Array[]): Promise<void> {
+    return this.acc.addAsync(states);
+  }
+
+  /** Collect the workers' sums, stop them, and return {@link result}. */
+  async resultAsync(): Promise<LinearityMatrix> {
+    await this.acc.finishAsync();
+    return this.result();
+  }
+
+  /** Stop any worker threads. */
+  dispose(): Promise<void> {
+    return this.acc.dispose();
+  }
+
+  /** Worker threads now running (0 when in-thread). */
+  get activeWorkers(): number {
+    return this.acc.activeWorkers;
   }
 
   get nTokens(): number {
@@ -108,26 +130,56 @@ export function linearityMatrix(chunks: Iterable<StateChunk>, opts: LinearityMat
   let acc: LinearityMatrixAccumulator | undefined;
   for (const chunk of chunks) {
     if (chunk.rows === 0) continue;
-    if (acc === undefined) {
-      const S = chunk.states.length;
-      if (S < 2) throw new Error(`linearityMatrix: expected at least 2 states per chunk, got ${S}`);
-      const d = chunk.rows > 0 ? chunk.states[0].length / chunk.rows : NaN;
-      if (!Number.isInteger(d) || d <= 0) {
-        throw new Error(`linearityMatrix: 'states[0]' expected shape [rows=${chunk.rows}, d_model], got ${chunk.states[0].length} values`);
-      }
-      acc = new LinearityMatrixAccumulator(S, d, opts);
-    }
-    if (chunk.states.length !== acc.nStates) {
-      throw new Error(`linearityMatrix: expected ${acc.nStates} states per chunk (as in the first), got ${chunk.states.length}`);
-    }
-    for (let s = 0; s < acc.nStates; s++) {
-      if (chunk.states[s].length !== chunk.rows * acc.dModel) {
-        throw new Error(`linearityMatrix: 'states[${s}]' expected shape [rows=${chunk.rows}, d_model=${acc.dModel}], got ${chunk.states[s].length} values`);
-      }
-    }
+    acc = checkedChunk(acc, chunk, opts);
     acc.add(chunk.states);
     opts.onProgress?.(acc.nTokens);
   }
   if (acc === undefined) throw new Error("linearityMatrix: 'chunks' yielded no rows");
   return acc.result();
+}
+
+/**
+ * {@link linearityMatrix} with the products on worker threads (option `workers`, default: both
+ * cores when the data is big enough); `chunks` may be async. Workers are stopped at the end and
+ * on any error.
+ */
+export async function linearityMatrixAsync(
+  chunks: Iterable<StateChunk> | AsyncIterable<StateChunk>,
+  opts: LinearityMatrixOptions = {},
+): Promise<LinearityMatrix> {
+  let acc: LinearityMatrixAccumulator | undefined;
+  try {
+    for await (const chunk of chunks) {
+      if (chunk.rows === 0) continue;
+      acc = checkedChunk(acc, chunk, opts);
+      await acc.addAsync(chunk.states);
+      opts.onProgress?.(acc.nTokens);
+    }
+    if (acc === undefined) throw new Error("linearityMatrix: 'chunks' yielded no rows");
+    return await acc.resultAsync();
+  } finally {
+    await acc?.dispose();
+  }
+}
+
+/** Validate a chunk (against the first one); the accumulator is created on the first chunk. */
+function checkedChunk(acc: LinearityMatrixAccumulator | undefined, chunk: StateChunk, opts: LinearityMatrixOptions): LinearityMatrixAccumulator {
+  if (acc === undefined) {
+    const S = chunk.states.length;
+    if (S < 2) throw new Error(`linearityMatrix: expected at least 2 states per chunk, got ${S}`);
+    const d = chunk.rows > 0 ? chunk.states[0].length / chunk.rows : NaN;
+    if (!Number.isInteger(d) || d <= 0) {
+      throw new Error(`linearityMatrix: 'states[0]' expected shape [rows=${chunk.rows}, d_model], got ${chunk.states[0].length} values`);
+    }
+    acc = new LinearityMatrixAccumulator(S, d, opts);
+  }
+  if (chunk.states.length !== acc.nStates) {
+    throw new Error(`linearityMatrix: expected ${acc.nStates} states per chunk (as in the first), got ${chunk.states.length}`);
+  }
+  for (let s = 0; s < acc.nStates; s++) {
+    if (chunk.states[s].length !== chunk.rows * acc.dModel) {
+      throw new Error(`linearityMatrix: 'states[${s}]' expected shape [rows=${chunk.rows}, d_model=${acc.dModel}], got ${chunk.states[s].length} values`);
+    }
+  }
+  return acc;
 }

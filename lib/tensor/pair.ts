@@ -37,6 +37,13 @@ export interface ScoreOptions {
    * are amplified by the condition number of X's correlation matrix. See docs/tensor.md.
    */
   whiten?: boolean;
+  /**
+   * Worker threads for the float32 products, used by the async variants only (`addAsync`,
+   * `resultAsync`, `linearityScoreAsync`, `linearityMatrixAsync`): 0 or 1 = in-thread. Default:
+   * env LINEARITY_WORKERS, else min(2, cores) once the work is big enough to pay off (wasm
+   * backend). The sync functions always run in-thread.
+   */
+  workers?: number;
 }
 
 /**
@@ -62,12 +69,43 @@ export class LinearityAccumulator {
       differences: this.residual ? [[0, 1]] : [],
       blockRows: opts.blockRows,
       whiten: [opts.whiten ?? true, false],
+      workers: opts.workers,
     });
   }
 
-  /** Add the same rows of X [rows, d_model_x] and Y [rows, d_model_y]. */
+  /** Add the same rows of X [rows, d_model_x] and Y [rows, d_model_y] (in-thread). */
   add(x: Float32Array, y: Float32Array): void {
     this.acc.add([x, y]);
+  }
+
+  /**
+   * As {@link add}, with the products on worker threads (see {@link ScoreOptions.workers}).
+   * Await each call; finish with {@link resultAsync}, or {@link dispose} to abandon. On an
+   * error the workers are stopped.
+   */
+  addAsync(x: Float32Array, y: Float32Array): Promise<void> {
+    return this.acc.addAsync([x, y]);
+  }
+
+  /** Collect the workers' sums, stop them, and return {@link result}. */
+  async resultAsync(): Promise<PairScore> {
+    await this.acc.finishAsync();
+    return this.result();
+  }
+
+  /** Stop any worker threads (an abandoned async accumulator; idle workers never keep the process alive anyway). */
+  dispose(): Promise<void> {
+    return this.acc.dispose();
+  }
+
+  /** Worker threads now running (0 when in-thread). */
+  get activeWorkers(): number {
+    return this.acc.activeWorkers;
+  }
+
+  /** The underlying Gram accumulator (diagnostics and tests). */
+  get gram(): GramAccumulator {
+    return this.acc;
   }
 
   /** Tokens seen so far. */
