@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   line("LinearityAccumulator (score + residual score)", tBoth, 6 * nd2, `residual ${both.residualScore!.toFixed(6)}`);
   line(`linearityScoreAsync, ${W} workers (whitened)`, tScoreW, 6 * nd2, `score ${scoreW.toFixed(6)} (${rel(scoreW, score)}); vs PyTorch: ${(PYTORCH_SECONDS / tScoreW).toFixed(2)}x`);
   line(`linearityScoreAsync, ${W} workers (whiten: false)`, tFastW, 4 * nd2, `score ${scoreFastW.toFixed(6)} (${rel(scoreFastW, scoreFast)}); vs PyTorch: ${(PYTORCH_SECONDS / tFastW).toFixed(2)}x`);
-  line(`LinearityAccumulator async, ${W} workers`, tBothW, 6 * nd2, `residual ${bothW.residualScore!.toFixed(6)} (${rel(bothW.residualScore!, both.residualScore!)})`);
+  line(`LinearityAccumulator async, ${W} workers`, tBothW, 6 * nd2, `${accW.gram.workerBlocks} blocks on workers; residual ${bothW.residualScore!.toFixed(6)} (${rel(bothW.residualScore!, both.residualScore!)})`);
   console.log(`ratio in-thread / ${W} workers (worker start-up included): ${(tScore / tScoreW).toFixed(2)}x whitened, ${(tFast / tFastW).toFixed(2)}x whiten: false, ${(tBoth / tBothW).toFixed(2)}x accumulator`);
 
   let tSvd = NaN;
