@@ -25,12 +25,16 @@ export function openMatrixFile(file: string): RowSource {
   return npySource(file);
 }
 
-/** Score X -> Y (and optionally X -> Y - X) for two matrix files with the same tokens. */
-export function scoreFiles(
+/**
+ * Score X -> Y (and optionally X -> Y - X) for two matrix files with the same tokens. The float32
+ * products run on worker threads when the data is big enough (option `workers`, env
+ * LINEARITY_WORKERS; 0 or 1 = in-thread).
+ */
+export async function scoreFiles(
   xFile: string,
   yFile: string,
   opts: ScoreOptions & { residual?: boolean; rows?: number } = {},
-): FileScore {
+): Promise<FileScore> {
   const x = openMatrixFile(xFile);
   const y = openMatrixFile(yFile);
   if (x.rows !== y.rows) {
@@ -42,11 +46,16 @@ export function scoreFiles(
   if (x.rows < 2) throw new Error(`${xFile}: needs at least 2 tokens, has ${x.rows}`);
   const acc = new LinearityAccumulator(x.dModel, y.dModel, { ...opts, fn: "score", names: [xFile, yFile] });
   const step = opts.rows ?? 4096;
-  for (let start = 0; start < x.rows; start += step) {
-    const end = Math.min(x.rows, start + step);
-    acc.add(x.read(start, end), y.read(start, end));
+  let r;
+  try {
+    for (let start = 0; start < x.rows; start += step) {
+      const end = Math.min(x.rows, start + step);
+      await acc.addAsync(x.read(start, end), y.read(start, end));
+    }
+    r = await acc.resultAsync();
+  } finally {
+    await acc.dispose();
   }
-  const r = acc.result();
   if (opts.residual && !Number.isFinite(r.residualScore)) {
     throw new Error(`${yFile} - ${xFile} has no variance beyond float32 rounding (Y = X + constant); the residual score is undefined`);
   }

@@ -55,7 +55,7 @@ export function registerScore(program: Command): void {
     .option("--digits <n>", "decimals printed", nonNegativeIntFlag("--digits"), 6)
     .action(async (xFile: string, yFile: string, flags: ScoreFlags) => {
       await initBackend();
-      const r = scoreFiles(xFile, yFile, { residual: flags.residual, rcond: flags.rcond, rows: flags.rows });
+      const r = await scoreFiles(xFile, yFile, { residual: flags.residual, rcond: flags.rcond, rows: flags.rows });
       const value = flags.residual ? (r.residualScore as number) : r.score;
       const what = flags.residual ? "X -> Y - X (residual removed)" : "X -> Y";
       process.stdout.write(
