@@ -13,12 +13,15 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import type { ProductPlan } from "./block-products";
 
+/** Worker count when neither the option nor LINEARITY_WORKERS is set (1 = in-thread; see docs/tensor.md). */
+export const DEFAULT_WORKERS = 1;
+
 /** Blocks queued per worker before `submit` waits (one running, one ready to go). */
 export const MAX_IN_FLIGHT = 2;
 
 /**
  * Number of worker threads to use. `requested` (an option) wins, then env LINEARITY_WORKERS,
- * then min(2, available cores). 0 and 1 mean in-thread. Throws on a value that is not a
+ * then {@link DEFAULT_WORKERS} (in-thread). 0 and 1 mean in-thread. Throws on a value that is not a
  * non-negative integer.
  */
 export function workerCount(requested?: number): number {
@@ -31,8 +34,10 @@ export function workerCount(requested?: number): number {
     if (!(Number.isInteger(requested) && requested >= 0)) throw new Error(`workers: expected a non-negative integer, got ${requested}`);
     return requested;
   }
-  const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-  return Math.min(2, cores);
+  // Default in-thread: on the shared 2-core machine where this was measured, 2 workers were
+  // 0.8x the in-thread speed (docs/tensor.md), so they are opt-in until that is understood.
+  void os;
+  return DEFAULT_WORKERS;
 }
 
 /** True when the worker count is forced (option or LINEARITY_WORKERS), false when it is the default. */

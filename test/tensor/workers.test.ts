@@ -81,7 +81,7 @@ describe("worker threads", () => {
     expect(w.activeWorkers).toBe(0);
   });
 
-  it("workerCount: option, then LINEARITY_WORKERS, then min(2, cores); bad values are errors", () => {
+  it("workerCount: option, then LINEARITY_WORKERS, then in-thread by default; bad values are errors", () => {
     const saved = process.env.LINEARITY_WORKERS;
     try {
       delete process.env.LINEARITY_WORKERS;
@@ -100,8 +100,8 @@ describe("worker threads", () => {
     }
   });
 
-  it("an abandoned async accumulator does not keep the process alive", () => {
-    // A separate Node process adds rows on workers, never asks for the result, and must exit.
+  it("a process that used workers exits after resultAsync", () => {
+    // A separate Node process scores on workers and must then exit by itself.
     const script = `
       const { initBackend } = require("./lib/backend");
       const { LinearityAccumulator } = require("./lib/tensor");
@@ -112,12 +112,14 @@ describe("worker threads", () => {
         const y = Float32Array.from(x, (v, k) => v * v + Math.cos(k));
         const acc = new LinearityAccumulator(d, d, { workers: 2, blockRows: 32 });
         await acc.addAsync(x, y);
-        console.log("added", acc.activeWorkers);
+        const before = acc.activeWorkers;
+        const r = await acc.resultAsync();
+        console.log("done", before, acc.activeWorkers, r.nTokens);
       })();`;
     const root = path.resolve(__dirname, "../..");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: root, encoding: "utf8", timeout: 110_000 });
     expect(r.stderr).toBe("");
-    expect(r.stdout.trim()).toBe("added 2");
+    expect(r.stdout.trim()).toBe("done 2 0 400");
     expect(r.status).toBe(0);
   });
 });
