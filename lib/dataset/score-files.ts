@@ -27,7 +27,7 @@ export function openMatrixFile(file: string): RowSource {
 
 /**
  * Score X -> Y (and optionally X -> Y - X) for two matrix files with the same tokens. The float32
- * products run on worker threads when the data is big enough (option `workers`, env
+ * products run on worker threads when asked (option `workers`, env
  * LINEARITY_WORKERS; 0 or 1 = in-thread).
  */
 export async function scoreFiles(

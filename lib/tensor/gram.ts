@@ -46,7 +46,7 @@ export interface GramAccumulatorOptions {
   warmupRows?: number;
   /**
    * Worker threads for the products on the async path (addAsync): 0 or 1 = in-thread; default
-   * (undefined): env LINEARITY_WORKERS, else min(2, cores) once the work is large enough to pay
+   * (undefined): env LINEARITY_WORKERS, else DEFAULT_WORKERS (1: in-thread); an unforced count >= 2 waits until the work is large enough to pay
    * for starting them (wasm backend only). The sync `add` always works in-thread.
    */
   workers?: number;

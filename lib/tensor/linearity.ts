@@ -29,7 +29,7 @@ export function linearityScore(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOption
 
 /**
  * {@link linearityScore} with the float32 products on worker threads (option `workers`; default
- * both cores when the data is big enough, wasm backend). Same value up to float64 summation order.
+ * in-thread unless LINEARITY_WORKERS or the option says >= 2). Same value up to float64 summation order.
  */
 export async function linearityScoreAsync(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOptions = {}): Promise<number> {
   const fn = "linearityScore";

@@ -140,7 +140,7 @@ export function linearityMatrix(chunks: Iterable<StateChunk>, opts: LinearityMat
 
 /**
  * {@link linearityMatrix} with the products on worker threads (option `workers`, default: both
- * cores when the data is big enough); `chunks` may be async. Workers are stopped at the end and
+ * cores only when LINEARITY_WORKERS or the option says >= 2); `chunks` may be async. Workers are stopped at the end and
  * on any error.
  */
 export async function linearityMatrixAsync(

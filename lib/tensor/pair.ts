@@ -40,7 +40,7 @@ export interface ScoreOptions {
   /**
    * Worker threads for the float32 products, used by the async variants only (`addAsync`,
    * `resultAsync`, `linearityScoreAsync`, `linearityMatrixAsync`): 0 or 1 = in-thread. Default:
-   * env LINEARITY_WORKERS, else min(2, cores) once the work is big enough to pay off (wasm
+   * env LINEARITY_WORKERS, else in-thread (DEFAULT_WORKERS = 1; 2 workers measured slower on the shared machine) (wasm
    * backend). The sync functions always run in-thread.
    */
   workers?: number;
