@@ -4,21 +4,21 @@
 # held-out Brown text with the final model. Deterministic up to float rounding on another CPU.
 #
 #   scripts/make-data-samples.sh            # the configuration shipped in data-samples/
-#   STEPS=60 BATCH=8 TOKENS=4096 scripts/make-data-samples.sh   # a quick preliminary version
+#   STEPS=60 SNAPSHOTS=0,15,30,45 TOKENS=4096 scripts/make-data-samples.sh   # a quick preliminary version
 #
 # RUN (default /tmp/linearity-train-run) keeps the full training output (checkpoints with the
 # optimizer state, so an interrupted run continues with the same command: --resume is passed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=${STEPS:-300}
+STEPS=${STEPS:-1000}
 BATCH=${BATCH:-8}
 SEQ_LEN=${SEQ_LEN:-128}
-SNAPSHOTS=${SNAPSHOTS:-0,25,75,150}
+SNAPSHOTS=${SNAPSHOTS:-0,50,200,500}
 TOKENS=${TOKENS:-16000}
 RUN=${RUN:-/tmp/linearity-train-run}
 OUT=${OUT:-data-samples}
-# The CLI: the compiled bin by default (run `npm run build` first), or e.g. LINEARITY="npx tsx scripts/..."
+# The CLI: the compiled bin (run `npm run build` first).
 LINEARITY=${LINEARITY:-node bin/linearity.js}
 
 # 1. Train (resumes if $RUN already has checkpoints of the same configuration).
@@ -26,7 +26,7 @@ $LINEARITY train --corpus brown --out "$RUN" \
   --n-layers 6 --d-model 128 --n-heads 4 --d-mlp 256 \
   --seq-len "$SEQ_LEN" --batch-size "$BATCH" --steps "$STEPS" \
   --lr 3e-3 --min-lr 3e-4 --warmup 30 --weight-decay 0.1 --seed 0 \
-  --eval-every 25 --eval-sequences 16 --checkpoint-every 25 --keep-checkpoints 2 \
+  --eval-every 50 --eval-sequences 16 --checkpoint-every 50 --keep-checkpoints 2 \
   --snapshot-steps "$SNAPSHOTS" --snapshot-dtype float16 --final-dtype float16 \
   --final-eval-sequences 256 --resume
 
