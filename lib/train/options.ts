@@ -47,7 +47,10 @@ export interface TrainOptions {
   finalEvalSequences: number;
 }
 
-/** Defaults: the configuration used for data-samples/ (see docs/training.md). */
+/**
+ * Defaults: the configuration of the model in data-samples/ (which also sets --snapshot-steps
+ * 0,50,200,500 and --final-dtype float16; see scripts/make-data-samples.sh).
+ */
 export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "out"> = {
   corpus: "brown",
   model: {
@@ -61,24 +64,24 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "out"> = {
     tie_word_embeddings: false,
   },
   seqLen: 128,
-  batchSize: 16,
-  steps: 2000,
+  batchSize: 8,
+  steps: 1000,
   lr: 3e-3,
   minLr: 3e-4,
-  warmup: 100,
+  warmup: 30,
   weightDecay: 0.1,
   beta1: 0.9,
   beta2: 0.95,
   gradClip: 1,
   seed: 0,
-  evalEvery: 100,
-  evalSequences: 64,
-  checkpointEvery: 250,
+  evalEvery: 50,
+  evalSequences: 16,
+  checkpointEvery: 50,
   keepCheckpoints: 2,
   snapshotSteps: [],
   snapshotDtype: "float16",
   finalDtype: "float32",
-  finalEvalSequences: 512,
+  finalEvalSequences: 256,
 };
 
 /** Throw a one-line error naming the first invalid option. */
