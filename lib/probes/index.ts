@@ -4,7 +4,7 @@
  */
 export { mulberry32, permutation } from "./random";
 export { splitTrainTest, SplitOptions, TrainTestSplit } from "./split";
-export { AdamW, AdamWOptions } from "./adamw";
+export { AdamW, AdamWOptions } from "../optim/adamw";
 export { matMulDataLeft } from "./matmul";
 export { LinearProbe, MlpProbe, Probe, ProbeInitOptions, predict } from "./probe";
 export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, ProbeHistory } from "./train";

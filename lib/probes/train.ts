@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { SingleBar } from "cli-progress";
-import { AdamW, AdamWOptions } from "./adamw";
+import { AdamW, AdamWOptions } from "../optim/adamw";
 import { Probe } from "./probe";
 import { mulberry32, permutation } from "./random";
 import { gatherRows, rowBlock } from "./rows";

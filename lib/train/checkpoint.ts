@@ -18,7 +18,7 @@ import { fsyncDir, writeFileAtomic } from "../io/atomic";
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from "../io/safetensors";
 import { saveCheckpoint } from "../models/save";
 import type { StateDict } from "../models/types";
-import type { AdamWState } from "./adamw";
+import type { AdamWState } from "../optim/adamw";
 
 /** Everything besides tensors that `--resume` needs. */
 export interface TrainerState {

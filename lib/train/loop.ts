@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ensureGradients } from "../models/common/gradients";
 import { llamaForward } from "../models/llama/forward";
 import { writeFileAtomic } from "../io/atomic";
-import { AdamW } from "./adamw";
+import { AdamW } from "../optim/adamw";
 import {
   listCheckpoints,
   loadTrainingCheckpoint,

@@ -9,7 +9,7 @@ import { normalizeHfConfig, type DecoderConfig } from "../models/config";
 import type { StateDict } from "../models/types";
 import { llamaFromHf, llamaToHf } from "../models/llama/convert";
 import { disposeLlamaParams, mapLlamaParams, type LlamaParams } from "../models/llama/params";
-import type { NamedVariable } from "./adamw";
+import type { NamedVariable } from "../optim/adamw";
 import { Rng } from "./random";
 
 /** Byte-level vocabulary: ids 0..255 are bytes, 256 is BOS (also used as EOS). */

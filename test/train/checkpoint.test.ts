@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { loadModel } from "../../lib/models/load";
 import { llamaForward } from "../../lib/models/llama/forward";
-import { AdamW } from "../../lib/train/adamw";
+import { AdamW } from "../../lib/optim/adamw";
 import {
   listCheckpoints,
   loadTrainingCheckpoint,
