@@ -1,30 +1,19 @@
 /**
- * Seeded pseudo-random numbers for probes: reproducible splits, shuffles and initialisations.
- *
- * Why not tfjs's RNG: tfjs seeds each random op separately (`tf.randomUniform(shape, .., seed)`)
- * and its unseeded ops draw from a global generator whose state depends on every other random op
- * the process ran before (other notebook cells, other libraries). A small generator of our own,
- * driven only by the seed the caller gives, makes a probe run identical on every backend and in
- * every process.
+ * Seeded pseudo-random numbers for probes: reproducible splits, shuffles and initialisations, on
+ * the project's one generator (lib/tensor/random.ts says why not tfjs's RNG).
  */
+import { uniformRng } from "../tensor/random";
 
 /**
- * mulberry32: a 32-bit state generator (Tommy Ettinger's constants). Returns a function giving
- * uniform floats in [0, 1) with 2^-32 resolution. Good statistical quality for shuffles and
- * initialisation; not for cryptography.
+ * mulberry32 ({@link uniformRng} of lib/tensor/random.ts) with the seed checked: uniform floats
+ * in [0, 1) with 2^-32 resolution. Good statistical quality for shuffles and initialisation; not
+ * for cryptography.
  */
 export function mulberry32(seed: number): () => number {
   if (!Number.isInteger(seed)) {
     throw new Error(`mulberry32: 'seed' expected an integer, got ${seed}`);
   }
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformRng(seed);
 }
 
 /** A uniformly random permutation of 0..n-1 (Fisher-Yates), drawn from `rand`. */

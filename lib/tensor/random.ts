@@ -1,14 +1,33 @@
-/** Seeded pseudo-random numbers (reproducible baselines and benchmarks; not cryptographic). */
+/**
+ * Seeded pseudo-random numbers (reproducible baselines, benchmarks, probe splits and
+ * initialisations, and the trainer's sampling; not cryptographic). Every generator of the project
+ * is mulberry32 (Tommy Ettinger's constants), built from the two steps below, so a seed gives the
+ * same uniform sequence wherever it is used.
+ *
+ * Why not tfjs's RNG: tfjs seeds each random op separately and its unseeded ops draw from a global
+ * generator whose state depends on every other random op the process ran before. A generator
+ * driven only by the caller's seed gives the same numbers on every backend and in every process.
+ */
 
-/** A uniform [0, 1) generator from a 32-bit seed (mulberry32). */
+/** mulberry32's state transition: the next 32-bit state after `state`. */
+export function mulberry32Advance(state: number): number {
+  return (state + 0x6d2b79f5) >>> 0;
+}
+
+/** mulberry32's output for an (already advanced) 32-bit state: uniform in [0, 1), 2^-32 resolution. */
+export function mulberry32Output(state: number): number {
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** A uniform [0, 1) generator from a 32-bit seed (mulberry32; the seed is taken modulo 2^32). */
 export function uniformRng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    a = mulberry32Advance(a);
+    return mulberry32Output(a);
   };
 }
 

@@ -6,8 +6,12 @@
  * saved, and its seeded ops reseed per call. Initialisation and batch sampling here are done in
  * plain JavaScript, driven only by the seed, so a run is the same on every backend.
  */
+import { mulberry32Advance, mulberry32Output } from "../tensor/random";
 
-/** mulberry32 (Tommy Ettinger's constants): uniform floats in [0, 1) with 2^-32 resolution. */
+/**
+ * mulberry32 (lib/tensor/random.ts) as an object whose state can be read and restored: uniform
+ * floats in [0, 1) with 2^-32 resolution; the same sequence as `uniformRng(seed)`.
+ */
 export class Rng {
   private s: number;
 
@@ -32,11 +36,8 @@ export class Rng {
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.s = mulberry32Advance(this.s);
+    return mulberry32Output(this.s);
   }
 
   /** Uniform integer in [0, n). */
