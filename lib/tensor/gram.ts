@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { BlockProducts, ProductPlan, productKey } from "./block-products";
 import { checkChunk } from "./check";
 import { GramWorkerPool, workerCount, workerCountForced } from "./gram-pool";
-import { DEFAULT_RCOND, whiteningTransform } from "./solve";
+import { DEFAULT_RCOND, conditionEstimate, factorGram, whiteningFromFactor } from "./solve";
 
 /** Options of {@link GramAccumulator}. */
 export interface GramAccumulatorOptions {
@@ -40,8 +40,9 @@ export interface GramAccumulatorOptions {
   /**
    * Per state: whiten it (x' = (x - s) T, T from the first `warmupRows` rows) before it enters
    * products as the LEFT operand (and both sides of its own Gram). Right operands j != i stay raw.
+   * "auto": decide from the warm-up estimate (see {@link needsWhitening}); false (default): never.
    */
-  whiten?: readonly boolean[];
+  whiten?: readonly (boolean | "auto")[];
   /** Rows buffered to estimate shifts and whitening transforms; default 2 * max d_model (whitening) or blockRows. */
   warmupRows?: number;
   /**
@@ -53,6 +54,27 @@ export interface GramAccumulatorOptions {
 }
 
 const key = productKey;
+
+/** float32 unit roundoff (2^-24). */
+export const EPS32 = 2 ** -24;
+
+/**
+ * Largest predicted relative error, cond * EPS32 * sqrt(blockRows), for which "auto" keeps the plain
+ * (unwhitened) route: cond <= ~1,050 at the default 1024-row blocks. Calibrated in docs/tensor.md
+ * ("Adaptive whitening"): the measured absolute score error of the plain route stayed below
+ * 2e-5 x this prediction (cond 1 to 1e7, d 16 and 48), so 2e-3 keeps it below ~4e-8, the level
+ * of the whitened route's own error.
+ */
+export const AUTO_WHITEN_MAX_PREDICTED = 2e-3;
+
+/**
+ * The "auto" whitening rule: whiten when the condition-number estimate of the equilibrated warm-up
+ * Gram predicts a float32 error above {@link AUTO_WHITEN_MAX_PREDICTED} (Infinity, i.e. columns
+ * found dependent on the warm-up rows, always whitens).
+ */
+export function needsWhitening(cond: number, blockRows: number): boolean {
+  return !(cond * EPS32 * Math.sqrt(blockRows) <= AUTO_WHITEN_MAX_PREDICTED);
+}
 
 /**
  * Below this many flops of products (rows x flops per row, known so far) the default ("auto")
@@ -80,7 +102,8 @@ export class GramAccumulator {
   private readonly prods = new Map<string, Float64Array>();
   private readonly diffs = new Map<string, { colsum: Float64Array; sumsq: number }>();
   private readonly left: Map<number, number[]>; // i -> partners j of products (i, j)
-  private readonly whiten: readonly boolean[];
+  private readonly whiten: readonly (boolean | "auto")[];
+  private readonly conds: number[];
   private readonly transforms: (Float32Array | undefined)[];
   private readonly warmupRows: number;
   private readonly workersOption: number | undefined;
@@ -103,8 +126,9 @@ export class GramAccumulator {
     this.left = new Map();
     this.whiten = opts.whiten ?? new Array(S).fill(false);
     this.transforms = new Array(S).fill(undefined);
+    this.conds = new Array(S).fill(NaN);
     this.workersOption = opts.workers;
-    const maxWhite = Math.max(0, ...opts.dims.filter((_, i) => this.whiten[i]));
+    const maxWhite = Math.max(0, ...opts.dims.filter((_, i) => this.whiten[i] !== false && this.whiten[i] !== undefined));
     this.warmupRows = opts.warmupRows ?? Math.max(2 * maxWhite, this.blockRows);
     for (const [i, j] of opts.products) {
       if (!(i <= j && j < S)) throw new Error(`${this.fn}: bad product pair (${i}, ${j})`);
@@ -325,14 +349,20 @@ export class GramAccumulator {
         }
       }
       this.shifts[i] = Float32Array.from(m, (v) => v / n);
-      if (this.whiten[i]) this.transforms[i] = this.estimateTransform(i, x, n);
+      const w = this.whiten[i];
+      if (w === true || w === "auto") {
+        // One float64 factor of the warm-up Gram serves the decision and the transform.
+        const f = factorGram(this.estimateGram(i, x, n), this.dims[i], DEFAULT_RCOND);
+        this.conds[i] = conditionEstimate(f);
+        if (w === true || needsWhitening(this.conds[i], this.blockRows)) this.transforms[i] = whiteningFromFactor(f);
+      }
     }
     this.ready = true;
     return all;
   }
 
-  /** Whitening transform from a float32 Gram of the shifted rows (an estimate is enough). */
-  private estimateTransform(i: number, x: Float32Array, n: number): Float32Array {
+  /** Centred Gram of the buffered rows of state i (float32 block products summed in float64; an estimate is enough). */
+  private estimateGram(i: number, x: Float32Array, n: number): Float64Array {
     const d = this.dims[i], s = this.shifts[i]!;
     const G = new Float64Array(d * d);
     const sum = new Float64Array(d);
@@ -353,7 +383,7 @@ export class GramAccumulator {
       for (let k = 0; k < v.length; k++) G[k] += v[k];
     }
     for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) G[a * d + b] -= (sum[a] * sum[b]) / n;
-    return whiteningTransform(G, d, DEFAULT_RCOND);
+    return G;
   }
 
   /** Process buffered rows now (called before any result is read). */
@@ -399,6 +429,21 @@ export class GramAccumulator {
   transform(i: number): Float32Array | undefined {
     this.flush();
     return this.transforms[i];
+  }
+
+  /** True when state i enters its products whitened (decided at the end of the warm-up). */
+  whitened(i: number): boolean {
+    this.flush();
+    return this.transforms[i] !== undefined;
+  }
+
+  /**
+   * Condition-number estimate of state i's correlation matrix on the warm-up rows (NaN when the
+   * state was never considered for whitening; Infinity when columns looked dependent there).
+   */
+  conditionEstimate(i: number): number {
+    this.flush();
+    return this.conds[i];
   }
 
   /** Shift state i's block by its fixed shift (set on first use), check finiteness, sum. */

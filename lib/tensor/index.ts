@@ -12,7 +12,7 @@ export { meanNorm, meanCosine, angularDistance, MeanNormAccumulator, CosineAccum
 export type { AngularDistanceOptions } from "./similarity";
 export { randomBaselineExpected, randomBaseline } from "./baseline";
 export type { RandomBaseline } from "./baseline";
-export { GramAccumulator, AUTO_WORKER_MIN_FLOPS } from "./gram";
+export { GramAccumulator, AUTO_WORKER_MIN_FLOPS, AUTO_WHITEN_MAX_PREDICTED, needsWhitening } from "./gram";
 export { GramWorkerPool, workerCount } from "./gram-pool";
 export type { GramAccumulatorOptions } from "./gram";
 export { DEFAULT_RCOND } from "./solve";

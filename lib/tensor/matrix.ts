@@ -32,6 +32,8 @@ export interface LinearityMatrix {
   nTokens: number;
   /** Numerical rank of each centred state used as a source (last state: NaN, never a source). */
   ranks: number[];
+  /** Per state: whether it entered its products whitened ("auto" decides per source state; last state: false). */
+  whitened: boolean[];
 }
 
 /** Streaming accumulator behind {@link linearityMatrix}; use it directly for async sources. */
@@ -60,7 +62,7 @@ export class LinearityMatrixAccumulator {
       differences: opts.residual ? differences : [],
       blockRows: opts.blockRows,
       workers: opts.workers,
-      whiten: Array.from({ length: nStates }, (_, s) => s < nStates - 1 && (opts.whiten ?? true)),
+      whiten: Array.from({ length: nStates }, (_, s) => (s < nStates - 1 ? opts.whiten ?? "auto" : false)),
     });
   }
 
@@ -117,7 +119,8 @@ export class LinearityMatrixAccumulator {
         }
       }
     }
-    return { scores, residualScores, nTokens: acc.rows, ranks };
+    const whitened = Array.from({ length: S }, (_, s) => acc.whitened(s));
+    return { scores, residualScores, nTokens: acc.rows, ranks, whitened };
   }
 }
 

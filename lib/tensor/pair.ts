@@ -23,6 +23,10 @@ export interface PairScore {
   nTokens: number;
   /** Numerical rank of the centred X under the rcond cut-off. */
   rank: number;
+  /** Whether X was whitened before its float32 products (the `whiten` option, or the "auto" decision). */
+  whitened: boolean;
+  /** Condition-number estimate of X's correlation matrix on the warm-up rows (NaN with `whiten: false`). */
+  conditionEstimate: number;
 }
 
 /** Options shared by the score functions. */
@@ -32,11 +36,13 @@ export interface ScoreOptions {
   /** Rows per float32 matmul block, default 1024. */
   blockRows?: number;
   /**
-   * Whiten X (with a transform estimated on the first 2 d_model rows) before its float32 products,
-   * default true. Costs one more [rows, d] x [d, d] matmul per block; without it, float32 errors
-   * are amplified by the condition number of X's correlation matrix. See docs/tensor.md.
+   * Whiten X (with a transform estimated on the first 2 d_model rows) before its float32 products.
+   * Costs one more [rows, d] x [d, d] matmul per block; without it, float32 errors are amplified by
+   * the condition number of X's correlation matrix. "auto" (default): estimate that condition
+   * number on the warm-up rows and whiten only when cond * 2^-24 * sqrt(blockRows) >
+   * AUTO_WHITEN_MAX_PREDICTED (2e-3, i.e. cond > ~1,050 at 1024-row blocks). See docs/tensor.md ("Adaptive whitening").
    */
-  whiten?: boolean;
+  whiten?: boolean | "auto";
   /**
    * Worker threads for the float32 products, used by the async variants only (`addAsync`,
    * `resultAsync`, `linearityScoreAsync`, `linearityMatrixAsync`): 0 or 1 = in-thread. Default:
@@ -68,7 +74,7 @@ export class LinearityAccumulator {
       products: [[0, 0], [0, 1]],
       differences: this.residual ? [[0, 1]] : [],
       blockRows: opts.blockRows,
-      whiten: [opts.whiten ?? true, false],
+      whiten: [opts.whiten ?? "auto", false],
       workers: opts.workers,
     });
   }
@@ -153,7 +159,10 @@ export class LinearityAccumulator {
     if (!(yy > 0)) throw new Error(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); the score is undefined`);
     const f = this.factor();
     const explained = explainedSumSquares(f, this.acc.centered(0, 1), this.dModelY);
-    const out: PairScore = { score: explained / yy, nTokens: this.acc.rows, rank: f.rank };
+    const out: PairScore = {
+      score: explained / yy, nTokens: this.acc.rows, rank: f.rank,
+      whitened: this.acc.whitened(0), conditionEstimate: this.acc.conditionEstimate(0),
+    };
     if (this.residual) {
       // The least-squares residual of Y - X on X equals that of Y on X (X lies in its own span),
       // so only the denominator changes; this avoids float32 cancellation in C_xy - C_xx.

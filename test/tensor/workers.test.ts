@@ -42,18 +42,22 @@ describe("worker threads", () => {
     relClose(b.residualScore!, a.residualScore!, 1e-9);
     expect(b.nTokens).toBe(n);
     expect(b.rank).toBe(a.rank);
+    expect(b.whitened).toBe(a.whitened); // the "auto" decision is taken once, on the main thread
     expect(Math.abs(b.score - refScore(xm, ym))).toBeLessThanOrEqual(1e-5);
   });
 
   it("matrix: same scores as in-thread", async () => {
     const S = 3;
     const st = [x, y, Float32Array.from(y, (v, k) => Math.sin(v) + 0.1 * x[k])];
-    const a = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100 });
+    // whiten: true so the transforms travel to the workers too (auto keeps these states plain).
+    const a = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100, whiten: true });
     a.add(st);
     const ra = a.result();
-    const m = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100, workers: 2 });
+    const m = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100, workers: 2, whiten: true });
     await m.addAsync(st);
     const rb = await m.resultAsync();
+    expect(rb.whitened).toEqual([true, true, false]);
+    expect(ra.whitened).toEqual(rb.whitened);
     expect(m.activeWorkers).toBe(0);
     for (let i = 0; i < S; i++) {
       for (let j = i + 1; j < S; j++) {
