@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: timings of the linearity score at the original notebook's size
  * (22,986 tokens x 768, 13 states), on seeded synthetic states (bench/synthetic.ts).
- *   1. one score X -> Y (whitened, the default; and without whitening), in-thread and on worker
- *      threads (linearityScoreAsync, both cores), side by side on the same data
+ *   1. one score X -> Y (the default whiten: "auto", printing the route it chose and the condition
+ *      estimate; whiten: true; whiten: false), in-thread and on worker threads
+ *      (linearityScoreAsync, both cores), side by side on the same data
  *   2. the all-pairs matrix for 13 states, with the residual variant, in one pass (worker threads;
  *      BENCH_MATRIX_INTHREAD=1 adds the in-thread pass on the same data)
  *   3. the original's SVD formula in float64 TypeScript (bench/svd-formula.ts)
@@ -54,10 +55,21 @@ async function main(): Promise<void> {
   const xt = tf.tensor2d(x, [N, D]), yt = tf.tensor2d(y, [N, D]);
   linearityScore(tf.slice(xt, [0, 0], [2048, D]) as tf.Tensor2D, tf.slice(yt, [0, 0], [2048, D]) as tf.Tensor2D); // warm-up
 
+  // The route whiten: "auto" takes on this X (decided on the first 4 d_model warm-up rows, so 4096 rows tell).
+  const probe = new LinearityAccumulator(D);
+  probe.add(x.subarray(0, 4096 * D), y.subarray(0, 4096 * D));
+  const route = probe.result();
+  const autoRoute = route.whitened ? "whitened" : "plain";
+  const autoFlops = route.whitened ? 6 : 4;
+  console.log(`whiten "auto" (default) on X: condition estimate of the warm-up correlation matrix ${route.conditionEstimate.toExponential(2)} -> ${autoRoute} route`);
+
   const nd2 = N * D * D;
   let t = performance.now();
   const score = linearityScore(xt, yt);
   const tScore = (performance.now() - t) / 1000;
+  t = performance.now();
+  const scoreWhite = linearityScore(xt, yt, { whiten: true });
+  const tWhite = (performance.now() - t) / 1000;
   t = performance.now();
   const scoreFast = linearityScore(xt, yt, { whiten: false });
   const tFast = (performance.now() - t) / 1000;
@@ -82,18 +94,25 @@ async function main(): Promise<void> {
 
   const rel = (a: number, b: number) => `|rel diff| vs in-thread ${(Math.abs(a - b) / Math.abs(b)).toExponential(1)}`;
   console.log(`\n== one pair (state ${P} -> ${P + 1}) ==`);
-  line("linearityScore (whitened, default)", tScore, 6 * nd2, `score ${score.toFixed(6)}; vs PyTorch ${PYTORCH_SECONDS} s: ${(PYTORCH_SECONDS / tScore).toFixed(2)}x`);
-  line("linearityScore (whiten: false)", tFast, 4 * nd2, `score ${scoreFast.toFixed(6)}; vs PyTorch: ${(PYTORCH_SECONDS / tFast).toFixed(2)}x`);
-  line("LinearityAccumulator (score + residual score)", tBoth, 6 * nd2, `residual ${both.residualScore!.toFixed(6)}`);
-  line(`linearityScoreAsync, ${W} workers (whitened)`, tScoreW, 6 * nd2, `score ${scoreW.toFixed(6)} (${rel(scoreW, score)}); vs PyTorch: ${(PYTORCH_SECONDS / tScoreW).toFixed(2)}x`);
+  line(`linearityScore (auto = ${autoRoute}, default)`, tScore, autoFlops * nd2, `score ${score.toFixed(6)}; vs PyTorch ${PYTORCH_SECONDS} s: ${(PYTORCH_SECONDS / tScore).toFixed(2)}x`);
+  line("linearityScore (whiten: true)", tWhite, 6 * nd2, `score ${scoreWhite.toFixed(6)} (|diff| vs auto ${Math.abs(scoreWhite - score).toExponential(1)}); vs PyTorch: ${(PYTORCH_SECONDS / tWhite).toFixed(2)}x`);
+  line("linearityScore (whiten: false)", tFast, 4 * nd2, `score ${scoreFast.toFixed(6)} (|diff| vs whiten: true ${Math.abs(scoreFast - scoreWhite).toExponential(1)}); vs PyTorch: ${(PYTORCH_SECONDS / tFast).toFixed(2)}x`);
+  line(`LinearityAccumulator (score + residual, auto)`, tBoth, autoFlops * nd2, `residual ${both.residualScore!.toFixed(6)}`);
+  line(`linearityScoreAsync, ${W} workers (auto)`, tScoreW, autoFlops * nd2, `score ${scoreW.toFixed(6)} (${rel(scoreW, score)}); vs PyTorch: ${(PYTORCH_SECONDS / tScoreW).toFixed(2)}x`);
   line(`linearityScoreAsync, ${W} workers (whiten: false)`, tFastW, 4 * nd2, `score ${scoreFastW.toFixed(6)} (${rel(scoreFastW, scoreFast)}); vs PyTorch: ${(PYTORCH_SECONDS / tFastW).toFixed(2)}x`);
   line(`LinearityAccumulator async, ${W} workers`, tBothW, 6 * nd2, `${accW.gram.workerBlocks} blocks on workers; residual ${bothW.residualScore!.toFixed(6)} (${rel(bothW.residualScore!, both.residualScore!)})`);
-  console.log(`ratio in-thread / ${W} workers (worker start-up included): ${(tScore / tScoreW).toFixed(2)}x whitened, ${(tFast / tFastW).toFixed(2)}x whiten: false, ${(tBoth / tBothW).toFixed(2)}x accumulator`);
+  console.log(`ratio in-thread / ${W} workers (worker start-up included): ${(tScore / tScoreW).toFixed(2)}x auto, ${(tFast / tFastW).toFixed(2)}x whiten: false, ${(tBoth / tBothW).toFixed(2)}x accumulator`);
   // Other processes share the cores, so alternate the two paths a few times and compare the best
   // of each (BENCH_REPEATS, default 3): a load change between two single timings would decide the ratio.
   const repeats = env("BENCH_REPEATS", 3);
-  const best = { inThread: tScore, workers: tScoreW };
+  const best = { inThread: tScore, workers: tScoreW, white: tWhite, plain: tFast };
   for (let k = 0; k < repeats - 1; k++) {
+    t = performance.now();
+    linearityScore(xt, yt, { whiten: true });
+    best.white = Math.min(best.white, (performance.now() - t) / 1000);
+    t = performance.now();
+    linearityScore(xt, yt, { whiten: false });
+    best.plain = Math.min(best.plain, (performance.now() - t) / 1000);
     t = performance.now();
     linearityScore(xt, yt);
     best.inThread = Math.min(best.inThread, (performance.now() - t) / 1000);
@@ -101,7 +120,8 @@ async function main(): Promise<void> {
     await linearityScoreAsync(xt, yt, { workers: W });
     best.workers = Math.min(best.workers, (performance.now() - t) / 1000);
   }
-  console.log(`best of ${repeats} alternated runs, whitened score: in-thread ${best.inThread.toFixed(2)} s, ${W} workers ${best.workers.toFixed(2)} s (start-up included): ratio ${(best.inThread / best.workers).toFixed(2)}x; vs PyTorch ${PYTORCH_SECONDS} s: ${(PYTORCH_SECONDS / best.workers).toFixed(2)}x; load average now ${os.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+  console.log(`best of ${repeats} alternated runs, default (auto = ${autoRoute}) score: in-thread ${best.inThread.toFixed(2)} s, ${W} workers ${best.workers.toFixed(2)} s (start-up included): ratio ${(best.inThread / best.workers).toFixed(2)}x; vs PyTorch ${PYTORCH_SECONDS} s: ${(PYTORCH_SECONDS / best.workers).toFixed(2)}x; load average now ${os.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+  console.log(`best of ${repeats}, in-thread: auto (${autoRoute}) ${best.inThread.toFixed(2)} s, whiten: true ${best.white.toFixed(2)} s, whiten: false ${best.plain.toFixed(2)} s; vs PyTorch ${PYTORCH_SECONDS} s: ${(PYTORCH_SECONDS / best.inThread).toFixed(2)}x, ${(PYTORCH_SECONDS / best.white).toFixed(2)}x, ${(PYTORCH_SECONDS / best.plain).toFixed(2)}x`);
 
   let tSvd = NaN;
   if (!process.env.BENCH_SKIP_SVD) {
@@ -109,7 +129,7 @@ async function main(): Promise<void> {
     tSvd = svd.totalSeconds;
     line("SVD formula, float64 TS (QR + ml-matrix SVD)", svd.totalSeconds, svd.flops,
       `score ${svd.score.toFixed(6)} (|diff| vs ours ${Math.abs(svd.score - score).toExponential(1)}); QR ${svd.qrSeconds.toFixed(1)} s, SVD of R ${svd.svdSeconds.toFixed(1)} s`);
-    console.log(`ratio SVD formula / linearityScore: ${(tSvd / tScore).toFixed(1)}x (whitened), ${(tSvd / tFast).toFixed(1)}x (whiten: false)`);
+    console.log(`ratio SVD formula / linearityScore: ${(tSvd / tScore).toFixed(1)}x (auto), ${(tSvd / tWhite).toFixed(1)}x (whiten: true), ${(tSvd / tFast).toFixed(1)}x (whiten: false)`);
   }
   xt.dispose();
   yt.dispose();
@@ -140,6 +160,7 @@ async function main(): Promise<void> {
         `pass ${tPass.toFixed(1)} s + collect/solve ${tEnd.toFixed(1)} s; per pair ${(total / pairs).toFixed(2)} s (generation ${tGen.toFixed(1)} s not counted)`);
       console.log(`ratio vs PyTorch one pair at a time (${pairs} x ${PYTORCH_SECONDS} s = ${(pairs * PYTORCH_SECONDS).toFixed(0)} s, no residual): ${((pairs * PYTORCH_SECONDS) / total).toFixed(1)}x`);
       if (!Number.isNaN(tSvd)) console.log(`ratio vs the TS SVD formula one pair at a time (${pairs} x ${tSvd.toFixed(1)} s): ${((pairs * tSvd) / total).toFixed(1)}x`);
+      console.log(`sources whitened by auto: ${res.whitened.filter(Boolean).length} of ${S - 1} (flop count above assumes all)`);
       console.log("scores i -> i+1:", res.scores.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
       console.log("residual i -> i+1:", res.residualScores!.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
       console.log(`check: matrix[${P}][${P + 1}] = ${res.scores[P][P + 1].toFixed(6)} vs single score ${score.toFixed(6)}`);

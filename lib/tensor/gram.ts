@@ -43,7 +43,7 @@ export interface GramAccumulatorOptions {
    * "auto": decide from the warm-up estimate (see {@link needsWhitening}); false (default): never.
    */
   whiten?: readonly (boolean | "auto")[];
-  /** Rows buffered to estimate shifts and whitening transforms; default 2 * max d_model (whitening) or blockRows. */
+  /** Rows buffered to estimate shifts and whitening transforms (their first rows); default the largest of blockRows, 2 d_model per whitened state, 4 d_model per "auto" state. */
   warmupRows?: number;
   /**
    * Worker threads for the products on the async path (addAsync): 0 or 1 = in-thread; default
@@ -128,8 +128,11 @@ export class GramAccumulator {
     this.transforms = new Array(S).fill(undefined);
     this.conds = new Array(S).fill(NaN);
     this.workersOption = opts.workers;
-    const maxWhite = Math.max(0, ...opts.dims.filter((_, i) => this.whiten[i] !== false && this.whiten[i] !== undefined));
-    this.warmupRows = opts.warmupRows ?? Math.max(2 * maxWhite, this.blockRows);
+    // Warm-up rows: 2 d_model for a forced transform; 4 d_model for "auto", so that the sample
+    // condition number (inflated by at most ((1 + sqrt(d/rows)) / (1 - sqrt(d/rows)))^2 = 9x at
+    // 4 d_model rows, Marchenko-Pastur edges) does not whiten well-conditioned data needlessly.
+    const warm = opts.dims.map((d, i) => (this.whiten[i] === true ? 2 * d : this.whiten[i] === "auto" ? 4 * d : 0));
+    this.warmupRows = opts.warmupRows ?? Math.max(...warm, this.blockRows);
     for (const [i, j] of opts.products) {
       if (!(i <= j && j < S)) throw new Error(`${this.fn}: bad product pair (${i}, ${j})`);
       this.prods.set(key(i, j), new Float64Array(opts.dims[i] * opts.dims[j]));
@@ -352,7 +355,9 @@ export class GramAccumulator {
       const w = this.whiten[i];
       if (w === true || w === "auto") {
         // One float64 factor of the warm-up Gram serves the decision and the transform.
-        const f = factorGram(this.estimateGram(i, x, n), this.dims[i], DEFAULT_RCOND);
+        // Only the first warmupRows rows: a first chunk can hold every token, and a Gram of all of
+        // them would cost as much as the products themselves.
+        const f = factorGram(this.estimateGram(i, x, Math.min(n, this.warmupRows)), this.dims[i], DEFAULT_RCOND);
         this.conds[i] = conditionEstimate(f);
         if (w === true || needsWhitening(this.conds[i], this.blockRows)) this.transforms[i] = whiteningFromFactor(f);
       }
