@@ -62,8 +62,8 @@ export const EPS32 = 2 ** -24;
  * Largest predicted relative error, cond * EPS32 * sqrt(blockRows), for which "auto" keeps the plain
  * (unwhitened) route: cond <= ~1,050 at the default 1024-row blocks. Calibrated in docs/tensor.md
  * ("Adaptive whitening"): the measured absolute score error of the plain route stayed below
- * 2e-5 x this prediction (cond 1 to 1e7, d 16 and 48), so 2e-3 keeps it below ~4e-8, the level
- * of the whitened route's own error.
+ * max(1e-7, ~2.3e-5 x this prediction) (cond 1 to 1e7, d 16 and 48), so 2e-3 keeps it within
+ * ~1e-7, the level of the whitened route's own error.
  */
 export const AUTO_WHITEN_MAX_PREDICTED = 2e-3;
 
