@@ -134,8 +134,34 @@ function toFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, file: string, nam
 }
 
 /**
- * Open a safetensors file: read and validate its header (dtypes, shapes against offsets, offsets
- * ordered, non-overlapping and inside the file). Tensor data is read only when asked for.
+ * The first key of the top-level JSON object that appears twice, if any. `text` is known to be
+ * valid JSON, so a scan that tracks strings and nesting depth is enough.
+ */
+function duplicateTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (/\s/.test(text[j] ?? "")) j++;
+      if (text[j] !== ":") continue; // a string value, not a key
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) return key;
+      seen.add(key);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Open a safetensors file: read and validate its header (dtypes, shapes against offsets, no
+ * duplicate names, offsets contiguous from 0 to the end of the file). Tensor data is read only when asked for.
  */
 export function readSafetensors(file: string): SafetensorsFile {
   let size: number;
@@ -160,13 +186,16 @@ export function readSafetensors(file: string): SafetensorsFile {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     fail(file, "corrupt safetensors header (not a JSON object)");
   }
+  // JSON.parse keeps the last of two equal keys; the reference loader ends up refusing such a file.
+  const twice = duplicateTopLevelKey(text);
+  if (twice !== undefined) fail(file, `corrupt safetensors header: tensor '${twice}' is listed twice`);
   const dataStart = 8 + n;
   const dataSize = size - dataStart;
   const header: Record<string, SafetensorsHeaderEntry> = {};
   let metadata: Record<string, string> | undefined;
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof raw !== "object" || raw === null || Object.values(raw).some((v) => typeof v !== "string")) {
+      if (typeof raw !== "object" || raw === null || Array.isArray(raw) || Object.values(raw).some((v) => typeof v !== "string")) {
         fail(file, "corrupt safetensors header: __metadata__ must map strings to strings");
       }
       metadata = raw as Record<string, string>;
@@ -174,7 +203,8 @@ export function readSafetensors(file: string): SafetensorsFile {
     }
     header[name] = checkEntry(file, name, raw);
   }
-  // Offsets: sorted, non-overlapping, inside the data section.
+  // Offsets: sorted, contiguous (no overlap, no gap), inside the data section and filling it,
+  // as the format's reference loader requires.
   const names = Object.keys(header).sort(
     (a, b) => header[a].data_offsets[0] - header[b].data_offsets[0] || header[a].data_offsets[1] - header[b].data_offsets[1],
   );
@@ -191,8 +221,18 @@ export function readSafetensors(file: string): SafetensorsFile {
         `truncated safetensors file: tensor '${name}' ends at data byte ${end} but the file holds ${dataSize} data bytes`,
       );
     }
+    if (begin > prevEnd) {
+      const after = prevName === "" ? "the data section starts at 0" : `'${prevName}' ends at ${prevEnd}`;
+      fail(file, `corrupt safetensors header: tensor '${name}' starts at data byte ${begin} but ${after} (gap)`);
+    }
     prevEnd = end;
     prevName = name;
+  }
+  if (prevEnd !== dataSize) {
+    fail(
+      file,
+      `corrupt safetensors file: ${dataSize - prevEnd} bytes after the last tensor (the header describes ${prevEnd} data bytes, the file holds ${dataSize})`,
+    );
   }
   const tensors: Record<string, SafetensorsTensor> = {};
   for (const name of names) {

@@ -102,6 +102,60 @@ describe("readSafetensors", () => {
   });
 });
 
+describe("readSafetensors refuses what the format's reference loader refuses", () => {
+  const f32 = (begin: number) => ({ dtype: "F32", shape: [1], data_offsets: [begin, begin + 4] });
+
+  it("refuses a tensor name given twice (JSON.parse would keep the last silently)", () => {
+    const text = `{"a":${JSON.stringify(f32(0))},"b":${JSON.stringify(f32(4))},"a":${JSON.stringify(f32(4))}}`;
+    expect(() => readSafetensors(handMade("dup.safetensors", text, Buffer.alloc(8)))).toThrow(
+      /dup\.safetensors: corrupt safetensors header: tensor 'a' is listed twice/,
+    );
+    // A key that only appears inside a value is not a duplicate.
+    const nested = `{"__metadata__":{"a":"x"},"a":${JSON.stringify(f32(0))}}`;
+    expect(readSafetensors(handMade("nested.safetensors", nested, Buffer.alloc(4))).names).toEqual(["a"]);
+  });
+
+  it("refuses gaps between tensors and before the first one", () => {
+    expect(() => readSafetensors(handMade("gap.safetensors", { a: f32(0), b: f32(8) }, Buffer.alloc(12)))).toThrow(
+      /gap\.safetensors: corrupt safetensors header: tensor 'b' starts at data byte 8 but 'a' ends at 4 \(gap\)/,
+    );
+    expect(() => readSafetensors(handMade("gap0.safetensors", { a: f32(4) }, Buffer.alloc(8)))).toThrow(
+      /gap0\.safetensors: corrupt safetensors header: tensor 'a' starts at data byte 4 but the data section starts at 0 \(gap\)/,
+    );
+  });
+
+  it("refuses bytes after the last tensor", () => {
+    expect(() => readSafetensors(handMade("tail.safetensors", { a: f32(0) }, Buffer.alloc(6)))).toThrow(
+      /tail\.safetensors: corrupt safetensors file: 2 bytes after the last tensor \(the header describes 4 data bytes, the file holds 6\)/,
+    );
+    expect(() => readSafetensors(handMade("tail0.safetensors", {}, Buffer.alloc(3)))).toThrow(/3 bytes after the last tensor/);
+  });
+
+  it("refuses an array or null as __metadata__", () => {
+    for (const [k, meta] of [[0, []], [1, null], [2, "x"]] as const) {
+      expect(() => readSafetensors(handMade(`meta${k}.safetensors`, { __metadata__: meta }, Buffer.alloc(0)))).toThrow(
+        new RegExp(`meta${k}\\.safetensors: corrupt safetensors header: __metadata__ must map strings to strings`),
+      );
+    }
+  });
+
+  it("still reads zero-length tensors sharing an offset, and every file this project ships", () => {
+    const p = handMade("zeros.safetensors", { e: { dtype: "F32", shape: [0], data_offsets: [0, 0] }, a: f32(0), z: { dtype: "F16", shape: [0, 3], data_offsets: [4, 4] } }, Buffer.alloc(4));
+    expect(readSafetensors(p).names).toEqual(["e", "a", "z"]);
+    const root = path.join(__dirname, "..", "..", "data-samples");
+    const shipped = [path.join(FIXTURES, "mixed.safetensors")];
+    const walk = (d: string): void => {
+      for (const n of fs.readdirSync(d)) {
+        const q = path.join(d, n);
+        if (fs.statSync(q).isDirectory()) walk(q);
+        else if (n.endsWith(".safetensors")) shipped.push(q);
+      }
+    };
+    if (fs.existsSync(root)) walk(root);
+    for (const f of shipped) expect(readSafetensors(f).names.length).toBeGreaterThan(0);
+  });
+});
+
 describe("writeSafetensors", () => {
   it("writes an 8-byte aligned header and data the format spec decodes", () => {
     const p = path.join(dir, "w.safetensors");
