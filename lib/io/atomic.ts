@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { fsError } from "./errors";
 
 /** Name of a fresh temporary file beside `dest` (same folder, so the rename is atomic). */
 export function tempPathFor(dest: string): string {
@@ -15,6 +16,46 @@ export function tempPathFor(dest: string): string {
 /** True for names produced by {@link tempPathFor} (so cleaners can recognise orphans). */
 export function isTempName(name: string): boolean {
   return /^\..+\.tmp-\d+-[0-9a-z]+$/.test(name);
+}
+
+/**
+ * Temp names this project's writers leave when killed: `.NAME.tmp-PID-RAND` (tempPathFor),
+ * `.NAME.tmp-PID` and `.NAME.old-PID` (folders written or replaced whole: checkpoints, models).
+ */
+const LEFTOVER = /^\..+\.(?:tmp|old)-(\d+)(?:-[0-9a-z]+)?$/;
+
+/** True when a process with this id exists (a process of another user counts as existing). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Delete the leftovers of killed writers in `dir` (not recursive): temp files and folders whose
+ * process is gone, and those of this process (a recycled pid: call this before writing). Returns
+ * the names removed. Temp files of another live process are kept.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = LEFTOVER.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && processExists(pid)) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** fsync a folder so a rename inside it survives a power cut (best effort: not all OSes allow it). */
@@ -47,7 +88,7 @@ export class AtomicFileWriter {
     try {
       this.fd = fs.openSync(this.tempPath, "wx");
     } catch (err) {
-      throw new Error(`cannot write ${dest}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw fsError(dest, err, "write");
     }
   }
 
@@ -64,8 +105,14 @@ export class AtomicFileWriter {
         ? Buffer.from(data, "utf8")
         : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     let done = 0;
-    while (done < bytes.length) {
-      done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.position + done);
+    try {
+      while (done < bytes.length) {
+        done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.position + done);
+      }
+    } catch (err) {
+      // A full disk or a failing device: drop the temp file now, so it does not fill the disk.
+      this.abort();
+      throw fsError(this.dest, err, "write");
     }
     this.position += bytes.length;
   }
@@ -81,7 +128,7 @@ export class AtomicFileWriter {
       fs.renameSync(this.tempPath, this.dest);
     } catch (err) {
       safeUnlink(this.tempPath);
-      throw new Error(`cannot write ${this.dest}: ${(err as Error).message}`);
+      throw fsError(this.dest, err, "write");
     }
     fsyncDir(path.dirname(this.dest));
   }

@@ -11,6 +11,7 @@
 import * as fs from "fs";
 import { decodeF16, encodeF16 } from "./f16";
 import { writeAtomicWith } from "./atomic";
+import { fsError } from "./errors";
 
 export type NpyDtype = "float16" | "float32" | "float64" | "int32" | "int64" | "uint8";
 /** In-memory data: float16 is decoded to Float32Array; int64 is narrowed to Int32Array. */
@@ -78,8 +79,12 @@ export function shapeSize(shape: readonly number[]): number {
 
 type PyValue = string | number | boolean | PyValue[] | { [k: string]: PyValue };
 
+/** Deeper nesting than any numpy header needs; refusing it keeps the recursion bounded. */
+const MAX_HEADER_DEPTH = 32;
+
 function parsePyLiteral(text: string, file: string): PyValue {
   let i = 0;
+  let depth = 0;
   const fail = (what: string): never => {
     throw new Error(`${file}: corrupt .npy header (${what} at character ${i}): ${text.trim()}`);
   };
@@ -89,13 +94,16 @@ function parsePyLiteral(text: string, file: string): PyValue {
   const value = (): PyValue => {
     ws();
     const c = text[i];
+    if ((c === "{" || c === "(" || c === "[") && ++depth > MAX_HEADER_DEPTH) fail(`nested deeper than ${MAX_HEADER_DEPTH} levels`);
     if (c === "{") {
       i++;
-      const obj: Record<string, PyValue> = {};
+      // No prototype: keys such as '__proto__' or 'constructor' are plain keys here.
+      const obj: Record<string, PyValue> = Object.create(null);
       for (;;) {
         ws();
         if (text[i] === "}") {
           i++;
+          depth--;
           return obj;
         }
         const key = value();
@@ -117,6 +125,7 @@ function parsePyLiteral(text: string, file: string): PyValue {
         ws();
         if (text[i] === close) {
           i++;
+          depth--;
           return items;
         }
         items.push(value());
@@ -178,14 +187,17 @@ function parseHeader(head: Buffer, file: string, fileSize: number): NpyHeader {
   if (typeof fortran !== "boolean") throw new Error(`${file}: .npy header has no 'fortran_order'`);
   if (
     !Array.isArray(shape) ||
-    !shape.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0)
+    !shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
   ) {
     throw new Error(`${file}: .npy header has no valid 'shape' tuple`);
+  }
+  if (!Number.isSafeInteger(shapeSize(shape as number[]) * 8)) {
+    throw new Error(`${file}: .npy shape [${(shape as number[]).join(", ")}] holds more elements than this reader can address`);
   }
   if (fortran) {
     throw new Error(`${file}: Fortran-order .npy arrays are not supported (save with np.ascontiguousarray)`);
   }
-  const known = DESCR[descr];
+  const known = Object.hasOwn(DESCR, descr) ? DESCR[descr] : undefined;
   if (!known) {
     const hint = descr.startsWith(">") ? " (big-endian data is not supported)" : "";
     throw new Error(
@@ -211,12 +223,43 @@ function parseHeader(head: Buffer, file: string, fileSize: number): NpyHeader {
 }
 
 function openFd(file: string): number {
+  let fd: number;
   try {
-    return fs.openSync(file, "r");
+    fd = fs.openSync(file, "r");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? `${file}: no such file` : `${file}: cannot open (${code ?? err})`);
+    if (code === "ENOENT") throw new Error(`${file}: no such file`);
+    if (code === "EISDIR") throw new Error(`${file}: is a folder, not a .npy file`);
+    throw fsError(file, err, "open");
   }
+  // Linux opens a folder for reading without complaint; the first read would fail with EISDIR.
+  if (fs.fstatSync(fd).isDirectory()) {
+    fs.closeSync(fd);
+    throw new Error(`${file}: is a folder, not a .npy file`);
+  }
+  return fd;
+}
+
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * float64 -> float32, refusing finite values that would become ±Infinity (they would otherwise
+ * be reported later as an "Infinity" the file does not hold). `first` is the flat index of
+ * data[0] in the file and `rowSize` the elements per row, for the message.
+ */
+function narrowFloat64(data: Float64Array, file: string, rowSize: number, first = 0): Float32Array {
+  const out = Float32Array.from(data);
+  for (let k = 0; k < data.length; k++) {
+    if (!Number.isFinite(out[k]) && Number.isFinite(data[k])) {
+      const at = first + k;
+      const row = rowSize > 0 ? Math.floor(at / rowSize) : 0;
+      throw new Error(
+        `${file}: value ${data[k]} at row ${row}, column ${rowSize > 0 ? at % rowSize : 0} does not fit in float32 (largest ${FLOAT32_MAX.toPrecision(2)})`,
+      );
+    }
+  }
+  return out;
 }
 
 function readExactly(fd: number, file: string, length: number, position: number): Uint8Array {
@@ -300,7 +343,13 @@ export function readNpy(file: string): NpyArray {
 /** Read a whole `.npy` file of any numeric dtype as float32. */
 export function readNpyFloat32(file: string): { shape: number[]; data: Float32Array; dtype: NpyDtype } {
   const a = readNpy(file);
-  return { shape: a.shape, dtype: a.dtype, data: a.data instanceof Float32Array ? a.data : Float32Array.from(a.data) };
+  const data =
+    a.data instanceof Float32Array
+      ? a.data
+      : a.data instanceof Float64Array
+        ? narrowFloat64(a.data, file, shapeSize(a.shape.slice(1)))
+        : Float32Array.from(a.data);
+  return { shape: a.shape, dtype: a.dtype, data };
 }
 
 /** Read a whole integer `.npy` file (int32, int64 or uint8) as int32; float files are an error. */
@@ -330,6 +379,7 @@ export function readNpyRows(h: NpyHeader, start: number, end: number, fd?: numbe
   try {
     const bytes = readExactly(own, h.path, count * h.itemSize, h.dataOffset + start * rowSize * h.itemSize);
     const data = decode(bytes, h.dtype, count, h.path);
+    if (data instanceof Float64Array) return narrowFloat64(data, h.path, rowSize, start * rowSize);
     return data instanceof Float32Array ? data : Float32Array.from(data);
   } finally {
     if (fd === undefined) fs.closeSync(own);

@@ -171,6 +171,7 @@ export function readSafetensors(file: string): SafetensorsFile {
     const code = (err as NodeJS.ErrnoException).code;
     fail(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? err})`);
   }
+  if (fs.statSync(file).isDirectory()) fail(file, "is a folder, not a safetensors file");
   if (size < 8) fail(file, `truncated safetensors file (${size} bytes, no header length)`);
   const n = Number(Buffer.from(readAt(file, 0, 8).buffer).readBigUInt64LE(0));
   if (n > MAX_HEADER) fail(file, `corrupt safetensors header length ${n} (over ${MAX_HEADER} bytes)`);

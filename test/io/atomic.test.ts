@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
-import { AtomicFileWriter, isTempName, writeAtomicWith, writeFileAtomic } from "../../lib/io/atomic";
+import { AtomicFileWriter, isTempName, removeStaleTemps, writeAtomicWith, writeFileAtomic } from "../../lib/io/atomic";
+import { mkdirp } from "../../lib/io/errors";
+import { errnoError, withFsFault } from "./fault";
 import { tempDir } from "./helpers";
 
 const dir = tempDir();
@@ -53,12 +55,63 @@ describe("writeFileAtomic", () => {
   });
 
   it("names the destination when the folder does not exist", () => {
-    expect(() => writeFileAtomic(path.join(dir, "no", "x.txt"), "x")).toThrow(/cannot write .*no.x\.txt: ENOENT/);
+    expect(() => writeFileAtomic(path.join(dir, "no", "x.txt"), "x")).toThrow(/no.x\.txt: cannot write: no such file or folder \(ENOENT\)/);
   });
 
   it("recognises only its own temp names", () => {
     expect(isTempName(".x.npy.tmp-123-abc9")).toBe(true);
     expect(isTempName("x.npy")).toBe(false);
     expect(isTempName(".hidden")).toBe(false);
+  });
+});
+
+describe("file-system failures name the file and the real cause", () => {
+  it("a full disk: '<file>: cannot write: no space left on the device (ENOSPC)', temp file removed, old file kept", () => {
+    const p = path.join(dir, "full.bin");
+    writeFileAtomic(p, "old");
+    const fail = () => {
+      throw errnoError("ENOSPC", "no space left on device", "write");
+    };
+    expect(() => withFsFault("writeSync", fail, () => writeFileAtomic(p, "new content"))).toThrow(`${p}: cannot write: no space left on the device (ENOSPC)`);
+    expect(fs.readFileSync(p, "utf8")).toBe("old");
+    expect(fs.readdirSync(dir).filter((n) => isTempName(n))).toEqual([]);
+  });
+
+  it("a missing folder names the destination", () => {
+    const p = path.join(dir, "no-such-folder", "x.bin");
+    expect(() => writeFileAtomic(p, "x")).toThrow(`${p}: cannot write: no such file or folder (ENOENT)`);
+  });
+
+  it("mkdirp on a read-only mount reports EROFS, not Node's ENOENT", () => {
+    const target = path.join(dir, "ro-mount", "a", "b");
+    // Node's recursive mkdir reports ENOENT on a read-only file system; a plain mkdir says EROFS.
+    const fake = (original: (...a: unknown[]) => unknown, ...args: unknown[]) => {
+      const opts = args[1] as { recursive?: boolean } | undefined;
+      if (String(args[0]).startsWith(dir + path.sep)) {
+        throw opts?.recursive ? errnoError("ENOENT", "no such file or directory", `mkdir '${args[0]}'`) : errnoError("EROFS", "read-only file system", `mkdir '${args[0]}'`);
+      }
+      return original(...args);
+    };
+    expect(() => withFsFault("mkdirSync", fake, () => mkdirp(target))).toThrow(`${target}: cannot create the folder: ${dir} is not writable: read-only file system (EROFS)`);
+    const file = path.join(dir, "plainfile");
+    fs.writeFileSync(file, "x");
+    expect(() => mkdirp(path.join(file, "sub"))).toThrow(`${path.join(file, "sub")}: cannot create the folder: ${file} is a file, not a folder`);
+  });
+});
+
+describe("removeStaleTemps", () => {
+  it("removes temp files and folders of processes that are gone (and of this process), keeps live ones and real files", () => {
+    const d = path.join(dir, "stale");
+    fs.mkdirSync(d);
+    const dead = 2 ** 22 + 12345; // above Linux's pid_max default: no such process
+    const live = process.ppid;
+    const names = [
+      `.x.npy.tmp-${dead}-abc123`, `.step-000010.tmp-${dead}`, `.step-000010.old-${dead}`, `.model.tmp-${process.pid}`,
+      `.y.npy.tmp-${live}-zz9`, "x.npy", ".hidden", "step-000010",
+    ];
+    for (const n of names) (n.startsWith(".step") || n.startsWith(".model") ? fs.mkdirSync(path.join(d, n)) : fs.writeFileSync(path.join(d, n), "."));
+    expect(removeStaleTemps(d).sort()).toEqual([`.model.tmp-${process.pid}`, `.step-000010.old-${dead}`, `.step-000010.tmp-${dead}`, `.x.npy.tmp-${dead}-abc123`]);
+    expect(fs.readdirSync(d).sort()).toEqual([`.hidden`, `.y.npy.tmp-${live}-zz9`, "step-000010", "x.npy"]);
+    expect(removeStaleTemps(path.join(dir, "missing"))).toEqual([]);
   });
 });

@@ -147,7 +147,7 @@ describe("writeNpy", () => {
     expect(() => writeNpy(p, { dtype: "float32", shape: [-1], data: [] })).toThrow(/invalid shape \[-1\]/);
     expect(() => writeNpy(p, { dtype: "complex64" as never, shape: [1], data: [1] })).toThrow(/unsupported dtype 'complex64'/);
     expect(() => writeNpy(path.join(dir, "nodir", "x.npy"), { dtype: "float32", shape: [1], data: [1] })).toThrow(
-      /cannot write .*nodir.*x\.npy: ENOENT/,
+      /nodir.*x\.npy: cannot write: no such file or folder \(ENOENT\)/,
     );
     expect(fs.existsSync(p)).toBe(false);
     expect(fs.readdirSync(dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
@@ -174,5 +174,60 @@ describe("chunked row access", () => {
     expect(() => readNpyRows(h, 2, 4)).toThrow(/f4_3x4\.npy: rows 2\.\.4 out of range 0\.\.3/);
     expect(() => readNpyRows(h, -1, 1)).toThrow(/out of range/);
     expect(() => readNpyRows(openNpy(fx("i4_5.npy")), 0, 1)).toThrow(/i4_5\.npy: expected a float array, got int32/);
+  });
+});
+
+describe("hostile .npy headers and values give one line naming the file", () => {
+  /** A version-1 .npy file with the header dict text as given (no checks), then `data`. */
+  function rawNpy(name: string, dict: string, data: Buffer = Buffer.alloc(0)): string {
+    const head = Buffer.alloc(10);
+    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+    const text = Buffer.from(dict + "\n", "latin1");
+    head.writeUInt16LE(text.length, 8);
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, Buffer.concat([head, text, data]));
+    return p;
+  }
+
+  it("a deeply nested header is refused, not a stack overflow", () => {
+    const deep = "(".repeat(20_000) + ")".repeat(20_000);
+    const p = rawNpy("deep.npy", `{'descr': '<f4', 'fortran_order': False, 'shape': ${deep}, }`);
+    expect(() => openNpy(p)).toThrow(/deep\.npy: corrupt \.npy header \(nested deeper than 32 levels/);
+  });
+
+  it("keys and descrs that name Object.prototype members are refused", () => {
+    const ctor = rawNpy("ctor.npy", "{'descr': 'constructor', 'fortran_order': False, 'shape': (2,), }", Buffer.alloc(8));
+    expect(() => openNpy(ctor)).toThrow(/ctor\.npy: unsupported \.npy dtype 'constructor'; expected one of/);
+    const proto = rawNpy("proto.npy", "{'__proto__': {'shape': (1,)}, 'descr': '<f4', 'fortran_order': False, }", Buffer.alloc(4));
+    expect(() => openNpy(proto)).toThrow(/proto\.npy: \.npy header has no valid 'shape' tuple/);
+    const noShape = rawNpy("toString.npy", "{'descr': 'toString', 'fortran_order': False, 'shape': (1,), }", Buffer.alloc(4));
+    expect(() => openNpy(noShape)).toThrow(/toString\.npy: unsupported \.npy dtype 'toString'/);
+  });
+
+  it("a shape whose size is not a safe integer is refused with the shape, not 'NaN bytes'", () => {
+    const big = "1" + "0".repeat(300);
+    const p = rawNpy("huge.npy", `{'descr': '<f4', 'fortran_order': False, 'shape': (${big}, ${big}, 0), }`);
+    expect(() => openNpy(p)).toThrow(/huge\.npy: \.npy header has no valid 'shape' tuple/);
+    const q = rawNpy("huge2.npy", `{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }`);
+    expect(() => openNpy(q)).toThrow(/huge2\.npy: \.npy shape \[4294967296, 4294967296\] holds more elements than this reader can address/);
+  });
+
+  it("a finite float64 beyond float32's range is named with its value, row and column, not as Infinity", () => {
+    const p = path.join(dir, "big64.npy");
+    writeNpy(p, { dtype: "float64", shape: [2, 3], data: [0, 1, 2, 3, 1e300, 5] });
+    const msg = /big64\.npy: value 1e\+300 at row 1, column 1 does not fit in float32 \(largest 3\.4e\+38\)/;
+    expect(() => readNpyFloat32(p)).toThrow(msg);
+    expect(() => readNpyRows(openNpy(p), 0, 2)).toThrow(msg);
+    expect(Array.from(readNpyRows(openNpy(p), 0, 1))).toEqual([0, 1, 2]); // rows before it read fine
+    // Real infinities and NaN pass through; the finite-value checks downstream report those.
+    writeNpy(p, { dtype: "float64", shape: [2], data: [Infinity, NaN] });
+    expect(Array.from(readNpyFloat32(p).data)).toEqual([Infinity, NaN]);
+  });
+
+  it("a folder in place of a file is named as such, not EISDIR", () => {
+    const d = path.join(dir, "afolder.npy");
+    fs.mkdirSync(d);
+    expect(() => openNpy(d)).toThrow(/afolder\.npy: is a folder, not a \.npy file/);
+    expect(() => readNpy(d)).toThrow(/afolder\.npy: is a folder, not a \.npy file/);
   });
 });
