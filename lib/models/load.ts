@@ -42,6 +42,13 @@ function weightFiles(dir: string): { files: string[]; index?: Record<string, str
       throw new Error(`${indexPath}: expected a 'weight_map' object of tensor name -> shard file`);
     }
     const weightMap = map as Record<string, string>;
+    for (const f of new Set(Object.values(weightMap))) {
+      // A shard name must stay inside the model folder (as `download` requires of the hub's index).
+      const rel = path.relative(dir, path.resolve(dir, f));
+      if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel) || path.isAbsolute(f)) {
+        throw new Error(`${indexPath}: weight_map names ${JSON.stringify(f)}, which is outside the model folder`);
+      }
+    }
     const files = [...new Set(Object.values(weightMap))].map((f) => path.join(dir, f));
     return { files, index: weightMap };
   }
@@ -78,6 +85,25 @@ function openWeights(dir: string): Map<string, SafetensorsTensor> {
 }
 
 /**
+ * The config's block count against the blocks the weights hold (`h.N.` / `layers.N.` names),
+ * before anything of config size is built: a config.json claiming 5e7 blocks would otherwise
+ * cost minutes and gigabytes before the shape check could fail.
+ */
+function checkBlockCount(dir: string, nLayers: number, names: Iterable<string>): void {
+  const blocks = new Set<number>();
+  for (const name of names) {
+    const m = /(?:^|\.)(?:h|layers)\.(\d+)\./.exec(name);
+    if (m !== null) blocks.add(Number(m[1]));
+  }
+  if (nLayers > blocks.size) {
+    const held = blocks.size === 0 ? "no blocks" : `${blocks.size} blocks (${Math.min(...blocks)}..${Math.max(...blocks)})`;
+    throw new Error(
+      `${path.join(dir, "config.json")}: says n_layers = ${nLayers} but the weights hold ${held}; config.json and the weights do not belong together`,
+    );
+  }
+}
+
+/**
  * Load the checkpoint in `dir` and return a runnable {@link Model}. Throws a one-line error for
  * a missing/invalid config.json, an unsupported model_type, missing weight files, non-float
  * weights, or tensors that do not match the config (listing missing, misshaped and unexpected).
@@ -86,11 +112,12 @@ export function loadModel(dir: string): Model {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
   const config = normalizeHfConfig(hfConfig);
   const family = FAMILIES[config.family];
-  const spec = family.weightSpec(config);
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
   const handles = new Map<string, SafetensorsTensor>();
   for (const [name, t] of openWeights(dir)) handles.set(family.canonicalName(name), t);
+  checkBlockCount(dir, config.n_layers, handles.keys());
+  const spec = family.weightSpec(config);
   checkWeights(`${dir}: ${config.model_type} checkpoint`, spec, new Map([...handles].map(([n, t]) => [n, t.shape])));
 
   // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
