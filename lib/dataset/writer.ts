@@ -74,7 +74,8 @@ export class HiddenStateWriter {
     }
     if (fs.existsSync(dir)) {
       if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir}: exists and is not a folder`);
-      const leftovers = fs.readdirSync(dir).filter((n) => n !== SHARDS_DIR);
+      // This writer's own leftovers (a kill during the first manifest write) are cleaned up below.
+      const leftovers = fs.readdirSync(dir).filter((n) => n !== SHARDS_DIR && !isManifestTemp(n));
       if (leftovers.length > 0) {
         throw new Error(`${dir}: folder is not empty and has no ${MANIFEST_FILE} (found ${leftovers.slice(0, 3).join(", ")})`);
       }
@@ -246,9 +247,14 @@ export class HiddenStateWriter {
       if (!listed.has(name)) fs.rmSync(path.join(shardsDir, name), { recursive: true, force: true });
     }
     for (const name of fs.readdirSync(this.dir)) {
-      if (name.startsWith(`.${MANIFEST_FILE}.tmp-`)) fs.rmSync(path.join(this.dir, name), { force: true });
+      if (isManifestTemp(name)) fs.rmSync(path.join(this.dir, name), { force: true });
     }
   }
+}
+
+/** A temp file of an interrupted manifest write (see tempPathFor). */
+function isManifestTemp(name: string): boolean {
+  return name.startsWith(`.${MANIFEST_FILE}.tmp-`);
 }
 
 function checkInit(init: WriterInit): void {

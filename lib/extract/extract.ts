@@ -252,7 +252,7 @@ async function runBatches(
     seconds = (Date.now() - started) / 1000;
     report();
   }
-  if (samples === 0) {
+  if (samples === 0 && exhausted) {
     throw new Error(`text: ${opts.text} gives no tokens; there is nothing to extract`);
   }
   if (exhausted) writer.finish();

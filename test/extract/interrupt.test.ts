@@ -25,12 +25,20 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function startCli(out: string): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
+/** The uninterrupted extraction every interrupted one must equal (made once). */
+let wholeRun: Promise<{ dir: string; samples: number; complete: boolean }> | undefined;
+function uninterrupted(): Promise<{ dir: string; samples: number; complete: boolean }> {
+  const dir = path.join(tmp, "whole");
+  wholeRun ??= extract({ model, text, out: dir, ...settings }).then((r) => ({ dir, samples: r.samples, complete: r.complete }));
+  return wholeRun;
+}
+
+function startCli(out: string, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", path.join(__dirname, "cli-entry.ts"), "extract", "--model", model, "--text", text, "--out", out,
       "--seq-len", String(settings.seqLen), "--batch-size", String(settings.batchSize)],
-    { env: { ...process.env, LINEARITY_QUIET: "1", LINEARITY_TEST_APPEND_DELAY_MS: "60" }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...process.env, LINEARITY_QUIET: "1", LINEARITY_TEST_APPEND_DELAY_MS: "60", ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stdout = "";
   let stderr = "";
@@ -77,8 +85,8 @@ function snapshot(dir: string): Map<string, string> {
 
 describe("interrupting a real extraction process", () => {
   it("survives SIGKILL mid-run and SIGINT, and ends identical to an uninterrupted run", async () => {
-    const whole = path.join(tmp, "whole");
-    const full = await extract({ model, text, out: whole, ...settings });
+    const full = await uninterrupted();
+    const whole = full.dir;
     expect(full.complete).toBe(true);
 
     const out = path.join(tmp, "parts");
@@ -92,12 +100,13 @@ describe("interrupting a real extraction process", () => {
     expect(afterKill.complete).toBe(false);
     expect(afterKill.n_samples).toBeLessThan(full.samples);
 
-    // 2. Resume in a new process and stop it with SIGINT (Ctrl-C): it finishes the batch and says so.
+    // 2. Resume in a new process and stop it with SIGINT (Ctrl-C): it finishes the batch, says so,
+    // and exits 130 (128 + SIGINT) so that scripts can tell a stop from a finished extraction.
     const stopped = startCli(out);
     await waitForSamples(out, afterKill.n_samples + 3);
     stopped.child.kill("SIGINT");
     const s = await stopped.done;
-    expect(s.code).toBe(0);
+    expect(s.code).toBe(130);
     expect(s.stdout).toMatch(/stopped early; run the same command again to continue\n$/);
     expect(s.stderr).toContain("stopping after the current batch");
 
@@ -105,5 +114,40 @@ describe("interrupting a real extraction process", () => {
     const rest = await extract({ model, text, out, ...settings });
     expect(rest.complete).toBe(true);
     expect(snapshot(out)).toEqual(snapshot(whole));
+  });
+});
+
+describe("signals and kills at the edges", () => {
+  it("a kill during the very first manifest write leaves a folder the next run cleans up and resumes", async () => {
+    const out = path.join(tmp, "first-manifest");
+    const killed = startCli(out, { LINEARITY_TEST_KILL_AT_COMMIT: "manifest.json:1" });
+    const k = await killed.done;
+    expect(k.signal).toBe("SIGKILL");
+    const left = fs.readdirSync(out);
+    expect(left.some((n) => n.startsWith(".manifest.json.tmp-"))).toBe(true);
+    expect(left).not.toContain("manifest.json");
+    const rest = await extract({ model, text, out, ...settings });
+    expect(rest.complete).toBe(true);
+    expect(fs.readdirSync(out).filter((n) => n.startsWith("."))).toEqual([]);
+    expect(snapshot(out)).toEqual(snapshot((await uninterrupted()).dir));
+  });
+
+  it("Ctrl-C before the first batch is a stop (130), not 'gives no tokens'; SIGTERM stops gracefully with 143", async () => {
+    const out = path.join(tmp, "early-stop");
+    const early = await startCli(out, { LINEARITY_TEST_SIGNAL_AFTER_OPEN: "SIGINT" }).done;
+    expect(early.stderr).not.toContain("gives no tokens");
+    expect(early.stdout).toMatch(/0 sequences, 0 tokens .*stopped early; run the same command again to continue\n$/);
+    expect(early.code).toBe(130);
+
+    const term = startCli(out);
+    await waitForSamples(out, 2);
+    term.child.kill("SIGTERM");
+    const t = await term.done;
+    expect(t.code).toBe(143);
+    expect(t.stderr).toContain("stopping after the current batch");
+    expect(t.stdout).toMatch(/stopped early; run the same command again to continue\n$/);
+    const m = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"));
+    expect(m.n_samples).toBeGreaterThanOrEqual(2);
+    expect(m.complete).toBe(false);
   });
 });

@@ -27,8 +27,9 @@ interface ExtractFlags {
 
 /**
  * `linearity extract --model DIR_OR_HUB_ID --text FILE_OR_corpus:brown --out DATASET [...]`: run a
- * model over text and save all n_layers+1 hidden states per token. Ctrl-C stops after the batch
- * in flight; running the same command again continues where it stopped.
+ * model over text and save all n_layers+1 hidden states per token. Ctrl-C (SIGINT) or SIGTERM
+ * stops after the batch in flight and exits with 130 or 143 (128 + the signal's number), so a
+ * script can tell a stop from a finished extraction; running the same command again continues.
  */
 export function registerExtract(program: Command): void {
   program
@@ -49,13 +50,15 @@ export function registerExtract(program: Command): void {
       await initBackend();
       const controller = new AbortController();
       let extracting = false; // false while the model downloads and loads
-      const onSignal = (): void => {
+      let stopCode = 0; // 130 after SIGINT, 143 after SIGTERM
+      const onSignal = (signal: NodeJS.Signals): void => {
+        stopCode = signal === "SIGTERM" ? 143 : 130;
         if (!extracting) {
           // Downloads keep their .part files and nothing is written yet: stop at once.
           process.stderr.write("\nlinearity: interrupted; run the same command again to resume\n");
-          process.exit(130);
+          process.exit(stopCode);
         }
-        if (controller.signal.aborted) process.exit(130); // second Ctrl-C: leave now (shards are atomic)
+        if (controller.signal.aborted) process.exit(stopCode); // second signal: leave now (shards are atomic)
         controller.abort();
         process.stderr.write("\nlinearity: stopping after the current batch (Ctrl-C again to quit now)\n");
       };
@@ -88,6 +91,7 @@ export function registerExtract(program: Command): void {
         process.stdout.write(
           `${result.out}: ${result.samples} sequences, ${result.tokens} tokens (${result.tokensThisRun} this run${speed}); ${state}\n`,
         );
+        if (!result.complete && stopCode !== 0) process.exitCode = stopCode;
       } finally {
         bar.stop();
         download.stop();
