@@ -16,7 +16,8 @@ import { resolveModel, type DownloadProgress } from "../models/hub";
 import type { Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import type { ExtractProgress } from "./progress";
-import { checkResumable, type ExtractionSettings } from "./resume";
+import { modelFingerprint } from "./fingerprint";
+import { checkResumable, firstDifference, storedSequenceIds, type ExtractionSettings } from "./resume";
 import { cutSequences, type Sequence } from "./sequences";
 import { loadTextSource } from "./source";
 
@@ -149,6 +150,8 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       dtype,
       tokenizer: tokenizer.kind,
       bos_token_id: tokenizer.bosTokenId ?? null,
+      revision: path.resolve(opts.model) === dir ? null : (opts.revision ?? "main"),
+      weights: modelFingerprint(dir),
     };
     const existing = checkResumable(opts.out, settings);
     if (existing?.complete) {
@@ -196,12 +199,20 @@ async function runBatches(
 ): Promise<ExtractResult> {
   const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens });
 
-  // Skip what an earlier run committed; the token count must agree, or the settings changed.
+  // Skip what an earlier run committed; each sequence must equal the stored one token for token
+  // (a same-length edit of the text would otherwise pass), and the token count must agree.
   const done = writer.committedSamples;
+  const stored = done > 0 ? storedSequenceIds(opts.out) : undefined;
   let skippedTokens = 0;
   for (let i = 0; i < done; i++) {
     const next = sequences.next();
     if (next.done) break;
+    const diff = firstDifference(stored!.next().value as Int32Array, next.value.tokenIds);
+    if (diff !== undefined) {
+      throw new Error(
+        `${opts.out}: sequence ${i} differs from the one stored (${diff}); the text or tokenizer changed since the dataset was started; use a new --out`,
+      );
+    }
     skippedTokens += next.value.tokenIds.length;
   }
   if (skippedTokens !== writer.committedTokens) {

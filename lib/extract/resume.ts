@@ -1,12 +1,15 @@
 /**
  * Continuing an extraction: the settings that decide which sequences are written (text, seq-len,
- * max-tokens, tokenizer, model) are stored in the manifest's `extra.extraction`; a re-run must
- * match them, or it would append different sequences to the same dataset.
+ * max-tokens, tokenizer, model, hub revision, a fingerprint of the weights) are stored in the
+ * manifest's `extra.extraction`; a re-run must match them, or it would append different
+ * sequences, or states of another model, to the same dataset. The sequences already committed
+ * are compared token by token with the ones the text gives now (see {@link storedSequenceIds}).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readManifest } from "../dataset/manifest";
-import { MANIFEST_FILE, type Manifest } from "../dataset/types";
+import { MANIFEST_FILE, TOKEN_IDS_FILE, type Manifest } from "../dataset/types";
+import { readNpyInt32 } from "../io/npy";
 
 /** What decides the sequences of a dataset; stored as manifest.extra.extraction. */
 export interface ExtractionSettings {
@@ -17,6 +20,10 @@ export interface ExtractionSettings {
   dtype: string;
   tokenizer: string;
   bos_token_id: number | null;
+  /** Hub revision when `model` is a hub id; null for a local folder. */
+  revision?: string | null;
+  /** modelFingerprint() of the model folder (config.json + weights). */
+  weights?: string;
 }
 
 const FLAGS: Record<keyof ExtractionSettings, string> = {
@@ -27,7 +34,12 @@ const FLAGS: Record<keyof ExtractionSettings, string> = {
   dtype: "--dtype",
   tokenizer: "tokenizer",
   bos_token_id: "bos_token_id",
+  revision: "--revision",
+  weights: "weights",
 };
+
+/** Settings added later: a dataset written before they existed is not checked for them. */
+const ADDED_LATER: readonly (keyof ExtractionSettings)[] = ["revision", "weights"];
 
 /**
  * The existing manifest of `out` when it was written with the same settings (undefined when `out`
@@ -41,13 +53,34 @@ export function checkResumable(out: string, want: ExtractionSettings): Manifest 
     throw new Error(`${out} holds a dataset that was not written by 'linearity extract'; choose another --out`);
   }
   const show = (v: unknown): string => (v === null || v === undefined ? "(none)" : String(v));
-  const diffs = (Object.keys(FLAGS) as (keyof ExtractionSettings)[])
-    .filter((k) => show(stored[k]) !== show(want[k]))
-    .map((k) => `${FLAGS[k]} ${show(stored[k])} (this run: ${show(want[k])})`);
+  const changed = (Object.keys(FLAGS) as (keyof ExtractionSettings)[])
+    .filter((k) => !(ADDED_LATER.includes(k) && !(k in stored)))
+    .filter((k) => show(stored[k]) !== show(want[k]));
+  const diffs = changed.map((k) => `${FLAGS[k]} ${show(stored[k])} (this run: ${show(want[k])})`);
   if (diffs.length > 0) {
+    const why = changed.includes("weights") ? "; the model's config.json or weights changed since the dataset was started" : "";
     throw new Error(
-      `${out} was extracted with other settings: ${diffs.join(", ")}; rerun with the same settings to continue, or choose another --out`,
+      `${out} was extracted with other settings: ${diffs.join(", ")}${why}; rerun with the same settings to continue, or choose another --out`,
     );
   }
   return m;
+}
+
+/** The token ids of each committed sequence of the dataset in `out`, in order. */
+export function* storedSequenceIds(out: string): Generator<Int32Array> {
+  const m = readManifest(out);
+  for (const shard of m.shards) {
+    const ids = readNpyInt32(path.join(out, shard.dir, TOKEN_IDS_FILE)).data;
+    for (let i = shard.sample_offset; i < shard.sample_offset + shard.n_samples; i++) {
+      const s = m.samples[i];
+      yield ids.subarray(s.offset - shard.token_offset, s.offset - shard.token_offset + s.n_tokens);
+    }
+  }
+}
+
+/** Where two id sequences first differ ("token 4: 107 stored, 75 now"), or undefined if equal. */
+export function firstDifference(stored: Int32Array, now: Int32Array): string | undefined {
+  const n = Math.min(stored.length, now.length);
+  for (let j = 0; j < n; j++) if (stored[j] !== now[j]) return `token ${j}: ${stored[j]} stored, ${now[j]} now`;
+  return stored.length === now.length ? undefined : `${stored.length} tokens stored, ${now.length} now`;
 }

@@ -31,7 +31,7 @@ function readJson(file: string): unknown {
 }
 
 /** The safetensors files of a checkpoint folder: one file, or the shards an index names. */
-function weightFiles(dir: string): { files: string[]; index?: Record<string, string> } {
+export function weightFiles(dir: string): { files: string[]; index?: Record<string, string> } {
   const single = path.join(dir, "model.safetensors");
   if (fs.existsSync(single)) return { files: [single] };
   const indexPath = path.join(dir, "model.safetensors.index.json");

@@ -266,7 +266,11 @@ describe("extract errors", () => {
     await extract({ model: byteModel, text: file, out: dir, seqLen: 8, batchSize: 2, maxBatches: 2 });
     fs.writeFileSync(file, "abc");
     await expect(extract({ model: byteModel, text: file, out: dir, seqLen: 8, batchSize: 2 })).rejects.toThrow(
-      /holds 4 sequences of 32 tokens, but this text and tokenizer give 4 tokens for them/,
+      /sequence 0 differs from the one stored \(8 tokens stored, 4 now\); the text or tokenizer changed/,
+    );
+    fs.writeFileSync(file, "abcdefghijklmn"); // the first two sequences, unchanged, then nothing
+    await expect(extract({ model: byteModel, text: file, out: dir, seqLen: 8, batchSize: 2 })).rejects.toThrow(
+      /holds 4 sequences of 32 tokens, but this text and tokenizer give 16 tokens for them/,
     );
   });
 });
