@@ -1,17 +1,56 @@
 /**
  * Export one state, or the token ids, of a dataset as a standalone `.npy` file, streamed in
  * chunks into a temporary file that is renamed into place when complete.
+ *
+ * An export never destroys data: it refuses an output inside a dataset folder (the dataset's own
+ * manifest.json included), an existing file unless `force`, and float16 values that would become
+ * infinite. Temp files a killed export left beside the output are removed first.
  */
-import { writeAtomicWith } from "../io/atomic";
+import * as fs from "fs";
+import * as path from "path";
+import { removeStaleTemps, writeAtomicWith } from "../io/atomic";
+import { FLOAT16_MAX, float16Overflow } from "../io/f16";
 import { encodeNpyData, npyHeaderBytes, writeNpy } from "../io/npy";
 import type { HiddenStateDataset } from "./reader";
+import { FORMAT_NAME, MANIFEST_FILE } from "./types";
 
 export interface ExportStateOptions {
   /** Stored dtype of the output (default float32). */
   dtype?: "float32" | "float16";
   /** Rows per chunk (default 4096). */
   rows?: number;
+  /** Overwrite an existing output file (default false: refuse). */
+  force?: boolean;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** True when `dir` holds a linearity-lab dataset manifest. */
+function isDatasetFolder(dir: string): boolean {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), "utf8"))?.format === FORMAT_NAME;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuse an output that would overwrite data: inside the exported dataset or any other dataset
+ * folder, a folder, or an existing file without `force`. Then clear this output's stale temp files.
+ */
+export function checkExportTarget(ds: HiddenStateDataset, out: string, force = false): void {
+  const target = path.resolve(out);
+  const source = path.resolve(ds.dir);
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    if (dir === source || isDatasetFolder(dir)) {
+      throw new Error(`${out}: is inside the dataset folder ${dir}; write the export outside it`);
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  if (fs.existsSync(target)) {
+    if (fs.statSync(target).isDirectory()) throw new Error(`${out}: is a folder; give a file name`);
+    if (!force) throw new Error(`${out}: already exists; pass --force to overwrite it`);
+  }
+  removeStaleTemps(path.dirname(target), path.basename(target));
 }
 
 /** Write state `b` of `ds` as a [tokens, d_model] `.npy` file. */
@@ -19,20 +58,32 @@ export function exportState(ds: HiddenStateDataset, b: number, out: string, opts
   const dtype = opts.dtype ?? "float32";
   if (dtype !== "float32" && dtype !== "float16") throw new Error(`exportState: dtype must be float32 or float16, got '${dtype}'`);
   ds.rows(b, 0, 0); // validates b before creating any file
+  checkExportTarget(ds, out, opts.force);
   writeAtomicWith(out, (w) => {
     w.write(npyHeaderBytes(dtype, [ds.nTokens, ds.dModel]));
     for (const chunk of ds.chunks({ rows: opts.rows, states: [b] })) {
-      w.write(encodeNpyData(dtype, chunk.states[0]));
+      const values = chunk.states[0];
+      if (dtype === "float16") {
+        // float16 turns these into ±Inf; the dataset writer refuses them too.
+        const at = float16Overflow(values);
+        if (at >= 0) {
+          throw new Error(
+            `${ds.dir}: state ${b} value ${values[at]} at row ${chunk.start + Math.floor(at / ds.dModel)}, column ${at % ds.dModel} overflows float16 (max ${FLOAT16_MAX}); export as float32`,
+          );
+        }
+      }
+      w.write(encodeNpyData(dtype, values));
       opts.onProgress?.(chunk.start + chunk.rows, ds.nTokens);
     }
   });
 }
 
 /** Write the token ids of `ds` as an int32 [tokens] `.npy` file. */
-export function exportTokenIds(ds: HiddenStateDataset, out: string): void {
+export function exportTokenIds(ds: HiddenStateDataset, out: string, opts: { force?: boolean } = {}): void {
   const ids = ds.tokenIds();
   if (ids === undefined) {
     throw new Error(`${ds.dir}: has no token ids (the original block{b}/s{i} layout stores none)`);
   }
+  checkExportTarget(ds, out, opts.force);
   writeNpy(out, { dtype: "int32", shape: [ids.length], data: ids });
 }

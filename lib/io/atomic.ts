@@ -37,9 +37,10 @@ function processExists(pid: number): boolean {
 /**
  * Delete the leftovers of killed writers in `dir` (not recursive): temp files and folders whose
  * process is gone, and those of this process (a recycled pid: call this before writing). Returns
- * the names removed. Temp files of another live process are kept.
+ * the names removed. Temp files of another live process are kept. `only`: just the temps of
+ * this file name.
  */
-export function removeStaleTemps(dir: string): string[] {
+export function removeStaleTemps(dir: string, only?: string): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -49,7 +50,7 @@ export function removeStaleTemps(dir: string): string[] {
   const removed: string[] = [];
   for (const name of names) {
     const m = LEFTOVER.exec(name);
-    if (m === null) continue;
+    if (m === null || (only !== undefined && !name.startsWith(`.${only}.`))) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && processExists(pid)) continue;
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });

@@ -114,3 +114,18 @@ function f16Table(): Float32Array {
   }
   return table;
 }
+
+/** Largest finite float16. */
+export const FLOAT16_MAX = 65504;
+
+/**
+ * Index of the first value that float16 would turn into ±Infinity (|v| >= 65520, the midpoint
+ * between 65504 and the next step), or -1. NaN and existing infinities are not reported here.
+ */
+export function float16Overflow(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
+    if (a >= 65520 && a !== Infinity) return i;
+  }
+  return -1;
+}

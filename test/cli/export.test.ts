@@ -4,6 +4,7 @@ import * as path from "path";
 import { readNpy } from "../../lib/io/npy";
 import { f16BitsToF32, f32ToF16Bits } from "../../lib/io/f16";
 import { writeNpy } from "../../lib/io/npy";
+import { HiddenStateWriter } from "../../lib/dataset/writer";
 import { runInProcess, spawnCli, tempDir, writeToyDataset } from "./helpers";
 
 const root = tempDir();
@@ -75,5 +76,68 @@ describe("linearity export", () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trimEnd().split("\n")).toEqual([`linearity: ${orig}: has no token ids (the original block{b}/s{i} layout stores none)`]);
     expect(fs.existsSync(out("x.npy"))).toBe(false);
+  });
+});
+
+describe("linearity export refuses to destroy data", () => {
+  const manifest = () => fs.readFileSync(path.join(ds, "manifest.json"), "utf8");
+
+  it("refuses --out inside a dataset folder (its own manifest.json included)", async () => {
+    const before = manifest();
+    for (const target of [path.join(ds, "manifest.json"), path.join(ds, "shards", "00000", "state_00.npy"), path.join(ds, "new.npy")]) {
+      const r = await runInProcess(["export", ds, "--state", "1", "--out", target, "--force"]);
+      expect(r.error).toBe(`${target}: is inside the dataset folder ${ds}; write the export outside it`);
+    }
+    const other = path.join(root, "other-ds");
+    writeToyDataset(other, 2, [3], 2);
+    const r = await runInProcess(["export", ds, "--ids", "--out", path.join(other, "ids.npy")]);
+    expect(r.error).toBe(`${path.join(other, "ids.npy")}: is inside the dataset folder ${other}; write the export outside it`);
+    expect(manifest()).toBe(before);
+    expect(fs.existsSync(path.join(ds, "new.npy"))).toBe(false);
+  });
+
+  it("refuses to overwrite an existing file without --force, and a folder always", async () => {
+    const target = out("kept.npy");
+    fs.writeFileSync(target, "precious");
+    for (const args of [["--state", "0"], ["--ids"]]) {
+      const r = await runInProcess(["export", ds, ...args, "--out", target]);
+      expect(r.error).toBe(`${target}: already exists; pass --force to overwrite it`);
+    }
+    expect(fs.readFileSync(target, "utf8")).toBe("precious");
+    const r = await runInProcess(["export", ds, "--state", "0", "--out", target, "--force"]);
+    expect(r.error).toBeUndefined();
+    expect(readNpy(target).shape).toEqual([N, D]);
+    fs.mkdirSync(out("a-folder.npy"));
+    const f = await runInProcess(["export", ds, "--ids", "--out", out("a-folder.npy"), "--force"]);
+    expect(f.error).toBe(`${out("a-folder.npy")}: is a folder; give a file name`);
+  });
+
+  it("--dtype float16 refuses values beyond 65504, naming state, row and column, and leaves nothing", async () => {
+    const big = path.join(root, "big-ds");
+    const w = HiddenStateWriter.open(big, { model: { name: "toy", family: "llama", n_layers: 1, d_model: 3 }, dtype: "float32" });
+    const s1 = new Float32Array(4 * 3);
+    s1[2 * 3 + 1] = -70000;
+    w.append([{ tokenIds: Int32Array.of(1, 2) }, { tokenIds: Int32Array.of(3, 4) }], [new Float32Array(12), s1]);
+    w.finish();
+    const target = out("big16.npy");
+    const r = await runInProcess(["export", big, "--state", "1", "--dtype", "float16", "--out", target, "--rows", "1"]);
+    expect(r.error).toBe(`${big}: state 1 value -70000 at row 2, column 1 overflows float16 (max 65504); export as float32`);
+    expect(fs.existsSync(target)).toBe(false);
+    expect(fs.readdirSync(root).filter((n) => n.includes(".tmp-"))).toEqual([]);
+    const ok = await runInProcess(["export", big, "--state", "1", "--out", target]);
+    expect(ok.error).toBeUndefined();
+  });
+
+  it("removes the temp files a killed export left beside its output", async () => {
+    const dead = 2 ** 22 + 4242; // above the default pid_max: no such process
+    const leftover = path.join(root, `.again.npy.tmp-${dead}-k1ll3d`);
+    const unrelated = path.join(root, `.other.npy.tmp-${dead}-k1ll3d`);
+    fs.writeFileSync(leftover, "half an export");
+    fs.writeFileSync(unrelated, "not ours to judge");
+    const r = await runInProcess(["export", ds, "--state", "1", "--out", out("again.npy")]);
+    expect(r.error).toBeUndefined();
+    expect(fs.existsSync(leftover)).toBe(false);
+    expect(fs.existsSync(unrelated)).toBe(true);
+    fs.rmSync(unrelated);
   });
 });

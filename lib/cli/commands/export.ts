@@ -10,6 +10,7 @@ interface ExportFlags {
   out: string;
   dtype: string;
   rows?: number;
+  force?: boolean;
 }
 
 /**
@@ -23,7 +24,8 @@ export function registerExport(program: Command): void {
     .argument("<dataset>", "dataset folder (linearity-lab format or the original block{b}/s{i} layout)")
     .option("--state <b>", "state to export, 0..n_layers (0 = embedding output)", nonNegativeIntFlag("--state"))
     .option("--ids", "export the token ids instead")
-    .requiredOption("--out <file>", "output .npy file (written atomically)")
+    .requiredOption("--out <file>", "output .npy file (written atomically; never inside a dataset folder)")
+    .option("--force", "overwrite --out if it exists")
     .option("--dtype <type>", "float32 or float16 for --state", "float32")
     .option("--rows <n>", "rows per chunk", positiveIntFlag("--rows"), 4096)
     .action((dir: string, flags: ExportFlags) => {
@@ -35,7 +37,7 @@ export function registerExport(program: Command): void {
       }
       const ds = HiddenStateDataset.open(dir);
       if (flags.ids) {
-        exportTokenIds(ds, flags.out);
+        exportTokenIds(ds, flags.out, { force: flags.force });
         process.stdout.write(`${flags.out}: token ids, int32 [tokens=${ds.nTokens}]\n`);
         return;
       }
@@ -49,6 +51,7 @@ export function registerExport(program: Command): void {
         exportState(ds, b, flags.out, {
           dtype: flags.dtype,
           rows: flags.rows,
+          force: flags.force,
           onProgress: (done, total) => {
             if (!started) bar.start(total, 0);
             started = true;
