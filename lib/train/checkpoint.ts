@@ -14,11 +14,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { fsyncDir, writeFileAtomic } from "../io/atomic";
+import { fsyncDir, removeStaleTemps, writeFileAtomic } from "../io/atomic";
+import { mkdirp } from "../io/errors";
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from "../io/safetensors";
 import { saveCheckpoint } from "../models/save";
 import type { StateDict } from "../models/types";
 import type { AdamWState } from "../optim/adamw";
+import type { CurveRow } from "./curve";
 
 /** Everything besides tensors that `--resume` needs. */
 export interface TrainerState {
@@ -37,6 +39,8 @@ export interface TrainerState {
   intervalSteps: number;
   /** The options of the run (so a resume checks they still agree). */
   options: Record<string, unknown>;
+  /** The learning curve so far at full precision (the CSV rounds); absent in older checkpoints. */
+  curve?: CurveRow[];
 }
 
 const STEP_DIR = /^step-(\d+)$/;
@@ -49,7 +53,7 @@ export function stepDirName(step: number): string {
 /** Write a folder's files into a temporary sibling, then rename it to `dir` (replacing it). */
 function writeFolderAtomic(dir: string, fill: (tmp: string) => void): void {
   const parent = path.dirname(dir);
-  fs.mkdirSync(parent, { recursive: true });
+  mkdirp(parent);
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
@@ -115,8 +119,12 @@ export function listCheckpoints(checkpointsDir: string): { step: number; dir: st
     .sort((a, b) => a.step - b.step);
 }
 
-/** Delete all but the newest `keep` checkpoints (keep <= 0 keeps all). */
+/**
+ * Delete all but the newest `keep` checkpoints (keep <= 0 keeps all), and the temp folders of
+ * killed writers (`.step-NNNNNN.tmp-PID`), which would otherwise hold a full checkpoint each.
+ */
 export function pruneCheckpoints(checkpointsDir: string, keep: number): void {
+  removeStaleTemps(checkpointsDir);
   if (keep <= 0) return;
   const all = listCheckpoints(checkpointsDir);
   for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });

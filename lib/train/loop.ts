@@ -12,7 +12,8 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureGradients } from "../models/common/gradients";
 import { llamaForward } from "../models/llama/forward";
-import { writeFileAtomic } from "../io/atomic";
+import { removeStaleTemps, writeFileAtomic } from "../io/atomic";
+import { mkdirp } from "../io/errors";
 import { AdamW } from "../optim/adamw";
 import {
   listCheckpoints,
@@ -152,7 +153,8 @@ export async function train(
     dataRng = Rng.fromState(loaded.state.dataRngState);
     tokensSeen = loaded.state.tokensSeen;
     secondsBefore = loaded.state.seconds;
-    curve = readCurve(curvePath).filter((r) => r.step <= step);
+    // Full precision from the checkpoint; the CSV (rounded) only for checkpoints that lack it.
+    curve = loaded.state.curve ?? readCurve(curvePath).filter((r) => r.step <= step);
     lossSum = loaded.state.intervalLossSum;
     lossCount = loaded.state.intervalSteps;
     say(`resuming from ${latest.dir} (step ${step} of ${opts.steps})`);
@@ -162,7 +164,9 @@ export async function train(
     trainable = trainableFromStateDict(cfg, init);
     for (const t of Object.values(init)) t.dispose();
   }
-  fs.mkdirSync(opts.out, { recursive: true });
+  mkdirp(opts.out);
+  // Temp folders and files of a killed earlier run (checkpoints, snapshots, model/, the curve).
+  for (const dir of [opts.out, checkpointsDir, path.join(opts.out, RUN_FILES.snapshots)]) removeStaleTemps(dir);
   const { params, variables } = trainable;
   const parameters = variables.reduce((n, v) => n + v.variable.size, 0);
   const optimizer = new AdamW(variables, { weightDecay: opts.weightDecay, beta1: opts.beta1, beta2: opts.beta2 });
@@ -187,7 +191,7 @@ export async function train(
     const state: TrainerState = {
       format: "linearity-train-state", version: 1, step, dataRngState: dataRng.state, tokensSeen,
       seconds: seconds(), intervalLossSum: lossSum, intervalSteps: lossCount,
-      options: opts as unknown as Record<string, unknown>,
+      options: opts as unknown as Record<string, unknown>, curve,
     };
     withWeights((sd) => saveTrainingCheckpoint(path.join(checkpointsDir, stepDirName(step)), hfConfig, sd, optimizer.getState(), state));
     pruneCheckpoints(checkpointsDir, opts.keepCheckpoints);

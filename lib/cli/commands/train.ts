@@ -40,8 +40,8 @@ const fmt = (x: number | undefined, digits = 3) => (x === undefined || Number.is
 
 /**
  * `linearity train --corpus brown --out DIR [...]`: train the project's byte-level Llama-style
- * model with AdamW (lib/train). Ctrl-C saves a checkpoint and exits with status 130; `--resume`
- * continues from the newest checkpoint in DIR.
+ * model with AdamW (lib/train). Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits with
+ * status 130 or 143 (128 + the signal's number); `--resume` continues from the newest checkpoint.
  */
 export function registerTrain(program: Command): void {
   const d = DEFAULT_TRAIN_OPTIONS;
@@ -116,15 +116,19 @@ export function registerTrain(program: Command): void {
       const texts = corpusTexts(opts.corpus);
       await initBackend();
 
-      // Ctrl-C: finish the current step, save a checkpoint, exit 130. A second Ctrl-C exits at
-      // once (checkpoint writes are atomic, so nothing already saved is damaged).
+      // Ctrl-C or SIGTERM (a scheduler's stop): finish the current step, save a checkpoint, exit
+      // 130 / 143. A second signal exits at once (checkpoint writes are atomic, so nothing already
+      // saved is damaged).
       let stopRequested = false;
-      const onSigint = () => {
-        if (stopRequested) process.exit(130);
+      let stopCode = 130;
+      const onSignal = (signal: NodeJS.Signals) => {
+        stopCode = signal === "SIGTERM" ? 143 : 130;
+        if (stopRequested) process.exit(stopCode);
         stopRequested = true;
-        process.stderr.write("\nlinearity train: interrupted; saving a checkpoint (Ctrl-C again to quit now)\n");
+        process.stderr.write(`\nlinearity train: ${signal === "SIGTERM" ? "terminated" : "interrupted"}; saving a checkpoint (Ctrl-C again to quit now)\n`);
       };
-      process.on("SIGINT", onSigint);
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       const bar = new SingleBar({
         stream: process.stderr,
         format: "train |{bar}| {value}/{total} steps | loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}",
@@ -154,7 +158,7 @@ export function registerTrain(program: Command): void {
         bar.stop();
         if (result.interrupted) {
           process.stderr.write(`linearity train: stopped at step ${result.step}; checkpoint saved under ${path.join(opts.out, "checkpoints")}; continue with --resume\n`);
-          process.exitCode = 130;
+          process.exitCode = stopCode;
           return;
         }
         const both = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(4)} nats/token = ${natsToBitsPerByte(x).toFixed(4)} bits/byte`);
@@ -172,7 +176,8 @@ export function registerTrain(program: Command): void {
         );
       } finally {
         bar.stop();
-        process.off("SIGINT", onSigint);
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
       }
     });
 }
