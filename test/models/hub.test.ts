@@ -15,12 +15,29 @@ interface Fault {
   times?: number;
   /** Answer 200 with the whole body even when asked for a range. */
   ignoreRange?: boolean;
+  /** Honour Range even when If-Range names another version (a server that ignores If-Range). */
+  ignoreIfRange?: boolean;
+  /** Send no ETag / X-Linked-Etag (a plain static file server). */
+  noEtag?: boolean;
+  /** Send neither Content-Length nor chunked encoding: the body ends when the connection closes. */
+  noLength?: boolean;
+  /** Announce this sha256 instead of the real one (a corrupted mirror). */
+  claimSha?: string;
 }
 
+const sha256 = (b: Buffer): string => crypto.createHash("sha256").update(b).digest("hex");
+
 class FakeHub {
-  readonly files = new Map<string, Buffer>(); // "owner/name/resolve/rev/file" -> bytes
-  readonly faults = new Map<string, Fault>(); // file url path -> fault
-  readonly requests: { url: string; range?: string; auth?: string; status: number }[] = [];
+  constructor(
+    readonly files = new Map<string, Buffer>(), // "owner/name/resolve/rev/file" -> bytes
+    readonly faults = new Map<string, Fault>(), // file url path -> fault
+  ) {}
+  readonly requests: { url: string; range?: string; ifRange?: string; auth?: string; status: number }[] = [];
+  /**
+   * Answer /resolve/ with a 302 to `${redirect}/cdn/...` (another server: the CDN), carrying
+   * X-Linked-Etag / X-Linked-Size, as the Hub does for LFS files. Empty: no redirect.
+   */
+  redirect = "";
   private server = http.createServer((req, res) => this.handle(req, res));
   endpoint = "";
 
@@ -37,10 +54,18 @@ class FakeHub {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const key = decodeURIComponent((req.url ?? "").slice(1));
+    const raw = decodeURIComponent((req.url ?? "").slice(1));
+    if (raw.startsWith("org/loop/")) {
+      this.requests.push({ url: raw, status: 302 });
+      res.writeHead(302, { location: `/${raw}` }).end();
+      return;
+    }
+    const viaCdn = raw.startsWith("cdn/");
+    const key = viaCdn ? raw.slice(4) : raw;
     const body = this.files.get(key);
     const range = req.headers.range;
-    const log = { url: key, range, auth: req.headers.authorization, status: 0 };
+    const ifRange = req.headers["if-range"] as string | undefined;
+    const log = { url: raw, range, ifRange, auth: req.headers.authorization, status: 0 };
     this.requests.push(log);
     if (!body) {
       log.status = 404;
@@ -48,17 +73,30 @@ class FakeHub {
       return;
     }
     const fault = this.faults.get(key);
+    const etag = `"${fault?.claimSha ?? sha256(body)}"`;
+    const version: Record<string, string | number> = fault?.noEtag ? {} : { etag };
+    if (this.redirect && !viaCdn) {
+      log.status = 302;
+      const linked = fault?.noEtag ? {} : { "x-linked-etag": etag, "x-linked-size": body.length };
+      res.writeHead(302, { location: `${this.redirect}/cdn/${key}`, ...linked }).end();
+      return;
+    }
     let start = 0;
     const m = /^bytes=(\d+)-$/.exec(range ?? "");
-    if (m && !fault?.ignoreRange) start = Number(m[1]);
+    const sameVersion = ifRange === undefined || ifRange === etag || fault?.ignoreIfRange;
+    if (m && !fault?.ignoreRange && sameVersion) start = Number(m[1]);
     if (start >= body.length && start > 0) {
       log.status = 416;
       res.writeHead(416, { "content-range": `bytes */${body.length}` }).end();
       return;
     }
-    const headers: Record<string, string | number> = { "content-length": body.length - start };
+    const headers: Record<string, string | number> = fault?.noLength ? { ...version } : { "content-length": body.length - start, ...version };
     if (start > 0) headers["content-range"] = `bytes ${start}-${body.length - 1}/${body.length}`;
     log.status = start > 0 ? 206 : 200;
+    if (fault?.noLength) {
+      res.useChunkedEncodingByDefault = false;
+      res.shouldKeepAlive = false;
+    }
     res.writeHead(log.status, headers);
     if (fault?.dropAfter !== undefined && (fault.times ?? 1) > 0) {
       fault.times = (fault.times ?? 1) - 1;
@@ -67,21 +105,35 @@ class FakeHub {
       });
       return;
     }
+    if (fault?.noLength) {
+      res.write(body.subarray(start), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
     res.end(body.subarray(start));
   }
 }
 
 const hub = new FakeHub();
+const cdn = new FakeHub(hub.files, hub.faults); // another host serving the same files
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hub-"));
-const weights = crypto.randomBytes(300_000);
-const shard1 = crypto.randomBytes(120_000);
-const shard2 = crypto.randomBytes(90_000);
+/** A valid safetensors file of `n` random data bytes (downloads are checked for structure). */
+function randomSafetensors(n: number): Buffer {
+  let json = JSON.stringify({ w: { dtype: "F32", shape: [n / 4], data_offsets: [0, n] } });
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([len, Buffer.from(json), crypto.randomBytes(n)]);
+}
+const weights = randomSafetensors(300_000);
+const shard1 = randomSafetensors(120_000);
+const shard2 = randomSafetensors(90_000);
 const config = JSON.stringify({ model_type: "gpt2", n_layer: 2 });
 let cacheN = 0;
 const freshCache = (): string => path.join(tmp, `cache${cacheN++}`);
 
 beforeAll(async () => {
   await hub.start();
+  await cdn.start();
   for (const id of ["org/single", "org/drop", "org/drop2", "org/norange", "org/token"]) {
     hub.put(id, "config.json", config);
     hub.put(id, "tokenizer.json", '{"model":{}}');
@@ -102,6 +154,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await hub.stop();
+  await cdn.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -228,6 +281,125 @@ describe("resolveModel", () => {
     const file = path.join(tmp, "afile");
     fs.writeFileSync(file, "x");
     await expect(resolveModel(file)).rejects.toThrow(/is a file; pass the folder holding config\.json/);
+  });
+});
+
+describe("verified downloads", () => {
+  /** A fresh model id on the fake hub holding config.json and `weights`. */
+  let idN = 0;
+  function model(data: Buffer = weights): { id: string; url: string } {
+    const id = `org/v${idN++}`;
+    hub.put(id, "config.json", config);
+    hub.put(id, "model.safetensors", data);
+    return { id, url: `${id}/resolve/main/model.safetensors` };
+  }
+
+  it.each([
+    ["a server that honours If-Range", {}],
+    ["a server that ignores If-Range but changes its ETag", { ignoreIfRange: true }],
+  ])("a file changed upstream between interruption and resume is fetched whole, never spliced (%s)", async (_name, fault) => {
+    const cache = freshCache();
+    const { id, url } = model();
+    hub.faults.set(url, { dropAfter: 100_000, times: 1, ...fault });
+    await expect(resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 0 })).rejects.toThrow(/100000 bytes kept/);
+    const newer = randomSafetensors(300_000); // same length and header, other data
+    hub.put(id, "model.safetensors", newer);
+    const before = hub.requests.length;
+    const dir = await resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 0 });
+    expect(read(dir, "model.safetensors").equals(newer)).toBe(true);
+    const reqs = hub.requests.slice(before).filter((r) => r.url === url);
+    expect(reqs[0].ifRange).toBe(`"${sha256(weights)}"`); // the resume named the version it continues
+    expect(reqs[reqs.length - 1].status).toBe(200);
+  });
+
+  it("a resume the server confirms (same ETag) continues with a Range request", async () => {
+    const cache = freshCache();
+    const { id, url } = model();
+    hub.faults.set(url, { dropAfter: 100_000, times: 1 });
+    await expect(resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 0 })).rejects.toThrow(/100000 bytes kept/);
+    const before = hub.requests.length;
+    const dir = await resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 0 });
+    expect(read(dir, "model.safetensors").equals(weights)).toBe(true);
+    expect(hub.requests.slice(before).filter((r) => r.url === url).map((r) => [r.status, r.range, r.ifRange])).toEqual([
+      [206, "bytes=100000-", `"${sha256(weights)}"`],
+    ]);
+  });
+
+  it("without an ETag a partial file cannot be matched to a version: it starts over", async () => {
+    const cache = freshCache();
+    const { id, url } = model();
+    hub.faults.set(url, { dropAfter: 100_000, times: 1, noEtag: true });
+    await expect(resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 0 })).rejects.toThrow(/failed/);
+    const before = hub.requests.length;
+    const dir = await resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 0 });
+    expect(read(dir, "model.safetensors").equals(weights)).toBe(true);
+    expect(hub.requests.slice(before).filter((r) => r.url === url).map((r) => [r.status, r.range])).toEqual([[200, undefined]]);
+  });
+
+  it("follows the Hub's redirect to its CDN, checks the sha256 it announces, and keeps the token on the hub", async () => {
+    hub.redirect = cdn.endpoint;
+    try {
+      const { id } = model();
+      const dir = await resolveModel(id, { cacheDir: freshCache(), endpoint: hub.endpoint, token: "hf_x" });
+      expect(read(dir, "model.safetensors").equals(weights)).toBe(true);
+      const atHub = hub.requests.filter((r) => r.url.startsWith(`${id}/`));
+      const atCdn = cdn.requests.filter((r) => r.url.startsWith(`cdn/${id}/`));
+      expect([atHub.length, atCdn.length]).toEqual([4, 2]); // 2 tokenizer files answer 404 at the hub
+      expect(atHub.every((r) => r.auth === "Bearer hf_x") && atCdn.every((r) => r.auth === undefined)).toBe(true);
+      const marker = JSON.parse(read(dir, ".complete").toString());
+      expect(marker.files["model.safetensors"]).toEqual({ size: weights.length, sha256: sha256(weights) });
+
+      const bad = model();
+      hub.faults.set(bad.url, { claimSha: "0".repeat(64) });
+      const cache = freshCache();
+      await expect(resolveModel(bad.id, { cacheDir: cache, endpoint: hub.endpoint, retries: 1 })).rejects.toThrow(
+        `download of ${bad.id}/model.safetensors failed: its sha256 is ${sha256(weights)}, the server announced ${"0".repeat(64)}`,
+      );
+      const folder = cachePathFor(bad.id, "main", cache);
+      expect(fs.existsSync(path.join(folder, "model.safetensors"))).toBe(false);
+      expect(fs.existsSync(path.join(folder, ".complete"))).toBe(false);
+    } finally {
+      hub.redirect = "";
+    }
+  });
+
+  it("a body cut short without Content-Length is not recorded as complete", async () => {
+    const data = fs.readFileSync(path.join(__dirname, "..", "io", "fixtures", "mixed.safetensors"));
+    const cache = freshCache();
+    const { id, url } = model(data);
+    hub.faults.set(url, { dropAfter: 100, times: 1, noLength: true, noEtag: true });
+    const folder = cachePathFor(id, "main", cache);
+    await expect(resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 0 })).rejects.toThrow(
+      new RegExp(`download of ${id}/model\\.safetensors failed: .*truncated safetensors file`),
+    );
+    expect(fs.existsSync(path.join(folder, ".complete"))).toBe(false);
+    expect(fs.existsSync(path.join(folder, "model.safetensors"))).toBe(false);
+    // With a retry the whole file arrives (still without Content-Length) and passes the checks.
+    hub.faults.set(url, { dropAfter: 100, times: 1, noLength: true, noEtag: true });
+    const dir = await resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, retries: 1 });
+    expect(read(dir, "model.safetensors").equals(data)).toBe(true);
+  });
+
+  it("a damaged cached file is fetched again, or named with the command that clears it when offline", async () => {
+    const cache = freshCache();
+    const { id } = model();
+    const dir = await resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint });
+    fs.truncateSync(path.join(dir, "model.safetensors"), 1000); // a disk or copy went wrong later
+    await expect(resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint, offline: true })).rejects.toThrow(
+      `${path.join(dir, "model.safetensors")}: the cached download is damaged (1000 bytes, expected ${weights.length}); delete ${dir} (rm -r) or run 'linearity download ${id}' with a network`,
+    );
+    const again = await resolveModel(id, { cacheDir: cache, endpoint: hub.endpoint });
+    expect(read(again, "model.safetensors").equals(weights)).toBe(true);
+  });
+
+  it("names the URL and the real cause: a redirect loop, a port fetch refuses", async () => {
+    hub.put("org/loop", "config.json", config);
+    await expect(resolveModel("org/loop", { cacheDir: freshCache(), endpoint: hub.endpoint, retries: 0 })).rejects.toThrow(
+      `download of org/loop/config.json failed: ${hub.endpoint}/org/loop/resolve/main/config.json: too many redirects (a redirect loop?)`,
+    );
+    await expect(resolveModel("org/x", { cacheDir: freshCache(), endpoint: "http://127.0.0.1:6000", retries: 0 })).rejects.toThrow(
+      "download of org/x/config.json failed: http://127.0.0.1:6000/org/x/resolve/main/config.json: bad port",
+    );
   });
 });
 
