@@ -3,6 +3,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { describeFsError } from "../io/errors";
 import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, type Manifest } from "./types";
 
 function isInt(v: unknown, min = 0): v is number {
@@ -17,7 +18,7 @@ export function readManifest(dir: string): Manifest {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? `${file}: no such file` : `${file}: cannot read (${code ?? err})`);
+    throw new Error(code === "ENOENT" ? `${file}: no such file` : `${file}: cannot read: ${describeFsError(err)}`);
   }
   let m: Manifest;
   try {

@@ -10,6 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
+import { mkdirp } from "../io/errors";
 import { writeNpy } from "../io/npy";
 import { checkFinite } from "../tensor/check";
 import { readManifest } from "./manifest";
@@ -80,7 +81,7 @@ export class HiddenStateWriter {
         throw new Error(`${dir}: folder is not empty and has no ${MANIFEST_FILE} (found ${leftovers.slice(0, 3).join(", ")})`);
       }
     }
-    fs.mkdirSync(path.join(dir, SHARDS_DIR), { recursive: true });
+    mkdirp(path.join(dir, SHARDS_DIR));
     const now = new Date().toISOString();
     const manifest: Manifest = {
       format: FORMAT_NAME,

@@ -25,6 +25,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fsyncDir, writeFileAtomic } from "../io/atomic";
+import { fsError, mkdirp } from "../io/errors";
 import { readSafetensors } from "../io/safetensors";
 
 export interface DownloadProgress {
@@ -123,7 +124,7 @@ export async function resolveModel(idOrDir: string, opts: ResolveOptions = {}): 
   if (offline) {
     throw new Error(`model: ${id} (revision ${revision}) is not in the cache ${dir} and offline mode is on`);
   }
-  fs.mkdirSync(dir, { recursive: true });
+  mkdirp(dir);
   const ctx: FetchContext = {
     id,
     revision,
@@ -443,7 +444,12 @@ async function fetchOnce(ctx: FetchContext, dest: string, file: string, optional
     ctx.onProgress?.({ file, bytes, totalBytes: total, receivedThisRun: received, done: false });
     if (res.body) {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        fs.writeSync(fd, chunk);
+        try {
+          fs.writeSync(fd, chunk);
+        } catch (err) {
+          // A full disk is not a dropped connection: no retry; the bytes so far stay for a resume.
+          throw new HubError(fsError(part, err, "write").message);
+        }
         bytes += chunk.length;
         received += chunk.length;
         ctx.onProgress?.({ file, bytes, totalBytes: total, receivedThisRun: received, done: false });

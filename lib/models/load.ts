@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
+import { describeFsError } from "../io/errors";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 import { normalizeHfConfig } from "./config";
 import { disposeParams, FAMILIES } from "./registry";
@@ -21,7 +22,7 @@ function readJson(file: string): unknown {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === "ENOENT" ? "no such file" : `cannot read (${code ?? err})`}`);
+    throw new Error(`${file}: ${code === "ENOENT" ? "no such file" : `cannot read: ${describeFsError(err)}`}`);
   }
   try {
     return JSON.parse(text);

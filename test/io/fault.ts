@@ -14,17 +14,25 @@ export function errnoError(code: string, text: string, call: string): NodeJS.Err
 }
 
 /**
- * Run `fn` with `fs[name]` replaced by `fake` (which gets the original as its last argument).
+ * Run `fn` (sync or async) with `fs[name]` replaced by `fake`, which gets the original first.
  */
 export function withFsFault<T>(name: string, fake: (original: (...a: unknown[]) => unknown, ...args: unknown[]) => unknown, fn: () => T): T {
   const fs = createRequire(__filename)("fs") as FsModule;
   const original = fs[name] as (...a: unknown[]) => unknown;
   fs[name] = (...args: unknown[]) => fake(original, ...args);
   syncBuiltinESMExports();
-  try {
-    return fn();
-  } finally {
+  const restore = (): void => {
     fs[name] = original;
     syncBuiltinESMExports();
+  };
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    restore();
+    throw err;
   }
+  if (result instanceof Promise) return result.finally(restore) as T; // restore once it settles
+  restore();
+  return result;
 }
