@@ -188,6 +188,7 @@ function checkCached(dir: string): { file: string; why: string } | undefined {
     );
   }
   for (const [file, rec] of Object.entries(files)) {
+    if (!/^[\w.-]+$/.test(file) || file.startsWith("..")) return { file: COMPLETE_MARKER, why: `it lists ${JSON.stringify(file)}` };
     const full = path.join(dir, file);
     if (!fs.existsSync(full)) return { file, why: "missing" };
     const size = fs.statSync(full).size;
