@@ -25,18 +25,10 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** The uninterrupted extraction every interrupted one must equal (made once). */
-let wholeRun: Promise<{ dir: string; samples: number; complete: boolean }> | undefined;
-function uninterrupted(): Promise<{ dir: string; samples: number; complete: boolean }> {
-  const dir = path.join(tmp, "whole");
-  wholeRun ??= extract({ model, text, out: dir, ...settings }).then((r) => ({ dir, samples: r.samples, complete: r.complete }));
-  return wholeRun;
-}
-
-function startCli(out: string, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
+function startCli(out: string, env: Record<string, string> = {}, textFile = text): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(__dirname, "cli-entry.ts"), "extract", "--model", model, "--text", text, "--out", out,
+    ["--import", "tsx", path.join(__dirname, "cli-entry.ts"), "extract", "--model", model, "--text", textFile, "--out", out,
       "--seq-len", String(settings.seqLen), "--batch-size", String(settings.batchSize)],
     { env: { ...process.env, LINEARITY_QUIET: "1", LINEARITY_TEST_APPEND_DELAY_MS: "60", ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -85,8 +77,8 @@ function snapshot(dir: string): Map<string, string> {
 
 describe("interrupting a real extraction process", () => {
   it("survives SIGKILL mid-run and SIGINT, and ends identical to an uninterrupted run", async () => {
-    const full = await uninterrupted();
-    const whole = full.dir;
+    const whole = path.join(tmp, "whole");
+    const full = await extract({ model, text, out: whole, ...settings });
     expect(full.complete).toBe(true);
 
     const out = path.join(tmp, "parts");
@@ -120,16 +112,20 @@ describe("interrupting a real extraction process", () => {
 describe("signals and kills at the edges", () => {
   it("a kill during the very first manifest write leaves a folder the next run cleans up and resumes", async () => {
     const out = path.join(tmp, "first-manifest");
-    const killed = startCli(out, { LINEARITY_TEST_KILL_AT_COMMIT: "manifest.json:1" });
+    const short = path.join(tmp, "short.txt");
+    fs.writeFileSync(short, "Killed before it began. "); // 4 sequences
+    const killed = startCli(out, { LINEARITY_TEST_KILL_AT_COMMIT: "manifest.json:1" }, short);
     const k = await killed.done;
     expect(k.signal).toBe("SIGKILL");
     const left = fs.readdirSync(out);
     expect(left.some((n) => n.startsWith(".manifest.json.tmp-"))).toBe(true);
     expect(left).not.toContain("manifest.json");
-    const rest = await extract({ model, text, out, ...settings });
+    const rest = await extract({ model, text: short, out, ...settings });
     expect(rest.complete).toBe(true);
     expect(fs.readdirSync(out).filter((n) => n.startsWith("."))).toEqual([]);
-    expect(snapshot(out)).toEqual(snapshot((await uninterrupted()).dir));
+    const whole = path.join(tmp, "short-whole");
+    await extract({ model, text: short, out: whole, ...settings });
+    expect(snapshot(out)).toEqual(snapshot(whole));
   });
 
   it("Ctrl-C before the first batch is a stop (130), not 'gives no tokens'; SIGTERM stops gracefully with 143", async () => {
