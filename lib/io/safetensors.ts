@@ -16,6 +16,10 @@ export type SafetensorsWriteDtype = "F16" | "BF16" | "F32" | "I32";
 
 const WRITE_DTYPES: readonly SafetensorsWriteDtype[] = ["F16", "BF16", "F32", "I32"];
 const ITEM_SIZE: Record<SafetensorsDtype, number> = { F16: 2, BF16: 2, F32: 4, F64: 8, I32: 4, I64: 8 };
+/** Every dtype of the format (bytes per element), for layout checks of files this reader cannot decode. */
+const FORMAT_ITEM_SIZE: Record<string, number> = {
+  ...ITEM_SIZE, BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, I16: 2, U16: 2, U32: 4, U64: 8,
+};
 
 /** Header entry of one tensor, as stored in the file. */
 export interface SafetensorsHeaderEntry {
@@ -85,12 +89,12 @@ function readAt(file: string, position: number, length: number): Uint8Array {
 }
 
 /** Validate one header entry; returns it typed. */
-function checkEntry(file: string, name: string, raw: unknown): SafetensorsHeaderEntry {
+function checkEntry(file: string, name: string, raw: unknown, sizes: Record<string, number> = ITEM_SIZE): SafetensorsHeaderEntry {
   const where = `tensor '${name}'`;
   if (typeof raw !== "object" || raw === null) fail(file, `corrupt safetensors header: ${where} is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (typeof dtype !== "string" || !(dtype in ITEM_SIZE)) {
-    fail(file, `${where} has unsupported dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(ITEM_SIZE).join(", ")}`);
+  if (typeof dtype !== "string" || !Object.hasOwn(sizes, dtype)) {
+    fail(file, `${where} has unsupported dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(sizes).join(", ")}`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     fail(file, `corrupt safetensors header: ${where} has invalid shape ${JSON.stringify(shape)}`);
@@ -103,7 +107,7 @@ function checkEntry(file: string, name: string, raw: unknown): SafetensorsHeader
   ) {
     fail(file, `corrupt safetensors header: ${where} has invalid data_offsets ${JSON.stringify(offsets)}`);
   }
-  const need = (shape as number[]).reduce((a, b) => a * b, 1) * ITEM_SIZE[dtype as SafetensorsDtype];
+  const need = (shape as number[]).reduce((a, b) => a * b, 1) * sizes[dtype];
   const span = offsets[1] - offsets[0];
   if (need !== span) {
     fail(
@@ -164,6 +168,23 @@ function duplicateTopLevelKey(text: string): string | undefined {
  * duplicate names, offsets contiguous from 0 to the end of the file). Tensor data is read only when asked for.
  */
 export function readSafetensors(file: string): SafetensorsFile {
+  const { header, metadata, names, dataStart } = readLayout(file, ITEM_SIZE);
+  return openTensors(file, header, metadata, names, dataStart);
+}
+
+/**
+ * Check a safetensors file's layout only (header, offsets contiguous from 0 to the end of the
+ * file), accepting every dtype of the format, also those this reader cannot decode (BOOL, U8,
+ * F8_E4M3, ...). Throws `<file>: <what is wrong>`. Used to verify downloads.
+ */
+export function checkSafetensorsLayout(file: string): void {
+  readLayout(file, FORMAT_ITEM_SIZE);
+}
+
+function readLayout(
+  file: string,
+  sizes: Record<string, number>,
+): { header: Record<string, SafetensorsHeaderEntry>; metadata?: Record<string, string>; names: string[]; dataStart: number } {
   let size: number;
   try {
     size = fs.statSync(file).size;
@@ -202,7 +223,7 @@ export function readSafetensors(file: string): SafetensorsFile {
       metadata = raw as Record<string, string>;
       continue;
     }
-    header[name] = checkEntry(file, name, raw);
+    header[name] = checkEntry(file, name, raw, sizes);
   }
   // Offsets: sorted, contiguous (no overlap, no gap), inside the data section and filling it,
   // as the format's reference loader requires.
@@ -235,6 +256,16 @@ export function readSafetensors(file: string): SafetensorsFile {
       `corrupt safetensors file: ${dataSize - prevEnd} bytes after the last tensor (the header describes ${prevEnd} data bytes, the file holds ${dataSize})`,
     );
   }
+  return { header, metadata, names, dataStart };
+}
+
+function openTensors(
+  file: string,
+  header: Record<string, SafetensorsHeaderEntry>,
+  metadata: Record<string, string> | undefined,
+  names: string[],
+  dataStart: number,
+): SafetensorsFile {
   const tensors: Record<string, SafetensorsTensor> = {};
   for (const name of names) {
     const e = header[name];

@@ -26,7 +26,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fsyncDir, writeFileAtomic } from "../io/atomic";
 import { fsError, mkdirp } from "../io/errors";
-import { readSafetensors } from "../io/safetensors";
+import { checkSafetensorsLayout } from "../io/safetensors";
 
 export interface DownloadProgress {
   /** File name inside the repository, e.g. "model.safetensors". */
@@ -203,7 +203,7 @@ function checkCached(dir: string): { file: string; why: string } | undefined {
 function structureProblem(onDisk: string, name: string): string | undefined {
   try {
     if (name.endsWith(".json")) JSON.parse(fs.readFileSync(onDisk, "utf8"));
-    else if (name.endsWith(".safetensors")) readSafetensors(onDisk);
+    else if (name.endsWith(".safetensors")) checkSafetensorsLayout(onDisk);
     return undefined;
   } catch (err) {
     return (err as Error).message.replace(`${onDisk}: `, "");

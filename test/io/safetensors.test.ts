@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
-import { readSafetensors, writeSafetensors } from "../../lib/io/safetensors";
+import { checkSafetensorsLayout, readSafetensors, writeSafetensors } from "../../lib/io/safetensors";
 import { f32ToBf16Bits, f32ToF16Bits, bf16BitsToF32, f16BitsToF32 } from "../../lib/io/f16";
 import { FIXTURES, grid, tempDir } from "./helpers";
 
@@ -137,6 +137,18 @@ describe("readSafetensors refuses what the format's reference loader refuses", (
         new RegExp(`meta${k}\\.safetensors: corrupt safetensors header: __metadata__ must map strings to strings`),
       );
     }
+  });
+
+  it("checkSafetensorsLayout accepts every dtype of the format (a download may hold BOOL or U8 buffers) with the same layout rules", () => {
+    const header = { mask: { dtype: "BOOL", shape: [3], data_offsets: [0, 3] }, q: { dtype: "F8_E4M3", shape: [1], data_offsets: [3, 4] }, w: f32(4) };
+    const p = handMade("bool.safetensors", header, Buffer.alloc(8));
+    expect(() => checkSafetensorsLayout(p)).not.toThrow();
+    expect(() => readSafetensors(p)).toThrow(/bool\.safetensors: tensor 'mask' has unsupported dtype "BOOL"/);
+    expect(() => checkSafetensorsLayout(handMade("bool-tail.safetensors", header, Buffer.alloc(9)))).toThrow(/1 bytes after the last tensor/);
+    expect(() => checkSafetensorsLayout(handMade("bool-short.safetensors", header, Buffer.alloc(7)))).toThrow(/truncated safetensors file/);
+    expect(() => checkSafetensorsLayout(handMade("c64.safetensors", { z: { dtype: "C64", shape: [1], data_offsets: [0, 8] } }, Buffer.alloc(8)))).toThrow(
+      /tensor 'z' has unsupported dtype "C64"/,
+    );
   });
 
   it("still reads zero-length tensors sharing an offset, and every file this project ships", () => {
