@@ -114,6 +114,19 @@ describe("tslab kernel", () => {
     expect(Object.keys((display?.content as { data: object }).data).sort()).toEqual(["text/html", "text/plain"]);
     expect(r.iopub.some((m) => (m.content as { text?: string }).text === "true\n")).toBe(true);
   });
+
+  test("a page reload (the front end reconnects: kernel_info) makes the next plot embed plotly.js again", async () => {
+    const lib = path.resolve(__dirname, "../../dist/lib/plot/index.js");
+    await kernel.execute(`const plots = require(${JSON.stringify(lib)}); plots.resetPlotSession();`);
+    const plot = async () => {
+      const r = await kernel.execute(`plots.lineChart({ series: [{ name: "a", y: [1, 2] }] })`);
+      const html = ((r.iopub.find((m) => m.header.msg_type === "display_data")?.content as { data: Record<string, string> }).data)["text/html"];
+      return html.includes("function (define, exports, module)");
+    };
+    expect([await plot(), await plot()]).toEqual([true, false]);
+    await kernel.kernelInfo();
+    expect([await plot(), await plot()]).toEqual([true, false]);
+  });
 });
 
 describe("kernel start-up errors", () => {
