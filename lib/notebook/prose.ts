@@ -4,16 +4,17 @@
  * (a figure from the paper, the original notebook, another model).
  *
  * What counts as a quoted number: decimals (0.769, 3.7737e-6), percentages (35%, 11.7%) and
- * numbers with thousands separators (16,000). Plain integers below 1,000 are not checked: they
- * are mostly names (state 3, block 5, Figure 1, 10 epochs), not results. Numbers inside inline
- * code (`...`), fenced code and link targets are not checked.
+ * numbers with thousands separators (16,000). Plain integers (no separator) are not checked:
+ * they are mostly names (state 3, block 5, Figure 1, 10 epochs, the year 2024), not results; write
+ * a count of 1,000 or more with a separator so that it is checked. Numbers inside inline code
+ * (`...`), fenced code and link targets are not checked.
  *
  * Marking external numbers: wrap them in `<span class="external">...</span>`; every number
  * inside is exempt. The span renders as plain text in Jupyter, GitHub and the HTML reports.
  *
  * Matching "at the precision quoted": a prose number with d decimals matches an output number x
  * when x rounds to it at d decimals (|x - v| <= half a unit in the last quoted place); a
- * percentage p% also matches x = p/100 that way. Signs are ignored (a minus sign is often
+ * percentage p% matches x = p/100 that way, or an output that prints p itself (as "11.1%"). Signs are ignored (a minus sign is often
  * typeset as a dash).
  */
 import type { Cell, Notebook } from "./nbformat";
@@ -26,6 +27,8 @@ export interface QuotedNumber {
   value: number;
   /** Largest allowed |output - value| (half a unit in the last quoted place). */
   tolerance: number;
+  /** For a percentage: the number as written (11.1 for "11.1%"), which may also be printed. */
+  percent?: number;
   /** 1-based cell number among all cells, and the line within the cell. */
   cell: number;
   line: number;
@@ -50,17 +53,17 @@ export function proseOnly(markdown: string): string {
 const NUMBER = /(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+(?:[eE][-+−]?\d+)?|\d+[eE][-+−]?\d+|\d+)(%?)(?![\w]|[.,]\d)/g;
 
 /** Parses one number token; returns value and tolerance, or undefined when it is not checked. */
-export function parseQuoted(text: string, percent: boolean): { value: number; tolerance: number } | undefined {
+export function parseQuoted(text: string, percent: boolean): { value: number; tolerance: number; percent?: number } | undefined {
   const plain = text.replace(/,/g, "").replace("−", "-");
   const [mantissa, exponent] = plain.split(/[eE]/);
   const decimals = mantissa.includes(".") ? mantissa.length - mantissa.indexOf(".") - 1 : 0;
   const separated = text.includes(",");
   const hasExponent = exponent !== undefined;
-  if (!percent && !separated && !hasExponent && decimals === 0 && Number(plain) < 1000) return undefined;
+  if (!percent && !separated && !hasExponent && decimals === 0) return undefined;
   const scale = percent ? 0.01 : 1;
   const value = Number(plain) * scale;
   const unit = 10 ** (-decimals + (hasExponent ? Number(exponent) : 0)) * scale;
-  return { value, tolerance: unit / 2 + Math.abs(value) * 1e-12 };
+  return { value, tolerance: unit / 2 + Math.abs(value) * 1e-12, ...(percent ? { percent: Number(plain) } : {}) };
 }
 
 /** The numbers a markdown cell quotes (after removing code, links and external spans). */
@@ -121,8 +124,14 @@ export function notebookNumbers(nb: Notebook): number[] {
 
 /** True when some number in `sorted` lies within the quoted number's tolerance. */
 function found(q: QuotedNumber, sorted: number[]): boolean {
-  const lo = Math.abs(q.value) - q.tolerance;
-  const hi = Math.abs(q.value) + q.tolerance;
+  if (q.percent !== undefined && within(Math.abs(q.percent), q.tolerance * 100, sorted)) return true;
+  return within(Math.abs(q.value), q.tolerance, sorted);
+}
+
+/** True when some number in `sorted` lies in [v - tol, v + tol]. */
+function within(v: number, tol: number, sorted: number[]): boolean {
+  const lo = v - tol;
+  const hi = v + tol;
   // Binary search for the first value >= lo.
   let a = 0;
   let b = sorted.length;
