@@ -22,6 +22,7 @@ interface LabRecord {
   drawn: boolean;
   staticPicture: boolean;
   note: string;
+  classic?: { staticPicture: boolean; note: string; scripts: number };
 }
 
 const root = path.resolve(__dirname, "../..");
@@ -68,6 +69,13 @@ describe.skipIf(!chromium)("JupyterLab 4 renders every committed notebook's outp
   test("without it, untrusted (a fresh clone): sanitized HTML shows the static picture and the trust note, no plot", () => {
     const bad = plots("none", false).filter((r) => r.mime !== "text/html" || !r.staticPicture || !r.note.startsWith("Static picture. For the interactive plot, trust") || r.drawn);
     expect(bad.map(where)).toEqual([]);
+  });
+
+  test("classic notebook 6.5, untrusted (its sanitizer, no CSS): the static picture and the note, no script", () => {
+    const views = plots("none", false).map((r) => ({ r, v: r.classic }));
+    expect(views.length).toBeGreaterThan(0);
+    const bad = views.filter(({ v }) => !v || !v.staticPicture || !v.note.startsWith("Static picture.") || v.scripts !== 0);
+    expect(bad.map(({ r }) => where(r))).toEqual([]);
   });
 
   test("every other output renders with some MIME type in both modes", () => {

@@ -50,7 +50,7 @@ export async function buildLabPage(notebooks: string[], outDir: string): Promise
   fs.writeFileSync(
     path.join(outDir, "index.html"),
     `<!doctype html><html><head><meta charset="utf-8"><title>JupyterLab rendering check</title></head><body style="width:900px">\n` +
-      `<div id="untrusted"></div><div id="trusted"></div><pre id="result"></pre>\n` +
+      `<div id="untrusted"></div><div id="trusted"></div><div id="classic"></div><pre id="result"></pre>\n` +
       `<script src="cells.js"></script><script src="page.js"></script></body></html>\n`,
   );
   return path.join(outDir, "index.html");

@@ -10,8 +10,13 @@
  * extension. Without it, JupyterLab has no Plotly renderer and nothing on the page defines
  * window.Plotly, so a plot draws only if the output's own HTML brings plotly.js.
  *
+ * It also shows each plot's HTML as the classic notebook 6.5 shows an untrusted output: through
+ * the same sanitizer with no CSS allowed (notebook's static/base/js/security.js calls
+ * `defaultSanitizer.sanitize(html, { allowedStyles: {} })`), no scripts run.
+ *
  * When done it writes one JSON record per output into <pre id="result">.
  */
+import { Sanitizer } from "@jupyterlab/apputils";
 import { OutputArea, OutputAreaModel } from "@jupyterlab/outputarea";
 import { RenderMimeRegistry, standardRendererFactories } from "@jupyterlab/rendermime";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
@@ -58,6 +63,19 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+  // The classic notebook's untrusted view of each plot's HTML.
+  const sanitizer = new Sanitizer();
+  const classic = new Map<string, HTMLElement>();
+  for (const cell of cells) {
+    cell.outputs.forEach((output, k) => {
+      const html = ((output.data ?? {}) as Record<string, unknown>)["text/html"];
+      if (typeof html !== "string" || !(PLOTLY_MIME in ((output.data ?? {}) as object))) return;
+      const div = document.createElement("div");
+      div.innerHTML = sanitizer.sanitize(html, { allowedStyles: {} });
+      document.getElementById("classic")!.appendChild(div);
+      classic.set(`${cell.notebook}/${cell.cell}/${k}`, div);
+    });
+  }
   // Let scripts load plotly.js and draw (virtual time in headless Chromium).
   await new Promise((r) => setTimeout(r, 3000));
   const records = areas.flatMap(({ cell, trusted, area }) =>
@@ -76,10 +94,22 @@ async function main(): Promise<void> {
         staticPicture: Boolean(img && img.naturalWidth > 0 && img.getAttribute("src")?.startsWith("data:image/svg+xml;base64,")),
         note: (node?.querySelector(".linearity-plot-note")?.textContent ?? "").slice(0, 60),
         text: (node?.textContent ?? "").slice(0, 80),
+        classic: classicView(classic.get(`${cell.notebook}/${cell.cell}/${k}`)),
       };
     }),
   );
   document.getElementById("result")!.textContent = JSON.stringify({ withExtension, records });
+}
+
+/** What the classic notebook shows for an untrusted plot: the picture and the note, no script. */
+function classicView(div: HTMLElement | undefined): { staticPicture: boolean; note: string; scripts: number } | undefined {
+  if (!div) return undefined;
+  const img = div.querySelector("img.linearity-plot-static") as HTMLImageElement | null;
+  return {
+    staticPicture: Boolean(img && img.naturalWidth > 0),
+    note: (div.querySelector(".linearity-plot-note")?.textContent ?? "").slice(0, 60),
+    scripts: div.querySelectorAll("script").length,
+  };
 }
 
 main().catch((e: Error) => {
