@@ -4,3 +4,4 @@ export { readManifest } from "./manifest";
 export { HiddenStateWriter, type WriterInit } from "./writer";
 export { HiddenStateDataset, type DatasetLayout, type StateChunk } from "./reader";
 export { ConsecutiveOutputsDataset, type ConsecutiveChunk, type ConsecutiveItem } from "./consecutive";
+export { openSamples, defaultSamplesDir, type Samples } from "./samples";

@@ -4,7 +4,9 @@
  * including NBVAL_SKIP ones, so the stored notebook is complete.
  */
 import type { CodeCell, Notebook } from "./nbformat";
+import * as nodePath from "path";
 import { cellOptions } from "./markers";
+import { stripMachinePaths } from "./paths";
 import { CellRun, defaultCellTimeoutMs, NotebookSession, stderrText } from "./run";
 
 export interface ExecuteNotebookOptions {
@@ -46,16 +48,18 @@ export async function executeNotebook(path: string, nb: Notebook, opts: ExecuteN
   const session = await NotebookSession.start(path, { env: opts.env });
   const out: Notebook = structuredClone(nb);
   const runs: CellRun[] = [];
-  const code = out.cells.map((c, i) => ({ c, i })).filter((x): x is { c: CodeCell; i: number } => x.c.cell_type === "code");
+  const code = out.cells.filter((c): c is CodeCell => c.cell_type === "code");
   try {
-    for (const [k, { c, i }] of code.entries()) {
-      const run = await session.runCell(c, i + 1, { timeoutMs });
+    // Cells are numbered among code cells, as nbval numbers them ("Cell 3").
+    for (const [k, c] of code.entries()) {
+      const run = await session.runCell(c, k + 1, { timeoutMs });
       runs.push(run);
       opts.onCell?.(run, k, code.length);
-      c.outputs = run.outputs;
+      // Stored outputs carry no absolute paths of this machine (stack traces name files).
+      c.outputs = stripMachinePaths(run.outputs, nodePath.dirname(nodePath.resolve(path)));
       c.execution_count = run.executionCount;
       const message = runFailure(run, c, timeoutMs);
-      if (message) return { notebook: out, runs, failure: { number: i + 1, message } };
+      if (message) return { notebook: out, runs, failure: { number: k + 1, message } };
     }
     out.metadata = { ...out.metadata, ...tslabMetadata(session.kernel.info) };
     return { notebook: out, runs };

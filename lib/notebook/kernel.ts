@@ -44,6 +44,11 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   /** After idle, keep listening this long for late output of the same cell (default 25 ms). */
   lingerMs?: number;
+  /**
+   * Jupyter's stop_on_error: when true and the cell fails, the kernel aborts the requests queued
+   * behind it (what "Run All" sends for untagged cells). Default false: one cell at a time.
+   */
+  stopOnError?: boolean;
 }
 
 interface Waiter {
@@ -273,7 +278,7 @@ export class KernelClient {
       }
       iopub.push(m);
     };
-    const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: false };
+    const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: opts.stopOnError ?? false };
     let r = await this.request("shell", "execute_request", content, timeoutMs, onIopub);
     let status: ExecuteOutcome["status"];
     let msgId: string | undefined = r?.msgId;
@@ -300,6 +305,14 @@ export class KernelClient {
     if (msgId) this.waiters.delete(msgId);
     const count = r ? (r.reply.content as { execution_count?: number }).execution_count : undefined;
     return { status, executionCount: typeof count === "number" ? count : null, iopub, elapsedMs: Date.now() - start };
+  }
+
+  /** Sends a kernel_info_request, as a front end does whenever it (re)connects to the kernel. */
+  async kernelInfo(timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    const r = await this.request("shell", "kernel_info_request", {}, timeoutMs);
+    if (r === undefined) throw new Error(`tslab kernel did not answer kernel_info within ${Math.round(timeoutMs / 1000)} s`);
+    this.waiters.delete(r.msgId);
+    return r.reply.content as Record<string, unknown>;
   }
 
   /** Interrupts the running cell: tslab handles SIGINT (it has no interrupt_mode "message"). */

@@ -17,7 +17,7 @@ import type { SanitizeRule } from "./sanitize";
 
 /** The result of running one code cell. */
 export interface CellRun {
-  /** 1-based position among all cells (nbval's "Cell N"). */
+  /** 1-based position among the code cells (nbval's "Cell N"; markdown cells are not counted). */
   number: number;
   status: "ok" | "error" | "abort" | "timeout" | "skipped";
   outputs: Output[];
@@ -96,12 +96,12 @@ export function checkCell(run: CellRun, stored: CodeCell, options: CellOptions, 
   return cmp.ok ? undefined : cmp.message;
 }
 
-/** The code cells of `nb` with their 1-based numbers and nbval options. */
+/** The code cells of `nb`, numbered 1, 2, ... among code cells as nbval does, with their nbval options. */
 export function codeCells(nb: Notebook, lax: boolean): { cell: CodeCell; number: number; options: CellOptions }[] {
   const out: { cell: CodeCell; number: number; options: CellOptions }[] = [];
-  nb.cells.forEach((cell, i) => {
-    if (cell.cell_type === "code") out.push({ cell, number: i + 1, options: cellOptions(cell, lax) });
-  });
+  for (const cell of nb.cells) {
+    if (cell.cell_type === "code") out.push({ cell, number: out.length + 1, options: cellOptions(cell, lax) });
+  }
   return out;
 }
 

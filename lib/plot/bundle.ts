@@ -1,12 +1,15 @@
 /**
  * A Plotly figure as one display bundle: `application/vnd.plotly.v1+json` for JupyterLab's
  * Plotly renderer, `text/html` (self-contained, see html.ts) for the classic notebook,
- * nbconvert HTML and other front ends, and a one-line `text/plain` for text-only front ends.
+ * nbconvert HTML and other front ends, `image/svg+xml` (a static picture drawn here, svg.ts) for
+ * front ends and exports that run no scripts, and a one-line `text/plain` for text-only ones.
+ * The HTML shows the same picture until its script draws the interactive plot.
  */
 import { displayBundle, MimeBundle } from "./display";
 import { DEFAULT_CONFIG, DEFAULT_SIGNIFICANT_DIGITS, PlotlyFigure, roundDeep } from "./figure";
 import { figureHash, figureHtml } from "./html";
 import { nextFigureSlot } from "./session";
+import { figureSvg } from "./svg";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -24,19 +27,24 @@ export function prepareFigure(fig: PlotlyFigure, opts: FigureOptions = {}): Plot
 }
 
 function describe(fig: PlotlyFigure): string {
-  const title = (fig.layout.title as { text?: string } | undefined)?.text;
+  const title = (fig.layout.title as { text?: string } | undefined)?.text?.replace(/<br\s*\/?>/gi, " ");
   const kinds = [...new Set(fig.data.map((t) => t.type))].join(", ");
   return `<Plotly figure${title ? ` '${title}'` : ""}: ${fig.data.length} trace${fig.data.length === 1 ? "" : "s"} (${kinds})>`;
 }
 
-/** The MIME bundle for `fig` (takes the next figure slot: id number, library once). */
-export function figureBundle(fig: PlotlyFigure, opts: FigureOptions = {}): MimeBundle {
+/**
+ * The MIME bundle for `fig` (takes the next figure slot: id number, library once per front-end
+ * connection). `connections` overrides the kernel's connection count (tests).
+ */
+export function figureBundle(fig: PlotlyFigure, opts: FigureOptions = {}, connections?: number): MimeBundle {
   const prepared = prepareFigure(fig, opts);
-  const slot = nextFigureSlot();
+  const slot = connections === undefined ? nextFigureSlot() : nextFigureSlot(connections);
   const divId = `linearity-plot-${slot.index}-${figureHash(prepared)}`;
+  const svg = figureSvg(prepared);
   return {
     [PLOTLY_MIME]: prepared,
-    "text/html": figureHtml(prepared, divId, slot.includeLibrary),
+    "text/html": figureHtml(prepared, divId, slot.includeLibrary, svg),
+    "image/svg+xml": svg,
     "text/plain": describe(prepared),
   };
 }

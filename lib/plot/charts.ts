@@ -71,7 +71,16 @@ export function lineFigure(spec: LineChartSpec): PlotlyFigure {
   const yaxis = layout.yaxis as Record<string, unknown>;
   if (spec.yRange) yaxis.range = spec.yRange;
   if (spec.logY) yaxis.type = "log";
-  layout.legend = { orientation: "h", y: -0.2 };
+  // The legend goes right under the x-axis title, with room below for one row per entry (a
+  // narrow output area stacks the entries): a legend at a fixed negative y overlaps the axis
+  // title whenever the figure is short or narrow.
+  const margin = layout.margin as Record<string, number>;
+  const axisTitleSpace = margin.b;
+  const legendSpace = 8 + 20 * data.length;
+  margin.b += legendSpace;
+  layout.height = (layout.height as number) + legendSpace;
+  const plotHeight = (layout.height as number) - margin.t - margin.b;
+  layout.legend = { orientation: "h", yanchor: "top", y: -(axisTitleSpace + 6) / plotHeight, x: 0, xanchor: "left" };
   return { data, layout };
 }
 

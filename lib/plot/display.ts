@@ -25,6 +25,22 @@ export function kernelDisplayWriter(): WriteDisplayData | undefined {
   return mod?.lastWriteDisplayData ?? undefined;
 }
 
+/**
+ * How many kernel_info requests the kernel has answered (patches/tslab+1.0.22.patch counts them),
+ * or undefined outside a kernel. A front end sends one whenever it (re)connects, e.g. after a
+ * page reload, which is when the page has lost plotly.js and the next figure must embed it again.
+ */
+export function frontEndConnections(): number | undefined {
+  let file: string;
+  try {
+    file = require.resolve("tslab/dist/jupyter");
+  } catch {
+    return undefined;
+  }
+  const count = (require.cache[file]?.exports as { kernelInfoRequests?: unknown } | undefined)?.kernelInfoRequests;
+  return typeof count === "number" ? count : undefined;
+}
+
 /** True when running inside a tslab kernel that can display outputs. */
 export function inKernel(): boolean {
   return kernelDisplayWriter() !== undefined;

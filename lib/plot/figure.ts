@@ -45,17 +45,40 @@ export function roundDeep(value: unknown, digits = DEFAULT_SIGNIFICANT_DIGITS): 
   return value;
 }
 
-/** Shared layout defaults: a plain white template and margins that suit notebook width. */
+/** Characters per title line: longer titles are wrapped at spaces (Plotly does not wrap). */
+export const TITLE_LINE_CHARS = 64;
+
+/** Splits a title into lines of at most `width` characters at spaces (longer words stay whole). */
+export function wrapTitle(title: string, width = TITLE_LINE_CHARS): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of title.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * Shared layout defaults: a plain white template and margins that suit notebook width. Long
+ * titles are wrapped (`<br>`) and the mode bar stands vertically at the right edge, so that in
+ * a narrow output area the title does not run under the mode bar.
+ */
 export function baseLayout(opts: { title?: string; xTitle?: string; yTitle?: string; height?: number; width?: number }): Record<string, unknown> {
+  const titleLines = opts.title ? wrapTitle(opts.title) : [];
   const layout: Record<string, unknown> = {
     template: { layout: { paper_bgcolor: "white", plot_bgcolor: "white", font: { family: "Helvetica, Arial, sans-serif", size: 13 } } },
-    height: opts.height ?? 400,
-    margin: { l: 64, r: 24, t: opts.title ? 56 : 24, b: 56 },
+    height: (opts.height ?? 400) + Math.max(0, titleLines.length - 1) * 20,
+    margin: { l: 64, r: 40, t: titleLines.length ? 36 + 20 * titleLines.length : 24, b: 56 },
+    modebar: { orientation: "v" },
     xaxis: { title: { text: opts.xTitle ?? "" }, gridcolor: "#e5e5e5", zeroline: false },
     yaxis: { title: { text: opts.yTitle ?? "" }, gridcolor: "#e5e5e5", zeroline: false },
   };
   if (opts.width !== undefined) layout.width = opts.width;
-  if (opts.title) layout.title = { text: opts.title, x: 0.02, xanchor: "left" };
+  if (opts.title) layout.title = { text: titleLines.join("<br>"), x: 0.02, xanchor: "left", font: { size: 15 } };
   return layout;
 }
 

@@ -56,29 +56,55 @@ export function figureHash(fig: PlotlyFigure): string {
   return crypto.createHash("sha256").update(JSON.stringify(fig)).digest("hex").slice(0, 10);
 }
 
+/** The note shown under the static picture until the interactive plot replaces it. */
+export const UNTRUSTED_NOTE =
+  "Static picture. For the interactive plot, trust the notebook (File > Trust Notebook, or `jupyter trust`) or re-run the cell.";
+
+/** Shown in place of the note when plotly.js never arrives (the page lost it, e.g. after a reload). */
+export const NOT_LOADED_NOTE =
+  "Interactive plot not drawn: plotly.js is not loaded in this page. Re-run the cell; if that does not help, run `resetPlotSession()` in a cell first (the next plot then embeds the library), or restart the kernel and run all.";
+
 /**
  * HTML that draws `fig` into a div with id `divId`. When `includeLibrary` is true the plotly.js
- * library comes first. The drawing script waits (up to 60 s) for `window.Plotly`, since a
- * front end may render outputs out of order; after that it says in the div why nothing shows.
+ * library comes first. Until the script runs, the div shows `staticSvg` (a picture of the
+ * figure) and a note: that is all a front end shows when it runs no scripts (an untrusted
+ * notebook, whose sanitizer also strips inline styles). The drawing script clears the div and
+ * draws the interactive plot; it waits (up to 60 s) for `window.Plotly`, since a front end may
+ * render outputs out of order, and then says in the div why nothing more shows.
  */
-export function figureHtml(fig: PlotlyFigure, divId: string, includeLibrary: boolean): string {
+export function figureHtml(fig: PlotlyFigure, divId: string, includeLibrary: boolean, staticSvg?: string): string {
   const height = typeof fig.layout.height === "number" ? `${fig.layout.height}px` : "400px";
   const lib = includeLibrary ? plotlyLibraryScript() : "";
   const id = scriptJson(divId);
+  const picture = staticSvg
+    ? `<img class="linearity-plot-static" alt="static picture of the plot" style="max-width:100%" src="data:image/svg+xml;base64,${Buffer.from(staticSvg, "utf8").toString("base64")}">\n`
+    : "";
   return (
     lib +
-    `<div id="${divId}" class="linearity-plot" style="width:100%;height:${height};"></div>\n` +
+    `<div id="${divId}" class="linearity-plot">\n${picture}<p class="linearity-plot-note">${escapeHtmlText(UNTRUSTED_NOTE)}</p>\n</div>\n` +
     `<script type="text/javascript">\n(function () {\n` +
     `  var fig = ${scriptJson(fig)};\n` +
     `  var tries = 0;\n` +
     `  function draw() {\n` +
     `    var el = document.getElementById(${id});\n` +
     `    if (!el) return;\n` +
-    `    if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, fig.config || {}); return; }\n` +
+    `    if (window.Plotly) {\n` +
+    `      el.textContent = "";\n` +
+    `      el.style.width = "100%";\n` +
+    `      el.style.height = ${scriptJson(height)};\n` +
+    `      window.Plotly.newPlot(el, fig.data, fig.layout, fig.config || {});\n` +
+    `      return;\n` +
+    `    }\n` +
     `    if (tries++ < 600) { setTimeout(draw, 100); return; }\n` +
-    `    el.textContent = "plotly.js is not loaded: run the notebook's first plot cell (it embeds the library), or trust the notebook.";\n` +
+    `    var note = el.querySelector(".linearity-plot-note");\n` +
+    `    if (note) note.textContent = ${scriptJson(NOT_LOADED_NOTE)};\n` +
     `  }\n` +
     `  draw();\n` +
     `})();\n</script>\n`
   );
+}
+
+/** Escapes text for HTML element content. */
+export function escapeHtmlText(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

@@ -43,7 +43,7 @@ describe("executeNotebook", () => {
       expect(code.map((c) => (c.cell_type === "code" ? c.execution_count : -1))).toEqual([1, 2, 3, 4, 7]);
       expect(code[0].cell_type === "code" && code[0].outputs).toEqual([{ output_type: "stream", name: "stdout", text: "42\n" }]);
       expect(code[2].cell_type === "code" && code[2].outputs).toEqual([{ output_type: "stream", name: "stdout", text: "43\n" }]); // skip-tagged cells still run
-      expect(result.failure?.number).toBe(5);
+      expect(result.failure?.number).toBe(4); // numbered among code cells, as nbval does
       expect(result.failure?.message).toMatch(/^raised an exception:[\s\S]*Error: unexpected/);
       expect(nb.cells[1].cell_type === "code" && nb.cells[1].execution_count).toBe(7); // the input is not modified
 
@@ -54,6 +54,30 @@ describe("executeNotebook", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+});
+
+describe("stored outputs carry no machine paths", () => {
+  test("paths into the project become relative to the notebook's folder, in tracebacks and streams", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "paths-test-"));
+    try {
+      fs.writeFileSync(path.join(root, "package.json"), "{}");
+      fs.mkdirSync(path.join(root, "lib"));
+      fs.mkdirSync(path.join(root, "nb"));
+      fs.writeFileSync(path.join(root, "lib", "m.js"), 'module.exports = () => { throw new Error("deep"); };\n');
+      const nb = notebook([{ source: `console.log(require("path").resolve("../lib/m.js"));` }, { source: `require("../lib/m.js")();`, tags: ["raises-exception"] }]);
+      const result = await executeNotebook(path.join(root, "nb", "n.ipynb"), nb);
+      expect(result.failure).toBeUndefined();
+      const stored = JSON.stringify(result.notebook.cells);
+      expect(stored).not.toContain(root);
+      expect(stored).not.toContain(fs.realpathSync(root));
+      const [first, second] = result.notebook.cells.map((c) => (c.cell_type === "code" ? c.outputs : []));
+      expect(first).toEqual([{ output_type: "stream", name: "stdout", text: "../lib/m.js\n" }]);
+      expect(second[0]).toMatchObject({ output_type: "error", ename: "Error", evalue: "deep" });
+      expect((second[0] as { traceback: string[] }).traceback.join("\n")).toContain("(../lib/m.js:1:");
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("runFailure", () => {

@@ -62,21 +62,40 @@ describe("tslab kernel", () => {
     expect(checkCell(await session.runCell(bad, 2), bad, cellOptions(bad, false), [])).toContain("- linearity 0.52\n+ linearity 0.97");
   });
 
-  test("an exception is status 'error' with stderr; the next cell still runs (no abort)", async () => {
-    const boom = cell('throw new Error("boom")');
+  test("an exception is published as an iopub error message (ename, evalue, traceback); the next cell still runs", async () => {
+    const boom = cell('throw new RangeError("boom")');
     const r = await session.runCell(boom, 3);
     expect(r.status).toBe("error");
-    expect(checkCell(r, boom, cellOptions(boom, false), [])).toMatch(/Cell execution caused an exception:[\s\S]*Error: boom/);
-    const tagged = cell('throw new Error("boom")', r.outputs, ["raises-exception"]);
+    const errors = r.outputs.filter((o) => o.output_type === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ ename: "RangeError", evalue: "boom" });
+    const traceback = (errors[0] as { traceback: string[] }).traceback.join("\n");
+    expect(traceback).toContain("RangeError: boom");
+    // The kernel's own frames (node:vm, tslab/dist) are cut; nothing goes to stderr twice.
+    expect(traceback).not.toMatch(/node:vm|tslab[\\/]dist/);
+    expect(r.outputs.some((o) => o.output_type === "stream")).toBe(false);
+    expect(checkCell(r, boom, cellOptions(boom, false), [])).toMatch(/Cell execution caused an exception:[\s\S]*RangeError: boom/);
+    const tagged = cell('throw new RangeError("boom")', r.outputs, ["raises-exception"]);
     expect(checkCell(await session.runCell(tagged, 4), tagged, cellOptions(tagged, false), [])).toBeUndefined();
     const after = await kernel.execute("1 + 1");
     expect(after.status).toBe("ok");
   });
 
-  test("a type error fails the cell with tslab's diagnostic", async () => {
+  test("Run All: cells queued behind a failing cell run when it was sent with stop_on_error=false (raises-exception), are aborted otherwise", async () => {
+    // Front ends send every cell at once and stop_on_error=false only for raises-exception cells.
+    const tagged = await Promise.all([kernel.execute('throw new Error("expected")', { stopOnError: false }), kernel.execute("3 * 3", { stopOnError: true })]);
+    expect(tagged.map((r) => r.status)).toEqual(["error", "ok"]);
+    expect(tagged[1].iopub.map((m) => m.content)).toEqual([{ name: "stdout", text: "9\n" }]);
+    const untagged = await Promise.all([kernel.execute('throw new Error("unexpected")', { stopOnError: true }), kernel.execute("4 * 4", { stopOnError: true })]);
+    expect(untagged.map((r) => r.status)).toEqual(["error", "abort"]);
+  });
+
+  test("a type error is an error message with tslab's diagnostic", async () => {
     const r = await kernel.execute('const s: number = "x";');
     expect(r.status).toBe("error");
-    expect(JSON.stringify(r.iopub.map((m) => m.content))).toContain("Type 'string' is not assignable to type 'number'");
+    const error = r.iopub.find((m) => m.header.msg_type === "error")?.content as { ename: string; evalue: string };
+    expect(error.ename).toBe("TSError");
+    expect(error.evalue).toContain("Type 'string' is not assignable to type 'number'");
   });
 
   test("a cell past its timeout is interrupted and reported; the kernel stays usable", async () => {
@@ -94,6 +113,19 @@ describe("tslab kernel", () => {
     const display = r.iopub.find((m) => m.header.msg_type === "display_data");
     expect(Object.keys((display?.content as { data: object }).data).sort()).toEqual(["text/html", "text/plain"]);
     expect(r.iopub.some((m) => (m.content as { text?: string }).text === "true\n")).toBe(true);
+  });
+
+  test("a page reload (the front end reconnects: kernel_info) makes the next plot embed plotly.js again", async () => {
+    const lib = path.resolve(__dirname, "../../dist/lib/plot/index.js");
+    await kernel.execute(`const plots = require(${JSON.stringify(lib)}); plots.resetPlotSession();`);
+    const plot = async () => {
+      const r = await kernel.execute(`plots.lineChart({ series: [{ name: "a", y: [1, 2] }] })`);
+      const html = ((r.iopub.find((m) => m.header.msg_type === "display_data")?.content as { data: Record<string, string> }).data)["text/html"];
+      return html.includes("function (define, exports, module)");
+    };
+    expect([await plot(), await plot()]).toEqual([true, false]);
+    await kernel.kernelInfo();
+    expect([await plot(), await plot()]).toEqual([true, false]);
   });
 });
 

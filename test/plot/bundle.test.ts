@@ -16,7 +16,7 @@ describe("Plotly display bundles", () => {
   test("outside a kernel the display functions return the bundle", () => {
     expect(inKernel()).toBe(false);
     const b = lineChart({ series: [{ name: "a", y: [1, 2] }] });
-    expect(Object.keys(b!).sort()).toEqual([PLOTLY_MIME, "text/html", "text/plain"]);
+    expect(Object.keys(b!).sort()).toEqual([PLOTLY_MIME, "image/svg+xml", "text/html", "text/plain"]);
   });
 
   test("one bundle: rounded Plotly JSON with config, HTML fallback, one-line text", () => {
@@ -36,6 +36,25 @@ describe("Plotly display bundles", () => {
     expect(first).toContain("(function (define, exports, module) {");
     expect(second.length).toBeLessThan(5000);
     expect(second).not.toContain("function (define, exports, module)");
+  });
+
+  test("after a front end reconnects (a page reload: kernel_info), the next figure embeds plotly.js again", () => {
+    const embeds = (connections: number) => (figureBundle(fig(), {}, connections)["text/html"] as string).includes("function (define, exports, module)");
+    expect([embeds(3), embeds(3), embeds(3)]).toEqual([true, false, false]);
+    expect([embeds(4), embeds(4)]).toEqual([true, false]);
+  });
+
+  test("the HTML shows the static picture and a note until its script draws; the SVG is in the bundle too", () => {
+    const b = figureBundle(fig());
+    const html = b["text/html"] as string;
+    const div = html.slice(html.indexOf("<div"), html.indexOf("</div>"));
+    const img = /<img class="linearity-plot-static"[^>]* src="data:image\/svg\+xml;base64,([^"]+)">/.exec(div);
+    expect(img).not.toBeNull();
+    expect(Buffer.from(img![1], "base64").toString("utf8")).toBe(b["image/svg+xml"]);
+    expect(div).toContain("trust the notebook (File &gt; Trust Notebook, or `jupyter trust`) or re-run the cell");
+    // No inline style on the div: an untrusted notebook's sanitizer strips it; the script sets it.
+    expect(div).toMatch(/^<div id="linearity-plot-1-[0-9a-f]+" class="linearity-plot">/);
+    expect(html).toContain('el.textContent = "";');
   });
 
   test("element ids are stable: a counter plus a hash of the figure, repeated after a reset", () => {

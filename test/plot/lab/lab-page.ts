@@ -1,0 +1,57 @@
+/**
+ * Builds the JupyterLab rendering page (page.ts) into a folder: the bundle (esbuild, from
+ * the @jupyterlab npm packages), the notebooks' stored outputs as a script, and index.html.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { readNotebook } from "../../../lib/notebook/nbformat";
+
+/** Chromium's binary, or undefined when none is installed. */
+export function findChromium(): string | undefined {
+  const candidates = [process.env.CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].filter((c): c is string => Boolean(c));
+  return candidates.find((c) => fs.existsSync(c));
+}
+
+/** Opens `page` (with `hash`) in headless Chromium and returns what page.ts wrote into <pre id="result">. */
+export function runPage(chromium: string, page: string, hash: string): unknown {
+  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const dom = execFileSync(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--virtual-time-budget=20000", "--dump-dom", `file://${page}#${hash}`], {
+    encoding: "utf8",
+    maxBuffer: 512 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "ignore"],
+    timeout: 120_000,
+  });
+  const m = /<pre id="result">([^<]*)<\/pre>/.exec(dom);
+  if (!m || m[1] === "") throw new Error(`the page wrote no result (#${hash})`);
+  const text = m[1].replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+  return JSON.parse(text);
+}
+
+/** Writes index.html, page.js and cells.js for `notebooks` into `outDir`; returns index.html's path. */
+export async function buildLabPage(notebooks: string[], outDir: string): Promise<string> {
+  const esbuild = await import("esbuild");
+  fs.mkdirSync(outDir, { recursive: true });
+  await esbuild.build({
+    entryPoints: [path.join(__dirname, "page.ts")],
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    outfile: path.join(outDir, "page.js"),
+    loader: { ".svg": "text", ".css": "empty" },
+    define: { "process.env.NODE_ENV": '"production"', global: "window" },
+    logLevel: "error",
+  });
+  const cells = notebooks.flatMap((file) => {
+    const nb = readNotebook(file);
+    let n = 0;
+    return nb.cells.flatMap((c) => (c.cell_type === "code" ? [{ notebook: path.basename(file), cell: ++n, outputs: c.outputs }] : [])).filter((c) => c.outputs.length > 0);
+  });
+  fs.writeFileSync(path.join(outDir, "cells.js"), `window.NOTEBOOK_CELLS = ${JSON.stringify(cells).replace(/<\/script/gi, "<\\/script")};\n`);
+  fs.writeFileSync(
+    path.join(outDir, "index.html"),
+    `<!doctype html><html><head><meta charset="utf-8"><title>JupyterLab rendering check</title></head><body style="width:900px">\n` +
+      `<div id="untrusted"></div><div id="trusted"></div><div id="classic"></div><pre id="result"></pre>\n` +
+      `<script src="cells.js"></script><script src="page.js"></script></body></html>\n`,
+  );
+  return path.join(outDir, "index.html");
+}
