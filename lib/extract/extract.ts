@@ -31,6 +31,11 @@ export interface ExtractOptions {
   out: string;
   /** Stop after this many tokens (BOS included). Default: all of the text. */
   maxTokens?: number;
+  /**
+   * Take sequences round-robin over the documents (the first of every document, then the
+   * second, ...) so that maxTokens samples the whole text rather than its first documents.
+   */
+  spread?: boolean;
   /** Tokens per sequence, BOS included. Default min(256, n_ctx). */
   seqLen?: number;
   /** Storage type of the states. Default float32. */
@@ -146,6 +151,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       text: opts.text,
       seq_len: seqLen,
       max_tokens: opts.maxTokens ?? null,
+      spread: opts.spread ?? false,
       dtype,
       tokenizer: tokenizer.kind,
       bos_token_id: tokenizer.bosTokenId ?? null,
@@ -194,7 +200,7 @@ async function runBatches(
   docs: ReturnType<typeof loadTextSource>,
   opts: ExtractOptions & { seqLen: number; batchSize: number },
 ): Promise<ExtractResult> {
-  const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens });
+  const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens, spread: opts.spread });
 
   // Skip what an earlier run committed; the token count must agree, or the settings changed.
   const done = writer.committedSamples;

@@ -14,6 +14,8 @@ export interface ExtractionSettings {
   text: string;
   seq_len: number;
   max_tokens: number | null;
+  /** Round-robin over documents (`--spread`); absent in datasets written before the option. */
+  spread: boolean;
   dtype: string;
   tokenizer: string;
   bos_token_id: number | null;
@@ -24,6 +26,7 @@ const FLAGS: Record<keyof ExtractionSettings, string> = {
   text: "--text",
   seq_len: "--seq-len",
   max_tokens: "--max-tokens",
+  spread: "--spread",
   dtype: "--dtype",
   tokenizer: "tokenizer",
   bos_token_id: "bos_token_id",
@@ -41,9 +44,11 @@ export function checkResumable(out: string, want: ExtractionSettings): Manifest 
     throw new Error(`${out} holds a dataset that was not written by 'linearity extract'; choose another --out`);
   }
   const show = (v: unknown): string => (v === null || v === undefined ? "(none)" : String(v));
+  // Datasets written before --spread existed read as spread: false.
+  const before = { ...stored, spread: stored.spread ?? false };
   const diffs = (Object.keys(FLAGS) as (keyof ExtractionSettings)[])
-    .filter((k) => show(stored[k]) !== show(want[k]))
-    .map((k) => `${FLAGS[k]} ${show(stored[k])} (this run: ${show(want[k])})`);
+    .filter((k) => show(before[k]) !== show(want[k]))
+    .map((k) => `${FLAGS[k]} ${show(before[k])} (this run: ${show(want[k])})`);
   if (diffs.length > 0) {
     throw new Error(
       `${out} was extracted with other settings: ${diffs.join(", ")}; rerun with the same settings to continue, or choose another --out`,

@@ -19,6 +19,7 @@ interface ExtractFlags {
   text: string;
   out: string;
   maxTokens?: number;
+  spread?: boolean;
   seqLen?: number;
   dtype: string;
   batchSize?: number;
@@ -38,6 +39,7 @@ export function registerExtract(program: Command): void {
     .requiredOption("--text <file-or-corpus>", "UTF-8 text file, or corpus:brown, corpus:brown:train, corpus:brown:heldout")
     .requiredOption("--out <dataset>", "dataset folder to create, or to continue after an interruption")
     .option("--max-tokens <n>", "stop after n tokens, BOS included (default: the whole text)", positiveInt("--max-tokens"))
+    .option("--spread", "take sequences round-robin over the documents (first of each, then second, ...) so --max-tokens samples every document")
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveInt("--seq-len"))
     .option("--dtype <type>", "float16 or float32 storage", "float32")
     .option("--batch-size <n>", "sequences per forward pass", positiveInt("--batch-size"), 8)
@@ -69,6 +71,7 @@ export function registerExtract(program: Command): void {
           text: flags.text,
           out: flags.out,
           maxTokens: flags.maxTokens,
+          spread: flags.spread ?? false,
           seqLen: flags.seqLen,
           dtype: flags.dtype as ExtractDtype,
           batchSize: flags.batchSize,
