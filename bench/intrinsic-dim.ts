@@ -23,12 +23,15 @@ async function main(): Promise<void> {
     o += c.states[3].length;
   }
   const t = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = intrinsicDimension(x, D, {
     candidates: env("BENCH_CANDIDATES", 8),
     blockRows: env("BENCH_BLOCK", 1024),
   });
   const s = (performance.now() - t) / 1000;
-  console.log(`intrinsicDimension: ${s.toFixed(2)} s, d = ${r.dimension.toFixed(4)}, rescanned ${r.rescanned} rows, duplicates ${r.duplicates}`);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  console.log(`intrinsicDimension: ${s.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} s CPU, d = ${r.dimension.toFixed(4)}, rescanned ${r.rescanned} rows, duplicates ${r.duplicates}`);
   console.log(`matmul work: ${((N * N * D) / 1e9).toFixed(1)} GFLOP (one product per unordered pair)`);
 }
 

@@ -98,9 +98,9 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
   // Stage 1: the k nearest candidates per row by float32 distances, sorted ascending.
   const candDist = new Float64Array(n * k).fill(Infinity);
   const candIdx = new Int32Array(n * k).fill(-1);
+  const worst = new Float64Array(n).fill(Infinity); // the k-th candidate's distance per row
   const offer = (row: number, j: number, dist: number): void => {
     const base = row * k;
-    if (!(dist < candDist[base + k - 1])) return;
     let p = k - 1;
     while (p > 0 && candDist[base + p - 1] > dist) {
       candDist[base + p] = candDist[base + p - 1];
@@ -109,6 +109,7 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
     }
     candDist[base + p] = dist;
     candIdx[base + p] = j;
+    worst[row] = candDist[base + k - 1];
   };
   const blocks = Math.ceil(n / block);
   for (let bi = 0; bi < blocks; bi++) {
@@ -126,12 +127,14 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
         dots.dispose();
         const w = j1 - j0;
         for (let i = i0; i < i1; i++) {
-          const row = (i - i0) * w;
+          const row = (i - i0) * w - j0;
           const start = bi === bj ? i + 1 : j0;
+          const sqi = sq[i];
           for (let j = start; j < j1; j++) {
-            const dist = sq[i] + sq[j] - 2 * g[row + j - j0];
-            offer(i, j, dist);
-            offer(j, i, dist);
+            const dist = sqi + sq[j] - 2 * g[row + j];
+            // Most pairs are far: test the k-th candidate before calling offer.
+            if (dist < worst[i]) offer(i, j, dist);
+            if (dist < worst[j]) offer(j, i, dist);
           }
         }
       }

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
-import { normalizeHfConfig } from "./config";
+import { normalizeHfConfig, type DecoderConfig } from "./config";
 import { disposeParams, FAMILIES } from "./registry";
 import type { Model, StateDict } from "./types";
 import { checkWeights } from "./weights";
@@ -77,12 +77,20 @@ function openWeights(dir: string): Map<string, SafetensorsTensor> {
   return all;
 }
 
+/** A checkpoint's config and its family's params (opaque: the family's own type). */
+export interface LoadedParams {
+  config: DecoderConfig;
+  hfConfig: Record<string, unknown>;
+  params: unknown;
+}
+
 /**
- * Load the checkpoint in `dir` and return a runnable {@link Model}. Throws a one-line error for
- * a missing/invalid config.json, an unsupported model_type, missing weight files, non-float
- * weights, or tensors that do not match the config (listing missing, misshaped and unexpected).
+ * Load the checkpoint in `dir` as its family's params (what {@link loadModel} runs). Throws a
+ * one-line error for a missing/invalid config.json, an unsupported model_type, missing weight
+ * files, non-float weights, or tensors that do not match the config (listing missing, misshaped
+ * and unexpected).
  */
-export function loadModel(dir: string): Model {
+export function loadParams(dir: string): LoadedParams {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
   const config = normalizeHfConfig(hfConfig);
   const family = FAMILIES[config.family];
@@ -103,14 +111,20 @@ export function loadModel(dir: string): Model {
       }
       sd[name] = tf.tensor(t.read(), t.shape, "float32");
     }
-    const params = family.fromHf(config, sd);
-    return {
-      config,
-      hfConfig,
-      forward: (ids, opts) => family.forward(config, params, ids, opts),
-      dispose: () => disposeParams(params),
-    };
+    return { config, hfConfig, params: family.fromHf(config, sd) };
   } finally {
     tf.dispose(Object.values(sd));
   }
+}
+
+/** Load the checkpoint in `dir` and return a runnable {@link Model} (errors as {@link loadParams}). */
+export function loadModel(dir: string): Model {
+  const { config, hfConfig, params } = loadParams(dir);
+  const family = FAMILIES[config.family];
+  return {
+    config,
+    hfConfig,
+    forward: (ids, opts) => family.forward(config, params, ids, opts),
+    dispose: () => disposeParams(params),
+  };
 }
