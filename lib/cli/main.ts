@@ -12,6 +12,9 @@ import { registerExport } from "./commands/export";
 import { registerExtract } from "./commands/extract";
 import { registerDownload } from "./commands/download";
 import { registerTrain } from "./commands/train";
+import { registerAnisotropy } from "./commands/anisotropy";
+import { registerIntrinsicDim } from "./commands/intrinsic-dim";
+import { registerLens } from "./commands/lens";
 
 export function buildProgram(): Command {
   const program = new Command("linearity")
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
     registerExtract,
     registerDownload,
     registerTrain,
+    registerAnisotropy,
+    registerIntrinsicDim,
+    registerLens,
   ]) {
     register(program);
   }
