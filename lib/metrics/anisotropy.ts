@@ -9,7 +9,7 @@
  * O(d_model^2) whatever the number of tokens; trace(C) comes from float64 sums of squares, and
  * lambda_max from Lanczos on the d_model x d_model sum (top-eigenvalue.ts).
  */
-import { GramAccumulator } from "../tensor/gram";
+import { GramAccumulator } from "../numerics/moments";
 import { topEigenvalue } from "./top-eigenvalue";
 
 export interface AnisotropyResult {

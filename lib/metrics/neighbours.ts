@@ -21,7 +21,7 @@
  * tfjs-node). A GPU backend running float32 matmuls as TF32 would break it.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkChunk, checkFinite } from "../tensor/check";
+import { checkChunk, checkFinite } from "../numerics/check";
 
 /** float32 unit roundoff. */
 const EPS32 = 2 ** -24;

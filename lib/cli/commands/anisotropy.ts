@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { initBackend } from "../../backend";
-import { openMatrixFile } from "../../dataset/score-files";
+import { openMatrixFile } from "../../analysis/score-files";
 import { AnisotropyAccumulator } from "../../metrics/anisotropy";
-import { nonNegativeIntFlag, positiveIntFlag } from "./score";
+import { nonNegativeIntFlag, positiveIntFlag } from "../flags";
 
 interface AnisotropyFlags {
   rows: number;

@@ -1,22 +1,13 @@
 import type { Command } from "commander";
 import { initBackend } from "../../backend";
-import { openMatrixFile } from "../../dataset/score-files";
+import { openMatrixFile } from "../../analysis/score-files";
 import { DEFAULT_KEEP_FRACTION, intrinsicDimension } from "../../metrics/intrinsic-dimension";
-import { nonNegativeIntFlag, positiveIntFlag } from "./score";
+import { fractionFlag, nonNegativeIntFlag, positiveIntFlag } from "../flags";
 
 interface IntrinsicDimFlags {
   keepFraction: number;
   maxTokens?: number;
   digits: number;
-}
-
-/** Parse a fraction in (0, 1]. */
-export function fractionFlag(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === "" || !(n > 0 && n <= 1)) throw new Error(`${flag} must be a number in (0, 1], got '${value}'`);
-    return n;
-  };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { initBackend } from "../../backend";
 import { writeFileAtomic } from "../../io/atomic";
 import { logitLens } from "../../lens/lens";
-import { positiveIntFlag } from "./score";
+import { positiveIntFlag } from "../flags";
 
 interface LensFlags {
   model: string;

@@ -1,6 +1,6 @@
 /** Validation of token-id input shared by the forward passes. */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkShape } from "../../tensor/check";
+import { checkShape } from "../../numerics/check";
 import type { DecoderConfig } from "../config";
 
 /**

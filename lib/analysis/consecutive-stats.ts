@@ -5,10 +5,12 @@
  * `idMaxTokens` tokens (kept from the same pass). Memory is O(n_states * d_model^2) plus
  * n_states * idMaxTokens * d_model floats, whatever the number of tokens.
  */
+import type { HiddenStateDataset } from "../dataset/reader";
 import { AnisotropyAccumulator } from "../metrics/anisotropy";
+import { CosineAccumulator } from "../metrics/cosine";
 import { DEFAULT_KEEP_FRACTION, intrinsicDimension } from "../metrics/intrinsic-dimension";
-import { CosineAccumulator, LinearityAccumulator, MeanNormAccumulator } from "../tensor";
-import type { HiddenStateDataset } from "./reader";
+import { LinearityAccumulator } from "../metrics/linearity-accumulator";
+import { MeanNormAccumulator } from "../metrics/norms";
 
 export interface StateStats {
   state: number;
