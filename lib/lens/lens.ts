@@ -11,32 +11,25 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
-import type { DecoderConfig } from "../models/config";
 import { resolveModel } from "../models/hub";
-import { loadParams } from "../models/load";
-import { disposeParams, FAMILIES } from "../models/registry";
-import type { ForwardOptions, ForwardOutput } from "../models/types";
+import { loadModel } from "../models/load";
+import type { Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { readoutOf, type Readout } from "./readout";
 
-/** A model with its readout exposed. */
-export interface LensModel {
-  readonly config: DecoderConfig;
+/** A model with its readout (final norm, unembedding) as separate steps. */
+export interface LensModel extends Model {
   readonly readout: Readout;
-  forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
-  dispose(): void;
 }
 
-/** Load a local checkpoint folder for the lens (the weights once, shared by forward and readout). */
+/** A loaded model with its readout. */
+export function withReadout(model: Model): LensModel {
+  return { ...model, readout: readoutOf(model) };
+}
+
+/** Load a local checkpoint folder for the lens. */
 export function loadLensModel(dir: string): LensModel {
-  const { config, params } = loadParams(dir);
-  const family = FAMILIES[config.family];
-  return {
-    config,
-    readout: readoutOf(config, params),
-    forward: (ids, opts) => family.forward(config, params, ids, opts),
-    dispose: () => disposeParams(params),
-  };
+  return withReadout(loadModel(dir));
 }
 
 /** The lens on one sequence: per state, per predicted position (pos - 1 of them). */

@@ -1,57 +1,37 @@
 /**
- * The readout of a model: final norm, then unembedding, per family, applied to any hidden state
- * (the logit lens). Written against the models API of today (params as each family's converter
- * builds them, from `loadParams`); a future hook-point API of the models would replace it.
+ * The readout of a model, applied to any hidden state (the logit lens): the final norm, then the
+ * unembedding, read from the model's weights by role (lib/models/roles.ts), as the forward pass
+ * computes its own logits from its last state:
  *
- *   llama: RMSNorm(model.norm) -> lm_head (or embed_tokens^T when tied)
- *   gpt2:  LayerNorm(ln_f) -> lm_head (or wte^T)
- *   opt:   LayerNorm(final_layer_norm) when the model has one (pre-LN; post-LN OPT-350m has none)
- *          -> project_out when d_embed != d_model -> embed_tokens^T
+ *   finalNorm: ln_final (RMSNorm for Llama, LayerNorm for GPT-2/OPT); identity when the model has
+ *              none (post-LN OPT-350m)
+ *   unembed:   unembed_proj (OPT project_out) when present, then unembed, or embed^T when tied
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { DecoderConfig } from "../models/config";
 import { linear, transposeLast2 } from "../models/common/matmul";
-import { layerNorm, rmsNorm } from "../models/common/norm";
-import type { Gpt2Params } from "../models/gpt2/params";
-import type { LlamaParams } from "../models/llama/params";
-import type { OptParams } from "../models/opt/params";
+import { layerNormOf, rmsNorm } from "../models/common/norm";
+import type { Model } from "../models/types";
 
 export interface Readout {
-  /** The final norm, [batch, pos, d_model] -> [batch, pos, d_model] (identity when the model has none). */
+  /** The final norm, [batch, pos, d_model] -> [batch, pos, d_model] (a copy when the model has none). */
   finalNorm(h: tf.Tensor3D): tf.Tensor3D;
   /** The unembedding, [batch, pos, d_model] -> logits [batch, pos, d_vocab]. */
   unembed(h: tf.Tensor3D): tf.Tensor3D;
 }
 
-/** The readout of a family's params (the opaque `params` of loadParams). */
-export function readoutOf(cfg: DecoderConfig, params: unknown): Readout {
-  const eps = cfg.norm_eps;
-  switch (cfg.family) {
-    case "llama": {
-      const p = params as LlamaParams;
-      return {
-        finalNorm: (h) => rmsNorm(h, p.finalNorm, eps),
-        unembed: (h) => tf.tidy(() => linear(h, p.lmHead ?? transposeLast2(p.embed))),
-      };
-    }
-    case "gpt2": {
-      const p = params as Gpt2Params;
-      return {
-        finalNorm: (h) => layerNorm(h, p.finalGain, p.finalBias, eps),
-        unembed: (h) => tf.tidy(() => linear(h, p.lmHead ?? transposeLast2(p.tokenEmbed))),
-      };
-    }
-    case "opt": {
-      const p = params as OptParams;
-      return {
-        finalNorm: (h) =>
-          p.finalGain !== undefined && p.finalBias !== undefined ? layerNorm(h, p.finalGain, p.finalBias, eps) : tf.clone(h),
-        unembed: (h) =>
-          tf.tidy(() => {
-            const out = p.projectOut !== undefined ? linear(h, p.projectOut) : h;
-            return linear(out, p.lmHead ?? transposeLast2(p.tokenEmbed));
-          }),
-      };
-    }
-  }
+/** The readout of a loaded model (its weights stay owned by the model). */
+export function readoutOf(model: Model): Readout {
+  const cfg = model.config, w = model.weights;
+  const ln = w.ln_final;
+  return {
+    finalNorm: (h) => {
+      if (ln === undefined) return tf.clone(h);
+      return cfg.family === "llama" ? rmsNorm(h, ln.w, cfg.norm_eps) : layerNormOf(h, ln, cfg.norm_eps);
+    },
+    unembed: (h) =>
+      tf.tidy(() => {
+        const out = w.unembed_proj !== undefined ? linear(h, w.unembed_proj.w, w.unembed_proj.b) : h;
+        return w.unembed !== undefined ? linear(out, w.unembed.w, w.unembed.b) : linear(out, transposeLast2(w.embed));
+      }),
+  };
 }

@@ -7,10 +7,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
-import { normalizeHfConfig, type DecoderConfig } from "./config";
-import { disposeParams, FAMILIES } from "./registry";
+import { normalizeHfConfig } from "./config";
+import { checkCheckpoint } from "./family";
+import { FAMILIES } from "./registry";
 import type { Model, StateDict } from "./types";
-import { checkWeights } from "./weights";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
 
@@ -77,20 +77,12 @@ function openWeights(dir: string): Map<string, SafetensorsTensor> {
   return all;
 }
 
-/** A checkpoint's config and its family's params (opaque: the family's own type). */
-export interface LoadedParams {
-  config: DecoderConfig;
-  hfConfig: Record<string, unknown>;
-  params: unknown;
-}
-
 /**
- * Load the checkpoint in `dir` as its family's params (what {@link loadModel} runs). Throws a
- * one-line error for a missing/invalid config.json, an unsupported model_type, missing weight
- * files, non-float weights, or tensors that do not match the config (listing missing, misshaped
- * and unexpected).
+ * Load the checkpoint in `dir` and return a runnable {@link Model}. Throws a one-line error for
+ * a missing/invalid config.json, an unsupported model_type, missing weight files, non-float
+ * weights, or tensors that do not match the config (listing missing, misshaped and unexpected).
  */
-export function loadParams(dir: string): LoadedParams {
+export function loadModel(dir: string): Model {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
   const config = normalizeHfConfig(hfConfig);
   const family = FAMILIES[config.family];
@@ -98,8 +90,9 @@ export function loadParams(dir: string): LoadedParams {
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
   const handles = new Map<string, SafetensorsTensor>();
-  for (const [name, t] of openWeights(dir)) handles.set(family.canonicalName(name), t);
-  checkWeights(`${dir}: ${config.model_type} checkpoint`, spec, new Map([...handles].map(([n, t]) => [n, t.shape])));
+  const opened = openWeights(dir);
+  checkCheckpoint(family, config, `${dir}: ${config.model_type} checkpoint`, new Map([...opened].map(([n, t]) => [n, t.shape])));
+  for (const [name, t] of opened) handles.set(family.canonicalName(name), t);
 
   // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
   const sd: StateDict = {};
@@ -111,20 +104,16 @@ export function loadParams(dir: string): LoadedParams {
       }
       sd[name] = tf.tensor(t.read(), t.shape, "float32");
     }
-    return { config, hfConfig, params: family.fromHf(config, sd) };
+    const bound = family.bind(config, sd);
+    return {
+      config,
+      hfConfig,
+      weights: bound.weights,
+      forward: bound.forward,
+      stateDict: bound.stateDict,
+      dispose: bound.dispose,
+    };
   } finally {
     tf.dispose(Object.values(sd));
   }
-}
-
-/** Load the checkpoint in `dir` and return a runnable {@link Model} (errors as {@link loadParams}). */
-export function loadModel(dir: string): Model {
-  const { config, hfConfig, params } = loadParams(dir);
-  const family = FAMILIES[config.family];
-  return {
-    config,
-    hfConfig,
-    forward: (ids, opts) => family.forward(config, params, ids, opts),
-    dispose: () => disposeParams(params),
-  };
 }
