@@ -14,6 +14,7 @@ export * from "./corpus/brown";
 export * from "./tokenizer";
 export * from "./models";
 export * from "./extract";
+export * from "./lens";
 export * from "./probes";
 export * from "./analysis";
 export * from "./plot";

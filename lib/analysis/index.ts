@@ -10,3 +10,5 @@ export { checkpointLinearity, listCheckpointDirs } from "./checkpoint-linearity"
 export type { CheckpointLinearity, CheckpointLinearityOptions } from "./checkpoint-linearity";
 export { groupMeans, indicesWhere } from "./groups";
 export type { GroupMean } from "./groups";
+export { tokenMaps } from "./token-maps";
+export type { TokenMaps, TokenMapsOptions } from "./token-maps";
