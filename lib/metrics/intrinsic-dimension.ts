@@ -11,6 +11,10 @@
  *   fit -log(1 - F_i) = d log(mu_i) through the origin: d = sum(x y) / sum(x x)
  *
  * keepFraction 0.9 is scikit-dimension's default (discard_fraction 0.1); LLM-Microscope keeps 0.2.
+ *
+ * When fewer than 2 points are left to fit (nearly every point has a duplicate, e.g. the
+ * embedding state of a model without learned positions, where every occurrence of a byte is the
+ * same vector), the dimension is NaN: TwoNN has nothing to measure.
  */
 import { twoNearestNeighbours, type TwoNearestOptions } from "./neighbours";
 
@@ -22,7 +26,7 @@ export interface TwoNNOptions extends TwoNearestOptions {
 }
 
 export interface TwoNNResult {
-  /** The estimated intrinsic dimension. */
+  /** The estimated intrinsic dimension; NaN when fewer than 2 points are left to fit. */
   dimension: number;
   /** Rows used (after maxTokens). */
   tokens: number;
@@ -36,7 +40,7 @@ export interface TwoNNResult {
 
 export const DEFAULT_KEEP_FRACTION = 0.9;
 
-/** The TwoNN fit from the two nearest-neighbour distances of each point (see the file comment). */
+/** The TwoNN fit from the two nearest-neighbour distances of each point (see the file comment; NaN when < 2 points fit). */
 export function twoNNFromDistances(
   r1: ArrayLike<number>,
   r2: ArrayLike<number>,
@@ -51,9 +55,7 @@ export function twoNNFromDistances(
   const duplicates = r1.length - mu.length;
   const n = mu.length;
   const fitted = Math.floor(keepFraction * n);
-  if (fitted < 2) {
-    throw new Error(`${fn}: only ${n} points without a duplicate; ${fitted} would be fitted (need at least 2)`);
-  }
+  if (fitted < 2) return { dimension: NaN, duplicates, fitted };
   mu.sort((a, b) => a - b);
   let xy = 0, xx = 0;
   for (let i = 0; i < fitted; i++) {

@@ -21,6 +21,10 @@ beforeAll(async () => {
   const nan = x.slice();
   nan[5 * D + 1] = NaN;
   writeNpy(file("nan.npy"), { dtype: "float32", shape: [N, D], data: nan });
+  // every row twice: all duplicates
+  const dup = new Float32Array(N * D);
+  for (let i = 0; i < N; i++) dup.set(x.subarray((i >> 1) * D, ((i >> 1) + 1) * D), i * D);
+  writeNpy(file("dup.npy"), { dtype: "float32", shape: [N, D], data: dup });
   fs.writeFileSync(file("text.txt"), "The jury said it did find that many of the registration and election laws were outmoded.\n".repeat(3));
 });
 
@@ -60,8 +64,10 @@ describe("linearity intrinsic-dim", () => {
   it.each([
     [["--keep-fraction", "0"], /--keep-fraction must be a number in \(0, 1\], got '0'/],
     [["--max-tokens", "2"], /needs at least 3 tokens, has 2/],
+    [["FILE", "dup.npy"], /dup\.npy: 300 of 300 tokens have an identical twin, leaving 0 points; TwoNN needs at least 2 to fit/],
   ])("rejects %j", async (args, msg) => {
-    expect((await runInProcess(["intrinsic-dim", file("x.npy"), ...args])).error).toMatch(msg);
+    const argv = args[0] === "FILE" ? [file(args[1])] : [file("x.npy"), ...args];
+    expect((await runInProcess(["intrinsic-dim", ...argv])).error).toMatch(msg);
   });
 });
 

@@ -84,7 +84,10 @@ describe("intrinsicDimension (TwoNN)", () => {
     const x = cube(50, 2, 4, 4);
     expect(() => intrinsicDimension(x, 4, { keepFraction: 0 })).toThrow("intrinsicDimension: keepFraction must be in (0, 1], got 0");
     expect(() => intrinsicDimension(x.subarray(0, 8), 4)).toThrow("needs at least 3 rows");
-    expect(() => twoNNFromDistances([0, 0, 0], [1, 1, 1])).toThrow("only 0 points without a duplicate");
+    // nothing left to fit once duplicates are dropped: NaN, not a number made up
+    expect(twoNNFromDistances([0, 0, 0], [1, 1, 1])).toEqual({ dimension: NaN, duplicates: 3, fitted: 0 });
+    expect(twoNNFromDistances([0, 1, 0, 2], [1, 2, 1, 3], 0.9).fitted).toBe(1);
+    expect(twoNNFromDistances([0, 1, 0, 2], [1, 2, 1, 3], 0.9).dimension).toBeNaN();
     const bad = x.slice();
     bad[13] = NaN;
     expect(() => intrinsicDimension(bad, 4)).toThrow("has NaN at row 3, column 1");

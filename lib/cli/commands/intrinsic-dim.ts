@@ -34,6 +34,12 @@ export function registerIntrinsicDim(program: Command): void {
       if (rows < 3) throw new Error(`${file}: needs at least 3 tokens, has ${rows}`);
       await initBackend();
       const r = intrinsicDimension(x.read(0, rows), x.dModel, { keepFraction: flags.keepFraction, fn: "intrinsic-dim" });
+      if (Number.isNaN(r.dimension)) {
+        throw new Error(
+          `${file}: ${r.duplicates} of ${r.tokens} tokens have an identical twin, leaving ${r.tokens - r.duplicates} points; ` +
+            `TwoNN needs at least 2 to fit (raise --keep-fraction or --max-tokens)`,
+        );
+      }
       process.stdout.write(
         `X: ${file} [tokens=${r.tokens}${rows < x.rows ? ` of ${x.rows}` : ""}, d_model=${x.dModel}] ${x.dtype}\n` +
           `duplicates dropped: ${r.duplicates}; points fitted: ${r.fitted} (keep fraction ${flags.keepFraction})\n` +
