@@ -1,7 +1,8 @@
 /**
- * `npx tsx bench/intrinsic-dim.ts`: TwoNN intrinsic dimension (exact neighbours) at 20,000 x 768
- * on seeded synthetic states (bench/synthetic.ts, state 3), with the time of each stage's
- * ingredients: the whole estimate, and the rows rescanned in full. Environment: BENCH_TOKENS
+ * `npm run bench:intrinsic-dim`: TwoNN intrinsic dimension (exact neighbours) at 20,000 x 768
+ * on seeded synthetic states (bench/synthetic.ts, state 3): wall and CPU time of the whole estimate
+ * (CPU time tells the cost on a shared machine), and how many rows needed the full float64 rescan.
+ * Environment: BENCH_TOKENS
  * (20000), BENCH_DMODEL (768), BENCH_CANDIDATES (8), BENCH_BLOCK (1024). Not part of `npm test`.
  */
 import * as os from "os";

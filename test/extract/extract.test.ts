@@ -257,6 +257,21 @@ describe("extract errors", () => {
     await expect(extract({ model: byteModel, text: textFile, out: dir, seqLen: 16, dtype: "float16" })).rejects.toThrow(
       /'dtype' float32 \(this run: float16\)/,
     );
+    await expect(extract({ model: byteModel, text: textFile, out: dir, seqLen: 16, spread: true })).rejects.toThrow(
+      /'spread' false \(this run: true\)/,
+    );
+  });
+
+  it("with spread, writes Brown held-out sequences round-robin over the documents, and resumes", async () => {
+    const dir = out();
+    const opts = { model: byteModel, text: "corpus:brown:heldout", out: dir, seqLen: 32, maxTokens: 32 * 60, batchSize: 8, spread: true };
+    await extract({ ...opts, maxBatches: 3 });
+    const res = await extract(opts);
+    expect(res.complete).toBe(true);
+    const ds = HiddenStateDataset.open(dir);
+    // 60 sequences: the first run of each of the 50 held-out documents, then the second of the first 10.
+    const heldout = loadTextSource("corpus:brown:heldout").map((d) => d.id);
+    expect(ds.samples.map((s) => s.source)).toEqual([...heldout, ...heldout.slice(0, 10)]);
   });
 
   it("refuses a text file edited between runs", async () => {
