@@ -13,8 +13,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { HiddenStateDataset } from "../dataset/reader";
 import { lensSequences, type LensModel } from "../lens/lens";
 import { tokenLinearity } from "../metrics/token-linearity";
-import type { TextTokenizer } from "../tokenizer";
-import { tokenPieces } from "../plot/token-heatmap";
+import { tokenPieces, type TextTokenizer } from "../tokenizer";
 
 export interface TokenMaps {
   /** [pos] token ids, BOS first when the model has one. */

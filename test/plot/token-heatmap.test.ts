@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tokenHeatmapBundle, tokenHeatmapHtml, tokenPieces } from "../../lib/plot/token-heatmap";
+import { tokenHeatmapBundle, tokenHeatmapHtml } from "../../lib/plot/token-heatmap";
 
 describe("tokenHeatmap", () => {
   const spec = {
@@ -37,10 +37,5 @@ describe("tokenHeatmap", () => {
     expect(() => tokenHeatmapHtml({ tokens: ["a"], rows: [{ label: "r", values: [1, 2] }] })).toThrow(
       "tokenHeatmap: rows[0] ('r') has 2 values for 1 tokens",
     );
-  });
-
-  it("tokenPieces shows a multi-byte character once, on its first byte", () => {
-    // "aé": bytes a, c3, a9; the two bytes of é share the offsets [1, 2]
-    expect(tokenPieces("aé", [[0, 1], [1, 2], [1, 2]], true)).toEqual(["\u27e8bos\u27e9", "a", "é", ""]);
   });
 });
