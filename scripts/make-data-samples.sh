@@ -37,8 +37,9 @@ cp -r "$RUN/model" "$OUT/model"
 for snap in "$RUN"/snapshots/step-*; do cp -r "$snap" "$OUT/checkpoints/"; done
 cp "$RUN/learning-curve.csv" "$RUN/summary.json" "$OUT/training/"
 
-# 3. Hidden states of held-out Brown text (every state, float16, token ids and tags).
+# 3. Hidden states of held-out Brown text (every state, float16, token ids and tags), taken
+#    round-robin over all 50 held-out documents (--spread) so every genre is in the sample.
 $LINEARITY extract --model "$OUT/model" --text corpus:brown:heldout --out "$OUT/hidden-states" \
-  --dtype float16 --seq-len "$SEQ_LEN" --max-tokens "$TOKENS"
+  --dtype float16 --seq-len "$SEQ_LEN" --max-tokens "$TOKENS" --spread
 
 du -sh "$OUT"

@@ -6,18 +6,28 @@
  * and exit with status 1; set LINEARITY_DEBUG=1 to see the stack trace as well.
  */
 import { Command, CommanderError } from "commander";
+import { optionsAsFlags } from "./flags";
 import { registerScore } from "./commands/score";
 import { registerInspect } from "./commands/inspect";
 import { registerExport } from "./commands/export";
 import { registerExtract } from "./commands/extract";
 import { registerDownload } from "./commands/download";
 import { registerTrain } from "./commands/train";
+import { registerAnisotropy } from "./commands/anisotropy";
+import { registerIntrinsicDim } from "./commands/intrinsic-dim";
+import { registerLens } from "./commands/lens";
 
 export function buildProgram(): Command {
+  /** The sub-command being run (set just before its action). */
+  let running: Command | undefined;
   const program = new Command("linearity")
     .description("How linear are the layers of a transformer? Scores, probes and extraction.")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Remember which sub-command runs, so its errors can name its flags.
+    .hook("preAction", (_program, command) => {
+      running = command;
+    });
   for (const register of [
     registerScore,
     registerInspect,
@@ -25,9 +35,22 @@ export function buildProgram(): Command {
     registerExtract,
     registerDownload,
     registerTrain,
+    registerAnisotropy,
+    registerIntrinsicDim,
+    registerLens,
   ]) {
     register(program);
   }
+  // Library errors name library options ('maxTokens'); a CLI user reads the flag (--max-tokens).
+  const parseAsync = program.parseAsync.bind(program);
+  program.parseAsync = async (...args: Parameters<Command["parseAsync"]>) => {
+    try {
+      return await parseAsync(...args);
+    } catch (err) {
+      if (err instanceof Error && !(err instanceof CommanderError)) err.message = optionsAsFlags(err.message, running);
+      throw err;
+    }
+  };
   return program;
 }
 

@@ -12,7 +12,7 @@ import * as path from "path";
 import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
 import { mkdirp } from "../io/errors";
 import { writeNpy } from "../io/npy";
-import { checkFinite } from "../tensor/check";
+import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
 import {
   FORMAT_NAME,

@@ -17,6 +17,8 @@ export interface ExtractionSettings {
   text: string;
   seq_len: number;
   max_tokens: number | null;
+  /** Round-robin over documents (`--spread`); absent in datasets written before the option. */
+  spread: boolean;
   dtype: string;
   tokenizer: string;
   bos_token_id: number | null;
@@ -26,15 +28,17 @@ export interface ExtractionSettings {
   weights?: string;
 }
 
-const FLAGS: Record<keyof ExtractionSettings, string> = {
-  model: "--model",
-  text: "--text",
-  seq_len: "--seq-len",
-  max_tokens: "--max-tokens",
-  dtype: "--dtype",
+/** The extract option behind each stored setting (the CLI shows them as its flags). */
+const OPTIONS: Record<keyof ExtractionSettings, string> = {
+  model: "'model'",
+  text: "'text'",
+  seq_len: "'seqLen'",
+  max_tokens: "'maxTokens'",
+  spread: "'spread'",
+  dtype: "'dtype'",
   tokenizer: "tokenizer",
   bos_token_id: "bos_token_id",
-  revision: "--revision",
+  revision: "'revision'",
   weights: "weights",
 };
 
@@ -50,17 +54,19 @@ export function checkResumable(out: string, want: ExtractionSettings): Manifest 
   const m = readManifest(out);
   const stored = (m.extra?.extraction ?? undefined) as Partial<ExtractionSettings> | undefined;
   if (stored === undefined) {
-    throw new Error(`${out} holds a dataset that was not written by 'linearity extract'; choose another --out`);
+    throw new Error(`${out} holds a dataset that was not written by 'linearity extract'; choose another 'out'`);
   }
   const show = (v: unknown): string => (v === null || v === undefined ? "(none)" : String(v));
-  const changed = (Object.keys(FLAGS) as (keyof ExtractionSettings)[])
+  // Datasets written before 'spread' existed read as spread: false.
+  const before: Partial<ExtractionSettings> = { ...stored, spread: stored.spread ?? false };
+  const changed = (Object.keys(OPTIONS) as (keyof ExtractionSettings)[])
     .filter((k) => !(ADDED_LATER.includes(k) && !(k in stored)))
-    .filter((k) => show(stored[k]) !== show(want[k]));
-  const diffs = changed.map((k) => `${FLAGS[k]} ${show(stored[k])} (this run: ${show(want[k])})`);
+    .filter((k) => show(before[k]) !== show(want[k]));
+  const diffs = changed.map((k) => `${OPTIONS[k]} ${show(before[k])} (this run: ${show(want[k])})`);
   if (diffs.length > 0) {
     const why = changed.includes("weights") ? "; the model's config.json or weights changed since the dataset was started" : "";
     throw new Error(
-      `${out} was extracted with other settings: ${diffs.join(", ")}${why}; rerun with the same settings to continue, or choose another --out`,
+      `${out} was extracted with other settings: ${diffs.join(", ")}${why}; rerun with the same settings to continue, or choose another 'out'`,
     );
   }
   return m;

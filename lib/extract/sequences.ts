@@ -7,6 +7,8 @@
  * when the model has no BOS); each run becomes one sequence, BOS first. The last run of a document
  * may be shorter. With maxTokens, the sequences stop once that many tokens (BOS included) are
  * reached, the last one cut short to land on it (one short when only a BOS would still fit).
+ * With `spread`, the runs are taken round-robin over the documents (the first run of each
+ * document, then the second, ...), so a budget covers many documents instead of the first few.
  */
 import { tagsForOffsets } from "../corpus/brown";
 import type { TextTokenizer } from "../tokenizer";
@@ -32,6 +34,11 @@ export interface Sequence {
 export interface CutOptions {
   seqLen: number;
   maxTokens?: number;
+  /**
+   * Take the documents' runs round-robin (first run of every document, then the second, ...)
+   * instead of document by document, so that a token budget samples every document.
+   */
+  spread?: boolean;
 }
 
 /** Tokens of a document with offsets into its text, tokenized block by block (lazily). */
@@ -51,7 +58,49 @@ function* documentTokens(doc: TextDocument, tokenizer: TextTokenizer): Generator
   }
 }
 
-/** The sequences of `docs`, in order (see the file comment). */
+type Token = { id: number; start: number; end: number };
+
+/** A document's runs of at most `body` tokens, in order (no budget applied). */
+function* documentRuns(doc: TextDocument, tokenizer: TextTokenizer, body: number): Generator<Token[]> {
+  let run: Token[] = [];
+  for (const token of documentTokens(doc, tokenizer)) {
+    run.push(token);
+    if (run.length === body) {
+      yield run;
+      run = [];
+    }
+  }
+  if (run.length > 0) yield run;
+}
+
+/**
+ * The runs of all documents with their document: in document order, or with `spread` round-robin
+ * (the first run of every document, then the second of every document that has one, ...).
+ */
+function* orderedRuns(
+  docs: readonly TextDocument[],
+  tokenizer: TextTokenizer,
+  body: number,
+  spread: boolean,
+): Generator<{ doc: TextDocument; run: Token[] }> {
+  if (!spread) {
+    for (const doc of docs) for (const run of documentRuns(doc, tokenizer, body)) yield { doc, run };
+    return;
+  }
+  let live = docs.map((doc) => ({ doc, runs: documentRuns(doc, tokenizer, body) }));
+  while (live.length > 0) {
+    const next: typeof live = [];
+    for (const entry of live) {
+      const r = entry.runs.next();
+      if (r.done) continue;
+      next.push(entry);
+      yield { doc: entry.doc, run: r.value };
+    }
+    live = next;
+  }
+}
+
+/** The sequences of `docs` (see the file comment). */
 export function* cutSequences(docs: readonly TextDocument[], tokenizer: TextTokenizer, opts: CutOptions): Generator<Sequence> {
   const bos = tokenizer.bosTokenId;
   const reserved = bos === undefined ? 0 : 1;
@@ -61,40 +110,21 @@ export function* cutSequences(docs: readonly TextDocument[], tokenizer: TextToke
   const body = opts.seqLen - reserved;
   let budget = opts.maxTokens ?? Infinity;
 
-  for (const doc of docs) {
-    let run: { id: number; start: number; end: number }[] = [];
-    const emit = (): Sequence | undefined => {
-      // Land exactly on maxTokens: shorten the last sequence if needed.
-      const room = Math.min(run.length, budget - reserved);
-      if (room <= 0) return undefined;
-      const tokens = run.slice(0, room);
-      budget -= room + reserved;
-      const ids = Int32Array.from(bos === undefined ? [] : [bos]);
-      const tokenIds = new Int32Array(reserved + tokens.length);
-      tokenIds.set(ids);
-      tokens.forEach((t, k) => (tokenIds[reserved + k] = t.id));
-      const startChar = tokens[0].start;
-      const endChar = Math.max(...tokens.map((t) => t.end));
-      const tags = doc.spans
-        ? [...(reserved ? [BOS_TAG] : []), ...tagsForOffsets(doc.spans, tokens.map((t): [number, number] => [t.start, t.end]))]
-        : undefined;
-      return { tokenIds, text: doc.text.slice(startChar, endChar), tags, source: doc.id };
-    };
-    for (const token of documentTokens(doc, tokenizer)) {
-      run.push(token);
-      if (run.length === body) {
-        const seq = emit();
-        if (!seq) return;
-        yield seq;
-        run = [];
-        if (budget <= reserved) return;
-      }
-    }
-    if (run.length > 0) {
-      const seq = emit();
-      if (!seq) return;
-      yield seq;
-      if (budget <= reserved) return;
-    }
+  for (const { doc, run } of orderedRuns(docs, tokenizer, body, opts.spread ?? false)) {
+    // Land exactly on maxTokens: shorten the last sequence if needed.
+    const room = Math.min(run.length, budget - reserved);
+    if (room <= 0) return;
+    const tokens = run.slice(0, room);
+    budget -= room + reserved;
+    const tokenIds = new Int32Array(reserved + tokens.length);
+    if (bos !== undefined) tokenIds[0] = bos;
+    tokens.forEach((t, k) => (tokenIds[reserved + k] = t.id));
+    const startChar = tokens[0].start;
+    const endChar = Math.max(...tokens.map((t) => t.end));
+    const tags = doc.spans
+      ? [...(reserved ? [BOS_TAG] : []), ...tagsForOffsets(doc.spans, tokens.map((t): [number, number] => [t.start, t.end]))]
+      : undefined;
+    yield { tokenIds, text: doc.text.slice(startChar, endChar), tags, source: doc.id };
+    if (budget <= reserved) return;
   }
 }

@@ -9,9 +9,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { describeFsError } from "../io/errors";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 import { normalizeHfConfig } from "./config";
-import { disposeParams, FAMILIES } from "./registry";
+import { checkCheckpoint } from "./family";
+import { FAMILIES } from "./registry";
 import type { Model, StateDict } from "./types";
-import { checkWeights } from "./weights";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
 
@@ -116,10 +116,11 @@ export function loadModel(dir: string): Model {
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
   const handles = new Map<string, SafetensorsTensor>();
-  for (const [name, t] of openWeights(dir)) handles.set(family.canonicalName(name), t);
-  checkBlockCount(dir, config.n_layers, handles.keys());
+  const opened = openWeights(dir);
+  checkBlockCount(dir, config.n_layers, opened.keys());
+  checkCheckpoint(family, config, `${dir}: ${config.model_type} checkpoint`, new Map([...opened].map(([n, t]) => [n, t.shape])));
+  for (const [name, t] of opened) handles.set(family.canonicalName(name), t);
   const spec = family.weightSpec(config);
-  checkWeights(`${dir}: ${config.model_type} checkpoint`, spec, new Map([...handles].map(([n, t]) => [n, t.shape])));
 
   // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
   const sd: StateDict = {};
@@ -131,12 +132,14 @@ export function loadModel(dir: string): Model {
       }
       sd[name] = tf.tensor(t.read(), t.shape, "float32");
     }
-    const params = family.fromHf(config, sd);
+    const bound = family.bind(config, sd);
     return {
       config,
       hfConfig,
-      forward: (ids, opts) => family.forward(config, params, ids, opts),
-      dispose: () => disposeParams(params),
+      weights: bound.weights,
+      forward: bound.forward,
+      stateDict: bound.stateDict,
+      dispose: bound.dispose,
     };
   } finally {
     tf.dispose(Object.values(sd));

@@ -14,3 +14,5 @@ export { showTable, tableBundle, formatCell } from "./table";
 export type { TableInput, TableOptions, DataFrameLike } from "./table";
 export { setPlotlyEmbedding, resetPlotSession } from "./session";
 export type { PlotlyEmbedding } from "./session";
+export { tokenHeatmap, tokenHeatmapBundle, tokenHeatmapHtml } from "./token-heatmap";
+export type { TokenHeatmapSpec, TokenHeatmapRow } from "./token-heatmap";

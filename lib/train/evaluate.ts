@@ -1,7 +1,8 @@
 /** Validation loss of a model on fixed windows, computed in chunks without gradients. */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../models/config";
-import { llamaForward, type LlamaParams } from "../models/llama/forward";
+import { llamaForward } from "../models/llama/forward";
+import type { ModelWeights } from "../models/roles";
 import { sliceBatch, type Batch } from "./data";
 import { crossEntropy } from "./loss";
 
@@ -11,7 +12,7 @@ import { crossEntropy } from "./loss";
  */
 export function evaluateLoss(
   cfg: DecoderConfig,
-  params: LlamaParams,
+  params: ModelWeights,
   windows: Batch,
   rowsPerChunk: number,
 ): number {

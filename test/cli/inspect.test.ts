@@ -13,6 +13,7 @@ import {
   tempDir,
   writeToyDataset,
 } from "./helpers";
+import { refAnisotropy, refTwoNN, rowsOf } from "../metrics/reference";
 
 const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -34,7 +35,7 @@ interface JsonOut {
   n_tokens: number;
   tokens_used: number;
   n_states: number;
-  states: { state: number; meanNorm: number; cosineNext?: number; linearityNext?: number; residualLinearityNext?: number }[];
+  states: { state: number; meanNorm: number; cosineNext?: number; linearityNext?: number; residualLinearityNext?: number; anisotropy?: number; intrinsicDimension?: number }[];
 }
 
 describe("linearity inspect", () => {
@@ -46,6 +47,8 @@ describe("linearity inspect", () => {
     for (let b = 0; b < S; b++) {
       const s = out.states[b];
       expect(Math.abs(s.meanNorm - referenceMeanNorm(states[b], N, D))).toBeLessThan(1e-6);
+      expect(Math.abs(s.anisotropy! - refAnisotropy(rowsOf(states[b], D)))).toBeLessThan(1e-6);
+      expect(Math.abs(s.intrinsicDimension! - refTwoNN(rowsOf(states[b], D), 0.9).dimension)).toBeLessThan(1e-6);
       if (b === S - 1) {
         expect(s.cosineNext).toBeUndefined();
         expect(s.linearityNext).toBeUndefined();
@@ -57,14 +60,20 @@ describe("linearity inspect", () => {
     }
   });
 
-  it("--max-tokens uses a prefix; --no-linearity skips the scores", async () => {
-    const r = await runInProcess(["inspect", ds, "--json", "--max-tokens", "60", "--no-linearity"]);
+  it("--max-tokens uses a prefix; --no-linearity skips the scores; --id-max-tokens and --keep-fraction reach TwoNN", async () => {
+    const r = await runInProcess(["inspect", ds, "--json", "--max-tokens", "60", "--no-linearity", "--id-max-tokens", "50", "--keep-fraction", "0.2"]);
     const out: JsonOut = JSON.parse(r.stdout);
     expect(out.tokens_used).toBe(60);
     const prefix = (b: number) => states[b].slice(0, 60 * D);
     expect(Math.abs(out.states[1].meanNorm - referenceMeanNorm(prefix(1), 60, D))).toBeLessThan(1e-6);
     expect(Math.abs(out.states[1].cosineNext! - referenceMeanCosine(prefix(1), prefix(2), 60, D))).toBeLessThan(1e-6);
     expect(out.states[0].linearityNext).toBeUndefined();
+    const first50 = rowsOf(states[2].slice(0, 50 * D), D);
+    expect(Math.abs(out.states[2].intrinsicDimension! - refTwoNN(first50, 0.2).dimension)).toBeLessThan(1e-6);
+    expect(Math.abs(out.states[2].anisotropy! - refAnisotropy(rowsOf(prefix(2), D)))).toBeLessThan(1e-6);
+    const skip = JSON.parse((await runInProcess(["inspect", ds, "--json", "--no-anisotropy", "--no-intrinsic-dim", "--no-linearity"])).stdout) as JsonOut;
+    expect(skip.states[1].anisotropy).toBeUndefined();
+    expect(skip.states[1].intrinsicDimension).toBeUndefined();
   });
 
   it("prints a summary and an aligned table", async () => {
@@ -76,12 +85,13 @@ describe("linearity inspect", () => {
     expect(lines).toContain("complete  : yes");
     expect(lines).toContain("shards    : 3");
     const head = lines.findIndex((l) => l.startsWith("state"));
-    expect(lines[head].split(/\s+/)).toEqual(["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o", "residual"]);
+    expect(lines[head].split(/\s+/)).toEqual(["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o", "residual", "anisotropy", "intrinsic_dim"]);
     const row0 = lines[head + 1].trim().split(/\s+/);
     expect(row0[0]).toBe("0");
     expect(Math.abs(Number(row0[1]) - referenceMeanNorm(states[0], N, D))).toBeLessThan(1e-4);
     expect(Math.abs(Number(row0[3]) - referenceScore(states[0], states[1], N, D, D))).toBeLessThan(1e-4);
-    expect(lines[head + S].trim().split(/\s+/).slice(2)).toEqual(["-", "-", "-"]);
+    expect(lines[head + S].trim().split(/\s+/).slice(2, 5)).toEqual(["-", "-", "-"]);
+    expect(Math.abs(Number(row0[5]) - refAnisotropy(rowsOf(states[0], D)))).toBeLessThan(1e-4);
   });
 
   it("reads the original block layout and an interrupted dataset with no tokens", async () => {
@@ -106,6 +116,7 @@ describe("linearity inspect", () => {
     [["nowhere"], /nowhere: no such folder/],
     [["."], /not a hidden-state dataset \(no manifest\.json and no block0\/ folder\)/],
     [["DS", "--max-tokens", "x"], /--max-tokens must be a positive integer, got 'x'/],
+    [["DS", "--keep-fraction", "1.5"], /--keep-fraction must be a number in \(0, 1\], got '1.5'/],
   ])("rejects %j", async (args, msg) => {
     const full = args.map((a) => (a === "DS" ? ds : a === "nowhere" ? path.join(root, a) : a === "." ? root : a));
     expect((await runInProcess(["inspect", ...full])).error).toMatch(msg);

@@ -48,6 +48,21 @@ describe("cutSequences", () => {
     expect(seqs.map((s) => `${s.source}:${s.text}`)).toEqual(["a:123", "a:45", "b:678"]);
   });
 
+  it("with spread, takes runs round-robin over documents and stops at maxTokens", () => {
+    const docs = [{ id: "a", text: "1234567" }, { id: "b", text: "xy" }, { id: "c", text: "pqrst" }];
+    const all = [...cutSequences(docs, withBos, { seqLen: 3, spread: true })];
+    // Runs of 2: a = 12 34 56 7, b = xy, c = pq rs t. Round 1: a b c, round 2: a c, round 3: a c, round 4: a.
+    expect(all.map((s) => `${s.source}:${s.text}`)).toEqual(["a:12", "b:xy", "c:pq", "a:34", "c:rs", "a:56", "c:t", "a:7"]);
+    // Same tokens as without spread, only reordered.
+    const plain = [...cutSequences(docs, withBos, { seqLen: 3 })];
+    const key = (s: { source: string; text: string }): string => `${s.source}:${s.text}`;
+    expect(all.map(key).sort()).toEqual(plain.map(key).sort());
+    // 11 tokens: three full sequences (9), then BOS + "3" lands exactly on the budget.
+    const cut = [...cutSequences(docs, withBos, { seqLen: 3, maxTokens: 11, spread: true })];
+    expect(cut.map(key)).toEqual(["a:12", "b:xy", "c:pq", "a:3"]);
+    expect(cut.reduce((n, s) => n + s.tokenIds.length, 0)).toBe(11);
+  });
+
   it("keeps multi-byte characters' text whole even when a cut falls inside one", () => {
     const seqs = [...cutSequences([{ id: "u", text: "aé😀" }], withBos, { seqLen: 3 })];
     // bytes: a, c3 a9, f0 9f 98 80 -> runs [a c3] [a9 f0] [9f 98] [80]

@@ -39,10 +39,14 @@ describe("data-samples", () => {
 
     const model = loadModel(MODEL);
     const tokenizer = loadTokenizer(MODEL, model.config);
-    const extraction = ds.manifest?.extra?.extraction as { seq_len: number; max_tokens: number } | undefined;
+    const extraction = ds.manifest?.extra?.extraction as { seq_len: number; max_tokens: number; spread?: boolean } | undefined;
     expect(extraction?.seq_len).toBeGreaterThan(1);
     const docs = loadTextSource("corpus:brown:heldout");
-    const sequences = cutSequences(docs, tokenizer, { seqLen: extraction!.seq_len, maxTokens: extraction!.max_tokens });
+    const sequences = cutSequences(docs, tokenizer, {
+      seqLen: extraction!.seq_len,
+      maxTokens: extraction!.max_tokens,
+      spread: extraction!.spread,
+    });
     const shippedIds = ds.tokenIds()!;
     const shippedTags = ds.tags()!;
 
@@ -74,5 +78,14 @@ describe("data-samples", () => {
     }
     expect(checked).toBeGreaterThan(0);
     model.dispose();
+  });
+
+  it("samples every held-out document, across all of Brown's genres (extracted with --spread)", () => {
+    const ds = HiddenStateDataset.open(STATES);
+    const heldout = loadTextSource("corpus:brown:heldout").map((d) => d.id);
+    const sources = new Set(ds.samples.map((s) => s.source));
+    expect([...sources].sort()).toEqual([...heldout].sort());
+    // Brown's 15 genres are the second letter of the file id (ca01 = a, press: reportage).
+    expect(new Set([...sources].map((id) => id!.charAt(1))).size).toBe(15);
   });
 });

@@ -2,13 +2,17 @@ import type { Command } from "commander";
 import * as cliProgress from "cli-progress";
 import { initBackend } from "../../backend";
 import { HiddenStateDataset } from "../../dataset/reader";
-import { consecutiveStats, type ConsecutiveStats } from "../../dataset/stats";
-import { positiveIntFlag } from "./score";
+import { consecutiveStats, type ConsecutiveStats } from "../../analysis/consecutive-stats";
+import { fractionFlag, positiveIntFlag } from "../flags";
 
 interface InspectFlags {
   rows?: number;
   maxTokens?: number;
   linearity: boolean;
+  anisotropy: boolean;
+  intrinsicDim: boolean;
+  idMaxTokens: number;
+  keepFraction: number;
   json?: boolean;
 }
 
@@ -41,13 +45,15 @@ function summary(ds: HiddenStateDataset): string {
 
 /** The per-state table. */
 function table(stats: ConsecutiveStats): string {
-  const head = ["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o residual"];
+  const head = ["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o residual", "anisotropy", "intrinsic_dim"];
   const rows = stats.states.map((s) => [
     String(s.state),
     fmt(s.meanNorm),
     fmt(s.cosineNext),
     fmt(s.linearityNext),
     fmt(s.residualLinearityNext),
+    fmt(s.anisotropy),
+    fmt(s.intrinsicDimension, 2),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((x, c) => x.padStart(widths[c])).join("  ");
@@ -56,16 +62,21 @@ function table(stats: ConsecutiveStats): string {
 
 /**
  * `linearity inspect DATASET`: the manifest summary and a per-state table (mean norm, cosine and
- * linearity of consecutive states), computed in one streaming pass over the data.
+ * linearity of consecutive states, anisotropy, intrinsic dimension), computed in one streaming
+ * pass over the data (the intrinsic dimension on the first --id-max-tokens tokens of that pass).
  */
 export function registerInspect(program: Command): void {
   program
     .command("inspect")
-    .description("summarise a hidden-state dataset: manifest, and per state the mean norm, consecutive cosine and linearity")
+    .description("summarise a hidden-state dataset: manifest, and per state the mean norm, consecutive cosine, linearity, anisotropy and intrinsic dimension")
     .argument("<dataset>", "dataset folder (linearity-lab format or the original block{b}/s{i} layout)")
     .option("--max-tokens <n>", "use only the first n tokens (faster preview)", positiveIntFlag("--max-tokens"))
     .option("--rows <n>", "rows read per chunk", positiveIntFlag("--rows"), 4096)
     .option("--no-linearity", "skip the linearity scores (the costly part)")
+    .option("--no-anisotropy", "skip each state's anisotropy")
+    .option("--no-intrinsic-dim", "skip each state's TwoNN intrinsic dimension")
+    .option("--id-max-tokens <n>", "tokens the intrinsic dimension uses, the first ones (LLM-Microscope: 4096)", positiveIntFlag("--id-max-tokens"), 4096)
+    .option("--keep-fraction <f>", "TwoNN keep fraction (scikit-dimension 0.9; LLM-Microscope 0.2)", fractionFlag("--keep-fraction"), 0.9)
     .option("--json", "print the summary and table as JSON instead")
     .action(async (dir: string, flags: InspectFlags) => {
       const ds = HiddenStateDataset.open(dir);
@@ -83,6 +94,10 @@ export function registerInspect(program: Command): void {
         rows: flags.rows,
         maxTokens: flags.maxTokens,
         linearity: flags.linearity,
+        anisotropy: flags.anisotropy,
+        intrinsicDimension: flags.intrinsicDim,
+        idMaxTokens: flags.idMaxTokens,
+        keepFraction: flags.keepFraction,
         onProgress: (done, total) => {
           if (!started) bar.start(total, 0);
           started = true;

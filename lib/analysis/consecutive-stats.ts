@@ -1,0 +1,108 @@
+/**
+ * Per-state summary of a dataset in one streaming pass: mean L2 norm of each state, mean cosine
+ * of consecutive states (b, b+1), the linearity score of b -> b+1 (with and without the
+ * residual), the anisotropy of each state, and its TwoNN intrinsic dimension on the first
+ * `idMaxTokens` tokens (kept from the same pass). Memory is O(n_states * d_model^2) plus
+ * n_states * idMaxTokens * d_model floats, whatever the number of tokens.
+ */
+import type { HiddenStateDataset } from "../dataset/reader";
+import { AnisotropyAccumulator } from "../metrics/anisotropy";
+import { CosineAccumulator } from "../metrics/cosine";
+import { DEFAULT_KEEP_FRACTION, intrinsicDimension } from "../metrics/intrinsic-dimension";
+import { LinearityAccumulator } from "../metrics/linearity-accumulator";
+import { MeanNormAccumulator } from "../metrics/norms";
+
+export interface StateStats {
+  state: number;
+  /** Mean over tokens of ||h_b||_2. */
+  meanNorm: number;
+  /** Mean over tokens of cos(h_b, h_{b+1}); undefined for the last state. */
+  cosineNext?: number;
+  /** Linearity score of state b -> state b+1; undefined for the last state or when skipped. */
+  linearityNext?: number;
+  /** Score of state b against h_{b+1} - h_b (the paper's "w/o residual"). */
+  residualLinearityNext?: number;
+  /** Largest eigenvalue over trace of the centred covariance; undefined when skipped. */
+  anisotropy?: number;
+  /** TwoNN intrinsic dimension of the first idMaxTokens tokens; undefined when skipped. */
+  intrinsicDimension?: number;
+}
+
+export interface ConsecutiveStatsOptions {
+  /** Rows per chunk (default 4096). */
+  rows?: number;
+  /** Use only the first `maxTokens` tokens (default all). */
+  maxTokens?: number;
+  /** Compute the linearity scores (default true; the costly part, O(tokens * d_model^2) per pair). */
+  linearity?: boolean;
+  /** Compute each state's anisotropy (default true). */
+  anisotropy?: boolean;
+  /** Compute each state's TwoNN intrinsic dimension (default true). */
+  intrinsicDimension?: boolean;
+  /** Tokens the intrinsic dimension uses, the first ones (default 4096, as LLM-Microscope). */
+  idMaxTokens?: number;
+  /** TwoNN keep fraction (default 0.9, scikit-dimension; LLM-Microscope 0.2). */
+  keepFraction?: number;
+  /** Called after each chunk with tokens done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ConsecutiveStats {
+  nTokens: number;
+  states: StateStats[];
+}
+
+/** Compute {@link StateStats} for every state of `ds` in one pass over its chunks. */
+export function consecutiveStats(ds: HiddenStateDataset, opts: ConsecutiveStatsOptions = {}): ConsecutiveStats {
+  const total = Math.min(ds.nTokens, opts.maxTokens ?? ds.nTokens);
+  if (!(Number.isInteger(total) && total >= 1)) {
+    throw new Error(`consecutiveStats: need at least one token (maxTokens ${opts.maxTokens}, dataset has ${ds.nTokens})`);
+  }
+  const d = ds.dModel;
+  const S = ds.nStates;
+  const withLinearity = opts.linearity ?? true;
+  const norms = Array.from({ length: S }, (_, b) => new MeanNormAccumulator(d, "inspect", `state ${b}`));
+  const cosines = Array.from({ length: S - 1 }, () => new CosineAccumulator(d, {}, "inspect"));
+  const pairs = withLinearity
+    ? Array.from({ length: S - 1 }, (_, b) => new LinearityAccumulator(d, d, { fn: "inspect", names: [`state ${b}`, `state ${b + 1}`] }))
+    : [];
+  const aniso = (opts.anisotropy ?? true)
+    ? Array.from({ length: S }, (_, b) => new AnisotropyAccumulator(d, { fn: "inspect", name: `state ${b}` }))
+    : [];
+  const idRows = opts.intrinsicDimension ?? true ? Math.min(total, opts.idMaxTokens ?? 4096) : 0;
+  const idData = Array.from({ length: idRows > 0 ? S : 0 }, () => new Float32Array(idRows * d));
+  for (const chunk of ds.chunks({ rows: opts.rows, end: total })) {
+    const st = chunk.states;
+    for (let b = 0; b < S; b++) norms[b].add(st[b]);
+    for (let b = 0; b < aniso.length; b++) aniso[b].add(st[b]);
+    if (chunk.start < idRows) {
+      const take = Math.min(chunk.rows, idRows - chunk.start);
+      idData.forEach((buf, b) => buf.set(st[b].subarray(0, take * d), chunk.start * d));
+    }
+    for (let b = 0; b < S - 1; b++) {
+      cosines[b].add(st[b], st[b + 1]);
+      pairs[b]?.add(st[b], st[b + 1]);
+    }
+    opts.onProgress?.(chunk.start + chunk.rows, total);
+  }
+  const states: StateStats[] = norms.map((acc, b) => {
+    const s: StateStats = { state: b, meanNorm: acc.mean };
+    if (aniso.length > 0) s.anisotropy = aniso[b].result().anisotropy;
+    if (idRows >= 3) {
+      s.intrinsicDimension = intrinsicDimension(idData[b], d, {
+        keepFraction: opts.keepFraction ?? DEFAULT_KEEP_FRACTION,
+        fn: "inspect",
+      }).dimension;
+    }
+    if (b < S - 1) {
+      s.cosineNext = cosines[b].meanCosine;
+      if (withLinearity) {
+        const r = pairs[b].result();
+        s.linearityNext = r.score;
+        s.residualLinearityNext = r.residualScore;
+      }
+    }
+    return s;
+  });
+  return { nTokens: total, states };
+}

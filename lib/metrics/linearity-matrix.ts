@@ -1,0 +1,182 @@
+/**
+ * Linearity scores for every pair of states i < j in one pass over the data.
+ *
+ * Per block of rows it forms, in float32 tfjs matmuls accumulated in float64, X_i^T X_i for each
+ * state used as a source and X_i^T X_j for every i < j (90 products of [d, rows] x [rows, d] for
+ * 13 states). Separate per-pair matmuls measured faster on wasm than one [rows, S*d] concatenated
+ * product (27 vs 15-20 GFLOP/s here) and exploit symmetry, so that is what is done.
+ */
+import { GramAccumulator } from "../numerics/moments";
+import { DEFAULT_RCOND, explainedSumSquares, factorGram } from "../numerics/solve";
+import type { StateChunk } from "../numerics/state-chunk";
+import { ScoreOptions, residualScore } from "./linearity-accumulator";
+
+/** Options of {@link linearityMatrix}. */
+export interface LinearityMatrixOptions extends ScoreOptions {
+  /** Also compute the "w/o residual" score of X_i against X_j - X_i (default false). */
+  residual?: boolean;
+  /** Called after each chunk with the number of rows seen (for a progress bar). */
+  onProgress?: (rowsDone: number) => void;
+}
+
+/** All-pairs result. Matrices are [nStates][nStates]; entry [i][j] for i < j, NaN on and below the diagonal. */
+export interface LinearityMatrix {
+  scores: number[][];
+  residualScores?: number[][];
+  nTokens: number;
+  /** Numerical rank of each centred state used as a source (last state: NaN, never a source). */
+  ranks: number[];
+  /** Per state: whether it entered its products whitened ("auto" decides per source state; last state: false). */
+  whitened: boolean[];
+}
+
+/** Streaming accumulator behind {@link linearityMatrix}; use it directly for async sources. */
+export class LinearityMatrixAccumulator {
+  private readonly acc: GramAccumulator;
+
+  constructor(
+    readonly nStates: number,
+    readonly dModel: number,
+    private readonly opts: LinearityMatrixOptions = {},
+  ) {
+    if (!(Number.isInteger(nStates) && nStates >= 2)) {
+      throw new Error(`linearityMatrix: expected at least 2 states per chunk, got ${nStates}`);
+    }
+    const products: [number, number][] = [];
+    const differences: [number, number][] = [];
+    for (let i = 0; i < nStates - 1; i++) {
+      for (let j = i; j < nStates; j++) products.push([i, j]);
+      for (let j = i + 1; j < nStates; j++) differences.push([i, j]);
+    }
+    this.acc = new GramAccumulator({
+      fn: "linearityMatrix",
+      names: Array.from({ length: nStates }, (_, s) => `states[${s}]`),
+      dims: new Array(nStates).fill(dModel),
+      products,
+      differences: opts.residual ? differences : [],
+      blockRows: opts.blockRows,
+      workers: opts.workers,
+      whiten: Array.from({ length: nStates }, (_, s) => (s < nStates - 1 ? opts.whiten ?? "auto" : false)),
+    });
+  }
+
+  /** Add one chunk: states[s] is [rows, d_model] float32 for every state s (in-thread). */
+  add(states: readonly Float32Array[]): void {
+    this.acc.add(states);
+  }
+
+  /** As {@link add}, with the products on worker threads (see `workers` in the options); await each call. */
+  addAsync(states: readonly Float32Array[]): Promise<void> {
+    return this.acc.addAsync(states);
+  }
+
+  /** Collect the workers' sums, stop them, and return {@link result}. */
+  async resultAsync(): Promise<LinearityMatrix> {
+    await this.acc.finishAsync();
+    return this.result();
+  }
+
+  /** Stop any worker threads. */
+  dispose(): Promise<void> {
+    return this.acc.dispose();
+  }
+
+  /** Worker threads now running (0 when in-thread). */
+  get activeWorkers(): number {
+    return this.acc.activeWorkers;
+  }
+
+  get nTokens(): number {
+    return this.acc.rows;
+  }
+
+  /** Solve every pair (float64, about 0.1 s per pair at d_model = 768). */
+  result(): LinearityMatrix {
+    const S = this.nStates, d = this.dModel, acc = this.acc;
+    const nan = () => Array.from({ length: S }, () => new Array<number>(S).fill(NaN));
+    const scores = nan();
+    const residualScores = this.opts.residual ? nan() : undefined;
+    const ranks = new Array<number>(S).fill(NaN);
+    const yy = Array.from({ length: S }, (_, s) => acc.centeredSumSquares(s));
+    for (let s = 0; s < S; s++) {
+      if (!(yy[s] > 0)) throw new Error(`linearityMatrix: 'states[${s}]' has no variance (every row is the same); scores against it are undefined`);
+    }
+    for (let i = 0; i < S - 1; i++) {
+      const f = factorGram(acc.centered(i, i), d, this.opts.rcond ?? DEFAULT_RCOND, acc.shiftedDiagonal(i));
+      ranks[i] = f.rank;
+      for (let j = i + 1; j < S; j++) {
+        const explained = explainedSumSquares(f, acc.centered(i, j), d);
+        scores[i][j] = explained / yy[j];
+        if (residualScores) {
+          const rr = acc.centeredDifferenceSumSquares(i, j);
+          residualScores[i][j] = residualScore(yy[j], explained, rr);
+        }
+      }
+    }
+    const whitened = Array.from({ length: S }, (_, s) => acc.whitened(s));
+    return { scores, residualScores, nTokens: acc.rows, ranks, whitened };
+  }
+}
+
+/**
+ * Scores for all pairs of states i < j (X_i -> X_j), in ONE pass over `chunks` (e.g.
+ * `dataset.chunks()`); memory O(nStates^2 d_model^2) float64 (13 states x 768: 90 blocks,
+ * 425 MB), independent of the number of tokens. Entries on and below the diagonal are NaN.
+ */
+export function linearityMatrix(chunks: Iterable<StateChunk>, opts: LinearityMatrixOptions = {}): LinearityMatrix {
+  let acc: LinearityMatrixAccumulator | undefined;
+  for (const chunk of chunks) {
+    if (chunk.rows === 0) continue;
+    acc = checkedChunk(acc, chunk, opts);
+    acc.add(chunk.states);
+    opts.onProgress?.(acc.nTokens);
+  }
+  if (acc === undefined) throw new Error("linearityMatrix: 'chunks' yielded no rows");
+  return acc.result();
+}
+
+/**
+ * {@link linearityMatrix} with the products on worker threads (option `workers`, default: both
+ * cores only when LINEARITY_WORKERS or the option says >= 2); `chunks` may be async. Workers are stopped at the end and
+ * on any error.
+ */
+export async function linearityMatrixAsync(
+  chunks: Iterable<StateChunk> | AsyncIterable<StateChunk>,
+  opts: LinearityMatrixOptions = {},
+): Promise<LinearityMatrix> {
+  let acc: LinearityMatrixAccumulator | undefined;
+  try {
+    for await (const chunk of chunks) {
+      if (chunk.rows === 0) continue;
+      acc = checkedChunk(acc, chunk, opts);
+      await acc.addAsync(chunk.states);
+      opts.onProgress?.(acc.nTokens);
+    }
+    if (acc === undefined) throw new Error("linearityMatrix: 'chunks' yielded no rows");
+    return await acc.resultAsync();
+  } finally {
+    await acc?.dispose();
+  }
+}
+
+/** Validate a chunk (against the first one); the accumulator is created on the first chunk. */
+function checkedChunk(acc: LinearityMatrixAccumulator | undefined, chunk: StateChunk, opts: LinearityMatrixOptions): LinearityMatrixAccumulator {
+  if (acc === undefined) {
+    const S = chunk.states.length;
+    if (S < 2) throw new Error(`linearityMatrix: expected at least 2 states per chunk, got ${S}`);
+    const d = chunk.rows > 0 ? chunk.states[0].length / chunk.rows : NaN;
+    if (!Number.isInteger(d) || d <= 0) {
+      throw new Error(`linearityMatrix: 'states[0]' expected shape [rows=${chunk.rows}, d_model], got ${chunk.states[0].length} values`);
+    }
+    acc = new LinearityMatrixAccumulator(S, d, opts);
+  }
+  if (chunk.states.length !== acc.nStates) {
+    throw new Error(`linearityMatrix: expected ${acc.nStates} states per chunk (as in the first), got ${chunk.states.length}`);
+  }
+  for (let s = 0; s < acc.nStates; s++) {
+    if (chunk.states[s].length !== chunk.rows * acc.dModel) {
+      throw new Error(`linearityMatrix: 'states[${s}]' expected shape [rows=${chunk.rows}, d_model=${acc.dModel}], got ${chunk.states[s].length} values`);
+    }
+  }
+  return acc;
+}
