@@ -1,6 +1,6 @@
 /**
  * Hidden-state extraction: run a model over text and save every hidden state (n_layers + 1 per
- * token, as HF `output_hidden_states`) with the token ids, the text of each sequence and, for the
+ * token, as HF `output_hidden_states`; or sublayer points, see points.ts) with the token ids, the text of each sequence and, for the
  * Brown Corpus, the part-of-speech tag of each token.
  *
  * Resumable: samples are appended batch by batch through HiddenStateWriter (each batch is one
@@ -18,6 +18,7 @@ import type { Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import type { ExtractProgress } from "./progress";
 import { checkResumable, type ExtractionSettings } from "./resume";
+import { parsePoints, pointStates, type PointStates } from "./points";
 import { cutSequences, type Sequence } from "./sequences";
 import { loadTextSource } from "./source";
 
@@ -38,6 +39,11 @@ export interface ExtractOptions {
   dtype?: ExtractDtype;
   /** Sequences per forward pass. Default 8. */
   batchSize?: number;
+  /**
+   * Store sublayer points instead of the hidden states, e.g. "resid_mid,resid_post"
+   * (see lib/extract/points.ts). Default: the n_layers + 1 hidden states.
+   */
+  points?: string;
   /** Hub revision when `model` is a hub id. */
   revision?: string;
   /** Stop cleanly before the next batch when aborted (Ctrl-C in the CLI). */
@@ -85,14 +91,16 @@ function checkOptions(opts: ExtractOptions): void {
 }
 
 /**
- * Run the model over each sequence of a batch and return, per state, the hidden states of all
- * tokens of the batch concatenated ([tokens, d_model] row-major). Sequences of equal length run
+ * Run the model over each sequence of a batch and return, per state, the states of all tokens
+ * of the batch concatenated ([tokens, d_model] row-major): the n_layers + 1 hidden states, or
+ * the sublayer points of `points` (see lib/extract/points.ts). Sequences of equal length run
  * together in one forward pass (no padding, which models may not support).
  */
-export async function batchStates(model: Model, batch: readonly Sequence[]): Promise<Float32Array[]> {
+export async function batchStates(model: Model, batch: readonly Sequence[], points?: PointStates): Promise<Float32Array[]> {
   const { n_layers, d_model } = model.config;
+  const nStates = points?.names.length ?? n_layers + 1;
   const nTokens = batch.reduce((n, s) => n + s.tokenIds.length, 0);
-  const states = Array.from({ length: n_layers + 1 }, () => new Float32Array(nTokens * d_model));
+  const states = Array.from({ length: nStates }, () => new Float32Array(nTokens * d_model));
   // Row offset of each sequence in the concatenated output.
   const rowOf: number[] = [];
   batch.reduce((row, s, i) => ((rowOf[i] = row), row + s.tokenIds.length), 0);
@@ -104,10 +112,11 @@ export async function batchStates(model: Model, batch: readonly Sequence[]): Pro
     members.forEach((m, b) => ids.set(batch[m].tokenIds, b * pos));
     const hidden = tf.tidy(() => {
       const input = idsTensor(model.config.d_vocab, ids, [members.length, pos]); // [batch, pos], checked here once
-      return model.forward(input, { logits: false }).hiddenStates; // n_layers+1 x [batch, pos, d_model]
+      if (points === undefined) return model.forward(input, { logits: false }).hiddenStates; // n_layers+1 x [batch, pos, d_model]
+      return points.select(model.forward(input, { logits: false, points: points.request })); // nStates x [batch, pos, d_model]
     });
     try {
-      for (let s = 0; s <= n_layers; s++) {
+      for (let s = 0; s < nStates; s++) {
         const data = (await hidden[s].data()) as Float32Array; // [batch, pos, d_model]
         members.forEach((m, b) => {
           states[s].set(data.subarray(b * pos * d_model, (b + 1) * pos * d_model), rowOf[m] * d_model);
@@ -128,6 +137,7 @@ function modelName(arg: string, dir: string): string {
 /** Extract hidden states (see the file comment). Returns what the dataset holds afterwards. */
 export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   checkOptions(opts);
+  const points = opts.points === undefined ? undefined : parsePoints(opts.points);
   const dtype = opts.dtype ?? "float32";
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
   const docs = loadTextSource(opts.text);
@@ -150,7 +160,9 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       dtype,
       tokenizer: tokenizer.kind,
       bos_token_id: tokenizer.bosTokenId ?? null,
+      points: points?.join(",") ?? null,
     };
+    const layout = points === undefined ? undefined : pointStates(cfg.n_layers, points);
     const existing = checkResumable(opts.out, settings);
     if (existing?.complete) {
       // Same settings, already finished: nothing to do.
@@ -170,8 +182,9 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       },
       dtype,
       extra: { extraction: settings },
+      stateNames: layout?.names,
     });
-    return await runBatches(model, tokenizer, writer, docs, { ...opts, seqLen, batchSize });
+    return await runBatches(model, tokenizer, writer, docs, { ...opts, seqLen, batchSize, layout });
   } finally {
     model.dispose();
   }
@@ -193,7 +206,7 @@ async function runBatches(
   tokenizer: TextTokenizer,
   writer: HiddenStateWriter,
   docs: ReturnType<typeof loadTextSource>,
-  opts: ExtractOptions & { seqLen: number; batchSize: number },
+  opts: ExtractOptions & { seqLen: number; batchSize: number; layout?: PointStates },
 ): Promise<ExtractResult> {
   const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens });
 
@@ -239,7 +252,7 @@ async function runBatches(
       exhausted = true;
       break;
     }
-    const states = await batchStates(model, batch);
+    const states = await batchStates(model, batch, opts.layout);
     writer.append(
       batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })),
       states,

@@ -22,12 +22,14 @@ interface ExtractFlags {
   seqLen?: number;
   dtype: string;
   batchSize?: number;
+  points?: string;
   revision: string;
 }
 
 /**
  * `linearity extract --model DIR_OR_HUB_ID --text FILE_OR_corpus:brown --out DATASET [...]`: run a
- * model over text and save all n_layers+1 hidden states per token. Ctrl-C stops after the batch
+ * model over text and save all n_layers+1 hidden states per token (or, with --points, sublayer
+ * states). Ctrl-C stops after the batch
  * in flight; running the same command again continues where it stopped.
  */
 export function registerExtract(program: Command): void {
@@ -41,6 +43,7 @@ export function registerExtract(program: Command): void {
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveInt("--seq-len"))
     .option("--dtype <type>", "float16 or float32 storage", "float32")
     .option("--batch-size <n>", "sequences per forward pass", positiveInt("--batch-size"), 8)
+    .option("--points <list>", "store sublayer states instead of the hidden states: embed, then per block the chosen of attn_out,resid_mid,mlp_out,resid_post, then ln_final (e.g. resid_mid,resid_post)")
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .action(async (flags: ExtractFlags) => {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {
@@ -72,6 +75,7 @@ export function registerExtract(program: Command): void {
           seqLen: flags.seqLen,
           dtype: flags.dtype as ExtractDtype,
           batchSize: flags.batchSize,
+          points: flags.points,
           revision: flags.revision,
           signal: controller.signal,
           onDownload: download.onProgress,
