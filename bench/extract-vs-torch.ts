@@ -14,7 +14,8 @@
  * The two alternate BENCH_ROUNDS times (default 2) and the best of each is compared, because
  * the machine is shared. A check compares state n_layers/2 of both (float16 storage).
  * Environment: BENCH_EXTRACT_TOKENS (4096), BENCH_EXTRACT_ARGS (extra extract flags, e.g.
- * "--workers 1"), TORCH_PYTHON (/usr/bin/python3).
+ * "--workers 1"), BENCH_EXTRACT_INTHREAD=1 (also time `--workers 1` each round),
+ * TORCH_PYTHON (/usr/bin/python3).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     if (!torch) console.log(`notice: ${PYTHON} has no torch/numpy (apt install python3-torch); only extraction is timed`);
 
     let bestExtract = Infinity;
+    let bestInThread = Infinity;
     let bestTorchForward = Infinity;
     let bestTorchProcess = Infinity;
     let dataset = "";
@@ -89,6 +91,14 @@ async function main(): Promise<void> {
       ]);
       bestExtract = Math.min(bestExtract, ex.seconds);
       console.log(`round ${round + 1}: linearity extract ${(TOKENS / ex.seconds).toFixed(0)} tokens/s whole process (${ex.seconds.toFixed(1)} s); load ${load()}`);
+      if (process.env.BENCH_EXTRACT_INTHREAD) {
+        const one = timed(process.execPath, [
+          "bin/linearity.js", "extract", "--model", model, "--text", "corpus:brown:heldout", "--out", path.join(tmp, `ds1-${round}`),
+          "--max-tokens", String(TOKENS), "--seq-len", String(SEQ_LEN), "--batch-size", String(BATCH), "--dtype", "float16", "--workers", "1",
+        ]);
+        bestInThread = Math.min(bestInThread, one.seconds);
+        console.log(`round ${round + 1}: linearity extract --workers 1 ${(TOKENS / one.seconds).toFixed(0)} tokens/s whole process (${one.seconds.toFixed(1)} s); load ${load()}`);
+      }
       if (!torch) continue;
       if (round === 0) {
         // The same ids as the extraction, [sequences, pos] int32.
@@ -107,7 +117,10 @@ async function main(): Promise<void> {
       );
     }
     const ours = TOKENS / bestExtract;
-    console.log(`best of ${ROUNDS}: linearity extract ${ours.toFixed(0)} tokens/s (whole process)`);
+    console.log(`best of ${ROUNDS}: linearity extract ${ours.toFixed(0)} tokens/s (whole process, ${extraArgs.join(" ") || "default workers"})`);
+    if (Number.isFinite(bestInThread)) {
+      console.log(`best of ${ROUNDS}: linearity extract --workers 1 ${(TOKENS / bestInThread).toFixed(0)} tokens/s; workers speed-up ${(bestInThread / bestExtract).toFixed(2)}x`);
+    }
     if (torch) {
       const tf32 = TOKENS / bestTorchForward;
       console.log(
