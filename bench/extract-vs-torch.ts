@@ -42,13 +42,25 @@ const SIZES: ModelSizes = {
 
 const load = () => os.loadavg().map((v) => v.toFixed(1)).join(" ");
 
-/** Wall seconds of a child process; throws with its stderr when it fails. */
-function timed(cmd: string, args: string[]): { seconds: number; stdout: string } {
+/**
+ * Wall and CPU seconds (user + system, all threads) of a child process, through bash's `time`;
+ * throws with its stderr when it fails. CPU seconds depend far less on the machine's load.
+ */
+function timed(cmd: string, args: string[]): { seconds: number; cpu: number; stdout: string } {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, LINEARITY_QUIET: "1" }, maxBuffer: 1 << 26 });
+  const r = spawnSync("bash", ["-c", 'TIMEFORMAT="cpu %U %S"; time "$@"', "bash", cmd, ...args], {
+    cwd: ROOT, encoding: "utf8", env: { ...process.env, LINEARITY_QUIET: "1" }, maxBuffer: 1 << 26,
+  });
   const seconds = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr || r.error}`);
-  return { seconds, stdout: r.stdout };
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  return { seconds, cpu: m ? Number(m[1]) + Number(m[2]) : NaN, stdout: r.stdout };
+}
+
+/** The batch-phase tokens/s `linearity extract` prints ("(4096 this run, 91 tokens/s)"). */
+function batchRate(stdout: string): string {
+  const m = /this run, (\d+) tokens\/s/.exec(stdout);
+  return m ? `${m[1]} tokens/s in its batches` : "batch rate not printed";
 }
 
 function hasTorch(): boolean {
@@ -79,6 +91,9 @@ async function main(): Promise<void> {
 
     let bestExtract = Infinity;
     let bestInThread = Infinity;
+    let bestExtractCpu = Infinity;
+    let bestInThreadCpu = Infinity;
+    let bestTorchCpu = Infinity;
     let bestTorchForward = Infinity;
     let bestTorchProcess = Infinity;
     let dataset = "";
@@ -90,14 +105,16 @@ async function main(): Promise<void> {
         "--max-tokens", String(TOKENS), "--seq-len", String(SEQ_LEN), "--batch-size", String(BATCH), "--dtype", "float16", ...extraArgs,
       ]);
       bestExtract = Math.min(bestExtract, ex.seconds);
-      console.log(`round ${round + 1}: linearity extract ${(TOKENS / ex.seconds).toFixed(0)} tokens/s whole process (${ex.seconds.toFixed(1)} s); load ${load()}`);
+      bestExtractCpu = Math.min(bestExtractCpu, ex.cpu);
+      console.log(`round ${round + 1}: linearity extract ${(TOKENS / ex.seconds).toFixed(0)} tokens/s whole process (${ex.seconds.toFixed(1)} s, ${batchRate(ex.stdout)}); ${(TOKENS / ex.cpu).toFixed(0)} tokens per CPU-second; load ${load()}`);
       if (process.env.BENCH_EXTRACT_INTHREAD) {
         const one = timed(process.execPath, [
           "bin/linearity.js", "extract", "--model", model, "--text", "corpus:brown:heldout", "--out", path.join(tmp, `ds1-${round}`),
           "--max-tokens", String(TOKENS), "--seq-len", String(SEQ_LEN), "--batch-size", String(BATCH), "--dtype", "float16", "--workers", "1",
         ]);
         bestInThread = Math.min(bestInThread, one.seconds);
-        console.log(`round ${round + 1}: linearity extract --workers 1 ${(TOKENS / one.seconds).toFixed(0)} tokens/s whole process (${one.seconds.toFixed(1)} s); load ${load()}`);
+        bestInThreadCpu = Math.min(bestInThreadCpu, one.cpu);
+        console.log(`round ${round + 1}: linearity extract --workers 1 ${(TOKENS / one.seconds).toFixed(0)} tokens/s whole process (${one.seconds.toFixed(1)} s, ${batchRate(one.stdout)}); ${(TOKENS / one.cpu).toFixed(0)} tokens per CPU-second; load ${load()}`);
       }
       if (!torch) continue;
       if (round === 0) {
@@ -111,21 +128,23 @@ async function main(): Promise<void> {
       const res = JSON.parse(py.stdout.trim().split("\n").pop()!) as { tokens: number; forward_seconds: number; threads: number; torch: string };
       bestTorchForward = Math.min(bestTorchForward, res.forward_seconds);
       bestTorchProcess = Math.min(bestTorchProcess, py.seconds);
+      bestTorchCpu = Math.min(bestTorchCpu, py.cpu);
       console.log(
         `round ${round + 1}: PyTorch ${res.torch} float32 (${res.threads} threads) forward ${(res.tokens / res.forward_seconds).toFixed(0)} tokens/s ` +
-          `(${res.forward_seconds.toFixed(1)} s), whole process ${(res.tokens / py.seconds).toFixed(0)} tokens/s (${py.seconds.toFixed(1)} s); load ${load()}`,
+          `(${res.forward_seconds.toFixed(1)} s), whole process ${(res.tokens / py.seconds).toFixed(0)} tokens/s (${py.seconds.toFixed(1)} s); ${(res.tokens / py.cpu).toFixed(0)} tokens per CPU-second; load ${load()}`,
       );
     }
     const ours = TOKENS / bestExtract;
-    console.log(`best of ${ROUNDS}: linearity extract ${ours.toFixed(0)} tokens/s (whole process, ${extraArgs.join(" ") || "default workers"})`);
+    console.log(`best of ${ROUNDS}: linearity extract ${ours.toFixed(0)} tokens/s (whole process, ${extraArgs.join(" ") || "default workers"}); ${(TOKENS / bestExtractCpu).toFixed(0)} tokens per CPU-second`);
     if (Number.isFinite(bestInThread)) {
-      console.log(`best of ${ROUNDS}: linearity extract --workers 1 ${(TOKENS / bestInThread).toFixed(0)} tokens/s; workers speed-up ${(bestInThread / bestExtract).toFixed(2)}x`);
+      console.log(`best of ${ROUNDS}: linearity extract --workers 1 ${(TOKENS / bestInThread).toFixed(0)} tokens/s, ${(TOKENS / bestInThreadCpu).toFixed(0)} tokens per CPU-second; workers speed-up ${(bestInThread / bestExtract).toFixed(2)}x wall, CPU per token ${(bestExtractCpu / bestInThreadCpu).toFixed(2)}x`);
     }
     if (torch) {
       const tf32 = TOKENS / bestTorchForward;
       console.log(
         `best of ${ROUNDS}: PyTorch forward ${tf32.toFixed(0)} tokens/s, whole process ${(TOKENS / bestTorchProcess).toFixed(0)} tokens/s; ` +
-          `extract / PyTorch forward = ${(ours / tf32).toFixed(2)} (target >= 0.5), extract / PyTorch whole process = ${(bestTorchProcess / bestExtract).toFixed(2)}`,
+          `extract / PyTorch forward = ${(ours / tf32).toFixed(2)} (target >= 0.5), extract / PyTorch whole process = ${(bestTorchProcess / bestExtract).toFixed(2)}; ` +
+          `tokens per CPU-second: extract / PyTorch whole process = ${(bestTorchCpu / bestExtractCpu).toFixed(2)}`,
       );
       // Both computed the same thing: state n_layers/2 of every token, float16 in both.
       const ds = HiddenStateDataset.open(dataset);
