@@ -65,7 +65,7 @@ export class ForwardPool {
           worker.on("message", (msg: Message) => {
             if (msg.type === "ready") resolve(msg);
             else if (msg.type === "error" && msg.seq === undefined) reject(new Error(msg.message));
-            else pool?.onMessage(slot, msg);
+            else pool?.onMessage(msg);
           });
           worker.on("error", (e) => (pool ? pool.fail(e) : reject(e)));
           worker.on("exit", (code) => {
@@ -124,7 +124,7 @@ export class ForwardPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private onMessage(_slot: Slot, msg: Message): void {
+  private onMessage(msg: Message): void {
     if (msg.type === "states" || (msg.type === "error" && msg.seq !== undefined)) {
       const p = this.pending.get(msg.seq!);
       if (!p) return;
