@@ -26,6 +26,8 @@ export interface ExtractionSettings {
   revision?: string | null;
   /** modelFingerprint() of the model folder (config.json + weights). */
   weights?: string;
+  /** `--points` in storage order ("resid_mid,resid_post"), null for the hidden states. */
+  points: string | null;
 }
 
 /** The extract option behind each stored setting (the CLI shows them as its flags). */
@@ -40,6 +42,7 @@ const OPTIONS: Record<keyof ExtractionSettings, string> = {
   bos_token_id: "bos_token_id",
   revision: "'revision'",
   weights: "weights",
+  points: "'points'",
 };
 
 /** Settings added later: a dataset written before they existed is not checked for them. */

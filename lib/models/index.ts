@@ -13,7 +13,7 @@ export { bindFamily, FAMILIES, RUNNERS, type BoundWeights, type RegisteredFamily
 export { runDecoder, type BlockStates, type FamilyBlock } from "./common/forward";
 export { checkIds, idsTensor } from "./common/ids";
 export { ensureGradients } from "./common/gradients";
-export { matmul, linear, transposeLast2 } from "./common/matmul";
+export { batchedMatmul, matmul, linear, transposeLast2 } from "./common/matmul";
 export { layerNorm, layerNormOf, rmsNorm } from "./common/norm";
 export { activate, geluErf, geluTanh, relu, silu } from "./common/activations";
 export { applyRotary, rotaryTables, rotateHalf } from "./common/rotary";

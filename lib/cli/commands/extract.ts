@@ -1,8 +1,17 @@
+import * as os from "node:os";
 import type { Command } from "commander";
 import { initBackend } from "../../backend";
 import { extract, type ExtractDtype } from "../../extract/extract";
 import { downloadBar, extractBar } from "../progress";
-import { positiveIntFlag } from "../flags";
+import { nonNegativeIntFlag, positiveIntFlag } from "../flags";
+import { defaultExtractWorkers } from "../../extract/forward-pool";
+
+/** --workers when not given: LINEARITY_WORKERS if set, else one per core, at most 2. */
+function defaultWorkers(): number {
+  const env = process.env.LINEARITY_WORKERS;
+  if (env !== undefined && env.trim() !== "") return nonNegativeIntFlag("LINEARITY_WORKERS")(env);
+  return defaultExtractWorkers(os.cpus().length);
+}
 
 interface ExtractFlags {
   model: string;
@@ -13,14 +22,17 @@ interface ExtractFlags {
   seqLen?: number;
   dtype: string;
   batchSize?: number;
+  points?: string;
+  workers?: number;
   revision: string;
 }
 
 /**
  * `linearity extract --model DIR_OR_HUB_ID --text FILE_OR_corpus:brown --out DATASET [...]`: run a
- * model over text and save all n_layers+1 hidden states per token. Ctrl-C (SIGINT) or SIGTERM
- * stops after the batch in flight and exits with 130 or 143 (128 + the signal's number), so a
- * script can tell a stop from a finished extraction; running the same command again continues.
+ * model over text and save all n_layers+1 hidden states per token (or, with --points, sublayer
+ * states). Ctrl-C (SIGINT) or SIGTERM stops after the batch in flight and exits with 130 or 143
+ * (128 + the signal's number), so a script can tell a stop from a finished extraction; running
+ * the same command again continues.
  */
 export function registerExtract(program: Command): void {
   program
@@ -34,6 +46,8 @@ export function registerExtract(program: Command): void {
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--dtype <type>", "float16 or float32 storage", "float32")
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), 8)
+    .option("--points <list>", "store sublayer states instead of the hidden states: embed, then per block the chosen of attn_out,resid_mid,mlp_out,resid_post, then ln_final (e.g. resid_mid,resid_post)")
+    .option("--workers <n>", "worker threads running the model, each with its own copy (0 or 1: the main thread; default: LINEARITY_WORKERS, else one per core, at most 2)", nonNegativeIntFlag("--workers"))
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .action(async (flags: ExtractFlags) => {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {
@@ -68,6 +82,8 @@ export function registerExtract(program: Command): void {
           seqLen: flags.seqLen,
           dtype: flags.dtype as ExtractDtype,
           batchSize: flags.batchSize,
+          points: flags.points,
+          workers: flags.workers ?? defaultWorkers(),
           revision: flags.revision,
           signal: controller.signal,
           onDownload: download.onProgress,

@@ -1,6 +1,6 @@
 /** Causal scaled dot-product attention with grouped-query support. */
 import * as tf from "@tensorflow/tfjs-core";
-import { matmul, transposeLast2 } from "./matmul";
+import { batchedMatmul, transposeLast2 } from "./matmul";
 
 /** Masked positions get this added before the softmax (exp underflows to exactly 0). */
 const MASKED = -1e9;
@@ -22,6 +22,7 @@ function causalMask(rows: number, nPos: number): tf.Tensor2D {
  * of n_kv_heads. Query head h reads key/value head floor(h / (n_heads / n_kv_heads)), which is
  * HF's repeat_kv order. Instead of copying k and v, the n_heads / n_kv_heads query heads of a
  * group are stacked along the position axis and share one product with their kv head.
+ * The products are {@link batchedMatmul}s (one grouped product per layer, fast on wasm).
  * Returns [batch, n_heads, pos, d_head].
  */
 export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number): tf.Tensor4D {
@@ -32,14 +33,16 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
   }
   const group = nHeads / nKvHeads;
   return tf.tidy(() => {
-    // Group the query heads that share a kv head: [batch, n_kv_heads, group * pos, d_head].
-    const qGrouped = tf.reshape(q, [batch, nKvHeads, group * nPos, dHead]);
-    // Attention scores: [batch, n_kv_heads, group * pos, pos].
-    const scores = tf.mul(matmul(qGrouped, transposeLast2(k)), scale);
+    // Group the query heads that share a kv head: [batch * n_kv_heads, group * pos, d_head].
+    const qGrouped = tf.reshape(q, [batch * nKvHeads, group * nPos, dHead]) as tf.Tensor3D;
+    // Attention scores: [batch * n_kv_heads, group * pos, pos].
+    const keysT = tf.reshape(transposeLast2(k), [batch * nKvHeads, dHead, nPos]) as tf.Tensor3D;
+    const scores = tf.mul(batchedMatmul(qGrouped, keysT), scale);
     // Causal mask, then softmax over key positions.
-    const probs = tf.softmax(tf.add(scores, causalMask(group * nPos, nPos)));
-    // Weighted values: [batch, n_kv_heads, group * pos, d_head] -> [batch, n_heads, pos, d_head].
-    return tf.reshape(matmul(probs, v), [batch, nHeads, nPos, dHead]);
+    const probs = tf.softmax(tf.add(scores, causalMask(group * nPos, nPos))) as tf.Tensor3D;
+    // Weighted values: [batch * n_kv_heads, group * pos, d_head] -> [batch, n_heads, pos, d_head].
+    const values = tf.reshape(v, [batch * nKvHeads, nPos, dHead]) as tf.Tensor3D;
+    return tf.reshape(batchedMatmul(probs, values), [batch, nHeads, nPos, dHead]);
   });
 }
 

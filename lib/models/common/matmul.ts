@@ -58,3 +58,45 @@ export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, bias?: tf.Tens
   const y = bias === undefined ? y2d : tf.add(y2d, bias);
   return tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]]) as T;
 }
+
+/**
+ * a [G, m, k] @ b [G, k, n] -> [G, m, n] as one depthwise convolution: input a laid out as an
+ * image [1, m, k, G] (channel = group), filter b as [1, k, G, n] (a 1 x k window, channel
+ * multiplier n), so output pixel i, channel g * n + j is sum_t a[g, i, t] * b[g, t, j].
+ *
+ * Why: tfjs-backend-wasm hands batched matMuls to a scalar loop, but convolutions to XNNPack's
+ * grouped GEMM; measured here 2.0-2.5x faster for the attention products (bench/models-forward.ts).
+ */
+function groupedProduct(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const [groups, m, k] = a.shape;
+  const n = b.shape[2];
+  return tf.tidy(() => {
+    const image = tf.reshape(tf.transpose(a, [1, 2, 0]), [1, m, k, groups]) as tf.Tensor4D; // [1, m, k, G]
+    const filter = tf.reshape(tf.transpose(b, [1, 0, 2]), [1, k, groups, n]) as tf.Tensor4D; // [1, k, G, n]
+    const out = tf.depthwiseConv2d(image, filter, 1, "valid"); // [1, m, 1, G * n]
+    return tf.transpose(tf.reshape(out, [m, groups, n]), [1, 0, 2]) as tf.Tensor3D;
+  });
+}
+
+const groupedWithFastGrad = tf.customGrad(((a: tf.Tensor3D, b: tf.Tensor3D, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: groupedProduct(a, b),
+    gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as tf.Tensor3D[];
+      // d(a b)/da = dy b^T ; d(a b)/db = a^T dy, again as grouped products.
+      return [groupedProduct(dy, transposeLast2(sb)), groupedProduct(transposeLast2(sa), dy)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
+
+/**
+ * Independent products a[g] @ b[g]: a [G, m, k], b [G, k, n] -> [G, m, n], differentiable. On the
+ * wasm backend through {@link groupedProduct}; elsewhere an ordinary batched matmul.
+ */
+export function batchedMatmul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+    throw new Error(`batchedMatmul: shapes [${a.shape}] and [${b.shape}] do not multiply as [G, m, k] x [G, k, n]`);
+  }
+  return tf.getBackend() === "wasm" ? groupedWithFastGrad(a, b) : matmul(a, b);
+}

@@ -6,7 +6,7 @@ import { geluErf, geluTanh, silu } from "../../../lib/models/common/activations"
 import { causalAttention } from "../../../lib/models/common/attention";
 import { embed } from "../../../lib/models/common/embedding";
 import { ensureGradients } from "../../../lib/models/common/gradients";
-import { linear, matmul } from "../../../lib/models/common/matmul";
+import { batchedMatmul, linear, matmul } from "../../../lib/models/common/matmul";
 import { layerNorm, rmsNorm } from "../../../lib/models/common/norm";
 import { applyRotary, rotaryTables } from "../../../lib/models/common/rotary";
 
@@ -132,6 +132,30 @@ describe("matmul with explicit-transpose gradients", () => {
       expect(maxAbs(mine[0], theirs[0])).toBeLessThan(1e-5);
       expect(maxAbs(mine[1], theirs[1])).toBeLessThan(1e-5);
     }
+  });
+
+  it("batchedMatmul (a depthwise convolution on wasm) gives float64 products and tf.matMul's gradients", () => {
+    const [g, m, k, n] = [3, 5, 4, 6];
+    const a = tf.randomNormal([g, m, k], 0, 1, "float32", 11) as tf.Tensor3D;
+    const b = tf.randomNormal([g, k, n], 0, 1, "float32", 12) as tf.Tensor3D;
+    const got = batchedMatmul(a, b);
+    expect(got.shape).toEqual([g, m, n]);
+    // Against float64 sums of the same float32 inputs, group by group.
+    const av = a.arraySync(), bv = b.arraySync(), gv = got.arraySync();
+    let worst = 0;
+    for (let h = 0; h < g; h++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let t = 0; t < k; t++) sum += av[h][i][t] * bv[h][t][j];
+      worst = Math.max(worst, Math.abs(sum - gv[h][i][j]));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    const w = tf.randomNormal([g, m, n], 0, 1, "float32", 13);
+    const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
+    const mine = tf.grads(loss(batchedMatmul))([a, b]);
+    const theirs = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
+    expect(maxAbs(mine[0], theirs[0])).toBeLessThan(1e-5);
+    expect(maxAbs(mine[1], theirs[1])).toBeLessThan(1e-5);
+    expect(() => batchedMatmul(a, tf.zeros([g, k + 1, n]) as tf.Tensor3D)).toThrow(/batchedMatmul: shapes \[3,5,4\] and \[3,5,6\] do not multiply/);
   });
 
   it("rejects shapes that do not multiply", () => {
