@@ -48,7 +48,7 @@ export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesO
     throw new Error(`'residual' needs the same d_model: ${xFile} has ${x.dModel}, ${yFile} has ${y.dModel}`);
   }
   if (x.rows < 2) throw new Error(`${xFile}: needs at least 2 tokens, has ${x.rows}`);
-  const acc = new LinearityAccumulator(x.dModel, y.dModel, { ...opts, fn: "score", names: [xFile, yFile] });
+  const acc = new LinearityAccumulator(x.dModel, y.dModel, { ...opts, fn: "scoreFiles", names: [xFile, yFile], residual: opts.residual });
   const step = opts.rows ?? 4096;
   let r;
   try {
