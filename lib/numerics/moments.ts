@@ -100,6 +100,7 @@ export class GramAccumulator {
   /** Sums of float64-route block products, in data units. */
   private readonly prods64 = new Map<string, Float64Array>();
   private readonly left: Map<number, number[]>;
+  private readonly productKeys = new Set<string>();
   private readonly routes: (Route | "auto")[];
   private readonly conds: number[];
   private readonly warmupRows: number;
@@ -136,8 +137,8 @@ export class GramAccumulator {
     this.workersOption = opts.workers;
     for (const [i, j] of opts.products) {
       if (!(i < this.given && j < S)) throw new Error(`${this.fn}: bad product pair (${i}, ${j})`);
-      this.prods32.set(key(i, j), new Float64Array(this.dims[i] * this.dims[j]));
-      this.prods64.set(key(i, j), new Float64Array(this.dims[i] * this.dims[j]));
+      // Sums are allocated on first use: a d_model = 4,096 product is 134 MB of float64.
+      this.productKeys.add(key(i, j));
       if (!this.left.has(i)) this.left.set(i, []);
       this.left.get(i)!.push(j);
     }
@@ -145,6 +146,14 @@ export class GramAccumulator {
     this.warmupRows = opts.warmupRows ?? Math.max(this.blockRows, 4 * Math.max(0, ...leftDims));
     if (![...this.left.keys()].some((i) => this.routes[i] === "auto")) this.decided = true;
     if (this.decided) this.kept = undefined;
+  }
+
+  /** The float64-route sums of product (i, j), created on first use. */
+  private sums64(i: number, j: number): Float64Array {
+    const k = key(i, j);
+    let v = this.prods64.get(k);
+    if (!v) this.prods64.set(k, (v = new Float64Array(this.dims[i] * this.dims[j])));
+    return v;
   }
 
   /** Rows given so far. */
@@ -198,8 +207,9 @@ export class GramAccumulator {
     try {
       for (const sums of await pool.collect()) {
         for (const [k, v] of sums) {
-          const acc = this.prods32.get(k)!;
-          for (let q = 0; q < v.length; q++) acc[q] += v[q];
+          const acc = this.prods32.get(k);
+          if (!acc) this.prods32.set(k, v);
+          else for (let q = 0; q < v.length; q++) acc[q] += v[q];
         }
       }
     } finally {
@@ -313,14 +323,17 @@ export class GramAccumulator {
     }
     const kept = this.kept!;
     this.kept = undefined;
+    // A new float32 plan without the states that moved to float64.
+    this.local?.dispose();
+    this.local = undefined;
     if (redo.length === 0) return;
-    for (const i of redo) for (const j of this.left.get(i)!) this.prods32.get(key(i, j))!.fill(0);
+    for (const i of redo) for (const j of this.left.get(i)!) this.prods32.delete(key(i, j));
     // Replay the kept rows through the float64 route for those states only (sums are already in).
     for (const { blocks, overflow } of kept) {
       if (overflow) continue; // already summed on the float64 route
       const r = blocks[0].length / this.dims[0];
       const shifted = this.shifted64(blocks, r);
-      for (const i of redo) for (const j of this.left.get(i)!) addProduct64(shifted[i], this.dims[i], shifted[j], this.dims[j], r, this.prods64.get(key(i, j))!, i === j);
+      for (const i of redo) for (const j of this.left.get(i)!) addProduct64(shifted[i], this.dims[i], shifted[j], this.dims[j], r, this.sums64(i, j), i === j);
     }
   }
 
@@ -386,7 +399,7 @@ export class GramAccumulator {
     for (const [i, partners] of this.left) {
       const f32Route = this.routes[i] !== "float64" && !scan.overflow;
       if (f32Route) continue;
-      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.prods64.get(key(i, j))!, i === j);
+      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.sums64(i, j), i === j);
     }
     if (scan.overflow) return;
     const f32Left = [...this.left.keys()].filter((i) => this.routes[i] !== "float64");
@@ -399,7 +412,7 @@ export class GramAccumulator {
   private products64Only(scan: { f64: Float64Array[] }, r: number): void {
     for (const [i, partners] of this.left) {
       if (this.routes[i] !== "float64") continue;
-      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.prods64.get(key(i, j))!, i === j);
+      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.sums64(i, j), i === j);
     }
   }
 
@@ -549,13 +562,15 @@ export class GramAccumulator {
   /** Shifted product sum (i, j) in data units: float32 route (unscaled) plus float64 route. */
   private product(i: number, j: number): Float64Array {
     this.flush();
+    if (!this.productKeys.has(key(i, j))) throw new Error(`${this.fn}: product (${i}, ${j}) was not accumulated`);
     const p32 = this.prods32.get(key(i, j)), p64 = this.prods64.get(key(i, j));
-    if (!p32 || !p64) throw new Error(`${this.fn}: product (${i}, ${j}) was not accumulated`);
     const di = this.dims[i], dj = this.dims[j], si = this.scales[i], sj = this.scales[j];
-    const out = new Float64Array(di * dj);
-    for (let p = 0; p < di; p++) {
-      const ip = 1 / si[p];
-      for (let q = 0; q < dj; q++) out[p * dj + q] = p64[p * dj + q] + (p32[p * dj + q] * ip) / sj[q];
+    const out = p64 ? Float64Array.from(p64) : new Float64Array(di * dj);
+    if (p32) {
+      for (let p = 0; p < di; p++) {
+        const ip = 1 / si[p];
+        for (let q = 0; q < dj; q++) out[p * dj + q] += (p32[p * dj + q] * ip) / sj[q];
+      }
     }
     return out;
   }
