@@ -19,6 +19,7 @@
  * exactly: sigma_i^2 = lambda_i(R).
  */
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { choleskyInPlace, forwardSubstituteBlocked } from "./cholesky-blocked";
 import { PivotedCholesky, pivotedCholesky, forwardSubstitute, backSubstitute } from "./linalg64";
 
 /**
@@ -35,8 +36,10 @@ export interface GramFactor {
   scale: Float64Array;
   /** Numerical rank of X under the cut (after centring when the Gram was centred). */
   rank: number;
-  /** Pivoted Cholesky of the equilibrated Gram, when nothing is cut but constant columns. */
+  /** Pivoted Cholesky of the equilibrated Gram ("cholesky" semantics). */
   chol?: PivotedCholesky;
+  /** Unpivoted (blocked) Cholesky L [m, m] of the equilibrated Gram over the columns with variance `cols`, when nothing is cut. */
+  blk?: { L: Float64Array; m: number; cols: Int32Array };
   /** Otherwise: kept eigenpairs of the equilibrated Gram. */
   eig?: { values: Float64Array; vectors: Float64Array; cols: Int32Array };
   /** Smallest kept over largest singular value of the equilibrated X (an estimate on the Cholesky path). */
@@ -77,14 +80,83 @@ export function factorGram(C: Float64Array, d: number, opts: FactorOptions = {})
     const chol = pivotedCholesky(R, d, Math.max(rcond * rcond, floor64));
     return { d, scale, rank: chol.rank, chol, sigmaRatio: NaN };
   }
-  const chol = pivotedCholesky(R, d, Math.max((rcond / 10) ** 2, floor64));
-  if (chol.rank === m && m > 0) {
-    const f: GramFactor = { d, scale, rank: m, chol, sigmaRatio: NaN };
-    const { lmax, lmin } = extremeEigenvalues(f, 30);
+  // Fast path: an unpivoted blocked Cholesky (any pivot <= (rcond/10)^2 would prove a singular
+  // value within rcond/10 of the largest, lambda_max >= 1), then the eigenvalue estimates.
+  const blk = blockedFactor(R, d, scale, m, Math.max((rcond / 10) ** 2, floor64));
+  if (blk) {
+    const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk), 30);
     // lmin is over-, lmax under-estimated by the iterations: keep a factor 100 (10 in sigma) of margin.
-    if (lmin > 100 * rcond * rcond * lmax) return { ...f, sigmaRatio: Math.sqrt(lmin / lmax) };
+    if (lmin > 100 * rcond * rcond * lmax) return { d, scale, rank: m, blk, sigmaRatio: Math.sqrt(lmin / lmax) };
   }
-  return eigenFactor(R, d, scale, rcond);
+  return eigenFactor(equilibrated(C, d, scale), d, scale, rcond);
+}
+
+/** R = S C S (unit diagonal over the columns with variance, zero rows for the others). */
+function equilibrated(C: Float64Array, d: number, scale: Float64Array): Float64Array {
+  const R = new Float64Array(d * d);
+  for (let a = 0; a < d; a++) {
+    const sa = scale[a];
+    if (sa === 0) continue;
+    for (let b = 0; b < d; b++) R[a * d + b] = sa * C[a * d + b] * scale[b];
+  }
+  return R;
+}
+
+/** The blocked Cholesky of R over the columns with variance (in place when every column has some), or undefined. */
+function blockedFactor(R: Float64Array, d: number, scale: Float64Array, m: number, tol: number): { L: Float64Array; m: number; cols: Int32Array } | undefined {
+  if (m === 0) return undefined;
+  const cols = new Int32Array(m);
+  for (let j = 0, a = 0; j < d; j++) if (scale[j] > 0) cols[a++] = j;
+  let A = R;
+  if (m < d) {
+    A = new Float64Array(m * m);
+    for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) A[a * m + b] = R[cols[a] * d + cols[b]];
+  }
+  return choleskyInPlace(A, m, tol) ? { L: A, m, cols } : undefined;
+}
+
+/** Matrix-free operations on a lower factor: products with L, L^T and solves, for the eigenvalue estimates. */
+interface FactorOps {
+  rank: number;
+  lower(a: number, b: number): number;
+  solveL(v: Float64Array): void;
+  solveLT(v: Float64Array): void;
+}
+
+function blockedOps(blk: { L: Float64Array; m: number }): FactorOps {
+  const { L, m } = blk;
+  return {
+    rank: m,
+    lower: (a, b) => L[a * m + b],
+    solveL: (v) => forwardSubstituteBlocked(L, m, v, 1),
+    solveLT: (v) => backSubstituteLower(L, m, v, 1),
+  };
+}
+
+/** Solve L^T W = Z in place (L lower m x m row-major, Z [m, dy]). */
+function backSubstituteLower(L: Float64Array, m: number, Z: Float64Array, dy: number): void {
+  for (let i = m - 1; i >= 0; i--) {
+    const li = i * m, zi = i * dy;
+    const inv = 1 / L[li + i];
+    for (let c = 0; c < dy; c++) Z[zi + c] *= inv;
+    for (let j = 0; j < i; j++) {
+      const a = L[li + j];
+      if (a === 0) continue;
+      const zj = j * dy;
+      for (let c = 0; c < dy; c++) Z[zj + c] -= a * Z[zi + c];
+    }
+  }
+}
+
+/** Rows `cols` of S C_xy, [m, d_y] (the blocked path). */
+function blockRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
+  const { m, cols } = f.blk!;
+  const B = new Float64Array(m * dy);
+  for (let a = 0; a < m; a++) {
+    const p = cols[a], s = f.scale[p];
+    for (let c = 0; c < dy; c++) B[a * dy + c] = s * Cxy[p * dy + c];
+  }
+  return B;
 }
 
 /** The exact cut: eigendecomposition of the equilibrated Gram over the columns with variance. */
@@ -142,6 +214,12 @@ function eigenCoordinates(f: GramFactor, Cxy: Float64Array, dy: number): Float64
 /** tr(C_yx C_xx^+ C_xy): the part of Y's sum of squares that X explains. */
 export function explainedSumSquares(f: GramFactor, Cxy: Float64Array, dy: number): number {
   let s = 0;
+  if (f.blk) {
+    const Z = blockRows(f, Cxy, dy);
+    forwardSubstituteBlocked(f.blk.L, f.blk.m, Z, dy);
+    for (let k = 0; k < Z.length; k++) s += Z[k] * Z[k];
+    return s;
+  }
   if (f.chol && !f.eig) {
     const Z = pivotRows(f, Cxy, dy);
     forwardSubstitute(f.chol, Z, dy);
@@ -162,6 +240,17 @@ export function explainedSumSquares(f: GramFactor, Cxy: Float64Array, dy: number
 export function solveMap(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
   const { d, scale } = f;
   const A = new Float64Array(d * dy);
+  if (f.blk) {
+    const { L, m, cols } = f.blk;
+    const W = blockRows(f, Cxy, dy);
+    forwardSubstituteBlocked(L, m, W, dy);
+    backSubstituteLower(L, m, W, dy);
+    for (let a = 0; a < m; a++) {
+      const p = cols[a];
+      for (let c = 0; c < dy; c++) A[p * dy + c] = scale[p] * W[a * dy + c];
+    }
+    return A;
+  }
   if (f.chol && !f.eig) {
     const { rank, pivots } = f.chol;
     const W = pivotRows(f, Cxy, dy);
@@ -188,11 +277,21 @@ export function solveMap(f: GramFactor, Cxy: Float64Array, dy: number): Float64A
   return A;
 }
 
-/** Power iteration on L L^T (largest) and inverse iteration (smallest eigenvalue), Cholesky path. */
-function extremeEigenvalues(f: GramFactor, iterations: number): { lmax: number; lmin: number } {
+/** Operations on the pivoted factor of `f` (pivot order). */
+function pivotedOps(f: GramFactor): FactorOps {
   const { d } = f;
   const { rank, rows, pivots } = f.chol!;
-  const lower = (a: number, b: number) => rows[pivots[a] * d + b];
+  return {
+    rank,
+    lower: (a, b) => rows[pivots[a] * d + b],
+    solveL: (v) => forwardSubstitute(f.chol!, v, 1),
+    solveLT: (v) => backSubstitute(f.chol!, v, 1),
+  };
+}
+
+/** Power iteration on L L^T (largest) and inverse iteration (smallest eigenvalue). */
+function extremeEigenvaluesOf(ops: FactorOps, iterations: number): { lmax: number; lmin: number } {
+  const { rank, lower } = ops;
   const start = () => {
     const v = new Float64Array(rank);
     let s = 12345;
@@ -231,11 +330,31 @@ function extremeEigenvalues(f: GramFactor, iterations: number): { lmax: number; 
   normalizeInPlace(v);
   let inv = 0;
   for (let it = 0; it < iterations; it++) {
-    forwardSubstitute(f.chol!, v, 1);
-    backSubstitute(f.chol!, v, 1);
+    ops.solveL(v);
+    ops.solveLT(v);
     inv = normalizeInPlace(v);
   }
   return { lmax, lmin: 1 / inv };
+}
+
+/**
+ * Condition estimate of the correlation matrix of centred Gram C [d, d] (lambda_max / lambda_min,
+ * the squared condition number of the equilibrated X) by the blocked Cholesky: Infinity when a
+ * pivot falls below `tol` (a column numerically dependent on the others) or nothing has variance.
+ */
+export function correlationCondition(C: Float64Array, d: number, rawDiag: Float64Array | undefined, tol: number, iterations = 12): number {
+  const scale = new Float64Array(d);
+  let m = 0;
+  for (let j = 0; j < d; j++) {
+    const v = C[j * d + j];
+    const floor = rawDiag ? 64 * Number.EPSILON * rawDiag[j] : 0;
+    scale[j] = v > floor && v > 0 ? 1 / Math.sqrt(v) : 0;
+    if (scale[j] > 0) m++;
+  }
+  const blk = blockedFactor(equilibrated(C, d, scale), d, scale, m, tol);
+  if (!blk) return Infinity;
+  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk), iterations);
+  return lmax / lmin;
 }
 
 /**
@@ -245,10 +364,15 @@ function extremeEigenvalues(f: GramFactor, iterations: number): { lmax: number; 
  * within a factor ~2 after 12 iterations.
  */
 export function conditionEstimate(f: GramFactor, iterations = 12): number {
+  if (f.blk) return conditionOf(blockedOps(f.blk), iterations);
   if (!f.chol || f.eig) return f.sigmaRatio > 0 ? 1 / (f.sigmaRatio * f.sigmaRatio) : Infinity;
   let m = 0;
   for (let j = 0; j < f.d; j++) if (f.scale[j] > 0) m++;
   if (f.rank < m || f.rank === 0) return Infinity;
-  const { lmax, lmin } = extremeEigenvalues(f, iterations);
+  return conditionOf(pivotedOps(f), iterations);
+}
+
+function conditionOf(ops: FactorOps, iterations: number): number {
+  const { lmax, lmin } = extremeEigenvaluesOf(ops, iterations);
   return lmax / lmin;
 }

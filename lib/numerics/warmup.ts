@@ -3,7 +3,7 @@
  * decided here changes HOW the moments are formed (float32 matmuls or exact float64 products,
  * column scales), never what they estimate.
  */
-import { conditionEstimate, factorGram } from "./solve";
+import { correlationCondition } from "./solve";
 
 /** How a state's products are formed: tfjs float32 matmuls, or exact float64 products in JavaScript. */
 export type Route = "float32" | "float64";
@@ -38,8 +38,7 @@ export const needsWhitening = needsFloat64;
  */
 export function chooseRoute(C: Float64Array, d: number, blockRows: number, rawDiag: Float64Array): { route: Route; conditionEstimate: number } {
   // A tight threshold: only the decision is made here, never a rank.
-  const f = factorGram(C, d, { rcond: 1e-7, rawDiag, semantics: "cholesky" });
-  const cond = f.rank === 0 ? Infinity : conditionEstimate(f);
+  const cond = correlationCondition(C, d, rawDiag, Math.max(1e-14, 8 * Number.EPSILON * d));
   return { route: needsFloat64(cond, blockRows) ? "float64" : "float32", conditionEstimate: cond };
 }
 

@@ -30,7 +30,7 @@ describe("pivoted Cholesky", () => {
     const G = gram(scaled);
     const chol = factorGram(G, 3, { rcond: 1e-3 });
     expect(chol.rank).toBe(3);
-    expect(chol.chol && !chol.eig).toBe(true);
+    expect(chol.blk).toBeDefined(); // the fast path: blocked Cholesky, no eigendecomposition
     // A fourth column almost equal to the third forces the eigendecomposition (cut binding).
     const four = [...scaled, cols[2].map((v, i) => v + 1e-9 * cols[0][i])];
     const f4 = factorGram(gram(four), 4, { rcond: 1e-3 });
@@ -58,5 +58,33 @@ describe("addProduct64", () => {
         expect(Math.abs(acc[p * dy + q] - s)).toBeLessThan(1e-12);
       }
     }
+  });
+});
+
+describe("blocked Cholesky and forward substitution", () => {
+  it("reconstruct A = L L^T and solve L Z = B across several panels and ragged tiles", async () => {
+    const { choleskyInPlace, forwardSubstituteBlocked } = await import("../../lib/numerics/cholesky-blocked");
+    for (const m of [1, 5, 67, 130]) {
+      const g = gaussianMatrix(m + 3, m, m);
+      const A = new Float64Array(m * m);
+      for (const r of g) for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) A[a * m + b] += r[a] * r[b];
+      const L = Float64Array.from(A);
+      expect(choleskyInPlace(L, m, 0, 16)).toBe(true);
+      for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) {
+        let s = 0;
+        for (let p = 0; p <= b; p++) s += L[a * m + p] * L[b * m + p];
+        expect(Math.abs(s - A[a * m + b])).toBeLessThan(1e-10 * A[a * m + a]);
+      }
+      const B = Float64Array.from(gaussianMatrix(m, 3, m + 1).flat()), Z = Float64Array.from(B);
+      forwardSubstituteBlocked(L, m, Z, 3);
+      for (let a = 0; a < m; a++) for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let p = 0; p <= a; p++) s += L[a * m + p] * Z[p * 3 + c];
+        expect(Math.abs(s - B[a * 3 + c])).toBeLessThan(1e-9);
+      }
+    }
+    // A singular matrix stops the factorization.
+    const S = Float64Array.from([1, 1, 1, 1]);
+    expect(choleskyInPlace(S, 2, 1e-12)).toBe(false);
   });
 });
