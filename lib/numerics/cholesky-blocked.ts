@@ -66,42 +66,43 @@ export function choleskyInPlace(A: Float64Array, m: number, tol: number, nb = 64
 }
 
 /**
- * Solve L Z = B in place (L from {@link choleskyInPlace}, m x m; B [m, dy] row-major): four rows
- * of Z at a time against four earlier rows at a time, over column chunks of B that stay in cache.
+ * Solve L Z = B in place (L from {@link choleskyInPlace}, m x m; B [m, dy] row-major). The right-
+ * hand sides are transposed to contiguous columns, and four rows of Z for four right-hand sides
+ * are formed at a time from dot products with earlier rows (4x4 register tiles, as the Cholesky's
+ * trailing update), so both operands stream contiguously.
  */
 export function forwardSubstituteBlocked(L: Float64Array, m: number, B: Float64Array, dy: number): void {
-  const chunk = 256;
-  for (let c0 = 0; c0 < dy; c0 += chunk) {
-    const c1 = Math.min(dy, c0 + chunk);
-    for (let i = 0; i < m; i += 4) {
-      const ni = Math.min(4, m - i);
-      // Contributions of the rows solved before this group, four at a time.
-      let j = 0;
-      for (; j + 3 < i; j += 4) {
-        for (let a = 0; a < ni; a++) {
-          const lo = (i + a) * m + j;
-          const l0 = L[lo], l1 = L[lo + 1], l2 = L[lo + 2], l3 = L[lo + 3];
-          const zo = (i + a) * dy, b0 = j * dy, b1 = b0 + dy, b2 = b1 + dy, b3 = b2 + dy;
-          for (let c = c0; c < c1; c++) B[zo + c] -= l0 * B[b0 + c] + l1 * B[b1 + c] + l2 * B[b2 + c] + l3 * B[b3 + c];
-        }
+  const Bt = new Float64Array(dy * m); // column c of B at Bt[c * m ...]
+  for (let i = 0; i < m; i++) for (let c = 0; c < dy; c++) Bt[c * m + i] = B[i * dy + c];
+  for (let i = 0; i < m; i += 4) {
+    const ni = Math.min(4, m - i);
+    const r0 = i * m, r1 = (i + Math.min(1, ni - 1)) * m, r2 = (i + Math.min(2, ni - 1)) * m, r3 = (i + Math.min(3, ni - 1)) * m;
+    for (let c = 0; c < dy; c += 4) {
+      const nc = Math.min(4, dy - c);
+      const z0 = c * m, z1 = (c + Math.min(1, nc - 1)) * m, z2 = (c + Math.min(2, nc - 1)) * m, z3 = (c + Math.min(3, nc - 1)) * m;
+      // Contributions of the rows solved before this group.
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let j = 0; j < i; j++) {
+        const l0 = L[r0 + j], l1 = L[r1 + j], l2 = L[r2 + j], l3 = L[r3 + j];
+        const b0 = Bt[z0 + j], b1 = Bt[z1 + j], b2 = Bt[z2 + j], b3 = Bt[z3 + j];
+        s00 += l0 * b0; s01 += l0 * b1; s02 += l0 * b2; s03 += l0 * b3;
+        s10 += l1 * b0; s11 += l1 * b1; s12 += l1 * b2; s13 += l1 * b3;
+        s20 += l2 * b0; s21 += l2 * b1; s22 += l2 * b2; s23 += l2 * b3;
+        s30 += l3 * b0; s31 += l3 * b1; s32 += l3 * b2; s33 += l3 * b3;
       }
-      for (; j < i; j++) {
-        for (let a = 0; a < ni; a++) {
-          const l = L[(i + a) * m + j];
-          const zo = (i + a) * dy, bo = j * dy;
-          for (let c = c0; c < c1; c++) B[zo + c] -= l * B[bo + c];
-        }
-      }
-      // Within the group.
+      const acc = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33];
+      // Within the group, row by row.
       for (let a = 0; a < ni; a++) {
-        const r = i + a, ro = r * m, zo = r * dy;
-        for (let b = 0; b < a; b++) {
-          const l = L[ro + i + b], bo = (i + b) * dy;
-          for (let c = c0; c < c1; c++) B[zo + c] -= l * B[bo + c];
+        const row = (i + a) * m;
+        for (let q = 0; q < nc; q++) {
+          const col = (c + q) * m;
+          let v = Bt[col + i + a] - acc[a * 4 + q];
+          for (let b = 0; b < a; b++) v -= L[row + i + b] * Bt[col + i + b];
+          Bt[col + i + a] = v / L[row + i + a];
         }
-        const inv = 1 / L[ro + r];
-        for (let c = c0; c < c1; c++) B[zo + c] *= inv;
       }
     }
   }
+  for (let i = 0; i < m; i++) for (let c = 0; c < dy; c++) B[i * dy + c] = Bt[c * m + i];
 }
