@@ -59,8 +59,8 @@ async function main(): Promise<void> {
   const probe = new LinearityAccumulator(D);
   probe.add(x.subarray(0, 4096 * D), y.subarray(0, 4096 * D));
   const route = probe.result();
-  const autoRoute = route.whitened ? "whitened" : "plain";
-  const autoFlops = route.whitened ? 6 : 4;
+  const autoRoute = route.route;
+  const autoFlops = 4;
   console.log(`whiten "auto" (default) on X: condition estimate of the warm-up correlation matrix ${route.conditionEstimate.toExponential(2)} -> ${autoRoute} route`);
 
   const nd2 = N * D * D;
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
         `pass ${tPass.toFixed(1)} s + collect/solve ${tEnd.toFixed(1)} s; per pair ${(total / pairs).toFixed(2)} s (generation ${tGen.toFixed(1)} s not counted)`);
       console.log(`ratio vs PyTorch one pair at a time (${pairs} x ${PYTORCH_SECONDS} s = ${(pairs * PYTORCH_SECONDS).toFixed(0)} s, no residual): ${((pairs * PYTORCH_SECONDS) / total).toFixed(1)}x`);
       if (!Number.isNaN(tSvd)) console.log(`ratio vs the TS SVD formula one pair at a time (${pairs} x ${tSvd.toFixed(1)} s): ${((pairs * tSvd) / total).toFixed(1)}x`);
-      console.log(`sources whitened by auto: ${res.whitened.filter(Boolean).length} of ${S - 1} (flop count above assumes all)`);
+      console.log(`sources on the float64 route: ${res.routes.filter((r) => r === "float64").length} of ${S - 1}`);
       console.log("scores i -> i+1:", res.scores.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
       console.log("residual i -> i+1:", res.residualScores!.slice(0, S - 1).map((r, i) => r[i + 1].toFixed(4)).join(" "));
       console.log(`check: matrix[${P}][${P + 1}] = ${res.scores[P][P + 1].toFixed(6)} vs single score ${score.toFixed(6)}`);

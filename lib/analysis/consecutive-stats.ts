@@ -61,10 +61,10 @@ export function consecutiveStats(ds: HiddenStateDataset, opts: ConsecutiveStatsO
   const d = ds.dModel;
   const S = ds.nStates;
   const withLinearity = opts.linearity ?? true;
-  const norms = Array.from({ length: S }, (_, b) => new MeanNormAccumulator(d, "inspect", `state ${b}`));
-  const cosines = Array.from({ length: S - 1 }, () => new CosineAccumulator(d, {}, "inspect"));
+  const norms = Array.from({ length: S }, (_, b) => new MeanNormAccumulator(d, "consecutiveStats", `state ${b}`));
+  const cosines = Array.from({ length: S - 1 }, () => new CosineAccumulator(d, {}, "consecutiveStats"));
   const pairs = withLinearity
-    ? Array.from({ length: S - 1 }, (_, b) => new LinearityAccumulator(d, d, { fn: "inspect", names: [`state ${b}`, `state ${b + 1}`] }))
+    ? Array.from({ length: S - 1 }, (_, b) => new LinearityAccumulator(d, d, { fn: "consecutiveStats", names: [`state ${b}`, `state ${b + 1}`], residual: true }))
     : [];
   const aniso = (opts.anisotropy ?? true)
     ? Array.from({ length: S }, (_, b) => new AnisotropyAccumulator(d, { fn: "inspect", name: `state ${b}` }))

@@ -15,8 +15,12 @@ export interface FileScore {
   dModelY: number;
   dtypeX: string;
   dtypeY: string;
-  /** Numerical rank of the centred X. */
+  /** Numerical rank of the centred X (singular values of the column-equilibrated X above rcond x the largest). */
   rank: number;
+  /** How X's products were formed ("float32" fast matmuls, or exact "float64" for an ill-conditioned X). */
+  route: "float32" | "float64";
+  /** Condition-number estimate of X's correlation matrix on the warm-up rows, which chose the route. */
+  conditionEstimate: number;
 }
 
 /** Options of {@link scoreFiles}. */
@@ -25,6 +29,17 @@ export interface ScoreFilesOptions extends ScoreOptions {
   residual?: boolean;
   /** Rows read per chunk, default 4096. */
   rows?: number;
+}
+
+/** Column means of a float64 source in float64, [d_model]. */
+function columnMeans64(src: RowSource, step: number): Float64Array {
+  const d = src.dModel, m = new Float64Array(d);
+  for (let s = 0; s < src.rows; s += step) {
+    const v = src.read64!(s, Math.min(src.rows, s + step));
+    for (let k = 0; k < v.length; k++) m[k % d] += v[k];
+  }
+  for (let c = 0; c < d; c++) m[c] /= src.rows;
+  return m;
 }
 
 /** Open a matrix file by extension (.npy or .safetensors). */
@@ -48,13 +63,22 @@ export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesO
     throw new Error(`'residual' needs the same d_model: ${xFile} has ${x.dModel}, ${yFile} has ${y.dModel}`);
   }
   if (x.rows < 2) throw new Error(`${xFile}: needs at least 2 tokens, has ${x.rows}`);
-  const acc = new LinearityAccumulator(x.dModel, y.dModel, { ...opts, fn: "score", names: [xFile, yFile] });
+  const acc = new LinearityAccumulator(x.dModel, y.dModel, { ...opts, fn: "scoreFiles", names: [xFile, yFile], residual: opts.residual });
   const step = opts.rows ?? 4096;
+  // float64 files: centre in float64 (one extra pass for the column means) before the cast to
+  // float32, so X = 1e8 + N(0, 1) keeps its spread. Scores do not depend on centring.
+  const xMean = x.read64 ? columnMeans64(x, step) : undefined;
+  const yMean = y.read64 ? columnMeans64(y, step) : undefined;
+  const read = (src: RowSource, mean: Float64Array | undefined, s: number, e: number): Float32Array => {
+    if (!mean || !src.read64) return src.read(s, e);
+    const v = src.read64(s, e), d = src.dModel;
+    return Float32Array.from(v, (val, k) => val - mean[k % d]);
+  };
   let r;
   try {
     for (let start = 0; start < x.rows; start += step) {
       const end = Math.min(x.rows, start + step);
-      await acc.addAsync(x.read(start, end), y.read(start, end));
+      await acc.addAsync(read(x, xMean, start, end), read(y, yMean, start, end));
     }
     r = await acc.resultAsync();
   } finally {
@@ -72,5 +96,7 @@ export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesO
     dtypeX: x.dtype,
     dtypeY: y.dtype,
     rank: r.rank,
+    route: r.route,
+    conditionEstimate: r.conditionEstimate,
   };
 }

@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { openNpy, readNpyRows, type NpyHeader } from "../io/npy";
+import { openNpy, readNpyRows, readNpyRows64, type NpyHeader } from "../io/npy";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 
 /** Rows of one state: `read(start, end)` gives [end - start, d_model] row-major float32. */
@@ -15,6 +15,8 @@ export interface RowSource {
   /** Stored element type ("float16", "float32", "F16", "BF16", ...). */
   readonly dtype: string;
   read(start: number, end: number): Float32Array;
+  /** float64 sources only: the rows as float64, unrounded. */
+  read64?(start: number, end: number): Float64Array;
 }
 
 /** Open a float `.npy` file holding a [rows, d_model] matrix. */
@@ -29,7 +31,14 @@ export function npySource(file: string): RowSource {
   }
   // Leading 1-axes (e.g. [batch=1, pos, d_model]) do not change the byte layout.
   const flat: NpyHeader = { ...h, shape };
-  return { file, rows: shape[0], dModel: shape[1], dtype: h.dtype, read: (s, e) => readNpyRows(flat, s, e) };
+  return {
+    file,
+    rows: shape[0],
+    dModel: shape[1],
+    dtype: h.dtype,
+    read: (s, e) => readNpyRows(flat, s, e),
+    ...(h.dtype === "float64" ? { read64: (s: number, e: number) => readNpyRows64(flat, s, e) } : {}),
+  };
 }
 
 /** Open a safetensors file holding exactly one float [rows, d_model] tensor. */

@@ -386,6 +386,24 @@ export function readNpyRows(h: NpyHeader, start: number, end: number, fd?: numbe
   }
 }
 
+/** As {@link readNpyRows}, as float64 (exact for every float dtype: float64 files keep their digits). */
+export function readNpyRows64(h: NpyHeader, start: number, end: number, fd?: number): Float64Array {
+  const rows = h.shape[0] ?? 1;
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= rows)) {
+    throw new Error(`${h.path}: rows ${start}..${end} out of range 0..${rows}`);
+  }
+  if (h.dtype !== "float64") return Float64Array.from(readNpyRows(h, start, end, fd));
+  const rowSize = shapeSize(h.shape.slice(1));
+  const count = (end - start) * rowSize;
+  const own = fd === undefined ? openFd(h.path) : fd;
+  try {
+    const bytes = readExactly(own, h.path, count * h.itemSize, h.dataOffset + start * rowSize * h.itemSize);
+    return decode(bytes, h.dtype, count, h.path) as Float64Array;
+  } finally {
+    if (fd === undefined) fs.closeSync(own);
+  }
+}
+
 /** The header bytes (magic, version, length, dict, padding) for an array, aligned to 64 bytes. */
 export function npyHeaderBytes(dtype: NpyDtype, shape: readonly number[]): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;

@@ -6,54 +6,65 @@ import { GramAccumulator } from "../numerics/moments";
 import { DEFAULT_RCOND, GramFactor, explainedSumSquares, factorGram, solveMap } from "../numerics/solve";
 
 /**
- * Score of X against Y - X from the score of X against Y: 1 - (||Yc||^2 - explained) / ||Yc - Xc||^2.
- * NaN when Y - X has no variance beyond float32 rounding of Y (||Yc - Xc||^2 <= 1e-12 ||Yc||^2).
+ * A score clamped to [0, 1]: explained / total can leave the interval by rounding only (an
+ * explained sum can exceed the total by a few ulps); never print 1.000000003.
  */
-export function residualScore(yy: number, explained: number, rr: number): number {
-  return rr > 1e-12 * yy ? 1 - (yy - explained) / rr : NaN;
+export function clampScore(v: number): number {
+  return Number.isNaN(v) ? v : Math.min(1, Math.max(0, v));
 }
 
 /** Result of a pair accumulator. */
 export interface PairScore {
   /** 1 - ||normalize(X) A - normalize(Y)||_F^2, the fraction of Y's centred variance X explains linearly. */
   score: number;
-  /** Score of X against Y - X (the paper's "w/o residual"); only when d_model of X and Y agree. */
+  /** Score of X against Y - X (the paper's "w/o residual"), with option `residual`. NaN when Y - X is constant. */
   residualScore?: number;
   /** Tokens seen. */
   nTokens: number;
-  /** Numerical rank of the centred X under the rcond cut-off. */
+  /** Numerical rank of the centred X under the rcond cut (singular values of the column-equilibrated centred X). */
   rank: number;
-  /** Whether X was whitened before its float32 products (the `whiten` option, or the "auto" decision). */
-  whitened: boolean;
-  /** Condition-number estimate of X's correlation matrix on the warm-up rows (NaN with `whiten: false`). */
+  /** How X's products were formed: "float32" (tfjs matmuls) or "float64" (exact, for ill-conditioned X). */
+  route: "float32" | "float64";
+  /** Condition-number estimate of X's correlation matrix on the warm-up rows (NaN when the route was forced). */
   conditionEstimate: number;
 }
 
 /** Options shared by the score functions. */
 export interface ScoreOptions {
-  /** Relative cut-off for rank-deficient X (pinv semantics), default 1e-3. See docs/tensor.md. */
+  /**
+   * Cut-off with numpy/torch pinv semantics: singular values of the centred, column-equilibrated X
+   * at or below rcond x the largest are cut. Default {@link DEFAULT_RCOND} (1e-5). See docs/tensor.md.
+   */
   rcond?: number;
   /** Rows per float32 matmul block, default 1024. */
   blockRows?: number;
   /**
-   * Whiten X (with a transform estimated on the first 2 d_model rows) before its float32 products.
-   * Costs one more [rows, d] x [d, d] matmul per block; without it, float32 errors are amplified by
-   * the condition number of X's correlation matrix. "auto" (default): estimate that condition
-   * number on the warm-up rows and whiten only when cond * 2^-24 * sqrt(blockRows) >
-   * AUTO_WHITEN_MAX_PREDICTED (2e-3, i.e. cond > ~1,050 at 1024-row blocks). See docs/tensor.md ("Adaptive whitening").
+   * How X's products are formed: "auto" (default) estimates the condition number of X's
+   * correlation matrix on the warm-up rows (the first 4 d_model) and takes "float32" (fast tfjs
+   * matmuls) when cond * 2^-24 * sqrt(blockRows) <= 2e-3, else "float64" (exact products, slower).
    */
+  route?: "auto" | "float32" | "float64";
+  /** @deprecated Use `route`: true = "float64", false = "float32", "auto" = "auto". */
   whiten?: boolean | "auto";
   /**
    * Worker threads for the float32 products, used by the async variants only (`addAsync`,
    * `resultAsync`, `linearityScoreAsync`, `linearityMatrixAsync`): 0 or 1 = in-thread. Default:
-   * env LINEARITY_WORKERS, else in-thread (DEFAULT_WORKERS = 1; 2 workers measured slower on the shared machine) (wasm
-   * backend). The sync functions always run in-thread.
+   * env LINEARITY_WORKERS, else in-thread. The sync functions always run in-thread.
    */
   workers?: number;
 }
 
+/** The route option, with the deprecated `whiten` mapped onto it. */
+export function routeOption(opts: ScoreOptions): "auto" | "float32" | "float64" {
+  if (opts.route !== undefined) return opts.route;
+  if (opts.whiten === true) return "float64";
+  if (opts.whiten === false) return "float32";
+  return "auto";
+}
+
 /**
- * Streaming accumulator for the linearity score of X -> Y (and X -> Y - X).
+ * Streaming accumulator for the linearity score of X -> Y (and, with option `residual`, of
+ * X -> Y - X; same d_model only).
  * `add(x, y)` takes row-major float32 chunks x [rows, d_model_x] and y [rows, d_model_y];
  * errors name the function `fn`, the argument and the absolute row.
  */
@@ -64,17 +75,22 @@ export class LinearityAccumulator {
   constructor(
     readonly dModelX: number,
     readonly dModelY: number = dModelX,
-    private readonly opts: ScoreOptions & { fn?: string; names?: [string, string] } = {},
+    private readonly opts: ScoreOptions & { fn?: string; names?: [string, string]; residual?: boolean } = {},
   ) {
-    this.residual = dModelX === dModelY;
+    this.residual = opts.residual ?? false;
+    if (this.residual && dModelX !== dModelY) {
+      throw new Error(`${opts.fn ?? "LinearityAccumulator"}: the residual score needs the same d_model, got ${dModelX} and ${dModelY}`);
+    }
+    // With the residual, X^T (Y - X) is a product of its own (Y - X formed exactly per row): the
+    // residual score then needs no subtraction of two large Gram matrices, which would cancel.
     this.acc = new GramAccumulator({
       fn: opts.fn ?? "LinearityAccumulator",
       names: opts.names ?? ["x", "y"],
       dims: [dModelX, dModelY],
-      products: [[0, 0], [0, 1]],
+      products: this.residual ? [[0, 0], [0, 1], [0, 2]] : [[0, 0], [0, 1]],
       differences: this.residual ? [[0, 1]] : [],
       blockRows: opts.blockRows,
-      whiten: [opts.whiten ?? "auto", false],
+      route: [routeOption(opts), "float32"],
       workers: opts.workers,
     });
   }
@@ -114,32 +130,33 @@ export class LinearityAccumulator {
     return this.acc;
   }
 
+  /** How X's products were formed (decided at the end of the warm-up). */
+  get route(): "float32" | "float64" {
+    return this.acc.route(0);
+  }
+
   /** Tokens seen so far. */
   get nTokens(): number {
     return this.acc.rows;
   }
 
-  /** Factorized centred Gram of X (for maps and per-token residuals). */
+  /** Factorized centred Gram of X (for maps and per-token residuals). Throws when X has no variance. */
   factor(): GramFactor {
-    return factorGram(this.acc.centered(0, 0), this.dModelX, this.opts.rcond ?? DEFAULT_RCOND, this.acc.shiftedDiagonal(0));
+    const f = factorGram(this.acc.centered(0, 0), this.dModelX, { rcond: this.opts.rcond ?? DEFAULT_RCOND, rawDiag: this.acc.shiftedDiagonal(0) });
+    if (f.rank === 0) {
+      throw new Error(`${this.acc.fn}: '${this.acc.names[0]}' has no variance (every row is the same); the score is undefined`);
+    }
+    return f;
+  }
+
+  /** Centred cross-product X_c^T Y_c, [d_model_x, d_model_y]. */
+  private crossXY(): Float64Array {
+    return this.acc.centered(0, 1);
   }
 
   /** Minimum-norm map B [d_model_x, d_model_y] with (Y - mean) ~= (X - mean) B, float64. */
   centeredMap(): Float64Array {
-    const Bw = solveMap(this.factor(), this.acc.centered(0, 1), this.dModelY);
-    const T = this.acc.transform(0);
-    if (!T) return Bw;
-    // The map was solved for x' = x T: x B = x (T B').
-    const d = this.dModelX, m = this.dModelY;
-    const B = new Float64Array(d * m);
-    for (let a = 0; a < d; a++) {
-      for (let k = 0; k < d; k++) {
-        const t = T[a * d + k];
-        if (t === 0) continue;
-        for (let c = 0; c < m; c++) B[a * m + c] += t * Bw[k * m + c];
-      }
-    }
-    return B;
+    return solveMap(this.factor(), this.crossXY(), this.dModelY);
   }
 
   /** Column means of X (0) or Y (1), float64. */
@@ -152,22 +169,24 @@ export class LinearityAccumulator {
     return this.acc.centeredSumSquares(1);
   }
 
-  /** The scores. Throws when Y has no variance (then the score is 0/0). */
+  /** The scores. Throws when X or Y has no variance (then the score is undefined). */
   result(): PairScore {
     const fn = this.acc.fn;
     const yy = this.acc.centeredSumSquares(1);
     if (!(yy > 0)) throw new Error(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); the score is undefined`);
     const f = this.factor();
-    const explained = explainedSumSquares(f, this.acc.centered(0, 1), this.dModelY);
     const out: PairScore = {
-      score: explained / yy, nTokens: this.acc.rows, rank: f.rank,
-      whitened: this.acc.whitened(0), conditionEstimate: this.acc.conditionEstimate(0),
+      score: clampScore(explainedSumSquares(f, this.crossXY(), this.dModelY) / yy),
+      nTokens: this.acc.rows,
+      rank: f.rank,
+      route: this.acc.route(0),
+      conditionEstimate: this.acc.conditionEstimate(0),
     };
     if (this.residual) {
-      // The least-squares residual of Y - X on X equals that of Y on X (X lies in its own span),
-      // so only the denominator changes; this avoids float32 cancellation in C_xy - C_xx.
-      const rr = this.acc.centeredDifferenceSumSquares(0, 1);
-      out.residualScore = residualScore(yy, explained, rr);
+      // The score of X against D = Y - X, from X^T D itself (D formed exactly per row).
+      const dd = this.acc.centeredSumSquares(2);
+      // NaN when Y - X has no variance beyond float32 rounding of Y (Y = X + constant).
+      out.residualScore = dd > 1e-12 * yy ? clampScore(explainedSumSquares(f, this.acc.centered(0, 2), this.dModelX) / dd) : NaN;
     }
     return out;
   }

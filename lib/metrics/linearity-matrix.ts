@@ -9,7 +9,7 @@
 import { GramAccumulator } from "../numerics/moments";
 import { DEFAULT_RCOND, explainedSumSquares, factorGram } from "../numerics/solve";
 import type { StateChunk } from "../numerics/state-chunk";
-import { ScoreOptions, residualScore } from "./linearity-accumulator";
+import { ScoreOptions, clampScore, routeOption } from "./linearity-accumulator";
 
 /** Options of {@link linearityMatrix}. */
 export interface LinearityMatrixOptions extends ScoreOptions {
@@ -26,8 +26,8 @@ export interface LinearityMatrix {
   nTokens: number;
   /** Numerical rank of each centred state used as a source (last state: NaN, never a source). */
   ranks: number[];
-  /** Per state: whether it entered its products whitened ("auto" decides per source state; last state: false). */
-  whitened: boolean[];
+  /** Per state: how its products were formed as a source ("auto" decides per source state; the last state, never a source: "float32"). */
+  routes: ("float32" | "float64")[];
 }
 
 /** Streaming accumulator behind {@link linearityMatrix}; use it directly for async sources. */
@@ -46,17 +46,22 @@ export class LinearityMatrixAccumulator {
     const differences: [number, number][] = [];
     for (let i = 0; i < nStates - 1; i++) {
       for (let j = i; j < nStates; j++) products.push([i, j]);
-      for (let j = i + 1; j < nStates; j++) differences.push([i, j]);
+      if (!opts.residual) continue;
+      // X_i^T (X_j - X_i) as its own product: the residual score needs no cancelling subtraction.
+      for (let j = i + 1; j < nStates; j++) {
+        products.push([i, nStates + differences.length]);
+        differences.push([i, j]);
+      }
     }
     this.acc = new GramAccumulator({
       fn: "linearityMatrix",
       names: Array.from({ length: nStates }, (_, s) => `states[${s}]`),
       dims: new Array(nStates).fill(dModel),
       products,
-      differences: opts.residual ? differences : [],
+      differences,
       blockRows: opts.blockRows,
       workers: opts.workers,
-      whiten: Array.from({ length: nStates }, (_, s) => (s < nStates - 1 ? opts.whiten ?? "auto" : false)),
+      route: Array.from({ length: nStates }, (_, s) => (s < nStates - 1 ? routeOption(opts) : "float32")),
     });
   }
 
@@ -102,19 +107,19 @@ export class LinearityMatrixAccumulator {
       if (!(yy[s] > 0)) throw new Error(`linearityMatrix: 'states[${s}]' has no variance (every row is the same); scores against it are undefined`);
     }
     for (let i = 0; i < S - 1; i++) {
-      const f = factorGram(acc.centered(i, i), d, this.opts.rcond ?? DEFAULT_RCOND, acc.shiftedDiagonal(i));
+      const f = factorGram(acc.centered(i, i), d, { rcond: this.opts.rcond ?? DEFAULT_RCOND, rawDiag: acc.shiftedDiagonal(i) });
       ranks[i] = f.rank;
       for (let j = i + 1; j < S; j++) {
-        const explained = explainedSumSquares(f, acc.centered(i, j), d);
-        scores[i][j] = explained / yy[j];
+        scores[i][j] = clampScore(explainedSumSquares(f, acc.centered(i, j), d) / yy[j]);
         if (residualScores) {
-          const rr = acc.centeredDifferenceSumSquares(i, j);
-          residualScores[i][j] = residualScore(yy[j], explained, rr);
+          const k = acc.differenceIndex(i, j);
+          const dd = acc.centeredSumSquares(k);
+          residualScores[i][j] = dd > 1e-12 * yy[j] ? clampScore(explainedSumSquares(f, acc.centered(i, k), d) / dd) : NaN;
         }
       }
     }
-    const whitened = Array.from({ length: S }, (_, s) => acc.whitened(s));
-    return { scores, residualScores, nTokens: acc.rows, ranks, whitened };
+    const routes = Array.from({ length: S }, (_, s) => (s < S - 1 ? acc.route(s) : "float32"));
+    return { scores, residualScores, nTokens: acc.rows, ranks, routes };
   }
 }
 

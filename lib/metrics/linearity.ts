@@ -9,10 +9,10 @@ import { float32Data } from "../numerics/data";
 import { LinearityAccumulator, ScoreOptions } from "./linearity-accumulator";
 
 /** An accumulator fed with all rows of x and y, after shape checks naming `fn`. */
-export function wholeTensorAccumulator(fn: string, x: tf.Tensor2D, y: tf.Tensor2D, sameWidth: boolean, opts: ScoreOptions): LinearityAccumulator {
+export function wholeTensorAccumulator(fn: string, x: tf.Tensor2D, y: tf.Tensor2D, residual: boolean, opts: ScoreOptions): LinearityAccumulator {
   const [n, d] = checkShape(fn, "x", x.shape, ["tokens", "d_model"]);
-  const [, dy] = checkShape(fn, "y", y.shape, [["tokens", n], sameWidth ? ["d_model", d] : "d_model"]);
-  const acc = new LinearityAccumulator(d, dy, { ...opts, fn, names: ["x", "y"] });
+  const [, dy] = checkShape(fn, "y", y.shape, [["tokens", n], residual ? ["d_model", d] : "d_model"]);
+  const acc = new LinearityAccumulator(d, dy, { ...opts, fn, names: ["x", "y"], residual });
   acc.add(float32Data(x), float32Data(y));
   return acc;
 }

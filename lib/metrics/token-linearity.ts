@@ -27,30 +27,58 @@ export function tokenLinearity(x: tf.Tensor2D, y: tf.Tensor2D, opts: TokenLinear
   if (!(yy > 0)) throw new Error(`${fn}: 'y' has no variance (every row is the same); the score is undefined`);
   const [n, d] = x.shape;
   const dy = y.shape[1];
-  const B = tf.tensor2d(Float32Array.from(acc.centeredMap()), [d, dy]);
+  const B = acc.centeredMap();
   const mx = acc.mean(0), my = acc.mean(1);
   const xv = float32Data(x), yv = float32Data(y);
   const out = new Float64Array(n);
-  const block = opts.blockRows ?? 1024;
-  for (let r0 = 0; r0 < n; r0 += block) {
-    const r = Math.min(n, r0 + block) - r0;
-    // Centre the block in float64, fit it with the float32 map, residual in float64.
-    const xc = new Float32Array(r * d);
-    for (let t = 0; t < r; t++) for (let c = 0; c < d; c++) xc[t * d + c] = xv[(r0 + t) * d + c] - mx[c];
-    const fit = tf.tidy(() => tf.matMul(tf.tensor2d(xc, [r, d]), B));
-    const fv = fit.dataSync();
-    fit.dispose();
-    for (let t = 0; t < r; t++) {
-      let res = 0, norm = 0;
-      for (let c = 0; c < dy; c++) {
-        const yc = yv[(r0 + t) * dy + c] - my[c];
-        const e = fv[t * dy + c] - yc;
-        res += e * e;
-        norm += yc * yc;
-      }
-      out[r0 + t] = opts.relative ? (norm > 0 ? 1 - res / norm : NaN) : 1 - res / yy;
+  // The fit X_c B: float32 tfjs matmuls when X took the float32 route (well-conditioned, so B is
+  // small and the rounding stays ~1e-7 of the fit); exact float64 loops when X needed float64.
+  const fit = acc.route === "float64" ? fitFloat64(xv, mx, B, n, d, dy) : fitFloat32(xv, mx, B, n, d, dy, opts.blockRows ?? 1024);
+  for (let t = 0; t < n; t++) {
+    let res = 0, norm = 0;
+    for (let c = 0; c < dy; c++) {
+      const yc = yv[t * dy + c] - my[c];
+      const e = fit[t * dy + c] - yc;
+      res += e * e;
+      norm += yc * yc;
+    }
+    out[t] = opts.relative ? (norm > 0 ? 1 - res / norm : NaN) : 1 - res / yy;
+  }
+  return out;
+}
+
+/** (x - mean) B in float64, [n, dy]. */
+function fitFloat64(xv: Float32Array, mx: Float64Array, B: Float64Array, n: number, d: number, dy: number): Float64Array {
+  const out = new Float64Array(n * dy);
+  const xc = new Float64Array(d);
+  for (let t = 0; t < n; t++) {
+    for (let c = 0; c < d; c++) xc[c] = xv[t * d + c] - mx[c];
+    const o = t * dy;
+    for (let k = 0; k < d; k++) {
+      const v = xc[k];
+      if (v === 0) continue;
+      const bo = k * dy;
+      for (let c = 0; c < dy; c++) out[o + c] += v * B[bo + c];
     }
   }
-  B.dispose();
+  return out;
+}
+
+/** (x - mean) B with float32 tfjs matmuls over blocks of rows (centring in float64 first), [n, dy]. */
+function fitFloat32(xv: Float32Array, mx: Float64Array, B64: Float64Array, n: number, d: number, dy: number, block: number): Float64Array {
+  const out = new Float64Array(n * dy);
+  const B = tf.tensor2d(Float32Array.from(B64), [d, dy]);
+  try {
+    for (let r0 = 0; r0 < n; r0 += block) {
+      const r = Math.min(n, r0 + block) - r0;
+      const xc = new Float32Array(r * d);
+      for (let t = 0; t < r; t++) for (let c = 0; c < d; c++) xc[t * d + c] = xv[(r0 + t) * d + c] - mx[c];
+      const f = tf.tidy(() => tf.matMul(tf.tensor2d(xc, [r, d]), B));
+      out.set(f.dataSync(), r0 * dy);
+      f.dispose();
+    }
+  } finally {
+    B.dispose();
+  }
   return out;
 }

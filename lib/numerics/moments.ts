@@ -2,27 +2,35 @@
  * Streaming second moments of several hidden states, in O(d_model^2) memory whatever the number
  * of tokens. This is the only O(tokens * d_model^2) work in the package.
  *
- * Numerics (see docs/tensor.md):
- * - Each state is shifted by a fixed vector s (the float32-rounded column mean of the first block
- *   of rows seen) before any product. Covariances are shift-invariant, and the exact correction
- *   is applied later in float64 from the column sums of the shifted data, so a large mean never
- *   meets float32 cancellation (the Gram of un-shifted data loses everything when
- *   |mean| >> spread).
- * - Products Xi^T Xj are float32 tfjs matmuls over blocks of `blockRows` rows (explicit transpose:
- *   a transposeA matmul is ~20x slower on wasm), summed across blocks into Float64Array.
- * - Column sums, sums of squares, and optional ||x_j - x_i||^2 sums are plain float64 loops over
- *   the float32 values (cheap, exact up to float64 rounding).
- * - The shift (and any whitening transform) is fixed once, from the first rows, by warmup.ts.
- * - Worker threads (async path only: addAsync / finishAsync): the main thread still shifts,
- *   checks and sums every row, and hands the float32 block products to worker threads, each with
- *   its own tfjs instance and float64 partial sums; finishAsync adds them up. Same float32 block
- *   products as in-thread, summed in another order.
+ * Numerics (see docs/tensor.md, "Accuracy"):
+ * - Each state is shifted by a fixed vector s (the float32-rounded column mean of the first
+ *   rows) before any product. Covariances are shift-invariant; the exact correction is applied
+ *   in float64 from the column sums of the shifted data, so a large mean never meets float32
+ *   cancellation.
+ * - Column sums and sums of squares are float64 loops over the exact shifted values.
+ * - Derived states: `differences` (i, j) define D = X_j - X_i, formed per row in float64 (exact
+ *   for float32 inputs), usable as a product partner: the residual score then needs no
+ *   cancelling subtraction of two large Gram matrices.
+ * - Two routes per left operand, fixed by the warm-up (warmup.ts):
+ *   "float32": tfjs float32 matmuls on blocks of `blockRows` rows (explicit transpose: transposeA
+ *   is ~20x slower on wasm), columns scaled by powers of two (exact) so no product overflows,
+ *   block sums added into float64. Fast; accurate for well-conditioned states.
+ *   "float64": exact float64 products in plain JavaScript (gemm64.ts). Slower; accurate for
+ *   ill-conditioned and rank-deficient states, and the route a block takes when a value would
+ *   overflow or underflow the float32 products.
+ * - Warm-up: the first `warmupRows` rows go the float32 route while a copy is kept; then the
+ *   float32 Gram of those rows decides each "auto" state's route. A state that needs float64 has
+ *   its sums so far replaced by float64 products of the kept rows. No row is multiplied twice on
+ *   the fast path.
+ * - Worker threads (async path: addAsync / finishAsync) take float32-route block products once
+ *   the warm-up is over; each keeps float64 partial sums that finishAsync adds up.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { BlockProducts, ProductPlan, productKey } from "./block-products";
 import { checkChunk } from "./check";
+import { addProduct64 } from "./gemm64";
 import { GramWorkerPool, workerCount, workerCountForced } from "./gram-pool";
-import { warmUp } from "./warmup";
+import { Route, chooseRoute, columnScales } from "./warmup";
 
 /** Options of {@link GramAccumulator}. */
 export interface GramAccumulatorOptions {
@@ -32,34 +40,41 @@ export interface GramAccumulatorOptions {
   names: readonly string[];
   /** d_model of each state. */
   dims: readonly number[];
-  /** Pairs (i, j), i <= j: accumulate the cross-product Xi^T Xj ([d_i, d_j]). */
-  products: readonly (readonly [number, number])[];
-  /** Pairs (i, j) with d_i = d_j: accumulate sums of (x_j - x_i) and ||x_j - x_i||^2. */
-  differences?: readonly (readonly [number, number])[];
-  /** Rows per float32 matmul block (float32 error grows with it); default 1024. */
-  blockRows?: number;
   /**
-   * Per state: whiten it (x' = (x - s) T, T from the first `warmupRows` rows) before it enters
-   * products as the LEFT operand (and both sides of its own Gram). Right operands j != i stay raw.
-   * "auto": decide from the warm-up estimate (see {@link needsWhitening}); false (default): never.
+   * Pairs (i, j): accumulate Xi^T Xj ([d_i, d_j]). Indices below dims.length are given states;
+   * dims.length + k is the k-th derived difference (see `differences`). i must be a given state.
    */
-  whiten?: readonly (boolean | "auto")[];
-  /** Rows buffered to estimate shifts and whitening transforms (their first rows); default the largest of blockRows, 2 d_model per whitened state, 4 d_model per "auto" state. */
+  products: readonly (readonly [number, number])[];
+  /** Pairs (i, j) with d_i = d_j: the derived state X_j - X_i (its sums are always accumulated). */
+  differences?: readonly (readonly [number, number])[];
+  /** Rows per float32 matmul block; default {@link DEFAULT_BLOCK_ROWS}. */
+  blockRows?: number;
+  /** Per given state, its route as the left operand of products: "auto" (default), "float32" or "float64". */
+  route?: readonly (Route | "auto")[];
+  /** Rows whose float32 Gram decides the "auto" routes; default 4 x the largest d_model. */
   warmupRows?: number;
   /**
-   * Worker threads for the products on the async path (addAsync): 0 or 1 = in-thread; default
-   * (undefined): env LINEARITY_WORKERS, else DEFAULT_WORKERS (1: in-thread); an unforced count >= 2 waits until the work is large enough to pay
-   * for starting them (wasm backend only). The sync `add` always works in-thread.
+   * Worker threads for float32 products on the async path (addAsync): 0 or 1 = in-thread; default
+   * (undefined): env LINEARITY_WORKERS, else in-thread. The sync `add` always works in-thread.
    */
   workers?: number;
 }
 
 const key = productKey;
 
+/** Largest magnitude a scaled value may have on the float32 route (products of 1024-row blocks stay far below float32's 3.4e38 = 2^128). */
+const F32_MAX_SCALED = 2 ** 40;
+/** Smallest non-zero magnitude a scaled value may have on the float32 route (products stay normal floats). */
+const F32_MIN_SCALED = 2 ** -60;
+
 /**
- * Below this many flops of products (rows x flops per row, known so far) the default ("auto")
- * worker count keeps the work in-thread: starting a worker costs about a core-second.
+ * Rows per float32 matmul block. The float32 sums inside one matmul carry an error that grows
+ * like sqrt(rows): 256 keeps the score within ~2e-7 of float64 on well-conditioned states
+ * (1024: ~6e-7; docs/tensor.md, "Accuracy").
  */
+export const DEFAULT_BLOCK_ROWS = 256;
+
+/** Below this many flops of products the default worker count keeps the work in-thread. */
 export const AUTO_WORKER_MIN_FLOPS = 8e9;
 
 /** Let pending worker messages in (a resolved promise would not). */
@@ -69,90 +84,115 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export class GramAccumulator {
   readonly fn: string;
   readonly names: readonly string[];
+  /** d_model of every state, given ones first, then the derived differences. */
   readonly dims: readonly number[];
   readonly blockRows: number;
+  private readonly given: number;
+  private readonly diffPairs: readonly (readonly [number, number])[];
   private processed = 0;
-  /** Rows given so far (including rows buffered for the warm-up). */
-  get rows(): number {
-    return this.processed + this.pendingRows;
-  }
-  private readonly shifts: (Float32Array | undefined)[];
+  private readonly shifts: Float32Array[] = [];
+  /** Per state: power-of-two column scales of the float32 route (exact; undone in float64). */
+  private readonly scales: Float32Array[] = [];
   private readonly colsums: Float64Array[];
-  private readonly sumsqs: Float64Array; // per state: sum over rows of ||x - s||^2
-  private readonly prods = new Map<string, Float64Array>();
-  private readonly diffs = new Map<string, { colsum: Float64Array; sumsq: number }>();
-  private readonly left: Map<number, number[]>; // i -> partners j of products (i, j)
-  private readonly whiten: readonly (boolean | "auto")[];
+  private readonly sumsqs: Float64Array;
+  /** Sums of float32-route block products, in SCALED units. */
+  private readonly prods32 = new Map<string, Float64Array>();
+  /** Sums of float64-route block products, in data units. */
+  private readonly prods64 = new Map<string, Float64Array>();
+  private readonly left: Map<number, number[]>;
+  private readonly productKeys = new Set<string>();
+  private readonly routes: (Route | "auto")[];
   private readonly conds: number[];
-  private readonly transforms: (Float32Array | undefined)[];
   private readonly warmupRows: number;
   private readonly workersOption: number | undefined;
   private local: BlockProducts | undefined;
   private pool: GramWorkerPool | undefined;
   private poolDecided = false;
+  /** Rows given before the shift is fixed. */
   private pending: Float32Array[][] = [];
   private pendingRows = 0;
-  private ready = false;
+  private started = false;
+  /** Copies of the rows processed during the warm-up (for a float64 redo). */
+  private kept: { blocks: Float32Array[]; overflow: boolean }[] | undefined = [];
+  private decided = false;
 
   constructor(opts: GramAccumulatorOptions) {
     this.fn = opts.fn;
     this.names = opts.names;
-    this.dims = opts.dims;
-    this.blockRows = opts.blockRows ?? 1024;
-    const S = opts.dims.length;
-    this.shifts = new Array(S).fill(undefined);
-    this.colsums = opts.dims.map((d) => new Float64Array(d));
+    this.given = opts.dims.length;
+    this.diffPairs = opts.differences ?? [];
+    for (const [i, j] of this.diffPairs) {
+      if (!(i < this.given && j < this.given)) throw new Error(`${this.fn}: bad difference pair (${i}, ${j})`);
+      if (opts.dims[i] !== opts.dims[j]) throw new Error(`${this.fn}: difference of states with different d_model`);
+    }
+    this.dims = [...opts.dims, ...this.diffPairs.map(([i]) => opts.dims[i])];
+    this.blockRows = opts.blockRows ?? DEFAULT_BLOCK_ROWS;
+    if (!(Number.isInteger(this.blockRows) && this.blockRows >= 1)) throw new Error(`${this.fn}: 'blockRows' must be a positive integer, got ${opts.blockRows}`);
+    const S = this.dims.length;
+    this.colsums = this.dims.map((d) => new Float64Array(d));
     this.sumsqs = new Float64Array(S);
     this.left = new Map();
-    this.whiten = opts.whiten ?? new Array(S).fill(false);
-    this.transforms = new Array(S).fill(undefined);
-    this.conds = new Array(S).fill(NaN);
+    this.routes = Array.from({ length: this.given }, (_, i) => opts.route?.[i] ?? "auto");
+    this.conds = new Array(this.given).fill(NaN);
     this.workersOption = opts.workers;
-    // Warm-up rows: 2 d_model for a forced transform; 4 d_model for "auto", so that the sample
-    // condition number (inflated by at most ((1 + sqrt(d/rows)) / (1 - sqrt(d/rows)))^2 = 9x at
-    // 4 d_model rows, Marchenko-Pastur edges) does not whiten well-conditioned data needlessly.
-    const warm = opts.dims.map((d, i) => (this.whiten[i] === true ? 2 * d : this.whiten[i] === "auto" ? 4 * d : 0));
-    this.warmupRows = opts.warmupRows ?? Math.max(...warm, this.blockRows);
     for (const [i, j] of opts.products) {
-      if (!(i <= j && j < S)) throw new Error(`${this.fn}: bad product pair (${i}, ${j})`);
-      this.prods.set(key(i, j), new Float64Array(opts.dims[i] * opts.dims[j]));
+      if (!(i < this.given && j < S)) throw new Error(`${this.fn}: bad product pair (${i}, ${j})`);
+      // Sums are allocated on first use: a d_model = 4,096 product is 134 MB of float64.
+      this.productKeys.add(key(i, j));
       if (!this.left.has(i)) this.left.set(i, []);
       this.left.get(i)!.push(j);
     }
-    for (const [i, j] of opts.differences ?? []) {
-      if (opts.dims[i] !== opts.dims[j]) throw new Error(`${this.fn}: difference of states with different d_model`);
-      this.diffs.set(key(i, j), { colsum: new Float64Array(opts.dims[i]), sumsq: 0 });
-    }
+    const leftDims = [...this.left.keys()].map((i) => this.dims[i]);
+    this.warmupRows = opts.warmupRows ?? Math.max(this.blockRows, 4 * Math.max(0, ...leftDims));
+    if (![...this.left.keys()].some((i) => this.routes[i] === "auto")) this.decided = true;
+    if (this.decided) this.kept = undefined;
+  }
+
+  /** The float64-route sums of product (i, j), created on first use. */
+  private sums64(i: number, j: number): Float64Array {
+    const k = key(i, j);
+    let v = this.prods64.get(k);
+    if (!v) this.prods64.set(k, (v = new Float64Array(this.dims[i] * this.dims[j])));
+    return v;
+  }
+
+  /** Rows given so far. */
+  get rows(): number {
+    return this.processed + this.pendingRows;
   }
 
   /**
-   * Add rows: `states[i]` is [rows, d_i] row-major float32, the same rows for every state.
+   * Add rows: `states[i]` is [rows, d_i] row-major float32, the same rows for every given state.
    * Throws (naming the state, the absolute row and column) on NaN/Inf, and on a wrong length.
    */
   add(states: readonly Float32Array[]): void {
-    const rows = this.checkStates(states);
-    if (!this.ready) {
-      if (!this.buffer(states, rows)) return;
-      this.addRows(this.start(), this.takePendingRows());
-      return;
-    }
-    this.addRows(states, rows);
+    for (const [blocks, r] of this.admit(states)) this.addBlock(blocks, r);
   }
 
   /**
-   * As {@link add}, with the products on worker threads when the `workers` option (or its
+   * As {@link add}, with the float32 products on worker threads when the `workers` option (or its
    * default) says so. Await each call before the next; call {@link finishAsync} (or
    * {@link dispose}) at the end. On any error the workers are stopped.
    */
   async addAsync(states: readonly Float32Array[]): Promise<void> {
     try {
-      const rows = this.checkStates(states);
-      if (!this.ready) {
-        if (!this.buffer(states, rows)) return;
-        await this.addRowsAsync(this.start(), this.takePendingRows());
-        return;
+      for (const [blocks, r] of this.admit(states)) {
+        const pool = this.decided ? this.poolFor(r) : undefined;
+        if (!pool) {
+          this.addBlock(blocks, r);
+          if (this.pool) await yieldToEventLoop();
+          continue;
+        }
+        const scan = this.scanBlock(blocks, r);
+        if (scan.overflow || !(pool.anyReady || workerCountForced(this.workersOption))) {
+          this.products(scan, r);
+          await yieldToEventLoop(); // let the workers' "ready" messages in
+        } else {
+          this.products64Only(scan, r);
+          await pool.submit(this.productInputs(scan.f32), r);
+        }
+        this.processed += r;
       }
-      await this.addRowsAsync(states, rows);
     } catch (e) {
       await this.dispose();
       throw e;
@@ -167,8 +207,9 @@ export class GramAccumulator {
     try {
       for (const sums of await pool.collect()) {
         for (const [k, v] of sums) {
-          const acc = this.prods.get(k)!;
-          for (let q = 0; q < v.length; q++) acc[q] += v[q];
+          const acc = this.prods32.get(k);
+          if (!acc) this.prods32.set(k, v);
+          else for (let q = 0; q < v.length; q++) acc[q] += v[q];
         }
       }
     } finally {
@@ -201,88 +242,210 @@ export class GramAccumulator {
     return this.pool;
   }
 
-  private checkStates(states: readonly Float32Array[]): number {
-    const S = this.dims.length;
-    if (states.length !== S) {
-      throw new Error(`${this.fn}: expected ${S} state buffers per chunk, got ${states.length}`);
-    }
+  /** Check a chunk, fix the shift once enough rows are there, and cut what is ready into blocks. */
+  private admit(states: readonly Float32Array[]): [Float32Array[], number][] {
+    const S = this.given;
+    if (states.length !== S) throw new Error(`${this.fn}: expected ${S} state buffers per chunk, got ${states.length}`);
     const rows = checkChunk(this.fn, this.names[0], states[0].length, "d_model", this.dims[0]);
     for (let i = 1; i < S; i++) checkChunk(this.fn, this.names[i], states[i].length, "d_model", this.dims[i], rows);
-    return rows;
+    let ready: readonly Float32Array[] = states;
+    let n = rows;
+    if (!this.started) {
+      this.pending.push(states.map((x) => x.slice()));
+      this.pendingRows += rows;
+      if (this.pendingRows < this.blockRows) return [];
+      ready = this.start();
+      n = this.pendingRows;
+      this.pendingRows = 0;
+    }
+    const out: [Float32Array[], number][] = [];
+    for (let r0 = 0; r0 < n; r0 += this.blockRows) {
+      const r1 = Math.min(n, r0 + this.blockRows);
+      out.push([ready.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i])), r1 - r0]);
+    }
+    return out;
   }
 
-  /** Buffer warm-up rows (shifts and transforms are estimated from them); true once there are enough. */
-  private buffer(states: readonly Float32Array[], rows: number): boolean {
-    this.pending.push(states.map((x) => x.slice()));
-    this.pendingRows += rows;
-    return this.pendingRows >= this.warmupRows;
-  }
-
-  private takePendingRows(): number {
+  /** Fix shifts and column scales from the buffered rows; returns them concatenated. */
+  private start(): Float32Array[] {
     const n = this.pendingRows;
-    this.pendingRows = 0;
-    return n;
-  }
-
-  private addRows(states: readonly Float32Array[], rows: number): void {
-    try {
-      for (let r0 = 0; r0 < rows; r0 += this.blockRows) {
-        const r1 = Math.min(rows, r0 + this.blockRows);
-        this.addBlock(states.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i])), r1 - r0);
+    const all = Array.from({ length: this.given }, (_, i) => {
+      const buf = new Float32Array(n * this.dims[i]);
+      let o = 0;
+      for (const chunk of this.pending) {
+        buf.set(chunk[i], o);
+        o += chunk[i].length;
       }
-    } finally {
-      this.local?.dispose();
-    }
-  }
-
-  private async addRowsAsync(states: readonly Float32Array[], rows: number): Promise<void> {
-    try {
-      for (let r0 = 0; r0 < rows; r0 += this.blockRows) {
-        const r1 = Math.min(rows, r0 + this.blockRows);
-        const block = states.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i]));
-        const shifted = this.scanBlock(block, r1 - r0);
-        const pool = this.poolFor(rows - r0);
-        // A forced worker count waits for the workers; the default computes in-thread while they start.
-        if (pool && (pool.anyReady || workerCountForced(this.workersOption))) {
-          await pool.submit(this.productInputs(shifted), r1 - r0);
-        } else {
-          this.blockProducts(shifted, r1 - r0);
-          // Workers starting up: let their "ready" messages in between blocks.
-          if (pool) await yieldToEventLoop();
+      return buf;
+    });
+    this.pending = [];
+    for (let i = 0; i < this.given; i++) {
+      const d = this.dims[i], x = all[i];
+      const m = new Float64Array(d);
+      for (let t = 0; t < n; t++) {
+        for (let c = 0; c < d; c++) {
+          const v = x[t * d + c];
+          if (Number.isFinite(v)) m[c] += v; // non-finite values are reported by the scan
         }
-        this.processed += r1 - r0;
       }
-    } finally {
-      this.local?.dispose();
+      this.shifts[i] = Float32Array.from(m, (v) => v / n);
+    }
+    for (const [i, j] of this.diffPairs) this.shifts.push(Float32Array.from(this.shifts[j], (v, c) => v - this.shifts[i][c]));
+    for (let s = 0; s < this.dims.length; s++) {
+      const [i, j] = s < this.given ? [s, -1] : this.diffPairs[s - this.given];
+      this.scales[s] = columnScales(all, this.dims, this.shifts, n, i, j);
+    }
+    this.started = true;
+    return all;
+  }
+
+  /** One block: scan it, then products on each left state's route. */
+  private addBlock(blocks: Float32Array[], r: number): void {
+    const scan = this.scanBlock(blocks, r);
+    this.products(scan, r);
+    this.processed += r;
+    if (!this.decided) {
+      this.kept!.push({ blocks: blocks.map((x) => x.slice()), overflow: scan.overflow });
+      if (this.processed >= this.warmupRows) this.decide();
     }
   }
 
-  /** What the block products need: plain data, sendable to workers. */
-  private plan(): ProductPlan {
-    return {
-      dims: [...this.dims],
-      left: [...this.left].map(([i, partners]) => [i, [...partners]] as [number, number[]]),
-      transforms: this.transforms.map((t) => t ?? null),
-    };
+  /** Route decision at the end of the warm-up: redo in float64 what must be. */
+  private decide(): void {
+    this.decided = true;
+    const redo: number[] = [];
+    for (const i of this.left.keys()) {
+      if (this.routes[i] !== "auto") continue;
+      const { route, conditionEstimate } = chooseRoute(this.centered(i, i), this.dims[i], this.blockRows, this.shiftedDiagonal(i));
+      this.conds[i] = conditionEstimate;
+      this.routes[i] = route;
+      if (route === "float64") redo.push(i);
+    }
+    const kept = this.kept!;
+    this.kept = undefined;
+    // A new float32 plan without the states that moved to float64.
+    this.local?.dispose();
+    this.local = undefined;
+    if (redo.length === 0) return;
+    for (const i of redo) for (const j of this.left.get(i)!) this.prods32.delete(key(i, j));
+    // Replay the kept rows through the float64 route for those states only (sums are already in).
+    for (const { blocks, overflow } of kept) {
+      if (overflow) continue; // already summed on the float64 route
+      const r = blocks[0].length / this.dims[0];
+      const shifted = this.shifted64(blocks, r);
+      for (const i of redo) for (const j of this.left.get(i)!) addProduct64(shifted[i], this.dims[i], shifted[j], this.dims[j], r, this.sums64(i, j), i === j);
+    }
   }
 
-  /** Shifted states the products use (null for the others). */
-  private productInputs(shifted: Float32Array[]): (Float32Array | null)[] {
-    const used = new Set<number>();
-    for (const [i, partners] of this.left) {
-      used.add(i);
-      for (const j of partners) used.add(j);
+  /** Exact float64 shifted values of every state of a block (given states, then differences). */
+  private shifted64(blocks: readonly Float32Array[], r: number): Float64Array[] {
+    const out: Float64Array[] = [];
+    for (let i = 0; i < this.given; i++) {
+      const d = this.dims[i], s = this.shifts[i], x = blocks[i];
+      const v = new Float64Array(r * d);
+      for (let k = 0; k < r * d; k++) v[k] = x[k] - s[k % d];
+      out.push(v);
     }
-    return shifted.map((x, i) => (used.has(i) ? x : null));
+    for (const [i, j] of this.diffPairs) {
+      const a = out[i], b = out[j];
+      out.push(Float64Array.from(b, (v, k) => v - a[k]));
+    }
+    return out;
   }
 
   /**
-   * The worker pool for the async path, started on first need: when the worker count is forced
-   * (>= 2), or by default once the products of the rows known so far are worth
-   * {@link AUTO_WORKER_MIN_FLOPS} on the wasm backend.
+   * Shift and check every state of a block, add its float64 sums, and prepare the float32 inputs
+   * (scaled by powers of two). `overflow`: some value would leave the float32 products' safe
+   * range, so this block goes the float64 route.
+   */
+  private scanBlock(blocks: readonly Float32Array[], r: number): { f64: Float64Array[]; f32: Float32Array[]; overflow: boolean } {
+    for (let i = 0; i < this.given; i++) {
+      const x = blocks[i];
+      for (let k = 0; k < x.length; k++) {
+        const v = x[k];
+        if (v - v !== 0) {
+          const d = this.dims[i];
+          throw new Error(`${this.fn}: '${this.names[i]}' has ${v} at row ${this.processed + Math.floor(k / d)}, column ${k % d}`);
+        }
+      }
+    }
+    const f64 = this.shifted64(blocks, r);
+    const f32: Float32Array[] = [];
+    let overflow = false;
+    for (let s = 0; s < this.dims.length; s++) {
+      const d = this.dims[s], v = f64[s], cs = this.colsums[s], sc = this.scales[s];
+      const out = new Float32Array(r * d);
+      let ss = 0;
+      for (let t = 0; t < r; t++) {
+        const o = t * d;
+        for (let c = 0; c < d; c++) {
+          const e = v[o + c];
+          cs[c] += e;
+          ss += e * e;
+          const w = e * sc[c];
+          // Too large (float32 products could overflow) or so small that they could underflow.
+          if (!(Math.abs(w) <= F32_MAX_SCALED) || (w !== 0 && Math.abs(w) < F32_MIN_SCALED)) overflow = true;
+          out[o + c] = w;
+        }
+      }
+      this.sumsqs[s] += ss;
+      f32.push(out);
+    }
+    return { f64, f32, overflow };
+  }
+
+  /** Products of one scanned block on each left state's route (in-thread). */
+  private products(scan: { f64: Float64Array[]; f32: Float32Array[]; overflow: boolean }, r: number): void {
+    for (const [i, partners] of this.left) {
+      const f32Route = this.routes[i] !== "float64" && !scan.overflow;
+      if (f32Route) continue;
+      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.sums64(i, j), i === j);
+    }
+    if (scan.overflow) return;
+    const f32Left = [...this.left.keys()].filter((i) => this.routes[i] !== "float64");
+    if (f32Left.length === 0) return;
+    this.local ??= new BlockProducts(this.plan(), this.prods32);
+    this.local.add(this.productInputs(scan.f32, f32Left), r);
+  }
+
+  /** The float64-route products of a block whose float32 products go to a worker. */
+  private products64Only(scan: { f64: Float64Array[] }, r: number): void {
+    for (const [i, partners] of this.left) {
+      if (this.routes[i] !== "float64") continue;
+      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.sums64(i, j), i === j);
+    }
+  }
+
+  /** What the float32 block products need: plain data, sendable to workers. */
+  private plan(): ProductPlan {
+    return {
+      dims: [...this.dims],
+      left: [...this.left].filter(([i]) => this.routes[i] !== "float64").map(([i, partners]) => [i, [...partners]] as [number, number[]]),
+    };
+  }
+
+  /** Scaled float32 states the float32 products use (null for the others). */
+  private productInputs(f32: Float32Array[], lefts = [...this.left.keys()].filter((i) => this.routes[i] !== "float64")): (Float32Array | null)[] {
+    const used = new Set<number>();
+    for (const i of lefts) {
+      used.add(i);
+      for (const j of this.left.get(i)!) used.add(j);
+    }
+    return f32.map((x, s) => (used.has(s) ? x : null));
+  }
+
+  /**
+   * The worker pool for the async path, started on first need after the warm-up: when the worker
+   * count is forced (>= 2), or by default once the float32 products of the rows known so far are
+   * worth {@link AUTO_WORKER_MIN_FLOPS} on the wasm backend.
    */
   private poolFor(upcomingRows: number): GramWorkerPool | undefined {
-    if (this.pool || this.poolDecided || this.left.size === 0) return this.pool;
+    if (this.pool || this.poolDecided) return this.pool;
+    const plan = this.plan();
+    if (plan.left.length === 0) {
+      this.poolDecided = true;
+      return undefined;
+    }
     const n = workerCount(this.workersOption);
     if (n < 2) {
       this.poolDecided = true;
@@ -294,127 +457,45 @@ export class GramAccumulator {
         return undefined;
       }
       let flopsPerRow = 0;
-      for (const [i, partners] of this.left) {
-        if (this.transforms[i]) flopsPerRow += 2 * this.dims[i] * this.dims[i];
-        for (const j of partners) flopsPerRow += 2 * this.dims[i] * this.dims[j];
-      }
+      for (const [i, partners] of plan.left) for (const j of partners) flopsPerRow += 2 * this.dims[i] * this.dims[j];
       if ((this.processed + upcomingRows) * flopsPerRow < AUTO_WORKER_MIN_FLOPS) return undefined;
     }
     this.poolDecided = true;
-    this.pool = new GramWorkerPool(n, this.plan(), this.fn);
+    this.pool = new GramWorkerPool(n, plan, this.fn);
     return this.pool;
-  }
-
-  /** Fix shifts and transforms from the buffered rows; returns the buffered rows (pendingRows of them). */
-  private start(): Float32Array[] {
-    const S = this.dims.length;
-    const n = this.pendingRows;
-    const all = this.dims.map((d, i) => {
-      const buf = new Float32Array(n * d);
-      let o = 0;
-      for (const chunk of this.pending) {
-        buf.set(chunk[i], o);
-        o += chunk[i].length;
-      }
-      return buf;
-    });
-    this.pending = [];
-    for (let i = 0; i < S; i++) {
-      const w = warmUp(all[i], n, this.dims[i], {
-        whiten: this.whiten[i],
-        blockRows: this.blockRows,
-        estimateRows: Math.min(n, this.warmupRows),
-      });
-      this.shifts[i] = w.shift;
-      this.conds[i] = w.conditionEstimate;
-      this.transforms[i] = w.transform;
-    }
-    this.ready = true;
-    return all;
   }
 
   /** Process buffered rows now (called before any result is read). */
   private flush(): void {
     if (this.pool) throw new Error(`${this.fn}: worker threads hold part of the sums; await finishAsync() (or use the async result) first`);
-    if (!this.ready && this.pendingRows > 0) this.addRows(this.start(), this.takePendingRows());
-    if (this.processed === 0) throw new Error(`${this.fn}: no rows were given`);
-  }
-
-  private addBlock(states: Float32Array[], r: number): void {
-    this.blockProducts(this.scanBlock(states, r), r);
-    this.processed += r;
-  }
-
-  /** In-thread float32 products of one shifted block, into this accumulator's float64 sums. */
-  private blockProducts(shifted: Float32Array[], r: number): void {
-    if (this.prods.size === 0) return;
-    this.local ??= new BlockProducts(this.plan(), this.prods);
-    this.local.add(shifted, r);
-  }
-
-  /** Shift, check and sum each state of a block in float64; differences too. Returns the shifted block. */
-  private scanBlock(states: Float32Array[], r: number): Float32Array[] {
-    const shifted = states.map((x, i) => this.scan(i, x, r));
-    for (const [k, acc] of this.diffs) {
-      const [i, j] = k.split(",").map(Number);
-      const a = shifted[i], b = shifted[j], cs = acc.colsum, d = this.dims[i];
-      let ss = 0;
-      for (let t = 0; t < r; t++) {
-        const o = t * d;
-        for (let c = 0; c < d; c++) {
-          const v = b[o + c] - a[o + c];
-          cs[c] += v;
-          ss += v * v;
-        }
+    if (!this.started && this.pendingRows > 0) {
+      const all = this.start();
+      const n = this.pendingRows;
+      this.pendingRows = 0;
+      for (let r0 = 0; r0 < n; r0 += this.blockRows) {
+        const r1 = Math.min(n, r0 + this.blockRows);
+        this.addBlock(all.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i])), r1 - r0);
       }
-      acc.sumsq += ss;
     }
-    return shifted;
+    if (this.processed === 0) throw new Error(`${this.fn}: no rows were given`);
+    if (!this.decided) this.decide();
+    this.local?.dispose();
   }
 
-  /** The whitening transform of state i ([d, d] float32, x' = (x - shift) T), if any. */
-  transform(i: number): Float32Array | undefined {
+  /** The route state i took as a left operand ("auto" is resolved at the end of the warm-up). */
+  route(i: number): Route {
     this.flush();
-    return this.transforms[i];
-  }
-
-  /** True when state i enters its products whitened (decided at the end of the warm-up). */
-  whitened(i: number): boolean {
-    this.flush();
-    return this.transforms[i] !== undefined;
+    const r = this.routes[i];
+    return r === "auto" ? "float32" : r;
   }
 
   /**
    * Condition-number estimate of state i's correlation matrix on the warm-up rows (NaN when the
-   * state was never considered for whitening; Infinity when columns looked dependent there).
+   * route was not "auto"; Infinity when columns looked dependent there).
    */
   conditionEstimate(i: number): number {
     this.flush();
     return this.conds[i];
-  }
-
-  /** Shift state i's block by its fixed shift (set on first use), check finiteness, sum. */
-  private scan(i: number, x: Float32Array, r: number): Float32Array {
-    const d = this.dims[i];
-    const s = this.shifts[i]!;
-    const out = new Float32Array(r * d);
-    const cs = this.colsums[i];
-    let ss = 0;
-    for (let t = 0; t < r; t++) {
-      const o = t * d;
-      for (let c = 0; c < d; c++) {
-        const xv = x[o + c];
-        if (xv - xv !== 0) {
-          throw new Error(`${this.fn}: '${this.names[i]}' has ${xv} at row ${this.processed + t}, column ${c}`);
-        }
-        out[o + c] = xv - s[c];
-        const v = out[o + c];
-        cs[c] += v;
-        ss += v * v;
-      }
-    }
-    this.sumsqs[i] += ss;
-    return out;
   }
 
   /** The shift of state i (zeros before any row was added). */
@@ -429,15 +510,11 @@ export class GramAccumulator {
     return Float64Array.from(cs, (v, c) => s[c] + v / n);
   }
 
-  /**
-   * Centred cross-product sum (X_i - mean)^T (X_j - mean), [d_i, d_j] float64. When state i is
-   * whitened, X_i stands for its whitened version (and X_j too when j = i).
-   */
+  /** Centred cross-product sum (X_i - mean)^T (X_j - mean), [d_i, d_j] float64. */
   centered(i: number, j: number): Float64Array {
     const raw = this.product(i, j);
     const di = this.dims[i], dj = this.dims[j], n = this.processed;
-    const a = this.transforms[i] ? this.whitenedColsums(i) : this.colsums[i];
-    const b = j === i ? a : this.colsums[j];
+    const a = this.colsums[i], b = this.colsums[j];
     const out = new Float64Array(di * dj);
     for (let p = 0; p < di; p++) {
       const ap = a[p] / n;
@@ -446,23 +523,8 @@ export class GramAccumulator {
     return out;
   }
 
-  /**
-   * Column sums of the whitened state i: (sum of shifted rows) T in float64 (the sum of x' = (x - s) T
-   * over rows, without reading every whitened block back from tfjs).
-   */
-  private whitenedColsums(i: number): Float64Array {
-    const d = this.dims[i], T = this.transforms[i]!, cs = this.colsums[i];
-    const out = new Float64Array(d);
-    for (let a = 0; a < d; a++) {
-      const v = cs[a];
-      for (let c = 0; c < d; c++) out[c] += v * T[a * d + c];
-    }
-    return out;
-  }
-
   /** Plain (un-centred) cross-product sum X_i^T X_j, [d_i, d_j] float64, rebuilt from the shift. */
   uncentered(i: number, j: number): Float64Array {
-    if (this.transforms[i]) throw new Error(`${this.fn}: un-centred products of a whitened state are not kept`);
     const raw = this.product(i, j);
     const di = this.dims[i], dj = this.dims[j], n = this.processed;
     const si = this.shift(i), sj = this.shift(j), a = this.colsums[i], b = this.colsums[j];
@@ -481,29 +543,35 @@ export class GramAccumulator {
     return Float64Array.from({ length: d }, (_, c) => raw[c * d + c]);
   }
 
-  /** Total centred sum of squares of state i: ||X_i - mean||_F^2. */
+  /** Total centred sum of squares of state i (a given state or a difference): ||X_i - mean||_F^2. */
   centeredSumSquares(i: number): number {
     this.flush();
     const cs = this.colsums[i];
     let m2 = 0;
     for (let c = 0; c < cs.length; c++) m2 += cs[c] * cs[c];
-    return this.sumsqs[i] - m2 / this.processed;
+    return Math.max(0, this.sumsqs[i] - m2 / this.processed);
   }
 
-  /** ||(X_j - X_i) - mean||_F^2 for a registered difference pair. */
-  centeredDifferenceSumSquares(i: number, j: number): number {
-    this.flush();
-    const acc = this.diffs.get(key(i, j));
-    if (!acc) throw new Error(`${this.fn}: difference (${i}, ${j}) was not accumulated`);
-    let m2 = 0;
-    for (let c = 0; c < acc.colsum.length; c++) m2 += acc.colsum[c] * acc.colsum[c];
-    return acc.sumsq - m2 / this.processed;
+  /** Index of the derived state X_j - X_i. */
+  differenceIndex(i: number, j: number): number {
+    const k = this.diffPairs.findIndex(([a, b]) => a === i && b === j);
+    if (k < 0) throw new Error(`${this.fn}: difference (${i}, ${j}) was not accumulated`);
+    return this.given + k;
   }
 
+  /** Shifted product sum (i, j) in data units: float32 route (unscaled) plus float64 route. */
   private product(i: number, j: number): Float64Array {
     this.flush();
-    const p = this.prods.get(key(i, j));
-    if (!p) throw new Error(`${this.fn}: product (${i}, ${j}) was not accumulated`);
-    return p;
+    if (!this.productKeys.has(key(i, j))) throw new Error(`${this.fn}: product (${i}, ${j}) was not accumulated`);
+    const p32 = this.prods32.get(key(i, j)), p64 = this.prods64.get(key(i, j));
+    const di = this.dims[i], dj = this.dims[j], si = this.scales[i], sj = this.scales[j];
+    const out = p64 ? Float64Array.from(p64) : new Float64Array(di * dj);
+    if (p32) {
+      for (let p = 0; p < di; p++) {
+        const ip = 1 / si[p];
+        for (let q = 0; q < dj; q++) out[p * dj + q] += (p32[p * dj + q] * ip) / sj[q];
+      }
+    }
+    return out;
   }
 }

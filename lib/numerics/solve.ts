@@ -3,41 +3,70 @@
  *
  * Given C_xx [d_x, d_x] (Gram of the centred, or plain, X) and C_xy [d_x, d_y]:
  *   explained(C_xy)  = tr(C_yx C_xx^+ C_xy)   (= ||P_X Y||_F^2, P_X the projection on X's columns)
- *   map(C_xy)        = C_xx^+ C_xy            (= pinv(X) Y, the minimum-norm least-squares A)
+ *   map(C_xy)        = the least-squares map A with X A ~ Y
  *
- * Why this is stable enough: columns are first equilibrated (C_xx scaled to a correlation matrix),
- * which makes the answer and the rank decision independent of per-column scale (a column 1000x
- * larger than the rest is no harder than any other; van der Sluis: diagonal scaling is near
- * optimal for Cholesky). Rank deficiency is decided by a pivoted Cholesky with threshold rcond^2
- * on the unit diagonal, i.e. a column is dropped when the part of it that the kept columns do not
- * explain has norm below rcond times its own norm.
+ * rcond (numpy/torch pinv semantics, on a stated matrix): the singular values of the
+ * COLUMN-EQUILIBRATED X (each column scaled to unit norm, after centring when the Gram is centred)
+ * that are <= rcond x the largest are cut. Equilibration makes the cut, like the score, independent
+ * of per-column units; a column without variance is no direction at all. The map is the
+ * minimum-norm solution in equilibrated coordinates: A = S pinv_rcond(X S) Y, S = diag(1/||x_j||)
+ * (the plain minimum-norm pinv(X) Y whenever nothing is cut).
+ *
+ * How: R = S C S (unit diagonal). A pivoted Cholesky of R with threshold (rcond/10)^2, plus
+ * power/inverse-iteration estimates of R's extreme eigenvalues, proves in O(d^3/3) that no
+ * singular value is near the cut (the common case): then triangular solves answer. Otherwise a
+ * symmetric eigendecomposition of R (ml-matrix, O(d^3) with a larger constant) applies the cut
+ * exactly: sigma_i^2 = lambda_i(R).
  */
-import { PivotedCholesky, pivotedCholesky, forwardSubstitute, backSubstitute, cholesky, choleskySolve } from "./linalg64";
+import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { choleskyInPlace, forwardSubstituteBlocked } from "./cholesky-blocked";
+import { PivotedCholesky, pivotedCholesky, forwardSubstitute, backSubstitute } from "./linalg64";
 
-/** Default relative cut-off (see {@link GramFactor}); float32 Gram noise sits near 1e-7 on the unit diagonal. */
-export const DEFAULT_RCOND = 1e-3;
+/**
+ * Default rcond: cut singular values of the equilibrated centred X below 1e-5 of the largest. Float32
+ * rounding of the data puts spurious singular values near 1e-7..1e-8 of the largest (calibration
+ * table in docs/tensor.md); real directions of hidden states sit far above 1e-5.
+ */
+export const DEFAULT_RCOND = 1e-5;
 
 /** A factorized X Gram matrix, ready to answer projections and maps for many Y. */
 export interface GramFactor {
   d: number;
   /** Per column 1/sqrt(C_jj); 0 for a column without variance (treated as absent). */
   scale: Float64Array;
-  chol: PivotedCholesky;
-  /** Numerical rank of X (after centring when the Gram was centred). */
+  /** Numerical rank of X under the cut (after centring when the Gram was centred). */
   rank: number;
+  /** Pivoted Cholesky of the equilibrated Gram ("cholesky" semantics). */
+  chol?: PivotedCholesky;
+  /** Unpivoted (blocked) Cholesky L [m, m] of the equilibrated Gram over the columns with variance `cols`, when nothing is cut. */
+  blk?: { L: Float64Array; m: number; cols: Int32Array };
+  /** Otherwise: kept eigenpairs of the equilibrated Gram. */
+  eig?: { values: Float64Array; vectors: Float64Array; cols: Int32Array };
+  /** Smallest kept over largest singular value of the equilibrated X (an estimate on the Cholesky path). */
+  sigmaRatio: number;
 }
 
-/**
- * Factorize C_xx [d, d]. `rawDiag` (optional, [d]) is the diagonal before centring: a column whose
- * centred variance is below 64 float64 ulps of it is cancellation noise and counts as constant.
- */
-export function factorGram(C: Float64Array, d: number, rcond: number, rawDiag?: Float64Array): GramFactor {
+/** Options of {@link factorGram}. */
+export interface FactorOptions {
+  /** Relative cut-off on singular values of the equilibrated X, in [0, 1); default {@link DEFAULT_RCOND}. */
+  rcond?: number;
+  /** Diagonal before centring: a column whose centred variance is below 64 float64 ulps of it counts as constant. */
+  rawDiag?: Float64Array;
+  /** "svd" (default): the cut above. "cholesky": pivoted Cholesky threshold rcond^2 only (estimates, no eigendecomposition). */
+  semantics?: "svd" | "cholesky";
+}
+
+/** Factorize C_xx [d, d] (see the file comment). */
+export function factorGram(C: Float64Array, d: number, opts: FactorOptions = {}): GramFactor {
+  const rcond = opts.rcond ?? DEFAULT_RCOND;
   if (!(rcond >= 0 && rcond < 1)) throw new Error(`rcond must be in [0, 1), got ${rcond}`);
   const scale = new Float64Array(d);
+  let m = 0;
   for (let j = 0; j < d; j++) {
     const v = C[j * d + j];
-    const floor = rawDiag ? 64 * Number.EPSILON * rawDiag[j] : 0;
+    const floor = opts.rawDiag ? 64 * Number.EPSILON * opts.rawDiag[j] : 0;
     scale[j] = v > floor && v > 0 ? 1 / Math.sqrt(v) : 0;
+    if (scale[j] > 0) m++;
   }
   // Equilibrate: R = S C S with S = diag(scale); columns without variance become zero rows.
   const R = new Float64Array(d * d);
@@ -46,15 +75,116 @@ export function factorGram(C: Float64Array, d: number, rcond: number, rawDiag?: 
     if (sa === 0) continue;
     for (let b = 0; b < d; b++) R[a * d + b] = sa * C[a * d + b] * scale[b];
   }
-  // A tolerance of exactly 0 would keep pure rounding noise; use the float64 floor at least.
-  const tol = Math.max(rcond * rcond, 4 * Number.EPSILON * d);
-  const chol = pivotedCholesky(R, d, tol);
-  return { d, scale, chol, rank: chol.rank };
+  const floor64 = 8 * Number.EPSILON * Math.max(1, m);
+  if (opts.semantics === "cholesky") {
+    const chol = pivotedCholesky(R, d, Math.max(rcond * rcond, floor64));
+    return { d, scale, rank: chol.rank, chol, sigmaRatio: NaN };
+  }
+  // Fast path: an unpivoted blocked Cholesky (any pivot <= (rcond/10)^2 would prove a singular
+  // value within rcond/10 of the largest, lambda_max >= 1), then the eigenvalue estimates.
+  const blk = blockedFactor(R, d, scale, m, Math.max((rcond / 10) ** 2, floor64));
+  if (blk) {
+    const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk), 30);
+    // lmin is over-, lmax under-estimated by the iterations: keep a factor 100 (10 in sigma) of margin.
+    if (lmin > 100 * rcond * rcond * lmax) return { d, scale, rank: m, blk, sigmaRatio: Math.sqrt(lmin / lmax) };
+  }
+  return eigenFactor(equilibrated(C, d, scale), d, scale, rcond);
+}
+
+/** R = S C S (unit diagonal over the columns with variance, zero rows for the others). */
+function equilibrated(C: Float64Array, d: number, scale: Float64Array): Float64Array {
+  const R = new Float64Array(d * d);
+  for (let a = 0; a < d; a++) {
+    const sa = scale[a];
+    if (sa === 0) continue;
+    for (let b = 0; b < d; b++) R[a * d + b] = sa * C[a * d + b] * scale[b];
+  }
+  return R;
+}
+
+/** The blocked Cholesky of R over the columns with variance (in place when every column has some), or undefined. */
+function blockedFactor(R: Float64Array, d: number, scale: Float64Array, m: number, tol: number): { L: Float64Array; m: number; cols: Int32Array } | undefined {
+  if (m === 0) return undefined;
+  const cols = new Int32Array(m);
+  for (let j = 0, a = 0; j < d; j++) if (scale[j] > 0) cols[a++] = j;
+  let A = R;
+  if (m < d) {
+    A = new Float64Array(m * m);
+    for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) A[a * m + b] = R[cols[a] * d + cols[b]];
+  }
+  return choleskyInPlace(A, m, tol) ? { L: A, m, cols } : undefined;
+}
+
+/** Matrix-free operations on a lower factor: products with L, L^T and solves, for the eigenvalue estimates. */
+interface FactorOps {
+  rank: number;
+  lower(a: number, b: number): number;
+  solveL(v: Float64Array): void;
+  solveLT(v: Float64Array): void;
+}
+
+function blockedOps(blk: { L: Float64Array; m: number }): FactorOps {
+  const { L, m } = blk;
+  return {
+    rank: m,
+    lower: (a, b) => L[a * m + b],
+    solveL: (v) => forwardSubstituteBlocked(L, m, v, 1),
+    solveLT: (v) => backSubstituteLower(L, m, v, 1),
+  };
+}
+
+/** Solve L^T W = Z in place (L lower m x m row-major, Z [m, dy]). */
+function backSubstituteLower(L: Float64Array, m: number, Z: Float64Array, dy: number): void {
+  for (let i = m - 1; i >= 0; i--) {
+    const li = i * m, zi = i * dy;
+    const inv = 1 / L[li + i];
+    for (let c = 0; c < dy; c++) Z[zi + c] *= inv;
+    for (let j = 0; j < i; j++) {
+      const a = L[li + j];
+      if (a === 0) continue;
+      const zj = j * dy;
+      for (let c = 0; c < dy; c++) Z[zj + c] -= a * Z[zi + c];
+    }
+  }
+}
+
+/** Rows `cols` of S C_xy, [m, d_y] (the blocked path). */
+function blockRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
+  const { m, cols } = f.blk!;
+  const B = new Float64Array(m * dy);
+  for (let a = 0; a < m; a++) {
+    const p = cols[a], s = f.scale[p];
+    for (let c = 0; c < dy; c++) B[a * dy + c] = s * Cxy[p * dy + c];
+  }
+  return B;
+}
+
+/** The exact cut: eigendecomposition of the equilibrated Gram over the columns with variance. */
+function eigenFactor(R: Float64Array, d: number, scale: Float64Array, rcond: number): GramFactor {
+  const cols: number[] = [];
+  for (let j = 0; j < d; j++) if (scale[j] > 0) cols.push(j);
+  const m = cols.length;
+  if (m === 0) return { d, scale, rank: 0, eig: { values: new Float64Array(0), vectors: new Float64Array(0), cols: new Int32Array(0) }, sigmaRatio: NaN };
+  const sub = new Matrix(m, m);
+  for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) sub.set(a, b, 0.5 * (R[cols[a] * d + cols[b]] + R[cols[b] * d + cols[a]]));
+  const evd = new EigenvalueDecomposition(sub, { assumeSymmetric: true });
+  const lambda = evd.realEigenvalues;
+  const V = evd.eigenvectorMatrix;
+  const lmax = Math.max(...lambda);
+  const keep: number[] = [];
+  for (let k = 0; k < m; k++) if (lambda[k] > rcond * rcond * lmax && lambda[k] > 0) keep.push(k);
+  keep.sort((a, b) => lambda[b] - lambda[a]);
+  const rank = keep.length;
+  const values = Float64Array.from(keep, (k) => lambda[k]);
+  const vectors = new Float64Array(m * rank); // [m, rank]: column t is the t-th kept eigenvector
+  for (let a = 0; a < m; a++) for (let t = 0; t < rank; t++) vectors[a * rank + t] = V.get(a, keep[t]);
+  const sigmaRatio = rank > 0 ? Math.sqrt(values[rank - 1] / values[0]) : NaN;
+  return { d, scale, rank, eig: { values, vectors, cols: Int32Array.from(cols) }, sigmaRatio };
 }
 
 /** Kept rows of S C_xy in pivot order, [rank, d_y]. */
 function pivotRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
-  const { rank, pivots } = f.chol;
+  const { rank, pivots } = f.chol!;
   const B = new Float64Array(rank * dy);
   for (let a = 0; a < rank; a++) {
     const p = pivots[a];
@@ -65,125 +195,103 @@ function pivotRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
   return B;
 }
 
+/** V_k^T S C_xy, [rank, d_y], on the eigen path. */
+function eigenCoordinates(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
+  const { vectors, cols } = f.eig!;
+  const m = cols.length, k = f.rank;
+  const Z = new Float64Array(k * dy);
+  for (let a = 0; a < m; a++) {
+    const p = cols[a], s = f.scale[p];
+    for (let t = 0; t < k; t++) {
+      const v = vectors[a * k + t] * s;
+      if (v === 0) continue;
+      for (let c = 0; c < dy; c++) Z[t * dy + c] += v * Cxy[p * dy + c];
+    }
+  }
+  return Z;
+}
+
 /** tr(C_yx C_xx^+ C_xy): the part of Y's sum of squares that X explains. */
 export function explainedSumSquares(f: GramFactor, Cxy: Float64Array, dy: number): number {
-  const Z = pivotRows(f, Cxy, dy);
-  forwardSubstitute(f.chol, Z, dy);
   let s = 0;
-  for (let k = 0; k < Z.length; k++) s += Z[k] * Z[k];
+  if (f.blk) {
+    const Z = blockRows(f, Cxy, dy);
+    forwardSubstituteBlocked(f.blk.L, f.blk.m, Z, dy);
+    for (let k = 0; k < Z.length; k++) s += Z[k] * Z[k];
+    return s;
+  }
+  if (f.chol && !f.eig) {
+    const Z = pivotRows(f, Cxy, dy);
+    forwardSubstitute(f.chol, Z, dy);
+    for (let k = 0; k < Z.length; k++) s += Z[k] * Z[k];
+    return s;
+  }
+  const Z = eigenCoordinates(f, Cxy, dy);
+  const { values } = f.eig!;
+  for (let t = 0; t < f.rank; t++) {
+    let row = 0;
+    for (let c = 0; c < dy; c++) row += Z[t * dy + c] * Z[t * dy + c];
+    s += row / values[t];
+  }
   return s;
 }
 
-/**
- * The minimum-norm least-squares map C_xx^+ C_xy, [d_x, d_y] row-major (pinv(X) Y). The basic
- * solution on the kept columns is made minimum-norm by removing its component along the null
- * space of X (one vector per dropped column, read from the pivoted factor).
- */
+/** The least-squares map [d_x, d_y] row-major: S pinv_rcond(X S) Y from the moments (see the file comment). */
 export function solveMap(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
   const { d, scale } = f;
-  const { rank, pivots, rows } = f.chol;
-  const W = pivotRows(f, Cxy, dy);
-  forwardSubstitute(f.chol, W, dy);
-  backSubstitute(f.chol, W, dy);
   const A = new Float64Array(d * dy);
-  for (let a = 0; a < rank; a++) {
-    const p = pivots[a];
-    const s = scale[p];
-    for (let c = 0; c < dy; c++) A[p * dy + c] = s * W[a * dy + c];
-  }
-  const kept = new Uint8Array(d);
-  for (let a = 0; a < rank; a++) kept[pivots[a]] = 1;
-  const dropped: number[] = [];
-  for (let c = 0; c < d; c++) if (!kept[c]) dropped.push(c);
-  if (dropped.length === 0) return A;
-
-  // Null-space basis N [d, m] in original column coordinates.
-  const m = dropped.length;
-  const N = new Float64Array(d * m);
-  for (let t = 0; t < m; t++) {
-    const c = dropped[t];
-    if (scale[c] === 0) {
-      N[c * m + t] = 1; // a column without variance: X e_c is constant (zero after centring)
-      continue;
+  if (f.blk) {
+    const { L, m, cols } = f.blk;
+    const W = blockRows(f, Cxy, dy);
+    forwardSubstituteBlocked(L, m, W, dy);
+    backSubstituteLower(L, m, W, dy);
+    for (let a = 0; a < m; a++) {
+      const p = cols[a];
+      for (let c = 0; c < dy; c++) A[p * dy + c] = scale[p] * W[a * dy + c];
     }
-    // Equilibrated column c ~= sum_a b[a] * column p_a with b = L_KK^-T l_c.
-    const b = new Float64Array(rank);
-    for (let a = 0; a < rank; a++) b[a] = rows[c * d + a];
-    backSubstitute(f.chol, b, 1);
-    N[c * m + t] = scale[c];
-    for (let a = 0; a < rank; a++) N[pivots[a] * m + t] = -b[a] * scale[pivots[a]];
+    return A;
   }
-  // A <- A - N (N^T N)^-1 N^T A.
-  const NtN = new Float64Array(m * m);
-  const NtA = new Float64Array(m * dy);
-  for (let r = 0; r < d; r++) {
-    for (let t = 0; t < m; t++) {
-      const v = N[r * m + t];
-      if (v === 0) continue;
-      for (let u = 0; u < m; u++) NtN[t * m + u] += v * N[r * m + u];
-      for (let c = 0; c < dy; c++) NtA[t * dy + c] += v * A[r * dy + c];
+  if (f.chol && !f.eig) {
+    const { rank, pivots } = f.chol;
+    const W = pivotRows(f, Cxy, dy);
+    forwardSubstitute(f.chol, W, dy);
+    backSubstitute(f.chol, W, dy);
+    for (let a = 0; a < rank; a++) {
+      const p = pivots[a];
+      for (let c = 0; c < dy; c++) A[p * dy + c] = scale[p] * W[a * dy + c];
     }
+    return A; // columns without variance keep 0: the minimum-norm choice
   }
-  choleskySolve(cholesky(NtN, m), m, NtA, dy);
-  for (let r = 0; r < d; r++) {
-    for (let t = 0; t < m; t++) {
-      const v = N[r * m + t];
+  const Z = eigenCoordinates(f, Cxy, dy);
+  const { values, vectors, cols } = f.eig!;
+  const k = f.rank;
+  for (let t = 0; t < k; t++) for (let c = 0; c < dy; c++) Z[t * dy + c] /= values[t];
+  for (let a = 0; a < cols.length; a++) {
+    const p = cols[a];
+    for (let t = 0; t < k; t++) {
+      const v = vectors[a * k + t] * scale[p];
       if (v === 0) continue;
-      for (let c = 0; c < dy; c++) A[r * dy + c] -= v * NtA[t * dy + c];
+      for (let c = 0; c < dy; c++) A[p * dy + c] += v * Z[t * dy + c];
     }
   }
   return A;
 }
 
-/**
- * An invertible transform T [d, d] (float32 values, row-major, x' = x T) that makes X's columns
- * roughly orthonormal, from an estimate C of X's centred Gram (e.g. on the first rows). Kept
- * columns (pivot order) are whitened, X_K S_K L^-T; columns the estimate finds dependent are
- * only rescaled, so T stays invertible and the exact rank is decided later on all the data.
- * Why: float32 products of whitened columns have errors that the final solve no longer
- * amplifies by cond(C) (the Gram route squares the condition number; this undoes it).
- */
-export function whiteningTransform(C: Float64Array, d: number, rcond: number): Float32Array {
-  return whiteningFromFactor(factorGram(C, d, rcond));
+/** Operations on the pivoted factor of `f` (pivot order). */
+function pivotedOps(f: GramFactor): FactorOps {
+  const { d } = f;
+  const { rank, rows, pivots } = f.chol!;
+  return {
+    rank,
+    lower: (a, b) => rows[pivots[a] * d + b],
+    solveL: (v) => forwardSubstitute(f.chol!, v, 1),
+    solveLT: (v) => backSubstitute(f.chol!, v, 1),
+  };
 }
 
-/** {@link whiteningTransform} from an existing factor of the estimate (no second factorization). */
-export function whiteningFromFactor(f: GramFactor): Float32Array {
-  const { d } = f;
-  const { rank, pivots } = f.chol;
-  const Linv = new Float64Array(rank * rank);
-  for (let a = 0; a < rank; a++) Linv[a * rank + a] = 1;
-  forwardSubstitute(f.chol, Linv, rank); // Linv = L^-1, [rank, rank] lower
-  const T = new Float32Array(d * d);
-  for (let a = 0; a < rank; a++) {
-    for (let b = 0; b <= a; b++) T[pivots[b] * d + a] = f.scale[pivots[b]] * Linv[a * rank + b];
-  }
-  const kept = new Uint8Array(d);
-  for (let a = 0; a < rank; a++) kept[pivots[a]] = 1;
-  let out = rank;
-  for (let c = 0; c < d; c++) {
-    if (kept[c]) continue;
-    T[c * d + out] = f.scale[c] > 0 ? f.scale[c] : 1;
-    out++;
-  }
-  return T;
-}
-
-/**
- * Estimate of the 2-norm condition number of the equilibrated (correlation) matrix R ~= L L^T that
- * `f` factorizes: largest eigenvalue by power iteration on L L^T, smallest by inverse iteration
- * (two triangular solves per step), `iterations` steps each from a fixed start vector, so
- * O(iterations d^2) after the factorization. Infinity when the factor dropped a column (rank < d:
- * exactly or numerically dependent columns). Power iteration approaches both extremes from
- * inside, so this is a lower bound that is typically within a factor of ~2 after 12 steps.
- */
-export function conditionEstimate(f: GramFactor, iterations = 12): number {
-  const { d } = f;
-  const { rank, rows } = f.chol;
-  if (rank < d || rank === 0) return Infinity;
-  // Products with L (rank x rank lower, row a of L in pivot order at rows[pivots[a] * d + ...]).
-  const { pivots } = f.chol;
-  const lower = (a: number, b: number) => rows[pivots[a] * d + b];
+/** Power iteration on L L^T (largest) and inverse iteration (smallest eigenvalue). */
+function extremeEigenvaluesOf(ops: FactorOps, iterations: number): { lmax: number; lmin: number } {
+  const { rank, lower } = ops;
   const start = () => {
     const v = new Float64Array(rank);
     let s = 12345;
@@ -200,7 +308,6 @@ export function conditionEstimate(f: GramFactor, iterations = 12): number {
     for (let a = 0; a < v.length; a++) v[a] *= inv;
     return Math.sqrt(n2);
   };
-  // Largest eigenvalue: v <- L (L^T v).
   let v = start();
   normalizeInPlace(v);
   let lmax = 0;
@@ -219,14 +326,53 @@ export function conditionEstimate(f: GramFactor, iterations = 12): number {
     lmax = normalizeInPlace(u);
     v = u;
   }
-  // Smallest eigenvalue: v <- (L L^T)^-1 v.
   v = start();
   normalizeInPlace(v);
   let inv = 0;
   for (let it = 0; it < iterations; it++) {
-    forwardSubstitute(f.chol, v, 1);
-    backSubstitute(f.chol, v, 1);
+    ops.solveL(v);
+    ops.solveLT(v);
     inv = normalizeInPlace(v);
   }
-  return lmax * inv;
+  return { lmax, lmin: 1 / inv };
+}
+
+/**
+ * Condition estimate of the correlation matrix of centred Gram C [d, d] (lambda_max / lambda_min,
+ * the squared condition number of the equilibrated X) by the blocked Cholesky: Infinity when a
+ * pivot falls below `tol` (a column numerically dependent on the others) or nothing has variance.
+ */
+export function correlationCondition(C: Float64Array, d: number, rawDiag: Float64Array | undefined, tol: number, iterations = 12): number {
+  const scale = new Float64Array(d);
+  let m = 0;
+  for (let j = 0; j < d; j++) {
+    const v = C[j * d + j];
+    const floor = rawDiag ? 64 * Number.EPSILON * rawDiag[j] : 0;
+    scale[j] = v > floor && v > 0 ? 1 / Math.sqrt(v) : 0;
+    if (scale[j] > 0) m++;
+  }
+  const blk = blockedFactor(equilibrated(C, d, scale), d, scale, m, tol);
+  if (!blk) return Infinity;
+  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk), iterations);
+  return lmax / lmin;
+}
+
+/**
+ * Estimate of the 2-norm condition number of the equilibrated (correlation) matrix R that `f`
+ * factorizes (lambda_max / lambda_min of R, the squared condition number of the equilibrated X).
+ * Infinity when a column with variance was dropped or nothing is left. A lower bound, typically
+ * within a factor ~2 after 12 iterations.
+ */
+export function conditionEstimate(f: GramFactor, iterations = 12): number {
+  if (f.blk) return conditionOf(blockedOps(f.blk), iterations);
+  if (!f.chol || f.eig) return f.sigmaRatio > 0 ? 1 / (f.sigmaRatio * f.sigmaRatio) : Infinity;
+  let m = 0;
+  for (let j = 0; j < f.d; j++) if (f.scale[j] > 0) m++;
+  if (f.rank < m || f.rank === 0) return Infinity;
+  return conditionOf(pivotedOps(f), iterations);
+}
+
+function conditionOf(ops: FactorOps, iterations: number): number {
+  const { lmax, lmin } = extremeEigenvaluesOf(ops, iterations);
+  return lmax / lmin;
 }

@@ -73,7 +73,7 @@ describe("linearity score", () => {
     [["x.npy", "ids.npy"], /ids\.npy: expected a float \[tokens, d_model\] matrix, got dtype int32/],
     [["x.npy", "vec.npy"], /vec\.npy: expected shape \[tokens, d_model\], got \[1200\]/],
     [["one.npy", "one.npy"], /one\.npy: needs at least 2 tokens, has 1/],
-    [["nan.npy", "y.npy"], /score: '.*nan\.npy' has NaN at row 17, column 2/],
+    [["nan.npy", "y.npy"], /scoreFiles: '.*nan\.npy' has NaN at row 17, column 2/],
     [["x.npy", "y.npy", "--rows", "0"], /--rows must be a positive integer, got '0'/],
     [["x.npy", "y.npy", "--rcond", "abc"], /--rcond must be a positive number, got 'abc'/],
   ])("rejects %j", async (args, msg) => {

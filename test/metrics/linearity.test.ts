@@ -108,10 +108,15 @@ describe("leastSquaresMap", () => {
     for (let i = 0; i < 8; i++) for (let j = 0; j < 5; j++) close(A[i][j], ref[i][j], 1e-5 * scale);
   });
 
-  it("returns the minimum-norm solution for rank-deficient x", () => {
+  it("returns the minimum-norm solution in equilibrated coordinates for rank-deficient x", () => {
     const { x, y } = pair(150, 5, 3, 1, 72);
     const xd = asFloat32(x.map((r) => [r[0], r[1], r[2], r[3], r[4], r[0] - r[1], 2 * r[2], 0]));
-    const ref = refPinvSolve(xd, y, 1e-6);
+    // A = S pinv(x S) y with S = diag(1 / ||column||) (un-centred here), the cut at rcond 1e-5.
+    const s = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => {
+      const norm = Math.sqrt(xd.reduce((t, r) => t + r[j] * r[j], 0));
+      return norm > 0 ? 1 / norm : 0;
+    });
+    const ref = refPinvSolve(xd.map((r) => r.map((v, j) => v * s[j])), y, 1e-5).map((r, i) => r.map((v) => v * s[i]));
     const A = leastSquaresMap(T(xd), T(y)).arraySync();
     const scale = Math.max(...ref.flat().map(Math.abs));
     for (let i = 0; i < 8; i++) for (let j = 0; j < 3; j++) close(A[i][j], ref[i][j], 1e-4 * scale);

@@ -28,10 +28,10 @@ describe("worker threads", () => {
     // The same chunks both ways (blocks of 64 rows start afresh in each chunk), so the float32
     // block products are the same; the first 2 d_model = 24 rows are the warm-up.
     const chunks = [0, 250, 500, 750].map((r0) => [x.subarray(r0 * d, Math.min(n, r0 + 250) * d), y.subarray(r0 * d, Math.min(n, r0 + 250) * d)]);
-    const inThread = new LinearityAccumulator(d, d, { blockRows: 64 });
+    const inThread = new LinearityAccumulator(d, d, { blockRows: 64, residual: true });
     for (const [cx, cy] of chunks) inThread.add(cx, cy);
     const a = inThread.result();
-    const w = new LinearityAccumulator(d, d, { blockRows: 64, workers: 2 });
+    const w = new LinearityAccumulator(d, d, { blockRows: 64, workers: 2, residual: true });
     for (const [cx, cy] of chunks) await w.addAsync(cx, cy);
     expect(w.activeWorkers).toBe(2);
     expect(w.gram.workerBlocks).toBeGreaterThanOrEqual(Math.floor(n / 64) - 1);
@@ -42,22 +42,21 @@ describe("worker threads", () => {
     relClose(b.residualScore!, a.residualScore!, 1e-9);
     expect(b.nTokens).toBe(n);
     expect(b.rank).toBe(a.rank);
-    expect(b.whitened).toBe(a.whitened); // the "auto" decision is taken once, on the main thread
+    expect(b.route).toBe(a.route); // the "auto" decision is taken once, on the main thread
     expect(Math.abs(b.score - refScore(xm, ym))).toBeLessThanOrEqual(1e-5);
   });
 
   it("matrix: same scores as in-thread", async () => {
     const S = 3;
     const st = [x, y, Float32Array.from(y, (v, k) => Math.sin(v) + 0.1 * x[k])];
-    // whiten: true so the transforms travel to the workers too (auto keeps these states plain).
-    const a = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100, whiten: true });
+    const a = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100 });
     a.add(st);
     const ra = a.result();
-    const m = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100, workers: 2, whiten: true });
+    const m = new LinearityMatrixAccumulator(S, d, { residual: true, blockRows: 100, workers: 2 });
     await m.addAsync(st);
     const rb = await m.resultAsync();
-    expect(rb.whitened).toEqual([true, true, false]);
-    expect(ra.whitened).toEqual(rb.whitened);
+    expect(rb.routes).toEqual(["float32", "float32", "float32"]);
+    expect(ra.routes).toEqual(rb.routes);
     expect(m.activeWorkers).toBe(0);
     for (let i = 0; i < S; i++) {
       for (let j = i + 1; j < S; j++) {
@@ -68,7 +67,7 @@ describe("worker threads", () => {
   });
 
   it("report a NaN with its absolute row and stop the workers", async () => {
-    const w = new LinearityAccumulator(d, d, { blockRows: 64, workers: 2 });
+    const w = new LinearityAccumulator(d, d, { blockRows: 64, workers: 2, residual: true });
     await w.addAsync(x.subarray(0, 500 * d), y.subarray(0, 500 * d));
     expect(w.activeWorkers).toBe(2);
     const bad = y.slice(500 * d, n * d);
@@ -78,7 +77,7 @@ describe("worker threads", () => {
   });
 
   it("report a worker that dies", async () => {
-    const w = new LinearityAccumulator(d, d, { blockRows: 64, workers: 2 });
+    const w = new LinearityAccumulator(d, d, { blockRows: 64, workers: 2, residual: true });
     await w.addAsync(x.subarray(0, 500 * d), y.subarray(0, 500 * d));
     await w.gram.workerPool!.workers[1].terminate(); // as if the thread crashed
     await expect(w.resultAsync()).rejects.toThrow(/LinearityAccumulator: worker thread exited unexpectedly \(exit code 1\)/);
@@ -112,7 +111,7 @@ describe("worker threads", () => {
       (async () => {
         await initBackend({ quiet: true });
         const d = 8, n = 400;
-        const x = Float32Array.from({ length: n * d }, (_, k) => Math.sin(k * 1.3));
+        const x = Float32Array.from({ length: n * d }, (_, k) => { const s = Math.sin(k * 12.9898) * 43758.5453; return s - Math.floor(s); });
         const y = Float32Array.from(x, (v, k) => v * v + Math.cos(k));
         const acc = new LinearityAccumulator(d, d, { workers: 2, blockRows: 32 });
         await acc.addAsync(x, y);

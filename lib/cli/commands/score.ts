@@ -21,7 +21,7 @@ export function registerScore(program: Command): void {
     .argument("<x>", "source states, [tokens, d_model] (.npy or single-tensor .safetensors)")
     .argument("<y>", "target states, [tokens, d_model_y], same tokens in the same order")
     .option("--residual", "score X against Y - X instead (the paper's linearity without the residual stream)")
-    .option("--rcond <r>", "relative cut-off for rank-deficient X (pinv semantics; default 1e-3)", positiveNumberFlag("--rcond"))
+    .option("--rcond <r>", "cut singular values of the centred, column-equilibrated X below r x the largest (pinv semantics; default 1e-5)", positiveNumberFlag("--rcond"))
     .option("--rows <n>", "rows read per chunk", positiveIntFlag("--rows"), 4096)
     .option("--digits <n>", "decimals printed", nonNegativeIntFlag("--digits"), 6)
     .action(async (xFile: string, yFile: string, flags: ScoreFlags) => {
@@ -33,6 +33,7 @@ export function registerScore(program: Command): void {
         `X: ${xFile} [tokens=${r.nTokens}, d_model=${r.dModelX}] ${r.dtypeX}\n` +
           `Y: ${yFile} [tokens=${r.nTokens}, d_model=${r.dModelY}] ${r.dtypeY}\n` +
           `rank of centred X: ${r.rank}\n` +
+          `route: ${r.route} (condition estimate of X's correlation matrix ${r.conditionEstimate.toExponential(2)})\n` +
           `linearity score ${what}:\n` +
           `${value.toFixed(flags.digits)}\n`,
       );

@@ -1,0 +1,251 @@
+/**
+ * The accuracy contract (docs/tensor.md, "Accuracy"): for float32 data, every score, residual
+ * score, map and per-token value within 1e-6 of a float64 SVD least-squares reference written
+ * separately (test/numerics/reference64.ts: Householder QR of the data + Jacobi SVD), with the same
+ * rcond cut, for every category of issue 8; the rank equal to the reference's and independent of
+ * chunk and block sizes.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../lib/backend";
+import { LinearityAccumulator, linearityMatrix, linearityScore, linearityScoreResidual, tokenLinearity } from "../../lib/metrics";
+import { DEFAULT_RCOND } from "../../lib/numerics";
+import { gaussianMatrix, refScore, type Mat } from "../numerics/reference";
+import { difference, lsqReference } from "../numerics/reference64";
+
+const TOL = 1e-6;
+
+/** number[][] -> row-major float64 of the float32-rounded values (what a float32 tensor holds). */
+function stored(m: Mat): Float64Array {
+  return Float64Array.from(m.flat(), (v) => Math.fround(v));
+}
+
+/** A random orthogonal [d, d] (Gram-Schmidt of a Gaussian matrix). */
+function orthogonal(d: number, seed: number): Mat {
+  const q: Mat = [];
+  for (const g of gaussianMatrix(d, d, seed)) {
+    const w = g.slice();
+    for (const u of q) {
+      const p = u.reduce((s, v, i) => s + v * w[i], 0);
+      for (let i = 0; i < d; i++) w[i] -= p * u[i];
+    }
+    const norm = Math.hypot(...w);
+    q.push(w.map((v) => v / norm));
+  }
+  return q;
+}
+
+function matmul(a: Mat, b: Mat): Mat {
+  return a.map((r) => b[0].map((_, j) => r.reduce((s, v, k) => s + v * b[k][j], 0)));
+}
+
+interface Case {
+  name: string;
+  x: Float64Array;
+  y: Float64Array;
+  n: number;
+  d: number;
+}
+
+const N = 1200, D = 24;
+
+/** Y = a linear map of Z plus noise: what every case tries to explain from X. */
+function targetOf(z: Mat, seed: number, noise = 0.3): Mat {
+  const e = gaussianMatrix(z.length, z[0].length, seed + 1);
+  return matmul(z, orthogonal(z[0].length, seed)).map((r, i) => r.map((v, j) => v + noise * e[i][j]));
+}
+
+function geometric(cond: number): Case {
+  const z = gaussianMatrix(N, D, 7);
+  const s = Array.from({ length: D }, (_, j) => Math.pow(cond, -j / (D - 1)));
+  const x = matmul(z.map((r) => r.map((v, j) => v * s[j])), orthogonal(D, 9));
+  return { name: `geometric singular values, cond ${cond.toExponential(0)}`, x: stored(x), y: stored(targetOf(z, 11)), n: N, d: D };
+}
+
+function cases(): Case[] {
+  const out: Case[] = [1e2, 1e4, 1e6, 1e8].map(geometric);
+  {
+    // x1 = x0 + 1e-4 z, and Y depends on z: only the tiny difference explains it.
+    const z = gaussianMatrix(N, D, 21), w = gaussianMatrix(N, 1, 22), e = gaussianMatrix(N, D, 23);
+    const x = z.map((r, i) => r.map((v, j) => (j === 1 ? r[0] + 1e-4 * w[i][0] : v)));
+    const y = z.map((r, i) => r.map((v, j) => (j === 0 ? w[i][0] : v) + 0.5 * e[i][j]));
+    out.push({ name: "near-collinear pair (1e-4)", x: stored(x), y: stored(y), n: N, d: D });
+  }
+  {
+    const z = gaussianMatrix(N, D, 31);
+    const x = z.map((r) => r.map((v, j) => (j < 2 ? 1e4 * v : v)));
+    out.push({ name: "massive-activation columns (x1e4)", x: stored(x), y: stored(targetOf(z, 33)), n: N, d: D });
+  }
+  {
+    // A few tokens (1 in 100) carry huge values in two dimensions, in X and in Y.
+    const z = gaussianMatrix(N, D, 41);
+    const x = z.map((r, i) => r.map((v, j) => (i % 100 === 0 && j < 2 ? 3000 + v : v)));
+    const y = targetOf(z, 43).map((r, i) => r.map((v, j) => (i % 100 === 0 && j === 0 ? v + 800 : v)));
+    out.push({ name: "massive-activation tokens", x: stored(x), y: stored(y), n: N, d: D });
+  }
+  {
+    const z = gaussianMatrix(N, D, 51);
+    const x = z.map((r) => r.map((v, j) => v + 1e4 * (1 + (j % 3))));
+    const y = targetOf(z, 53).map((r) => r.map((v) => v - 3e3));
+    out.push({ name: "large offsets (1e4)", x: stored(x), y: stored(y), n: N, d: D });
+  }
+  {
+    // Exact rank deficiency: a duplicate column, a combination, two constant columns.
+    const z = gaussianMatrix(N, D, 61);
+    const x = z.map((r) => r.map((v, j) => (j === 3 ? r[5] : j === 7 ? r[1] - 2 * r[2] : j === 9 || j === 10 ? 4.5 : v)));
+    out.push({ name: "duplicate, combination and constant columns", x: stored(x), y: stored(targetOf(z, 63)), n: N, d: D });
+  }
+  {
+    // Embedding-like: 12 distinct rows repeated (rank 11 after centring), Y a function of the id.
+    const table = gaussianMatrix(12, D, 71), ids = gaussianMatrix(N, 1, 72).map((r) => Math.floor(Math.abs(r[0] * 1e6)) % 12);
+    const yt = targetOf(table, 73, 0);
+    const e = gaussianMatrix(N, D, 74);
+    out.push({
+      name: "repeated rows (embedding-like)",
+      x: stored(ids.map((i) => table[i])),
+      y: stored(ids.map((i, t) => yt[i].map((v, j) => v + 0.2 * e[t][j]))),
+      n: N,
+      d: D,
+    });
+  }
+  {
+    // Fewer tokens than d_model: rank n - 1 after centring.
+    const n = 20, d = 32;
+    const z = gaussianMatrix(n, d, 81);
+    out.push({ name: "tokens < d_model", x: stored(z), y: stored(targetOf(z, 83)), n, d });
+  }
+  {
+    // One column x1e20: its float32 products would overflow (1e40 > 3.4e38).
+    const z = gaussianMatrix(N, D, 91);
+    const x = z.map((r) => r.map((v, j) => (j === 4 ? 1e20 * v : v)));
+    out.push({ name: "overflowing column (x1e20)", x: stored(x), y: stored(targetOf(z, 93)), n: N, d: D });
+  }
+  return out;
+}
+
+const f32 = (v: Float64Array) => Float32Array.from(v);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
+  return m;
+};
+
+beforeAll(async () => {
+  await initBackend({ quiet: true });
+});
+
+describe("reference64 (the test's own reference)", () => {
+  it("agrees with the Jacobi-SVD reference of reference.ts on a full-rank case", () => {
+    const c = geometric(1e2);
+    const toMat = (v: Float64Array, n: number, d: number): Mat => Array.from({ length: n }, (_, i) => Array.from(v.subarray(i * d, i * d + d)));
+    const a = lsqReference(c.x, c.y, c.n, c.d, c.d, 0).score;
+    const b = refScore(toMat(c.x, c.n, c.d), toMat(c.y, c.n, c.d), 0);
+    expect(Math.abs(a - b)).toBeLessThan(1e-12);
+  });
+});
+
+describe("accuracy contract: within 1e-6 of the float64 reference (rcond = DEFAULT_RCOND)", () => {
+  for (const c of cases()) {
+    it(c.name, () => {
+      const { x, y, n, d } = c;
+      const ref = lsqReference(x, y, n, d, d, DEFAULT_RCOND);
+      const refRes = lsqReference(x, difference(y, x), n, d, d, DEFAULT_RCOND);
+      const acc = new LinearityAccumulator(d, d, { residual: true });
+      acc.add(f32(x), f32(y));
+      const r = acc.result();
+      expect(r.rank).toBe(ref.rank);
+      expect(Math.abs(r.score - ref.score)).toBeLessThan(TOL);
+      expect(Math.abs(r.residualScore! - refRes.score)).toBeLessThan(TOL);
+      // The map, relative to its largest entry (units follow X's columns): within 1e-6 from the
+      // float64 route; the float32 route (well-conditioned X, the fast path) gives ~1e-6..5e-6.
+      const scale = Math.max(...Array.from(ref.map, Math.abs));
+      expect(maxAbsDiff(acc.centeredMap(), ref.map) / scale).toBeLessThan(acc.route === "float64" ? TOL : 1e-5);
+      const exact = new LinearityAccumulator(d, d, { route: "float64" });
+      exact.add(f32(x), f32(y));
+      expect(maxAbsDiff(exact.centeredMap(), ref.map) / scale).toBeLessThan(TOL);
+      // Per-token values, both forms.
+      const xt = tf.tensor2d(f32(x), [n, d]), yt = tf.tensor2d(f32(y), [n, d]);
+      expect(maxAbsDiff(tokenLinearity(xt, yt), ref.token)).toBeLessThan(TOL);
+      expect(maxAbsDiff(tokenLinearity(xt, yt, { relative: true }), ref.tokenRelative)).toBeLessThan(TOL);
+      // The whole-tensor functions agree with the accumulator.
+      expect(Math.abs(linearityScore(xt, yt) - ref.score)).toBeLessThan(TOL);
+      expect(Math.abs(linearityScoreResidual(xt, yt) - refRes.score)).toBeLessThan(TOL);
+      xt.dispose();
+      yt.dispose();
+    });
+  }
+});
+
+describe("rank and scores do not depend on chunk or block sizes", () => {
+  it("same rank, and scores within 1e-9, for every chunking of an ill-conditioned, rank-deficient X", () => {
+    const c = cases().find((k) => k.name.startsWith("repeated rows"))!;
+    const ref = lsqReference(c.x, c.y, c.n, c.d, c.d, DEFAULT_RCOND);
+    const seen: number[] = [];
+    for (const [chunk, blockRows] of [[1200, 1024], [100, 256], [37, 64], [500, 1000]]) {
+      const acc = new LinearityAccumulator(c.d, c.d, { blockRows });
+      for (let r0 = 0; r0 < c.n; r0 += chunk) {
+        const r1 = Math.min(c.n, r0 + chunk);
+        acc.add(f32(c.x.subarray(r0 * c.d, r1 * c.d)), f32(c.y.subarray(r0 * c.d, r1 * c.d)));
+      }
+      const r = acc.result();
+      expect(r.rank).toBe(ref.rank);
+      seen.push(r.score);
+    }
+    expect(Math.max(...seen) - Math.min(...seen)).toBeLessThan(1e-9);
+  });
+
+  it("the all-pairs matrix gives the same scores and ranks as the pair accumulator", () => {
+    const c = cases().find((k) => k.name.startsWith("duplicate"))!;
+    const chunks = [{ start: 0, rows: c.n, states: [f32(c.x), f32(c.y)] }];
+    const m = linearityMatrix(chunks, { residual: true });
+    const ref = lsqReference(c.x, c.y, c.n, c.d, c.d, DEFAULT_RCOND);
+    const refRes = lsqReference(c.x, difference(c.y, c.x), c.n, c.d, c.d, DEFAULT_RCOND);
+    expect(m.ranks[0]).toBe(ref.rank);
+    expect(Math.abs(m.scores[0][1] - ref.score)).toBeLessThan(TOL);
+    expect(Math.abs(m.residualScores![0][1] - refRes.score)).toBeLessThan(TOL);
+  });
+});
+
+describe("rcond has pinv semantics on the centred, column-equilibrated X", () => {
+  it("cuts exactly the singular values below rcond x the largest, for several rcond", () => {
+    const c = geometric(1e6); // singular values 1 .. 1e-6, factor ~1.8 apart
+    for (const rcond of [1e-2, 1e-3, 1e-4, 1e-5]) {
+      const ref = lsqReference(c.x, c.y, c.n, c.d, c.d, rcond);
+      const acc = new LinearityAccumulator(c.d, c.d, { rcond });
+      acc.add(f32(c.x), f32(c.y));
+      const r = acc.result();
+      expect(r.rank).toBe(ref.rank);
+      expect(Math.abs(r.score - ref.score)).toBeLessThan(TOL);
+    }
+  });
+
+  it("the cut does not depend on column units", () => {
+    const c = cases().find((k) => k.name.startsWith("duplicate"))!;
+    const scaled = Float64Array.from(c.x, (v, k) => Math.fround(v * 2 ** ((k % c.d) - 12)));
+    const a = new LinearityAccumulator(c.d, c.d), b = new LinearityAccumulator(c.d, c.d);
+    a.add(f32(c.x), f32(c.y));
+    b.add(f32(scaled), f32(c.y));
+    expect(b.result().rank).toBe(a.result().rank);
+    expect(Math.abs(b.result().score - a.result().score)).toBeLessThan(1e-9);
+  });
+});
+
+describe("bad and edge inputs", () => {
+  it("a constant X is an error, not a score of 0", () => {
+    const n = 50, d = 3;
+    const acc = new LinearityAccumulator(d, d, { fn: "linearityScore" });
+    acc.add(new Float32Array(n * d).fill(2.5), Float32Array.from({ length: n * d }, (_, k) => Math.sin(k)));
+    expect(() => acc.result()).toThrow("linearityScore: 'x' has no variance (every row is the same); the score is undefined");
+  });
+
+  it("scores stay inside [0, 1]: Y = X scores exactly 1, Y = -X too", () => {
+    const z = stored(gaussianMatrix(300, 8, 5));
+    for (const sign of [1, -1]) {
+      const acc = new LinearityAccumulator(8, 8);
+      acc.add(f32(z), f32(z.map((v) => sign * v)));
+      const s = acc.result().score;
+      expect(s).toBeLessThanOrEqual(1);
+      expect(Math.abs(s - 1)).toBeLessThan(1e-12);
+    }
+  });
+});
