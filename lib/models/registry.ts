@@ -1,11 +1,13 @@
 /**
  * model family -> how to check, convert and run its checkpoints. One entry per folder under
- * lib/models/ (gpt2, opt, llama).
+ * lib/models/ (gpt2, opt, llama, gpt_neox); qwen2 and mistral run as llama.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig, Family } from "./config";
 import { gpt2CanonicalName, gpt2FromHf, gpt2WeightSpec } from "./gpt2/convert";
 import { gpt2Forward } from "./gpt2/forward";
+import { neoxFromHf, neoxWeightSpec } from "./gpt_neox/convert";
+import { neoxForward } from "./gpt_neox/forward";
 import { llamaFromHf, llamaWeightSpec } from "./llama/convert";
 import { llamaForward } from "./llama/forward";
 import { optCanonicalName, optFromHf, optWeightSpec } from "./opt/convert";
@@ -45,6 +47,12 @@ export const FAMILIES: Readonly<Record<Family, FamilyRunner>> = {
     weightSpec: llamaWeightSpec,
     fromHf: llamaFromHf,
     forward: (cfg, p, ids, opts) => llamaForward(cfg, p as Parameters<typeof llamaForward>[1], ids, opts),
+  },
+  gpt_neox: {
+    canonicalName: identity,
+    weightSpec: neoxWeightSpec,
+    fromHf: neoxFromHf,
+    forward: (cfg, p, ids, opts) => neoxForward(cfg, p as Parameters<typeof neoxForward>[1], ids, opts),
   },
 };
 

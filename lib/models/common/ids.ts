@@ -12,7 +12,7 @@ export function checkIds(fn: string, cfg: DecoderConfig, ids: tf.Tensor): assert
   if (ids.dtype !== "int32") throw new Error(`${fn}: 'ids' must be int32, got ${ids.dtype}`);
   const nPos = ids.shape[1] as number;
   if (nPos === 0) throw new Error(`${fn}: 'ids' has no positions`);
-  if (cfg.family !== "llama" && nPos > cfg.n_ctx) {
+  if (cfg.rotary_dim === undefined && nPos > cfg.n_ctx) {
     throw new Error(`${fn}: 'ids' has pos=${nPos} but the model has n_ctx=${cfg.n_ctx} learned positions`);
   }
   const values = ids.dataSync();

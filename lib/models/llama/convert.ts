@@ -1,5 +1,6 @@
 /**
- * Llama checkpoints <-> LlamaParams.
+ * Llama checkpoints <-> LlamaParams. Qwen2 and Mistral checkpoints use the same names (Qwen2
+ * adds q/k/v biases without an o_proj bias: cfg.attn_bias / cfg.attn_out_bias).
  *
  * Quirks handled here:
  * - nn.Linear stores weights [out, in]; the project multiplies x @ W with W [in, out], so every
@@ -35,8 +36,8 @@ export function llamaWeightSpec(cfg: DecoderConfig): WeightSpec {
       required.set(`${p}.self_attn.q_proj.bias`, [qWidth]);
       required.set(`${p}.self_attn.k_proj.bias`, [kvWidth]);
       required.set(`${p}.self_attn.v_proj.bias`, [kvWidth]);
-      required.set(`${p}.self_attn.o_proj.bias`, [d_model]);
     }
+    if (cfg.attn_out_bias) required.set(`${p}.self_attn.o_proj.bias`, [d_model]);
     required.set(`${p}.post_attention_layernorm.weight`, [d_model]);
     required.set(`${p}.mlp.gate_proj.weight`, [d_mlp, d_model]);
     required.set(`${p}.mlp.up_proj.weight`, [d_mlp, d_model]);
@@ -75,7 +76,7 @@ export function llamaFromHf(cfg: DecoderConfig, sd: StateDict): LlamaParams {
       bq: bias(`${p}.self_attn.q_proj.bias`, cfg.attn_bias),
       bk: bias(`${p}.self_attn.k_proj.bias`, cfg.attn_bias),
       bv: bias(`${p}.self_attn.v_proj.bias`, cfg.attn_bias),
-      bo: bias(`${p}.self_attn.o_proj.bias`, cfg.attn_bias),
+      bo: bias(`${p}.self_attn.o_proj.bias`, cfg.attn_out_bias),
       mlpNorm: vec(`${p}.post_attention_layernorm.weight`),
       wGate: w(`${p}.mlp.gate_proj.weight`),
       wUp: w(`${p}.mlp.up_proj.weight`),

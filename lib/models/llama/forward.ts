@@ -1,5 +1,6 @@
 /**
- * The Llama forward pass (Hugging Face LlamaForCausalLM semantics), top to bottom:
+ * The Llama forward pass (Hugging Face LlamaForCausalLM semantics; also Qwen2ForCausalLM and
+ * MistralForCausalLM, which differ only in biases and the sliding window), top to bottom:
  * embedding -> n_layers x [RMSNorm -> attention with rotary q/k and grouped-query kv -> residual
  * -> RMSNorm -> SwiGLU MLP -> residual] -> final RMSNorm -> logits.
  *
@@ -53,8 +54,9 @@ export function llamaForward(cfg: DecoderConfig, p: LlamaParams, ids: tf.Tensor2
       // Rotary position embedding on queries and keys (HF rotate_half layout).
       const qRot = applyRotary(q, cos, sin);
       const kRot = applyRotary(k, cos, sin);
-      // Causal attention, each query head reading its kv group: [batch, n_heads, pos, d_head].
-      const attn = causalAttention(qRot, kRot, v, scale);
+      // Causal attention, each query head reading its kv group, within the block's sliding window
+      // if it has one (Mistral, Qwen2): [batch, n_heads, pos, d_head].
+      const attn = causalAttention(qRot, kRot, v, scale, cfg.attn_window[l] ?? null);
       // Merge heads [batch, pos, n_heads * d_head], project to d_model, add to the residual.
       x = tf.add(x, linear(mergeHeads(attn), layer.wo, layer.bo));
 
