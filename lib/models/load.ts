@@ -8,9 +8,9 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 import { normalizeHfConfig } from "./config";
-import { disposeParams, FAMILIES } from "./registry";
+import { checkCheckpoint } from "./family";
+import { FAMILIES } from "./registry";
 import type { Model, StateDict } from "./types";
-import { checkWeights } from "./weights";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
 
@@ -90,8 +90,9 @@ export function loadModel(dir: string): Model {
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
   const handles = new Map<string, SafetensorsTensor>();
-  for (const [name, t] of openWeights(dir)) handles.set(family.canonicalName(name), t);
-  checkWeights(`${dir}: ${config.model_type} checkpoint`, spec, new Map([...handles].map(([n, t]) => [n, t.shape])));
+  const opened = openWeights(dir);
+  checkCheckpoint(family, config, `${dir}: ${config.model_type} checkpoint`, new Map([...opened].map(([n, t]) => [n, t.shape])));
+  for (const [name, t] of opened) handles.set(family.canonicalName(name), t);
 
   // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
   const sd: StateDict = {};
@@ -103,12 +104,14 @@ export function loadModel(dir: string): Model {
       }
       sd[name] = tf.tensor(t.read(), t.shape, "float32");
     }
-    const params = family.fromHf(config, sd);
+    const bound = family.bind(config, sd);
     return {
       config,
       hfConfig,
-      forward: (ids, opts) => family.forward(config, params, ids, opts),
-      dispose: () => disposeParams(params),
+      weights: bound.weights,
+      forward: bound.forward,
+      stateDict: bound.stateDict,
+      dispose: bound.dispose,
     };
   } finally {
     tf.dispose(Object.values(sd));

@@ -1,5 +1,5 @@
 /**
- * GPT-NeoX checkpoints (GPTNeoXForCausalLM, e.g. Pythia) -> NeoxParams.
+ * GPT-NeoX checkpoints (GPTNeoXForCausalLM, e.g. Pythia) <-> weights by role (lib/models/roles.ts).
  *
  * Quirks handled here:
  * - attention.query_key_value fuses q, k and v per head, not per projection: nn.Linear rows
@@ -13,12 +13,16 @@
  *   `attention.rotary_emb.inv_freq`: ignored (the mask and rotary tables are recomputed).
  * - tie_word_embeddings (false for Pythia) makes the logits use embed_in; embed_out.weight, if
  *   saved, is then ignored.
+ *
+ * Roles: embed = embed_in, ln1 = input_layernorm, attn.q/k/v = split query_key_value,
+ * attn.o = attention.dense, ln2 = post_attention_layernorm, mlp.in = dense_h_to_4h,
+ * mlp.out = dense_4h_to_h, ln_final = final_layer_norm, unembed = embed_out.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
+import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import type { StateDict } from "../types";
-import { checkWeights, shapesOf, type WeightSpec } from "../weights";
-import type { NeoxLayerParams, NeoxParams } from "./params";
+import type { WeightSpec } from "../weights";
 
 /** HF name -> HF shape of every tensor a GPT-NeoX checkpoint with this config holds. */
 export function neoxWeightSpec(cfg: DecoderConfig): WeightSpec {
@@ -68,33 +72,78 @@ function splitFused(t: tf.Tensor, nHeads: number, dHead: number): tf.Tensor[] {
   });
 }
 
-/** Convert a GPT-NeoX state dict into NeoxParams (new tensors; the caller still owns `sd`). */
-export function neoxFromHf(cfg: DecoderConfig, sd: StateDict): NeoxParams {
-  checkWeights("gpt_neox checkpoint", neoxWeightSpec(cfg), shapesOf(sd));
-  const keep = <T extends tf.Tensor>(name: string) => tf.clone(sd[name]) as T;
-  const lin = (name: string) => tf.transpose(sd[name]) as tf.Tensor2D; // nn.Linear [out, in] -> [in, out]
-  const layers: NeoxLayerParams[] = [];
+/** Inverse of splitFused: q, k, v ([in, out] weights or [d_model] biases) -> the fused HF tensor. */
+function fuse(parts: tf.Tensor[], nHeads: number, dHead: number): tf.Tensor {
+  return tf.tidy(() => {
+    const isWeight = parts[0].rank === 2;
+    const dIn = isWeight ? (parts[0].shape[0] as number) : 1;
+    // Each part as rows [n_heads, 1, d_head, in], stacked on axis 1 in the order q, k, v.
+    const rows = parts.map((t) => tf.reshape(isWeight ? tf.transpose(t) : t, [nHeads, 1, dHead, dIn]));
+    const fused = tf.reshape(tf.concat(rows, 1), [3 * nHeads * dHead, dIn]);
+    return isWeight ? fused : tf.reshape(fused, [3 * nHeads * dHead]);
+  });
+}
+
+/** A checked, canonically named GPT-NeoX state dict -> weights by role (new tensors; `sd` stays the caller's). */
+export function neoxFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  // nn.Linear [out, in] -> [in, out], with its bias when present.
+  const dense = (name: string, withBias: boolean): Dense => ({
+    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
+    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
+  });
+  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
+  const blocks: BlockWeights[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
     const p = `gpt_neox.layers.${l}`;
     const [wq, wk, wv] = splitFused(sd[`${p}.attention.query_key_value.weight`], cfg.n_heads, cfg.d_head) as tf.Tensor2D[];
     const [bq, bk, bv] = cfg.attn_bias
       ? (splitFused(sd[`${p}.attention.query_key_value.bias`], cfg.n_heads, cfg.d_head) as tf.Tensor1D[])
       : [undefined, undefined, undefined];
-    layers.push({
-      ln1Gain: keep(`${p}.input_layernorm.weight`), ln1Bias: keep(`${p}.input_layernorm.bias`),
-      wq, wk, wv, bq, bk, bv,
-      wo: lin(`${p}.attention.dense.weight`),
-      bo: cfg.attn_out_bias ? keep<tf.Tensor1D>(`${p}.attention.dense.bias`) : undefined,
-      ln2Gain: keep(`${p}.post_attention_layernorm.weight`), ln2Bias: keep(`${p}.post_attention_layernorm.bias`),
-      wIn: lin(`${p}.mlp.dense_h_to_4h.weight`), bIn: keep(`${p}.mlp.dense_h_to_4h.bias`),
-      wOut: lin(`${p}.mlp.dense_4h_to_h.weight`), bOut: keep(`${p}.mlp.dense_4h_to_h.bias`),
+    blocks.push({
+      ln1: norm(`${p}.input_layernorm`),
+      attn: { q: { w: wq, b: bq }, k: { w: wk, b: bk }, v: { w: wv, b: bv }, o: dense(`${p}.attention.dense`, cfg.attn_out_bias) },
+      ln2: norm(`${p}.post_attention_layernorm`),
+      mlp: { in: dense(`${p}.mlp.dense_h_to_4h`, true), out: dense(`${p}.mlp.dense_4h_to_h`, true) },
     });
   }
   return {
-    tokenEmbed: keep("gpt_neox.embed_in.weight"),
-    layers,
-    finalGain: keep("gpt_neox.final_layer_norm.weight"),
-    finalBias: keep("gpt_neox.final_layer_norm.bias"),
-    lmHead: cfg.tie_word_embeddings ? undefined : lin("embed_out.weight"),
+    embed: tf.clone(sd["gpt_neox.embed_in.weight"]) as tf.Tensor2D,
+    blocks,
+    ln_final: norm("gpt_neox.final_layer_norm"),
+    unembed: cfg.tie_word_embeddings ? undefined : dense("embed_out", false),
   };
+}
+
+/** Inverse of neoxFromHf: HF names and layout (new tensors), ready for saveCheckpoint. */
+export function neoxToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
+  if (p.blocks.length !== cfg.n_layers || p.ln_final === undefined) {
+    throw new Error(`neoxToHf: weights need ln_final and n_layers=${cfg.n_layers} blocks`);
+  }
+  const sd: StateDict = {};
+  // [in, out] -> nn.Linear [out, in]; norms and biases as they are.
+  const dense = (name: string, d: Dense) => {
+    sd[`${name}.weight`] = tf.transpose(d.w);
+    if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
+  };
+  const norm = (name: string, n: Norm) => {
+    sd[`${name}.weight`] = tf.clone(n.w);
+    if (n.b !== undefined) sd[`${name}.bias`] = tf.clone(n.b);
+  };
+  sd["gpt_neox.embed_in.weight"] = tf.clone(p.embed);
+  p.blocks.forEach((b, l) => {
+    const pre = `gpt_neox.layers.${l}`;
+    norm(`${pre}.input_layernorm`, b.ln1);
+    const { q, k, v } = b.attn;
+    sd[`${pre}.attention.query_key_value.weight`] = fuse([q.w, k.w, v.w], cfg.n_heads, cfg.d_head);
+    if (q.b !== undefined && k.b !== undefined && v.b !== undefined) {
+      sd[`${pre}.attention.query_key_value.bias`] = fuse([q.b, k.b, v.b], cfg.n_heads, cfg.d_head);
+    }
+    dense(`${pre}.attention.dense`, b.attn.o);
+    norm(`${pre}.post_attention_layernorm`, b.ln2);
+    dense(`${pre}.mlp.dense_h_to_4h`, b.mlp.in);
+    dense(`${pre}.mlp.dense_4h_to_h`, b.mlp.out);
+  });
+  norm("gpt_neox.final_layer_norm", p.ln_final);
+  if (!cfg.tie_word_embeddings && p.unembed !== undefined) dense("embed_out", p.unembed);
+  return sd;
 }

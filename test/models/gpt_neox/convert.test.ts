@@ -1,9 +1,12 @@
-/** GPT-NeoX checkpoint conversion: the fused query_key_value's per-head layout, names and buffers. */
+/** GPT-NeoX checkpoint conversion: the fused query_key_value's per-head layout, names, buffers, inverse. */
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../lib/backend";
 import { normalizeHfConfig } from "../../../lib/models/config";
-import { neoxFromHf, neoxWeightSpec } from "../../../lib/models/gpt_neox/convert";
+import { weightsFromHf } from "../../../lib/models/family";
+import { neoxFromHf, neoxToHf, neoxWeightSpec } from "../../../lib/models/gpt_neox/convert";
+import { GPT_NEOX } from "../../../lib/models/gpt_neox/runner";
+import { disposeWeights } from "../../../lib/models/roles";
 import type { StateDict } from "../../../lib/models/types";
 
 beforeAll(async () => {
@@ -32,9 +35,9 @@ function stateDict(): StateDict {
 describe("neoxFromHf", () => {
   it("splits query_key_value per head: head h's q, k, v are rows 3h*d_head.., (3h+1)*d_head.., (3h+2)*d_head..", () => {
     const params = neoxFromHf(cfg, stateDict());
-    const layer = params.layers[0];
+    const { attn, mlp } = params.blocks[0];
     const dHead = 2;
-    [layer.wq, layer.wk, layer.wv].forEach((w, which) => {
+    [attn.q.w, attn.k.w, attn.v.w].forEach((w, which) => {
       // Project layout [in, out]: column h*d_head + i is checkpoint row (3h + which)*d_head + i.
       const a = w.arraySync();
       for (let h = 0; h < 3; h++) for (let i = 0; i < dHead; i++) {
@@ -42,22 +45,35 @@ describe("neoxFromHf", () => {
         for (let col = 0; col < 6; col++) expect(a[col][h * dHead + i]).toBe(row * 100 + col);
       }
     });
-    [layer.bq, layer.bk, layer.bv].forEach((b, which) => {
+    [attn.q.b, attn.k.b, attn.v.b].forEach((b, which) => {
       const a = b!.arraySync();
       for (let h = 0; h < 3; h++) for (let i = 0; i < dHead; i++) expect(a[h * dHead + i]).toBe((3 * h + which) * dHead + i);
     });
     // nn.Linear weights are transposed to [in, out]; embed_out becomes the [d_model, d_vocab] head.
-    expect(layer.wIn.shape).toEqual([6, 8]);
-    expect(layer.wOut.shape).toEqual([8, 6]);
-    expect(params.lmHead?.shape).toEqual([6, 5]);
-    tf.dispose(params as unknown as tf.TensorContainer);
+    expect(mlp.in.w.shape).toEqual([6, 8]);
+    expect(mlp.out.w.shape).toEqual([8, 6]);
+    expect(params.unembed?.w.shape).toEqual([6, 5]);
+    disposeWeights(params);
+  });
+
+  it("neoxToHf re-fuses query_key_value per head: HF -> roles -> HF is exact", () => {
+    const sd = stateDict();
+    const params = neoxFromHf(cfg, sd);
+    const back = neoxToHf(cfg, params);
+    expect(Object.keys(back).sort()).toEqual(Object.keys(sd).sort());
+    for (const [name, t] of Object.entries(sd)) {
+      expect(back[name].shape).toEqual(t.shape);
+      expect(Array.from(back[name].dataSync())).toEqual(Array.from(t.dataSync()));
+    }
+    disposeWeights(params);
+    tf.dispose(Object.values(back));
   });
 
   it("lists missing and misshaped tensors; ignores old mask/rotary buffers; no embed_out when tied", () => {
     const sd = stateDict();
     delete sd["gpt_neox.layers.0.mlp.dense_4h_to_h.bias"];
     sd["gpt_neox.final_layer_norm.weight"] = tf.zeros([5]);
-    expect(() => neoxFromHf(cfg, sd)).toThrow(
+    expect(() => weightsFromHf(GPT_NEOX, cfg, sd)).toThrow(
       /gpt_neox checkpoint does not match its config: missing: gpt_neox\.layers\.0\.mlp\.dense_4h_to_h\.bias \[6\]; misshaped: gpt_neox\.final_layer_norm\.weight expected \[6\], found \[5\]/,
     );
     const spec = neoxWeightSpec(cfg);

@@ -3,10 +3,11 @@
  * names: fused query_key_value laid out per head as [q_h, k_h, v_h] blocks of d_head rows,
  * rotary on the first rotary_ndims = int(d_head * rotary_pct) dimensions of each head (pairs
  * (i, i + rotary_ndims/2)), parallel (x + attn(ln1 x) + mlp(ln2 x)) or sequential residual.
+ * For the parallel form resid_mid is x + attn(ln1 x), which the MLP does not read.
  */
 import {
   addRows, attentionRows, geluErf, geluTanh, layerNormRows, linearOutIn, logitsRows, mapRows, relu, silu, weight,
-  type RefCheckpoint, type RefOutput, type Rows,
+  type RefBlock, type RefCheckpoint, type RefOptions, type RefOutput, type Rows,
 } from "./common";
 
 const ACTS: Record<string, (x: number) => number> = { gelu: geluErf, gelu_new: geluTanh, relu, silu };
@@ -28,7 +29,7 @@ function partialRotary(x: Rows, nHeads: number, dHead: number, rot: number, base
   });
 }
 
-export function neoxReference(ck: RefCheckpoint, ids: number[]): RefOutput {
+export function neoxReference(ck: RefCheckpoint, ids: number[], opts: RefOptions = {}): RefOutput {
   const c = ck.config;
   const w = (n: string) => weight(ck, `gpt_neox.${n}`, n);
   const has = (n: string) => ck.tensors.has(`gpt_neox.${n}`) || ck.tensors.has(n);
@@ -41,8 +42,17 @@ export function neoxReference(ck: RefCheckpoint, ids: number[]): RefOutput {
   const embed = w("embed_in.weight");
   let x: Rows = ids.map((id) => embed.data.slice(id * d, (id + 1) * d));
   const states: Rows[] = [x];
+  const blocks: RefBlock[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `layers.${l}`;
+    const residPre = x;
+    const replaced = opts.override?.(l, residPre);
+    if (replaced) {
+      x = replaced;
+      blocks.push({ resid_pre: residPre, resid_post: x });
+      states.push(x);
+      continue;
+    }
     const bias = (n: string) => (has(n) ? w(n) : undefined);
     const attn = (h: Rows): Rows => {
       const qkv = linearOutIn(h, w(`${p}.attention.query_key_value.weight`), bias(`${p}.attention.query_key_value.bias`));
@@ -64,16 +74,15 @@ export function neoxReference(ck: RefCheckpoint, ids: number[]): RefOutput {
         w(`${p}.mlp.dense_4h_to_h.weight`), w(`${p}.mlp.dense_4h_to_h.bias`));
     const ln1 = (h: Rows) => layerNormRows(h, w(`${p}.input_layernorm.weight`), w(`${p}.input_layernorm.bias`), eps);
     const ln2 = (h: Rows) => layerNormRows(h, w(`${p}.post_attention_layernorm.weight`), w(`${p}.post_attention_layernorm.bias`), eps);
-    if (parallel) {
-      x = addRows(addRows(x, attn(ln1(x))), mlp(ln2(x)));
-    } else {
-      const mid = addRows(x, attn(ln1(x)));
-      x = addRows(mid, mlp(ln2(mid)));
-    }
+    const attnOut = attn(ln1(x));
+    const residMid = addRows(x, attnOut);
+    const mlpOut = mlp(ln2(parallel ? x : residMid));
+    x = addRows(residMid, mlpOut);
+    blocks.push({ resid_pre: residPre, attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: x });
     states.push(x);
   }
   const final = layerNormRows(x, w("final_layer_norm.weight"), w("final_layer_norm.bias"), eps);
   states[states.length - 1] = final;
   const head = c.tie_word_embeddings ? embed : weight(ck, "embed_out.weight");
-  return { states, residPreFinalNorm: x, logits: logitsRows(final, head) };
+  return { states, blocks, residPreFinalNorm: x, lnFinal: final, logits: logitsRows(final, head) };
 }
