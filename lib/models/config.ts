@@ -201,26 +201,33 @@ function fullAttention(hf: Record<string, unknown>, type: string, layerNames: re
   return new Array<null>(int(hf, type, layerNames)).fill(null);
 }
 
+/** A JSON object, or undefined for anything else. */
+function jsonObject(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
 /**
- * Rotary settings: `rope_theta` (or `thetaName`) at the top level, or inside `rope_parameters`
- * (the layout newer transformers versions write); `rope_scaling` / a `rope_type` other than
- * "default" is refused, since only plain rotary embeddings are implemented.
+ * Rotary settings: `thetaName` (rope_theta, GPT-NeoX's rotary_emb_base) and `partialName`
+ * (GPT-NeoX's rotary_pct) at the top level, or inside `rope_parameters` (rope_theta,
+ * partial_rotary_factor: the layout transformers 5 writes). Only plain rotary embeddings are
+ * implemented: `rope_scaling`, or a `rope_parameters` of another rope_type (or one per layer
+ * type), is refused.
  */
 function rotary(
   hf: Record<string, unknown>, type: string, thetaName: string, partialName?: string, partialDefault = 1,
 ): { theta: number; partial: number } {
-  for (const key of ["rope_scaling", "rope_parameters"]) {
-    const v = hf[key];
-    if (v === undefined || v === null) continue;
-    const kind = typeof v === "object" ? ((v as Record<string, unknown>).rope_type ?? (v as Record<string, unknown>).type) : undefined;
-    const plain = kind === "default" || (kind === undefined && key === "rope_parameters" && typeof (v as Record<string, unknown>).rope_theta === "number");
-    if (!plain) refuse(type, `${key} ${JSON.stringify(v)} is not supported (only plain rotary embeddings)`);
+  const scaling = jsonObject(hf.rope_scaling);
+  if (hf.rope_scaling !== undefined && hf.rope_scaling !== null && (scaling?.rope_type ?? scaling?.type) !== "default") {
+    refuse(type, `rope_scaling ${JSON.stringify(hf.rope_scaling)} is not supported (only plain rotary embeddings)`);
   }
-  const params = (typeof hf.rope_parameters === "object" && hf.rope_parameters !== null ? hf.rope_parameters : {}) as Record<string, unknown>;
+  const params = jsonObject(hf.rope_parameters) ?? {};
+  const plainParams = params.rope_type === "default" || (params.rope_type === undefined && typeof params.rope_theta === "number");
+  if (hf.rope_parameters !== undefined && hf.rope_parameters !== null && !plainParams) {
+    refuse(type, `rope_parameters ${JSON.stringify(hf.rope_parameters)} is not supported (only plain rotary embeddings)`);
+  }
   const theta = num(hf, type, [thetaName], typeof params.rope_theta === "number" ? params.rope_theta : 10000);
-  const partial = partialName === undefined
-    ? 1
-    : num(hf, type, [partialName], typeof params.partial_rotary_factor === "number" ? params.partial_rotary_factor : partialDefault);
+  if (partialName === undefined) return { theta, partial: 1 };
+  const partial = num(hf, type, [partialName], typeof params.partial_rotary_factor === "number" ? params.partial_rotary_factor : partialDefault);
   return { theta, partial };
 }
 

@@ -135,5 +135,7 @@ describe("normalizeHfConfig", () => {
     expect(normalizeHfConfig({ ...noTheta, rope_parameters: { rope_type: "default", rope_theta: 123 } }).rope_theta).toBe(123);
     expect(normalizeHfConfig({ ...llama, rope_scaling: { rope_type: "default" } }).rope_theta).toBe(500000);
     expect(() => normalizeHfConfig({ ...noTheta, rope_parameters: { rope_type: "yarn", rope_theta: 1e4, factor: 4 } })).toThrow(/rope_parameters .* is not supported/);
+    const perLayerType = { full_attention: { rope_type: "default", rope_theta: 1e6 }, sliding_attention: { rope_type: "default", rope_theta: 1e4 } };
+    expect(() => normalizeHfConfig({ ...noTheta, rope_parameters: perLayerType })).toThrow(/rope_parameters .* is not supported/);
   });
 });
