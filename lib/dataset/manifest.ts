@@ -33,7 +33,15 @@ export function readManifest(dir: string): Manifest {
   if (m.version !== FORMAT_VERSION) bad(`format version ${m.version} is not supported (this reader knows ${FORMAT_VERSION})`);
   if (typeof m.model !== "object" || m.model === null || typeof m.model.name !== "string") bad("'model' must be an object with a name");
   if (!isInt(m.n_layers, 1)) bad(`'n_layers' must be a positive integer, got ${JSON.stringify(m.n_layers)}`);
-  if (m.n_states !== m.n_layers + 1) bad(`'n_states' must be n_layers + 1 = ${m.n_layers + 1}, got ${JSON.stringify(m.n_states)}`);
+  if (m.state_names !== undefined) {
+    if (!Array.isArray(m.state_names) || m.state_names.length < 2 || m.state_names.some((n) => typeof n !== "string" || n === "")) {
+      bad("'state_names' must be a list of at least 2 non-empty names");
+    }
+    if (new Set(m.state_names).size !== m.state_names.length) bad("'state_names' has a repeated name");
+    if (m.n_states !== m.state_names.length) bad(`'n_states' must be the number of state_names = ${m.state_names.length}, got ${JSON.stringify(m.n_states)}`);
+  } else if (m.n_states !== m.n_layers + 1) {
+    bad(`'n_states' must be n_layers + 1 = ${m.n_layers + 1}, got ${JSON.stringify(m.n_states)}`);
+  }
   if (!isInt(m.d_model, 1)) bad(`'d_model' must be a positive integer, got ${JSON.stringify(m.d_model)}`);
   if (m.dtype !== "float16" && m.dtype !== "float32") bad(`'dtype' must be "float16" or "float32", got ${JSON.stringify(m.dtype)}`);
   if (typeof m.complete !== "boolean") bad("'complete' must be true or false");

@@ -61,9 +61,15 @@ export interface StateChunk {
 export class HiddenStateDataset {
   readonly dir: string;
   readonly layout: DatasetLayout;
-  /** n_layers + 1. */
+  /** n_layers + 1 hidden states, or one per entry of stateNames. */
   readonly nStates: number;
+  /** Blocks of the model (nStates - 1 for the original layout, which does not record it). */
   readonly nLayers: number;
+  /**
+   * Names of the states when they are sublayer points rather than the n_layers + 1 hidden
+   * states (`embed`, `blocks.0.resid_mid`, ...; see `linearity extract --points`).
+   */
+  readonly stateNames?: readonly string[];
   readonly dModel: number;
   readonly nTokens: number;
   /** Stored element type, e.g. "float16". */
@@ -80,7 +86,8 @@ export class HiddenStateDataset {
     this.dir = init.dir;
     this.layout = init.layout;
     this.nStates = init.nStates;
-    this.nLayers = init.nStates - 1;
+    this.nLayers = init.manifest?.n_layers ?? init.nStates - 1;
+    this.stateNames = init.manifest?.state_names;
     this.dModel = init.dModel;
     this.dtype = init.dtype;
     this.model = init.model;

@@ -63,8 +63,16 @@ export interface Manifest {
   version: number;
   model: DatasetModelInfo;
   n_layers: number;
-  /** Always n_layers + 1: state 0 is the embedding output, state n_layers the final output. */
+  /**
+   * n_layers + 1 hidden states (state 0 the embedding output, state n_layers the final output),
+   * unless `state_names` is present: then one state per name.
+   */
   n_states: number;
+  /**
+   * Names of the states when they are not the n_layers + 1 hidden states, e.g. `embed`,
+   * `blocks.0.resid_mid`, `blocks.0.resid_post`, ... (written by `linearity extract --points`).
+   */
+  state_names?: string[];
   d_model: number;
   dtype: StoredDtype;
   /** True once the writer called finish(); false while extraction runs or after an interruption. */

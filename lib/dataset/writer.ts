@@ -36,6 +36,11 @@ export interface WriterInit {
   dtype: StoredDtype;
   /** Free-form details of the extraction, stored as manifest.extra when the dataset is created. */
   extra?: Record<string, unknown>;
+  /**
+   * Names of the states when they are not the n_layers + 1 hidden states (sublayer points,
+   * see Manifest.state_names); n_states is then their number.
+   */
+  stateNames?: readonly string[];
 }
 
 export class HiddenStateWriter {
@@ -64,6 +69,8 @@ export class HiddenStateWriter {
       if (m.n_layers !== want.n_layers) mismatch.push(`n_layers ${m.n_layers} vs ${want.n_layers}`);
       if (m.d_model !== want.d_model) mismatch.push(`d_model ${m.d_model} vs ${want.d_model}`);
       if (m.dtype !== init.dtype) mismatch.push(`dtype ${m.dtype} vs ${init.dtype}`);
+      const names = (n: readonly string[] | undefined) => (n === undefined ? "the hidden states" : n.join(","));
+      if (names(m.state_names) !== names(init.stateNames)) mismatch.push(`states ${names(m.state_names)} vs ${names(init.stateNames)}`);
       if (mismatch.length > 0) {
         throw new Error(`${dir}: cannot resume, the existing dataset differs (${mismatch.join(", ")}); choose another folder`);
       }
@@ -86,7 +93,8 @@ export class HiddenStateWriter {
       version: FORMAT_VERSION,
       model: { ...init.model },
       n_layers: init.model.n_layers,
-      n_states: init.model.n_layers + 1,
+      n_states: init.stateNames?.length ?? init.model.n_layers + 1,
+      ...(init.stateNames !== undefined ? { state_names: [...init.stateNames] } : {}),
       d_model: init.model.d_model,
       dtype: init.dtype,
       complete: false,
@@ -114,7 +122,7 @@ export class HiddenStateWriter {
     return this.manifest.n_tokens;
   }
 
-  /** Number of states per token (n_layers + 1). */
+  /** Number of states per token (n_layers + 1, or the number of state names). */
   get nStates(): number {
     return this.manifest.n_states;
   }
@@ -146,7 +154,7 @@ export class HiddenStateWriter {
       tokens += s.tokenIds.length;
     });
     if (states.length !== m.n_states) {
-      throw new Error(`append: expected ${m.n_states} states (n_layers + 1), got ${states.length}`);
+      throw new Error(`append: expected ${m.n_states} states (${m.state_names === undefined ? "n_layers + 1" : "one per state name"}), got ${states.length}`);
     }
     states.forEach((buf, b) => {
       if (!(buf instanceof Float32Array)) throw new Error(`append: state ${b} must be a Float32Array`);
@@ -259,6 +267,10 @@ function checkInit(init: WriterInit): void {
   }
   if (!Number.isInteger(m.d_model) || m.d_model < 1) {
     throw new Error(`HiddenStateWriter.open: model.d_model must be a positive integer, got ${m.d_model}`);
+  }
+  const names = init.stateNames;
+  if (names !== undefined && (names.length < 2 || new Set(names).size !== names.length || names.some((n) => n === ""))) {
+    throw new Error("HiddenStateWriter.open: stateNames must be at least 2 distinct non-empty names");
   }
   if (init.dtype !== "float16" && init.dtype !== "float32") {
     throw new Error(`HiddenStateWriter.open: dtype must be "float16" or "float32", got ${JSON.stringify(init.dtype)}`);

@@ -1,6 +1,6 @@
 /**
  * Hidden-state extraction: run a model over text and save every hidden state (n_layers + 1 per
- * token, as HF `output_hidden_states`) with the token ids, the text of each sequence and, for the
+ * token, as HF `output_hidden_states`; or sublayer points, see points.ts) with the token ids, the text of each sequence and, for the
  * Brown Corpus, the part-of-speech tag of each token.
  *
  * Resumable: samples are appended batch by batch through HiddenStateWriter (each batch is one
@@ -9,15 +9,17 @@
  * Stopping (Ctrl-C, kill, AbortSignal, maxBatches) therefore never loses or corrupts written data.
  */
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import { HiddenStateWriter } from "../dataset/writer";
-import { idsTensor } from "../models/common/ids";
+import type { DecoderConfig } from "../models/config";
 import { loadModel } from "../models/load";
 import { resolveModel, type DownloadProgress } from "../models/hub";
 import type { Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import type { ExtractProgress } from "./progress";
 import { checkResumable, type ExtractionSettings } from "./resume";
+import { batchStates } from "./batch";
+import { ForwardPool } from "./forward-pool";
+import { parsePoints, pointStates } from "./points";
 import { cutSequences, type Sequence } from "./sequences";
 import { loadTextSource } from "./source";
 
@@ -38,6 +40,16 @@ export interface ExtractOptions {
   dtype?: ExtractDtype;
   /** Sequences per forward pass. Default 8. */
   batchSize?: number;
+  /**
+   * Worker threads running the forward passes, each with its own copy of the model (0 or 1: in
+   * the calling thread). Default 1; the CLI defaults to one per core, at most 2.
+   */
+  workers?: number;
+  /**
+   * Store sublayer points instead of the hidden states, e.g. "resid_mid,resid_post"
+   * (see lib/extract/points.ts). Default: the n_layers + 1 hidden states.
+   */
+  points?: string;
   /** Hub revision when `model` is a hub id. */
   revision?: string;
   /** Stop cleanly before the next batch when aborted (Ctrl-C in the CLI). */
@@ -79,45 +91,12 @@ function checkOptions(opts: ExtractOptions): void {
   positive("--max-tokens", opts.maxTokens);
   positive("--seq-len", opts.seqLen);
   positive("--batch-size", opts.batchSize);
+  if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 0)) {
+    throw new Error(`--workers must be a non-negative integer, got ${opts.workers}`);
+  }
   if (opts.maxBatches !== undefined && (!Number.isInteger(opts.maxBatches) || opts.maxBatches < 0)) {
     throw new Error(`maxBatches must be a non-negative integer, got ${opts.maxBatches}`);
   }
-}
-
-/**
- * Run the model over each sequence of a batch and return, per state, the hidden states of all
- * tokens of the batch concatenated ([tokens, d_model] row-major). Sequences of equal length run
- * together in one forward pass (no padding, which models may not support).
- */
-export async function batchStates(model: Model, batch: readonly Sequence[]): Promise<Float32Array[]> {
-  const { n_layers, d_model } = model.config;
-  const nTokens = batch.reduce((n, s) => n + s.tokenIds.length, 0);
-  const states = Array.from({ length: n_layers + 1 }, () => new Float32Array(nTokens * d_model));
-  // Row offset of each sequence in the concatenated output.
-  const rowOf: number[] = [];
-  batch.reduce((row, s, i) => ((rowOf[i] = row), row + s.tokenIds.length), 0);
-  // Group sequences by length, keeping their positions in the batch.
-  const byLength = new Map<number, number[]>();
-  batch.forEach((s, i) => byLength.set(s.tokenIds.length, [...(byLength.get(s.tokenIds.length) ?? []), i]));
-  for (const [pos, members] of byLength) {
-    const ids = new Int32Array(members.length * pos);
-    members.forEach((m, b) => ids.set(batch[m].tokenIds, b * pos));
-    const hidden = tf.tidy(() => {
-      const input = idsTensor(model.config.d_vocab, ids, [members.length, pos]); // [batch, pos], checked here once
-      return model.forward(input, { logits: false }).hiddenStates; // n_layers+1 x [batch, pos, d_model]
-    });
-    try {
-      for (let s = 0; s <= n_layers; s++) {
-        const data = (await hidden[s].data()) as Float32Array; // [batch, pos, d_model]
-        members.forEach((m, b) => {
-          states[s].set(data.subarray(b * pos * d_model, (b + 1) * pos * d_model), rowOf[m] * d_model);
-        });
-      }
-    } finally {
-      tf.dispose(hidden);
-    }
-  }
-  return states;
 }
 
 /** Name stored in the dataset for a model argument: the hub id, or the folder's name. */
@@ -128,13 +107,24 @@ function modelName(arg: string, dir: string): string {
 /** Extract hidden states (see the file comment). Returns what the dataset holds afterwards. */
 export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   checkOptions(opts);
+  const points = opts.points === undefined ? undefined : parsePoints(opts.points);
   const dtype = opts.dtype ?? "float32";
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
   const docs = loadTextSource(opts.text);
   const dir = await resolveModel(opts.model, { revision: opts.revision, onProgress: opts.onDownload });
-  const model = loadModel(dir);
+  // The forward passes: in this thread, or on worker threads that each load the model.
+  const workers = opts.workers ?? 1;
+  let model: Model | undefined;
+  let pool: ForwardPool | undefined;
+  let cfg: DecoderConfig;
+  if (workers >= 2) {
+    pool = await ForwardPool.start(dir, workers, points);
+    cfg = pool.config;
+  } else {
+    model = loadModel(dir);
+    cfg = model.config;
+  }
   try {
-    const cfg = model.config;
     const seqLen = opts.seqLen ?? Math.min(DEFAULT_SEQ_LEN, cfg.n_ctx);
     if (seqLen > cfg.n_ctx) {
       throw new Error(`--seq-len ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
@@ -150,7 +140,9 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       dtype,
       tokenizer: tokenizer.kind,
       bos_token_id: tokenizer.bosTokenId ?? null,
+      points: points?.join(",") ?? null,
     };
+    const layout = points === undefined ? undefined : pointStates(cfg.n_layers, points);
     const existing = checkResumable(opts.out, settings);
     if (existing?.complete) {
       // Same settings, already finished: nothing to do.
@@ -170,10 +162,15 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       },
       dtype,
       extra: { extraction: settings },
+      stateNames: layout?.names,
     });
-    return await runBatches(model, tokenizer, writer, docs, { ...opts, seqLen, batchSize });
+    const inThread = model;
+    const run: BatchRunner =
+      pool !== undefined ? (batch) => pool!.run(batch.map((s) => s.tokenIds)) : (batch) => batchStates(inThread!, batch, layout);
+    return await runBatches(run, Math.max(1, workers), tokenizer, writer, docs, { ...opts, seqLen, batchSize });
   } finally {
-    model.dispose();
+    model?.dispose();
+    await pool?.close();
   }
 }
 
@@ -188,8 +185,16 @@ function checkVocab(tokenizer: TextTokenizer, dVocab: number, dir: string): void
   }
 }
 
+/** The stored states of one batch (see batchStates), computed in this thread or on a worker. */
+type BatchRunner = (batch: readonly Sequence[]) => Promise<Float32Array[]>;
+
+/**
+ * Cut the text into batches, run them with up to `depth` batches in flight (one per worker) and
+ * append the results to the dataset in order.
+ */
 async function runBatches(
-  model: Model,
+  run: BatchRunner,
+  depth: number,
   tokenizer: TextTokenizer,
   writer: HiddenStateWriter,
   docs: ReturnType<typeof loadTextSource>,
@@ -223,6 +228,23 @@ async function runBatches(
     opts.onProgress?.({ tokens, samples, totalTokens: opts.maxTokens, tokensThisRun, seconds: (Date.now() - started) / 1000 });
   report();
 
+  // Batches handed out and not yet written, oldest first.
+  const inFlight: { batch: Sequence[]; states: Promise<Float32Array[]> }[] = [];
+  const commitOldest = async (): Promise<void> => {
+    const { batch, states } = inFlight.shift()!;
+    writer.append(
+      batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })),
+      await states,
+    );
+    const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
+    tokens += n;
+    tokensThisRun += n;
+    samples += batch.length;
+    samplesThisRun += batch.length;
+    seconds = (Date.now() - started) / 1000;
+    report();
+  };
+
   let exhausted = false;
   for (;;) {
     // Let the event loop run between batches: tfjs's awaits resolve as microtasks, so without
@@ -239,20 +261,14 @@ async function runBatches(
       exhausted = true;
       break;
     }
-    const states = await batchStates(model, batch);
-    writer.append(
-      batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })),
-      states,
-    );
-    const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
-    tokens += n;
-    tokensThisRun += n;
-    samples += batch.length;
-    samplesThisRun += batch.length;
+    const states = run(batch);
+    states.catch(() => undefined); // awaited in order by commitOldest; this only marks it handled
+    inFlight.push({ batch, states });
     batches++;
-    seconds = (Date.now() - started) / 1000;
-    report();
+    if (inFlight.length >= depth) await commitOldest();
   }
+  // Batches already running are finished and written, also after Ctrl-C (at most one per worker).
+  while (inFlight.length > 0) await commitOldest();
   if (samples === 0) {
     throw new Error(`text: ${opts.text} gives no tokens; there is nothing to extract`);
   }

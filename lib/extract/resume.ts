@@ -17,6 +17,8 @@ export interface ExtractionSettings {
   dtype: string;
   tokenizer: string;
   bos_token_id: number | null;
+  /** `--points` in storage order ("resid_mid,resid_post"), null for the hidden states. */
+  points: string | null;
 }
 
 const FLAGS: Record<keyof ExtractionSettings, string> = {
@@ -27,6 +29,7 @@ const FLAGS: Record<keyof ExtractionSettings, string> = {
   dtype: "--dtype",
   tokenizer: "tokenizer",
   bos_token_id: "bos_token_id",
+  points: "--points",
 };
 
 /**

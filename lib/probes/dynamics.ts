@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { batchStates } from "../extract/extract";
+import { batchStates } from "../extract/batch";
 import { cutSequences, type Sequence } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { loadModel } from "../models/load";

@@ -1,7 +1,25 @@
+import * as os from "node:os";
 import type { Command } from "commander";
 import { initBackend } from "../../backend";
 import { extract, type ExtractDtype } from "../../extract/extract";
+import { defaultExtractWorkers } from "../../extract/forward-pool";
 import { downloadBar, extractBar } from "../../extract/progress";
+
+/** Parse a flag that must be a non-negative integer, naming the flag when it is not. */
+function nonNegativeInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new Error(`${flag} must be a non-negative integer, got '${value}'`);
+    return n;
+  };
+}
+
+/** --workers when not given: LINEARITY_WORKERS if set, else one per core, at most 2. */
+function defaultWorkers(): number {
+  const env = process.env.LINEARITY_WORKERS;
+  if (env !== undefined && env.trim() !== "") return nonNegativeInt("LINEARITY_WORKERS")(env);
+  return defaultExtractWorkers(os.cpus().length);
+}
 
 /** Parse a flag that must be a positive integer, naming the flag when it is not. */
 function positiveInt(flag: string): (value: string) => number {
@@ -22,12 +40,15 @@ interface ExtractFlags {
   seqLen?: number;
   dtype: string;
   batchSize?: number;
+  points?: string;
+  workers?: number;
   revision: string;
 }
 
 /**
  * `linearity extract --model DIR_OR_HUB_ID --text FILE_OR_corpus:brown --out DATASET [...]`: run a
- * model over text and save all n_layers+1 hidden states per token. Ctrl-C stops after the batch
+ * model over text and save all n_layers+1 hidden states per token (or, with --points, sublayer
+ * states). Ctrl-C stops after the batch
  * in flight; running the same command again continues where it stopped.
  */
 export function registerExtract(program: Command): void {
@@ -41,6 +62,8 @@ export function registerExtract(program: Command): void {
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveInt("--seq-len"))
     .option("--dtype <type>", "float16 or float32 storage", "float32")
     .option("--batch-size <n>", "sequences per forward pass", positiveInt("--batch-size"), 8)
+    .option("--points <list>", "store sublayer states instead of the hidden states: embed, then per block the chosen of attn_out,resid_mid,mlp_out,resid_post, then ln_final (e.g. resid_mid,resid_post)")
+    .option("--workers <n>", "worker threads running the model, each with its own copy (0 or 1: the main thread; default: LINEARITY_WORKERS, else one per core, at most 2)", nonNegativeInt("--workers"))
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .action(async (flags: ExtractFlags) => {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {
@@ -72,6 +95,8 @@ export function registerExtract(program: Command): void {
           seqLen: flags.seqLen,
           dtype: flags.dtype as ExtractDtype,
           batchSize: flags.batchSize,
+          points: flags.points,
+          workers: flags.workers ?? defaultWorkers(),
           revision: flags.revision,
           signal: controller.signal,
           onDownload: download.onProgress,

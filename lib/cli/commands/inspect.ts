@@ -23,6 +23,7 @@ function summary(ds: HiddenStateDataset): string {
     ["dataset", `${ds.dir} (${ds.layout === "original" ? "original block{b}/s{i} layout" : "linearity-lab format"})`],
     ["model", `${m.name} (${m.family})${m.source ? ` from ${m.source}` : ""}`],
     ["n_layers", `${ds.nLayers} (n_states = ${ds.nStates})`],
+    ...(ds.stateNames !== undefined ? [["states", `sublayer points: ${ds.stateNames.join(", ")}`] as [string, string]] : []),
     ["d_model", String(ds.dModel)],
     ["dtype", ds.dtype],
     ["samples", String(ds.samples.length)],
@@ -39,11 +40,11 @@ function summary(ds: HiddenStateDataset): string {
   return lines.map(([k, v]) => `${k.padEnd(w)} : ${v}`).join("\n") + "\n";
 }
 
-/** The per-state table. */
-function table(stats: ConsecutiveStats): string {
+/** The per-state table; states are labelled by name when the dataset has state names. */
+function table(stats: ConsecutiveStats, names?: readonly string[]): string {
   const head = ["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o residual"];
   const rows = stats.states.map((s) => [
-    String(s.state),
+    names === undefined ? String(s.state) : `${s.state} ${names[s.state]}`,
     fmt(s.meanNorm),
     fmt(s.cosineNext),
     fmt(s.linearityNext),
@@ -97,6 +98,7 @@ export function registerInspect(program: Command): void {
           model: ds.model,
           n_layers: ds.nLayers,
           n_states: ds.nStates,
+          ...(ds.stateNames !== undefined ? { state_names: ds.stateNames } : {}),
           d_model: ds.dModel,
           dtype: ds.dtype,
           n_samples: ds.samples.length,
@@ -109,6 +111,6 @@ export function registerInspect(program: Command): void {
         return;
       }
       const used = stats.nTokens < ds.nTokens ? ` (first ${stats.nTokens} of ${ds.nTokens} tokens)` : "";
-      process.stdout.write(summary(ds) + `\nper state${used}:\n` + table(stats));
+      process.stdout.write(summary(ds) + `\nper state${used}:\n` + table(stats, ds.stateNames));
     });
 }

@@ -1,0 +1,104 @@
+"""Float32 PyTorch forward of a Hugging Face Llama checkpoint folder, for bench/extract-vs-torch.ts.
+
+    /usr/bin/python3 bench/torch_llama_forward.py MODEL_DIR IDS.npy BATCH THREADS [OUT_LAST.npy]
+
+Reads config.json and model.safetensors (parsed with numpy: no safetensors package needed), runs
+every sequence of IDS.npy ([sequences, pos] int32) through the model BATCH rows at a time with
+all hidden states kept (as output_hidden_states=True), and prints one JSON line: tokens, seconds
+of the forward passes alone, seconds since the interpreter started this script, torch threads.
+With OUT_LAST.npy it saves state n_layers//2 of every token (float32, [tokens, d_model]) so the
+caller can check both implementations computed the same thing. Written from the Llama maths
+(RMSNorm, rotate_half rotary, causal softmax attention, SwiGLU); not a project dependency.
+"""
+import json
+import struct
+import sys
+import time
+
+T0 = time.time()
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    kinds = {"F32": np.float32, "F16": np.float16}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        arr = np.frombuffer(data[a:b], dtype=kinds[info["dtype"]]).reshape(info["shape"])
+        out[name] = torch.from_numpy(arr.astype(np.float32))
+    return out
+
+
+def rms_norm(x, g, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * g
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
+
+
+def main():
+    model_dir, ids_path, batch, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    cfg = json.load(open(f"{model_dir}/config.json"))
+    w = read_safetensors(f"{model_dir}/model.safetensors")
+    ids_all = torch.from_numpy(np.load(ids_path).astype(np.int64))
+    n_layers, d = cfg["num_hidden_layers"], cfg["hidden_size"]
+    n_heads = cfg["num_attention_heads"]
+    n_kv = cfg.get("num_key_value_heads", n_heads)
+    d_head = cfg.get("head_dim", d // n_heads)
+    eps, theta = cfg["rms_norm_eps"], cfg.get("rope_theta", 10000.0)
+    pos = ids_all.shape[1]
+    inv_freq = 1.0 / (theta ** (torch.arange(0, d_head, 2, dtype=torch.float32) / d_head))
+    angles = torch.outer(torch.arange(pos, dtype=torch.float32), inv_freq)
+    emb = torch.cat([angles, angles], dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    mask = torch.full((pos, pos), float("-inf")).triu(1)
+    keep = []
+    t_fwd = 0.0
+    with torch.no_grad():
+        for start in range(0, ids_all.shape[0], batch):
+            ids = ids_all[start:start + batch]
+            t = time.time()
+            b = ids.shape[0]
+            x = w["model.embed_tokens.weight"][ids]
+            states = [x]
+            for l in range(n_layers):
+                p = f"model.layers.{l}"
+                h = rms_norm(x, w[f"{p}.input_layernorm.weight"], eps)
+                q = (h @ w[f"{p}.self_attn.q_proj.weight"].T).view(b, pos, n_heads, d_head).transpose(1, 2)
+                k = (h @ w[f"{p}.self_attn.k_proj.weight"].T).view(b, pos, n_kv, d_head).transpose(1, 2)
+                v = (h @ w[f"{p}.self_attn.v_proj.weight"].T).view(b, pos, n_kv, d_head).transpose(1, 2)
+                q = q * cos + rotate_half(q) * sin
+                k = k * cos + rotate_half(k) * sin
+                if n_kv != n_heads:
+                    k = k.repeat_interleave(n_heads // n_kv, dim=1)
+                    v = v.repeat_interleave(n_heads // n_kv, dim=1)
+                scores = (q @ k.transpose(-1, -2)) / (d_head ** 0.5) + mask
+                a = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, pos, n_heads * d_head)
+                x = x + a @ w[f"{p}.self_attn.o_proj.weight"].T
+                m = rms_norm(x, w[f"{p}.post_attention_layernorm.weight"], eps)
+                gate = m @ w[f"{p}.mlp.gate_proj.weight"].T
+                up = m @ w[f"{p}.mlp.up_proj.weight"].T
+                x = x + (torch.nn.functional.silu(gate) * up) @ w[f"{p}.mlp.down_proj.weight"].T
+                states.append(x)
+            states[-1] = rms_norm(x, w["model.norm.weight"], eps)
+            # The states leave the forward as extraction's do: copied out as numpy float16.
+            host = [s.numpy().astype(np.float16) for s in states]
+            t_fwd += time.time() - t
+            keep.append(host[n_layers // 2].astype(np.float32).reshape(-1, d))
+    if len(sys.argv) > 5:
+        np.save(sys.argv[5], np.concatenate(keep, 0))
+    print(json.dumps({"tokens": int(ids_all.numel()), "forward_seconds": t_fwd, "script_seconds": time.time() - T0,
+                      "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+
+main()
