@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   try {
     for (const d of widths) {
       const sizes = { n_layers: nLayers, d_model: d, n_heads: d / 32, d_mlp: 4 * d, n_ctx: Math.max(nPos, 64) };
-      for (const v of tinyVariants(sizes).filter((x) => ["llama-gqa", "gpt2", "opt"].includes(x.name))) {
+      for (const v of tinyVariants(sizes).filter((x) => ["llama-gqa", "gpt2", "opt", "neox", "qwen2"].includes(x.name))) {
         const dir = writeVariant(path.join(root, `${v.name}-${d}`), v);
         const model = loadModel(dir);
         const ids = tf.randomUniform([batch, nPos], 0, model.config.d_vocab, "int32") as tf.Tensor2D;

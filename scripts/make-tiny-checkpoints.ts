@@ -8,7 +8,10 @@
  * Writes one folder per variant under OUT_DIR (see TINY_VARIANTS): Llama with grouped-query
  * attention (plus F16, BF16 and 2-shard copies of the same weights), Llama with tied embeddings,
  * biases and an explicit head_dim, GPT-2 (GPT2LMHeadModel names with the old attn.bias buffers),
- * OPT-125m style (pre-LN, positions offset 2) and OPT-350m style (post-LN, project_in/out).
+ * OPT-125m style (pre-LN, positions offset 2) and OPT-350m style (post-LN, project_in/out),
+ * GPT-NeoX in Pythia's layout (parallel residual, rotary_pct 0.25, old mask/rotary buffers) and
+ * sequential (use_parallel_residual=false, tied), Qwen2 (q/k/v biases, tied; and untied with a
+ * sliding window on its later blocks) and Mistral (sliding window shorter than the test sequences).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -43,7 +46,7 @@ export class SeededNormal {
 interface TensorPlan {
   name: string;
   shape: number[];
-  kind: "weight" | "gain" | "bias" | "buffer";
+  kind: "weight" | "gain" | "bias" | "buffer" | "causal-mask";
 }
 
 /** Sizes shared by the variants; the defaults make checkpoints of a few hundred KB. */
@@ -78,7 +81,10 @@ function llamaPlan(cfg: Record<string, any>): TensorPlan[] {
     t.push({ name: `${p}.input_layernorm.weight`, shape: [d], kind: "gain" });
     for (const [n, rows, cols] of [["q_proj", q, d], ["k_proj", kv, d], ["v_proj", kv, d], ["o_proj", d, q]] as const) {
       t.push({ name: `${p}.self_attn.${n}.weight`, shape: [rows, cols], kind: "weight" });
-      if (cfg.attention_bias) t.push({ name: `${p}.self_attn.${n}.bias`, shape: [rows], kind: "bias" });
+      // attention_bias "qkv": Qwen2's layout, biases on q/k/v but not on o_proj.
+      if (cfg.attention_bias === true || (cfg.attention_bias === "qkv" && n !== "o_proj")) {
+        t.push({ name: `${p}.self_attn.${n}.bias`, shape: [rows], kind: "bias" });
+      }
     }
     t.push({ name: `${p}.post_attention_layernorm.weight`, shape: [d], kind: "gain" });
     for (const [n, rows, cols] of [["gate_proj", m, d], ["up_proj", m, d], ["down_proj", d, m]] as const) {
@@ -143,6 +149,35 @@ function optPlan(cfg: Record<string, any>, prefix: string): TensorPlan[] {
   return t;
 }
 
+/** GPTNeoXForCausalLM names; `buffers` adds the causal-mask/rotary buffers old Pythia checkpoints carry. */
+function neoxPlan(cfg: Record<string, any>, buffers: boolean): TensorPlan[] {
+  const d = cfg.hidden_size, m = cfg.intermediate_size, n = cfg.max_position_embeddings;
+  const dHead = d / cfg.num_attention_heads, rot = Math.trunc(dHead * cfg.rotary_pct);
+  const P = "gpt_neox.";
+  const t: TensorPlan[] = [{ name: `${P}embed_in.weight`, shape: [cfg.vocab_size, d], kind: "weight" }];
+  for (let l = 0; l < cfg.num_hidden_layers; l++) {
+    const p = `${P}layers.${l}`;
+    t.push(
+      { name: `${p}.input_layernorm.weight`, shape: [d], kind: "gain" }, { name: `${p}.input_layernorm.bias`, shape: [d], kind: "bias" },
+      { name: `${p}.post_attention_layernorm.weight`, shape: [d], kind: "gain" }, { name: `${p}.post_attention_layernorm.bias`, shape: [d], kind: "bias" },
+      { name: `${p}.attention.query_key_value.weight`, shape: [3 * d, d], kind: "weight" }, { name: `${p}.attention.query_key_value.bias`, shape: [3 * d], kind: "bias" },
+      { name: `${p}.attention.dense.weight`, shape: [d, d], kind: "weight" }, { name: `${p}.attention.dense.bias`, shape: [d], kind: "bias" },
+      { name: `${p}.mlp.dense_h_to_4h.weight`, shape: [m, d], kind: "weight" }, { name: `${p}.mlp.dense_h_to_4h.bias`, shape: [m], kind: "bias" },
+      { name: `${p}.mlp.dense_4h_to_h.weight`, shape: [d, m], kind: "weight" }, { name: `${p}.mlp.dense_4h_to_h.bias`, shape: [d], kind: "bias" },
+    );
+    if (buffers) {
+      t.push(
+        { name: `${p}.attention.bias`, shape: [1, 1, n, n], kind: "causal-mask" },
+        { name: `${p}.attention.masked_bias`, shape: [], kind: "buffer" },
+        { name: `${p}.attention.rotary_emb.inv_freq`, shape: [rot / 2], kind: "buffer" },
+      );
+    }
+  }
+  t.push({ name: `${P}final_layer_norm.weight`, shape: [d], kind: "gain" }, { name: `${P}final_layer_norm.bias`, shape: [d], kind: "bias" });
+  if (!cfg.tie_word_embeddings) t.push({ name: "embed_out.weight", shape: [cfg.vocab_size, d], kind: "weight" });
+  return t;
+}
+
 /** The variants written by makeTinyCheckpoints, at the given sizes. */
 export function tinyVariants(s: TinySizes = DEFAULT_SIZES, seed = 1234): TinyVariant[] {
   const llamaGqa = {
@@ -171,6 +206,38 @@ export function tinyVariants(s: TinySizes = DEFAULT_SIZES, seed = 1234): TinyVar
     layer_norm_elementwise_affine: true, pad_token_id: 1, bos_token_id: 2, eos_token_id: 2,
   };
   const opt350 = { ...opt, do_layer_norm_before: false, word_embed_proj_dim: s.d_model / 2 };
+  // Pythia's config.json keys (transformers 4.24 era), sizes shrunk.
+  const neox = {
+    architectures: ["GPTNeoXForCausalLM"], model_type: "gpt_neox",
+    hidden_size: s.d_model, intermediate_size: s.d_mlp, num_hidden_layers: s.n_layers,
+    num_attention_heads: s.n_heads, max_position_embeddings: s.n_ctx, vocab_size: 73,
+    hidden_act: "gelu", layer_norm_eps: 1e-5, rotary_pct: 0.25, rotary_emb_base: 10000,
+    use_parallel_residual: true, tie_word_embeddings: false, bos_token_id: 0, eos_token_id: 0,
+    initializer_range: 0.02, use_cache: true, torch_dtype: "float16",
+  };
+  const neoxSequential = {
+    ...neox, use_parallel_residual: false, rotary_pct: 0.5, rotary_emb_base: 500, tie_word_embeddings: true, layer_norm_eps: 1e-6,
+  };
+  // Qwen2: q/k/v biases, none on o_proj; Qwen2-0.5B-style tied embeddings and a large rope_theta.
+  const qwen2 = {
+    architectures: ["Qwen2ForCausalLM"], model_type: "qwen2",
+    hidden_size: s.d_model, intermediate_size: s.d_mlp, num_hidden_layers: s.n_layers,
+    num_attention_heads: s.n_heads, num_key_value_heads: s.n_heads / 2,
+    max_position_embeddings: s.n_ctx, vocab_size: 79, rms_norm_eps: 1e-6, rope_theta: 1000000,
+    hidden_act: "silu", tie_word_embeddings: true, use_sliding_window: false, sliding_window: 32768,
+    max_window_layers: 21, bos_token_id: 77, eos_token_id: 78, torch_dtype: "bfloat16",
+  };
+  // Untied, with a 3-position window on blocks >= 1 (use_sliding_window, max_window_layers 1).
+  const qwen2Window = { ...qwen2, tie_word_embeddings: false, use_sliding_window: true, sliding_window: 3, max_window_layers: 1 };
+  // Mistral: multi-query attention (one kv head) and a 4-position window on every block (tests use 7 positions).
+  const mistral = {
+    architectures: ["MistralForCausalLM"], model_type: "mistral",
+    hidden_size: s.d_model, intermediate_size: s.d_mlp, num_hidden_layers: s.n_layers,
+    num_attention_heads: s.n_heads, num_key_value_heads: 1,
+    max_position_embeddings: s.n_ctx, vocab_size: 83, rms_norm_eps: 1e-5, rope_theta: 10000,
+    hidden_act: "silu", tie_word_embeddings: false, sliding_window: 4, bos_token_id: 1, eos_token_id: 2,
+    torch_dtype: "bfloat16",
+  };
   return [
     { name: "llama-gqa", config: llamaGqa, tensors: llamaPlan(llamaGqa), dtype: "F32", shards: 1, seed },
     { name: "llama-gqa-f16", config: { ...llamaGqa, torch_dtype: "float16" }, tensors: llamaPlan(llamaGqa), dtype: "F16", shards: 1, seed },
@@ -180,6 +247,11 @@ export function tinyVariants(s: TinySizes = DEFAULT_SIZES, seed = 1234): TinyVar
     { name: "gpt2", config: gpt2, tensors: gpt2Plan(gpt2), dtype: "F32", shards: 1, seed: seed + 2 },
     { name: "opt", config: opt, tensors: optPlan(opt, "model.decoder."), dtype: "F32", shards: 1, seed: seed + 3 },
     { name: "opt-350m-style", config: opt350, tensors: optPlan(opt350, "decoder."), dtype: "F32", shards: 1, seed: seed + 4 },
+    { name: "neox", config: neox, tensors: neoxPlan(neox, true), dtype: "F32", shards: 1, seed: seed + 5 },
+    { name: "neox-sequential", config: neoxSequential, tensors: neoxPlan(neoxSequential, false), dtype: "F32", shards: 1, seed: seed + 6 },
+    { name: "qwen2", config: qwen2, tensors: llamaPlan({ ...qwen2, attention_bias: "qkv" }), dtype: "F32", shards: 1, seed: seed + 7 },
+    { name: "qwen2-window", config: qwen2Window, tensors: llamaPlan({ ...qwen2Window, attention_bias: "qkv" }), dtype: "F32", shards: 1, seed: seed + 8 },
+    { name: "mistral", config: mistral, tensors: llamaPlan(mistral), dtype: "F32", shards: 1, seed: seed + 9 },
   ];
 }
 
@@ -191,6 +263,13 @@ function fill(t: TensorPlan, rng: SeededNormal): Float32Array {
     case "gain": return rng.array(n, 0.1, 1);
     case "bias": return rng.array(n, 0.1);
     case "buffer": return new Float32Array(n).fill(1);
+    case "causal-mask": {
+      // torch.tril(ones(n_ctx, n_ctx)) as HF registers it: 1 on and below the diagonal.
+      const size = t.shape[t.shape.length - 1];
+      const out = new Float32Array(n);
+      for (let r = 0; r < size; r++) for (let c = 0; c <= r; c++) out[r * size + c] = 1;
+      return out;
+    }
   }
 }
 
@@ -198,7 +277,7 @@ function fill(t: TensorPlan, rng: SeededNormal): Float32Array {
 export function writeVariant(dir: string, v: TinyVariant): string {
   fs.mkdirSync(dir, { recursive: true });
   const rng = new SeededNormal(v.seed);
-  const inputs: [string, SafetensorsInput][] = v.tensors.map((t) => [t.name, { dtype: t.kind === "buffer" ? "F32" : v.dtype, shape: t.shape, data: fill(t, rng) }]);
+  const inputs: [string, SafetensorsInput][] = v.tensors.map((t) => [t.name, { dtype: t.kind === "causal-mask" ? "BOOL" : t.kind === "buffer" ? "F32" : v.dtype, shape: t.shape, data: fill(t, rng) }]);
   if (v.shards <= 1) {
     writeSafetensors(path.join(dir, "model.safetensors"), Object.fromEntries(inputs), { format: "pt" });
   } else {

@@ -11,14 +11,15 @@ import * as fs from "fs";
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./f16";
 import { writeAtomicWith } from "./atomic";
 
-export type SafetensorsDtype = "F16" | "BF16" | "F32" | "F64" | "I32" | "I64";
-export type SafetensorsWriteDtype = "F16" | "BF16" | "F32" | "I32";
+/** BOOL appears as a buffer in some checkpoints (GPT-NeoX's causal-mask `attention.bias`). */
+export type SafetensorsDtype = "F16" | "BF16" | "F32" | "F64" | "I32" | "I64" | "BOOL";
+export type SafetensorsWriteDtype = "F16" | "BF16" | "F32" | "I32" | "BOOL";
 
-const WRITE_DTYPES: readonly SafetensorsWriteDtype[] = ["F16", "BF16", "F32", "I32"];
-const ITEM_SIZE: Record<SafetensorsDtype, number> = { F16: 2, BF16: 2, F32: 4, F64: 8, I32: 4, I64: 8 };
+const WRITE_DTYPES: readonly SafetensorsWriteDtype[] = ["F16", "BF16", "F32", "I32", "BOOL"];
+const ITEM_SIZE: Record<SafetensorsDtype, number> = { F16: 2, BF16: 2, F32: 4, F64: 8, I32: 4, I64: 8, BOOL: 1 };
 /** Every dtype of the format (bytes per element), for layout checks of files this reader cannot decode. */
 const FORMAT_ITEM_SIZE: Record<string, number> = {
-  ...ITEM_SIZE, BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, I16: 2, U16: 2, U32: 4, U64: 8,
+  ...ITEM_SIZE, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, I16: 2, U16: 2, U32: 4, U64: 8,
 };
 
 /** Header entry of one tensor, as stored in the file. */
@@ -133,6 +134,8 @@ function toFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, file: string, nam
       return Float32Array.from(new Int32Array(buf));
     case "I64":
       return Float32Array.from(new BigInt64Array(buf), (v) => Number(v));
+    case "BOOL":
+      return Float32Array.from(new Uint8Array(buf));
   }
   fail(file, `tensor '${name}': cannot decode dtype ${dtype}`);
 }
@@ -174,7 +177,7 @@ export function readSafetensors(file: string): SafetensorsFile {
 
 /**
  * Check a safetensors file's layout only (header, offsets contiguous from 0 to the end of the
- * file), accepting every dtype of the format, also those this reader cannot decode (BOOL, U8,
+ * file), accepting every dtype of the format, also those this reader cannot decode (U8,
  * F8_E4M3, ...). Throws `<file>: <what is wrong>`. Used to verify downloads.
  */
 export function checkSafetensorsLayout(file: string): void {
@@ -316,7 +319,7 @@ function openTensors(
   return { path: file, header, metadata, names, tensors };
 }
 
-/** A tensor to write: float data for F32/F16/BF16 (rounded to nearest even), integers for I32. */
+/** A tensor to write: float data for F32/F16/BF16 (rounded to nearest even), integers for I32, nonzero = true for BOOL. */
 export interface SafetensorsInput {
   dtype: SafetensorsWriteDtype;
   shape: readonly number[];
@@ -338,6 +341,8 @@ function encode(name: string, t: SafetensorsInput): ArrayBufferView {
         }
       }
       return t.data instanceof Int32Array ? t.data : Int32Array.from(t.data);
+    case "BOOL":
+      return Uint8Array.from(t.data as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0));
   }
   throw new Error(`writeSafetensors: tensor '${name}' has unsupported dtype '${(t as { dtype: string }).dtype}'`);
 }

@@ -106,6 +106,11 @@ export async function resolveModel(idOrDir: string, opts: ResolveOptions = {}): 
   }
   const id = idOrDir;
   const revision = opts.revision ?? "main";
+  // Any branch, tag or commit name works (step1000, v1.0, refs/pr/3: the URL encodes it); these
+  // three would name no folder of its own in the cache.
+  if (revision === "" || revision === "." || revision === "..") {
+    throw new Error(`model: --revision '${revision}' is not a branch, tag or commit name`);
+  }
   const endpoint = (opts.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_ENDPOINT).replace(/\/+$/, "");
   const dir = cachePathFor(id, revision, opts.cacheDir ?? defaultCacheDir());
   const offline = opts.offline ?? ["1", "true", "yes"].includes((process.env.HF_HUB_OFFLINE ?? "").toLowerCase());

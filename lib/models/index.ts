@@ -28,3 +28,6 @@ export { GPT2 } from "./gpt2/runner";
 export { optBlock, optForward } from "./opt/forward";
 export { optCanonicalName, optFromHf, optToHf, optWeightSpec } from "./opt/convert";
 export { OPT } from "./opt/runner";
+export { neoxBlock, neoxForward } from "./gpt_neox/forward";
+export { neoxFromHf, neoxToHf, neoxWeightSpec } from "./gpt_neox/convert";
+export { GPT_NEOX } from "./gpt_neox/runner";

@@ -5,6 +5,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig, Family } from "./config";
 import type { CheckpointFormat, FamilyRunner } from "./family";
+import { GPT_NEOX } from "./gpt_neox/runner";
 import { GPT2 } from "./gpt2/runner";
 import { LLAMA } from "./llama/runner";
 import { OPT } from "./opt/runner";
@@ -43,10 +44,11 @@ export function bindFamily<P extends ModelWeights>(runner: FamilyRunner<P>): Reg
 }
 
 /** The runner of each family, with its own weight type. */
-export const RUNNERS = { gpt2: GPT2, opt: OPT, llama: LLAMA } as const satisfies { readonly [F in Family]: FamilyRunner<ModelWeights> };
+export const RUNNERS = { gpt2: GPT2, opt: OPT, llama: LLAMA, gpt_neox: GPT_NEOX } as const satisfies { readonly [F in Family]: FamilyRunner<ModelWeights> };
 
 export const FAMILIES: Readonly<Record<Family, RegisteredFamily>> = {
   gpt2: bindFamily(RUNNERS.gpt2),
   opt: bindFamily(RUNNERS.opt),
   llama: bindFamily(RUNNERS.llama),
+  gpt_neox: bindFamily(RUNNERS.gpt_neox),
 };

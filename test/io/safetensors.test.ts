@@ -229,3 +229,25 @@ describe("writeSafetensors", () => {
     expect(fs.readdirSync(dir).filter((x) => x.includes(".tmp-"))).toEqual([]);
   });
 });
+
+describe("BOOL buffers (GPT-NeoX causal-mask `attention.bias`)", () => {
+  it("reads a hand-made BOOL tensor and a scalar, as 0/1 floats", () => {
+    const p = handMade("bool.safetensors", {
+      mask: { dtype: "BOOL", shape: [1, 1, 2, 2], data_offsets: [0, 4] },
+      scalar: { dtype: "F32", shape: [], data_offsets: [4, 8] },
+    }, Buffer.concat([Buffer.from([1, 0, 1, 1]), Buffer.from(Float32Array.of(-1e9).buffer)]));
+    const f = readSafetensors(p);
+    expect(f.tensors.mask.dtype).toBe("BOOL");
+    expect(Array.from(f.tensors.mask.read())).toEqual([1, 0, 1, 1]);
+    expect(Array.from(f.tensors.scalar.read())).toEqual([-1e9]);
+  });
+
+  it("writes BOOL as one byte per element (nonzero = 1)", () => {
+    const p = path.join(dir, "wbool.safetensors");
+    writeSafetensors(p, { m: { dtype: "BOOL", shape: [3], data: [2, 0, -1] } });
+    const buf = fs.readFileSync(p);
+    const n = Number(buf.readBigUInt64LE(0));
+    expect(JSON.parse(buf.subarray(8, 8 + n).toString()).m).toEqual({ dtype: "BOOL", shape: [3], data_offsets: [0, 3] });
+    expect(Array.from(buf.subarray(8 + n))).toEqual([1, 0, 1]);
+  });
+});

@@ -9,6 +9,8 @@ import type { RefOutput, Rows } from "./reference/common";
 
 /** float32 forward vs float64 reference: max absolute difference allowed (issue 3). */
 export const TOL_F32 = 1e-4;
+/** ... and max difference relative to the largest |value| of the reference tensor (issue 13). */
+export const TOL_F32_REL = 1e-4;
 
 /** Write every tiny checkpoint variant into a fresh temp folder. */
 export function tinyCheckpoints(): { root: string; dirs: Record<string, string>; cleanup: () => void } {
@@ -33,12 +35,32 @@ export function maxDiff(t: tf.Tensor3D, batchRow: number, ref: Rows): number {
   return worst;
 }
 
-/** Per-state and logits max differences of a forward output against references (one per batch row). */
-export function compare(out: ForwardOutput, refs: RefOutput[]): { states: number[]; resid: number; logits: number } {
-  const states = out.hiddenStates.map((s, b) => Math.max(...refs.map((r, row) => maxDiff(s, row, r.states[b]))));
-  const resid = Math.max(...refs.map((r, row) => maxDiff(out.residPreFinalNorm, row, r.residPreFinalNorm)));
-  const logits = Math.max(...refs.map((r, row) => maxDiff(out.logits as tf.Tensor3D, row, r.logits)));
-  return { states, resid, logits };
+/** Largest |value| of reference rows. */
+function maxAbs(ref: Rows): number {
+  let m = 0;
+  for (const row of ref) for (const v of row) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/**
+ * Per-state and logits max differences of a forward output against references (one per batch
+ * row): absolute (max |a - r|) and relative to the reference's scale (max |a - r| / max |r|).
+ */
+export function compare(out: ForwardOutput, refs: RefOutput[]): {
+  states: number[]; resid: number; logits: number; relStates: number[]; relResid: number; relLogits: number;
+} {
+  const abs = (t: tf.Tensor3D, pick: (r: RefOutput) => Rows) => Math.max(...refs.map((r, row) => maxDiff(t, row, pick(r))));
+  const rel = (t: tf.Tensor3D, pick: (r: RefOutput) => Rows) =>
+    Math.max(...refs.map((r, row) => maxDiff(t, row, pick(r)) / maxAbs(pick(r))));
+  const logits = out.logits as tf.Tensor3D;
+  return {
+    states: out.hiddenStates.map((s, b) => abs(s, (r) => r.states[b])),
+    resid: abs(out.residPreFinalNorm, (r) => r.residPreFinalNorm),
+    logits: abs(logits, (r) => r.logits),
+    relStates: out.hiddenStates.map((s, b) => rel(s, (r) => r.states[b])),
+    relResid: rel(out.residPreFinalNorm, (r) => r.residPreFinalNorm),
+    relLogits: rel(logits, (r) => r.logits),
+  };
 }
 
 /** Dispose every tensor of a forward output. */

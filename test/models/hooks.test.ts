@@ -16,6 +16,7 @@ import { disposeOutput, maxDiff, tinyCheckpoints, TOL_F32 } from "./helpers";
 import { readCheckpoint, type RefCheckpoint, type RefOptions, type RefOutput, type Rows } from "./reference/common";
 import { gpt2Reference } from "./reference/gpt2";
 import { llamaReference } from "./reference/llama";
+import { neoxReference } from "./reference/neox";
 import { optReference } from "./reference/opt";
 
 let ck: ReturnType<typeof tinyCheckpoints>;
@@ -32,6 +33,11 @@ const REFERENCES: [string, Reference][] = [
   ["gpt2", gpt2Reference],
   ["opt", optReference],
   ["opt-350m-style", optReference],
+  ["neox", neoxReference],
+  ["neox-sequential", neoxReference],
+  ["qwen2", llamaReference],
+  ["qwen2-window", llamaReference],
+  ["mistral", llamaReference],
 ];
 const ROWS = [
   [3, 17, 5, 9, 2, 11, 40],

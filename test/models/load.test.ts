@@ -68,7 +68,7 @@ describe("loadModel", () => {
   });
 
   it("is causal: changing a later token leaves earlier positions' states unchanged", () => {
-    for (const v of ["llama-gqa", "gpt2", "opt"]) {
+    for (const v of ["llama-gqa", "gpt2", "opt", "neox", "mistral"]) {
       const model = loadModel(ck.dirs[v]);
       const a = model.forward(tf.tensor2d([[4, 8, 15, 16, 23]], [1, 5], "int32"), { logits: false });
       const b = model.forward(tf.tensor2d([[4, 8, 15, 16, 42]], [1, 5], "int32"), { logits: false });
@@ -105,7 +105,7 @@ describe("loadModel", () => {
     const bert = variantOf(ck.dirs["gpt2"], "bert", (_t, cfg) => {
       cfg.model_type = "bert";
     });
-    expect(() => loadModel(bert)).toThrow(/model_type 'bert' is not supported \(supported: gpt2, opt, llama\)/);
+    expect(() => loadModel(bert)).toThrow(/model_type 'bert' is not supported \(supported: gpt2, opt, llama, qwen2, mistral, gpt_neox\)/);
     const ints = variantOf(ck.dirs["gpt2"], "ints", (t) => {
       const w = t["transformer.ln_f.bias"];
       t["transformer.ln_f.bias"] = { dtype: "I32", shape: w.shape, data: new Int32Array(w.shape[0]) };

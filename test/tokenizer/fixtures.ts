@@ -1,6 +1,7 @@
 /**
- * Hand-built tokenizer.json files for tests: a GPT-2-style byte-level BPE and a Llama-style
- * (SentencePiece BPE with byte fallback) tokenizer, each with a handful of merges. Written here
+ * Hand-built tokenizer.json files for tests: a GPT-2-style byte-level BPE, a GPT-NeoX/Pythia-style
+ * one (specials first, NFC, whitespace-run added tokens) and a Llama-style (SentencePiece BPE with
+ * byte fallback) tokenizer, each with a handful of merges. Written here
  * from the published formats, not produced by the code under test.
  */
 import * as fs from "node:fs";
@@ -54,6 +55,50 @@ export function gpt2TokenizerJson(): { json: Record<string, unknown>; vocab: Map
   };
   vocab.set("<|endoftext|>", eos);
   return { json, vocab, eos };
+}
+
+export const NEOX_MERGES = ["Ġ Ġ", "Ġ t", "h e", "t he", "Ġt he", "Ġ c", "a t", "Ġc at", "Ã ©"];
+
+/**
+ * The layout of Pythia's tokenizer.json (EleutherAI/gpt-neox-20b's): <|endoftext|> = 0 and
+ * <|padding|> = 1 come first, the 256 byte symbols follow in bytes_to_unicode order (printable
+ * bytes first), then one id per merge; an NFC normalizer; ByteLevel pre-tokenizer, post-processor
+ * and decoder without prefix space; and non-special added tokens for runs of spaces (Pythia has
+ * runs of 2 to 24; here 2 and 4), which split the text before BPE.
+ */
+export function neoxTokenizerJson(): { json: Record<string, unknown>; vocab: Map<string, number> } {
+  const vocab = new Map<string, number>([["<|endoftext|>", 0], ["<|padding|>", 1]]);
+  const b2u = bytesToUnicode();
+  const order = [...b2u.keys()].sort((a, b) => b2u[a].charCodeAt(0) - b2u[b].charCodeAt(0));
+  for (const b of order) vocab.set(b2u[b], vocab.size);
+  for (const m of NEOX_MERGES) vocab.set(m.replace(" ", ""), vocab.size);
+  const added = (id: number, content: string, special: boolean) => ({
+    id, special, content, single_word: false, lstrip: false, rstrip: false, normalized: !special,
+  });
+  const ws4 = vocab.size, ws2 = vocab.size + 1;
+  const json = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [added(0, "<|endoftext|>", true), added(1, "<|padding|>", true), added(ws4, "    ", false), added(ws2, "  ", false)],
+    normalizer: { type: "NFC" },
+    pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true },
+    post_processor: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true },
+    decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      vocab: Object.fromEntries(vocab),
+      merges: NEOX_MERGES,
+    },
+  };
+  vocab.set("    ", ws4);
+  vocab.set("  ", ws2);
+  return { json, vocab };
 }
 
 export const LLAMA_MERGES = ["▁ t", "h e", "▁t he", "▁ c", "a t", "▁c at", "é t", "▁ é"];

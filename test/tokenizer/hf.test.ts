@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { HfTokenizer, loadTokenizer } from "../../lib/tokenizer";
-import { bytesToUnicode, gpt2TokenizerJson, llamaTokenizerJson, writeTokenizerDir } from "./fixtures";
+import { bytesToUnicode, gpt2TokenizerJson, llamaTokenizerJson, neoxTokenizerJson, writeTokenizerDir } from "./fixtures";
 
 /** charOfByte[b] = [start, end) of the character (UTF-16 units) holding UTF-8 byte b of text. */
 function charOfByte(text: string): [number, number][] {
@@ -90,6 +90,50 @@ const llamaBytes = (id: number): number[] => {
   const m = /^<0x([0-9A-F]{2})>$/.exec(t);
   return m ? [parseInt(m[1], 16)] : [...Buffer.from(t.replace(/▁/g, " "))];
 };
+
+describe("HfTokenizer: Pythia's tokenizer.json layout (GPT-NeoX BPE)", () => {
+  const neox = neoxTokenizerJson();
+  // Pythia's config.json says bos_token_id 0 (<|endoftext|>).
+  const tok = new HfTokenizer(neox.json, { tokenizer_class: "GPTNeoXTokenizer" }, { bos_token_id: 0 });
+  const id = (t: string) => neox.vocab.get(t)!;
+
+  it("puts the specials first and applies the merges: 'the cat' is 'the', 'Ġcat'", () => {
+    const enc = tok.encode("the cat");
+    expect(enc.ids).toEqual([id("the"), id("Ġcat")]);
+    expect(enc.offsets).toEqual([[0, 3], [3, 7]]);
+    expect(id("!")).toBe(2); // the first byte symbol follows the two specials
+    expect(tok.bosTokenId).toBe(0);
+    expect(tok.vocabSize).toBe(neox.vocab.size);
+  });
+
+  it("NFC-normalizes: a decomposed 'é' gives the same ids as the composed one, offsets into the original text", () => {
+    const composed = tok.encode("café");
+    const decomposed = tok.encode("cafe\u0301");
+    expect(decomposed.ids).toEqual(composed.ids);
+    expect(composed.ids).toEqual([id("c"), id("a"), id("f"), id("Ã©")]);
+    expect(decomposed.offsets[3]).toEqual([3, 5]); // 'e' + combining acute: two UTF-16 units
+    expect(tok.decode(decomposed.ids)).toBe("café");
+  });
+
+  it("splits runs of spaces into the whitespace added tokens before BPE, longest first", () => {
+    const enc = tok.encode("a      the");
+    // "the" after the spaces starts a new piece without "Ġ": merges "h e" then "t he".
+    expect(enc.ids).toEqual([id("a"), id("    "), id("  "), id("the")]);
+    expect(tok.decode(enc.ids)).toBe("a      the");
+    expect(enc.offsets).toEqual([[0, 1], [1, 5], [5, 7], [7, 10]]);
+  });
+
+  it("loads from a folder the way Pythia ships it (tokenizer.json + tokenizer_config.json)", () => {
+    const dir = writeTokenizerDir(fs.mkdtempSync(path.join(os.tmpdir(), "neox-tok-")), neox.json, {
+      add_prefix_space: false, bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", unk_token: "<|endoftext|>",
+      tokenizer_class: "GPTNeoXTokenizer",
+    });
+    const loaded = loadTokenizer(dir, { bos_token_id: 0, vocab_size: 50304 });
+    expect(loaded.kind).toBe("tokenizer.json (BPE)");
+    expect(loaded.encode("the cat").ids).toEqual([id("the"), id("Ġcat")]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
 
 describe("HfTokenizer: Llama-style BPE with byte fallback", () => {
   const tok = new HfTokenizer(llama.json, {}, { bos_token_id: 1 });

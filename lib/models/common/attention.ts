@@ -5,11 +5,16 @@ import { batchedMatmul, transposeLast2 } from "./matmul";
 /** Masked positions get this added before the softmax (exp underflows to exactly 0). */
 const MASKED = -1e9;
 
-/** Additive causal mask [rows, pos]: row r (query position r % pos) sees keys 0..r % pos. */
-function causalMask(rows: number, nPos: number): tf.Tensor2D {
+/**
+ * Additive causal mask [rows, pos]: row r (query position t = r % pos) sees keys 0..t, or with a
+ * sliding window W only keys t - W < key <= t (HF's sliding_window_overlay: W keys, itself included).
+ */
+function causalMask(rows: number, nPos: number, window: number | null): tf.Tensor2D {
   const mask = new Float32Array(rows * nPos);
   for (let r = 0; r < rows; r++) {
     const query = r % nPos;
+    const first = window === null ? 0 : Math.max(0, query - window + 1);
+    for (let key = 0; key < first; key++) mask[r * nPos + key] = MASKED;
     for (let key = query + 1; key < nPos; key++) mask[r * nPos + key] = MASKED;
   }
   return tf.tensor2d(mask, [rows, nPos]);
@@ -22,10 +27,11 @@ function causalMask(rows: number, nPos: number): tf.Tensor2D {
  * of n_kv_heads. Query head h reads key/value head floor(h / (n_heads / n_kv_heads)), which is
  * HF's repeat_kv order. Instead of copying k and v, the n_heads / n_kv_heads query heads of a
  * group are stacked along the position axis and share one product with their kv head.
- * The products are {@link batchedMatmul}s (one grouped product per layer, fast on wasm).
- * Returns [batch, n_heads, pos, d_head].
+ * `window` (Mistral's sliding_window) limits each query to the last `window` positions, itself
+ * included; null means all earlier positions. The products are {@link batchedMatmul}s (one
+ * grouped product per layer, fast on wasm). Returns [batch, n_heads, pos, d_head].
  */
-export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number): tf.Tensor4D {
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number, window: number | null = null): tf.Tensor4D {
   const [batch, nHeads, nPos, dHead] = q.shape;
   const nKvHeads = k.shape[1];
   if (nHeads % nKvHeads !== 0 || k.shape[2] !== nPos || k.shape[3] !== dHead || v.shape.some((d, i) => d !== k.shape[i])) {
@@ -38,8 +44,8 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
     // Attention scores: [batch * n_kv_heads, group * pos, pos].
     const keysT = tf.reshape(transposeLast2(k), [batch * nKvHeads, dHead, nPos]) as tf.Tensor3D;
     const scores = tf.mul(batchedMatmul(qGrouped, keysT), scale);
-    // Causal mask, then softmax over key positions.
-    const probs = tf.softmax(tf.add(scores, causalMask(group * nPos, nPos))) as tf.Tensor3D;
+    // Causal (and sliding-window) mask, then softmax over key positions.
+    const probs = tf.softmax(tf.add(scores, causalMask(group * nPos, nPos, window))) as tf.Tensor3D;
     // Weighted values: [batch * n_kv_heads, group * pos, d_head] -> [batch, n_heads, pos, d_head].
     const values = tf.reshape(v, [batch * nKvHeads, nPos, dHead]) as tf.Tensor3D;
     return tf.reshape(batchedMatmul(probs, values), [batch, nHeads, nPos, dHead]);

@@ -27,8 +27,8 @@ export interface FamilyBlock<Ctx> {
   readonly name: string;
   /** Constants of one run that every block reads (e.g. rotary tables for `pos` positions). */
   prepare(cfg: DecoderConfig, nPos: number): Ctx;
-  /** One block on its input resid_pre [batch, pos, d_model]. */
-  block(cfg: DecoderConfig, weights: BlockWeights, residPre: tf.Tensor3D, ctx: Ctx): BlockStates;
+  /** Block `layer` (0-based; per-block settings such as cfg.attn_window) on its input resid_pre [batch, pos, d_model]. */
+  block(cfg: DecoderConfig, weights: BlockWeights, residPre: tf.Tensor3D, ctx: Ctx, layer: number): BlockStates;
   /** The family's norm (LayerNorm or RMSNorm), used after the last block. */
   norm(x: tf.Tensor3D, weights: Norm, eps: number): tf.Tensor3D;
 }
@@ -83,7 +83,7 @@ export function runDecoder<Ctx>(
       record("resid_pre", residPre);
       const replaced = opts.blockOverride?.(l, residPre);
       if (replaced === undefined) {
-        const s = family.block(cfg, p.blocks[l], residPre, ctx);
+        const s = family.block(cfg, p.blocks[l], residPre, ctx, l);
         record("attn_out", s.attn_out);
         record("resid_mid", s.resid_mid);
         record("mlp_out", s.mlp_out);

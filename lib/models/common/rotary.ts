@@ -40,8 +40,19 @@ export function rotateHalf<T extends tf.Tensor>(x: T): T {
 
 /**
  * Apply rotary embeddings: x * cos + rotate_half(x) * sin.
- * x [batch, heads, pos, d_head]; cos, sin [pos, d_head] (broadcast over batch and heads).
+ * x [batch, heads, pos, d_head]; cos, sin [pos, rotary_dim] (broadcast over batch and heads).
+ * When rotary_dim < d_head (GPT-NeoX's rotary_pct), only the first rotary_dim dimensions of each
+ * head rotate, with rotate_half over that part alone; the rest pass through unchanged.
  */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
-  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin)));
+  const dHead = x.shape[3];
+  const rotaryDim = cos.shape[1];
+  if (rotaryDim > dHead || sin.shape[1] !== rotaryDim) {
+    throw new Error(`applyRotary: cos [${cos.shape}] / sin [${sin.shape}] do not fit heads of width ${dHead}`);
+  }
+  return tf.tidy((): tf.Tensor4D => {
+    if (rotaryDim === dHead) return tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin));
+    const [rot, pass] = tf.split(x, [rotaryDim, dHead - rotaryDim], -1) as tf.Tensor4D[];
+    return tf.concat([tf.add(tf.mul(rot, cos), tf.mul(rotateHalf(rot), sin)), pass], -1) as tf.Tensor4D;
+  });
 }

@@ -1,5 +1,6 @@
 /**
- * Llama checkpoints <-> weights by role (lib/models/roles.ts).
+ * Llama checkpoints (and Qwen2 / Mistral ones, which use the same names; Qwen2 has q/k/v biases
+ * without an o_proj bias: cfg.attn_bias / cfg.attn_out_bias) <-> weights by role (lib/models/roles.ts).
  *
  * Quirks handled here:
  * - nn.Linear stores weights [out, in]; the project multiplies x @ W with W [in, out], so every
@@ -35,8 +36,8 @@ export function llamaWeightSpec(cfg: DecoderConfig): WeightSpec {
       required.set(`${p}.self_attn.q_proj.bias`, [qWidth]);
       required.set(`${p}.self_attn.k_proj.bias`, [kvWidth]);
       required.set(`${p}.self_attn.v_proj.bias`, [kvWidth]);
-      required.set(`${p}.self_attn.o_proj.bias`, [d_model]);
     }
+    if (cfg.attn_out_bias) required.set(`${p}.self_attn.o_proj.bias`, [d_model]);
     required.set(`${p}.post_attention_layernorm.weight`, [d_model]);
     required.set(`${p}.mlp.gate_proj.weight`, [d_mlp, d_model]);
     required.set(`${p}.mlp.up_proj.weight`, [d_mlp, d_model]);
@@ -72,7 +73,7 @@ export function llamaFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
         q: dense(`${p}.self_attn.q_proj`, cfg.attn_bias),
         k: dense(`${p}.self_attn.k_proj`, cfg.attn_bias),
         v: dense(`${p}.self_attn.v_proj`, cfg.attn_bias),
-        o: dense(`${p}.self_attn.o_proj`, cfg.attn_bias),
+        o: dense(`${p}.self_attn.o_proj`, cfg.attn_out_bias),
       },
       ln2: norm(`${p}.post_attention_layernorm`),
       mlp: {

@@ -1,5 +1,6 @@
 /**
- * The Llama forward pass (Hugging Face LlamaForCausalLM semantics): token embeddings ->
+ * The Llama forward pass (Hugging Face LlamaForCausalLM semantics; also Qwen2ForCausalLM and
+ * MistralForCausalLM, which differ only in biases and the sliding window): token embeddings ->
  * n_layers x block -> final RMSNorm -> logits (lib/models/common/forward.ts runs the shared
  * parts). A block, top to bottom: RMSNorm -> attention with rotary q/k and grouped-query kv ->
  * residual -> RMSNorm -> SwiGLU MLP -> residual.
@@ -23,8 +24,8 @@ interface Rotary {
   sin: tf.Tensor2D;
 }
 
-/** One Llama block on resid_pre [batch, pos, d_model]. */
-export function llamaBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Tensor3D, rot: Rotary): BlockStates {
+/** Llama block `layer` on resid_pre [batch, pos, d_model]. */
+export function llamaBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Tensor3D, rot: Rotary, layer: number): BlockStates {
   // Attention input: RMSNorm of the residual stream, [batch, pos, d_model].
   const h = rmsNorm(residPre, b.ln1.w, cfg.norm_eps);
   // Queries [batch, n_heads, pos, d_head]; keys and values [batch, n_kv_heads, pos, d_head].
@@ -34,8 +35,9 @@ export function llamaBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Ten
   // Rotary position embedding on queries and keys (HF rotate_half layout).
   const qRot = applyRotary(q, rot.cos, rot.sin);
   const kRot = applyRotary(k, rot.cos, rot.sin);
-  // Causal attention, each query head reading its kv group: [batch, n_heads, pos, d_head].
-  const attn = causalAttention(qRot, kRot, v, 1 / Math.sqrt(cfg.d_head));
+  // Causal attention, each query head reading its kv group, within the block's sliding window if
+  // it has one (Mistral, Qwen2): [batch, n_heads, pos, d_head].
+  const attn = causalAttention(qRot, kRot, v, 1 / Math.sqrt(cfg.d_head), cfg.attn_window[layer] ?? null);
   // Merge heads [batch, pos, n_heads * d_head] and project to d_model: attn_out.
   const attnOut = linear(mergeHeads(attn), b.attn.o.w, b.attn.o.b);
   const residMid = tf.add<tf.Tensor3D>(residPre, attnOut);

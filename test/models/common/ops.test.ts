@@ -80,6 +80,25 @@ describe("rotary embeddings (HF rotate_half layout)", () => {
     expect(Math.abs(dot(3, 1) - dot(4, 2))).toBeLessThan(1e-5);
     expect(Math.abs(dot(3, 1) - dot(3, 2))).toBeGreaterThan(1e-3);
   });
+
+  it("partial rotary (GPT-NeoX rotary_pct): rotates the first rotary_dim dims as a head of that width, passes the rest", () => {
+    // d_head 8, rotary_dim 4: pairs (0, 2) and (1, 3) rotate with angles pos * theta^(-2i/4).
+    const x = tf.randomNormal([1, 2, 5, 8], 0, 1, "float32", 11) as tf.Tensor4D;
+    const { cos, sin } = rotaryTables(5, 4, 10000);
+    const y = applyRotary(x, cos, sin).arraySync() as number[][][][];
+    const xa = x.arraySync() as number[][][][];
+    for (let h = 0; h < 2; h++) for (let p = 0; p < 5; p++) {
+      for (let i = 0; i < 2; i++) {
+        const angle = p * Math.pow(10000, (-2 * i) / 4);
+        const a = xa[0][h][p][i], b = xa[0][h][p][i + 2];
+        expect(Math.abs(y[0][h][p][i] - (a * Math.cos(angle) - b * Math.sin(angle)))).toBeLessThan(1e-5);
+        expect(Math.abs(y[0][h][p][i + 2] - (b * Math.cos(angle) + a * Math.sin(angle)))).toBeLessThan(1e-5);
+      }
+      for (let i = 4; i < 8; i++) expect(y[0][h][p][i]).toBe(xa[0][h][p][i]);
+    }
+    const wide = rotaryTables(5, 10, 10000);
+    expect(() => applyRotary(x, wide.cos, wide.sin)).toThrow(/applyRotary: cos \[5,10\] \/ sin \[5,10\] do not fit heads of width 8/);
+  });
 });
 
 describe("causal attention", () => {
@@ -110,6 +129,31 @@ describe("causal attention", () => {
       const want = [0, 1, 2].reduce((acc, j) => acc + (Math.exp(s[j]) / z) * va[j][i], 0);
       expect(Math.abs(out[0][1][2][i] - want)).toBeLessThan(1e-5);
     }
+  });
+
+  it("with a sliding window W, query t reads only keys t-W+1..t (HF's sliding_window_overlay), as a direct softmax", () => {
+    const q = tf.randomNormal([1, 4, 7, 3], 0, 1, "float32", 21) as tf.Tensor4D;
+    const k = tf.randomNormal([1, 2, 7, 3], 0, 1, "float32", 22) as tf.Tensor4D;
+    const v = tf.randomNormal([1, 2, 7, 3], 0, 1, "float32", 23) as tf.Tensor4D;
+    const W = 3;
+    const out = causalAttention(q, k, v, 0.6, W).arraySync() as number[][][][];
+    const qa = q.arraySync()[0], ka = k.arraySync()[0], va = v.arraySync()[0];
+    let worst = 0;
+    for (let h = 0; h < 4; h++) for (let t = 0; t < 7; t++) {
+      const kv = Math.floor(h / 2); // repeat_kv order: 2 query heads per kv head
+      const keys = [];
+      for (let s = Math.max(0, t - W + 1); s <= t; s++) keys.push(s);
+      const sc = keys.map((s) => 0.6 * qa[h][t].reduce((acc, x, i) => acc + x * ka[kv][s][i], 0));
+      const z = sc.reduce((acc, x) => acc + Math.exp(x), 0);
+      for (let i = 0; i < 3; i++) {
+        const want = keys.reduce((acc, s, j) => acc + (Math.exp(sc[j]) / z) * va[kv][s][i], 0);
+        worst = Math.max(worst, Math.abs(out[0][h][t][i] - want));
+      }
+    }
+    expect(worst).toBeLessThan(1e-5);
+    // A window at least as long as the sequence is plain causal attention; a shorter one is not.
+    expect(maxAbs(causalAttention(q, k, v, 0.6, 7), causalAttention(q, k, v, 0.6))).toBe(0);
+    expect(maxAbs(causalAttention(q, k, v, 0.6, W), causalAttention(q, k, v, 0.6))).toBeGreaterThan(1e-3);
   });
 
   it("rejects mismatched head counts", () => {

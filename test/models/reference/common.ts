@@ -78,6 +78,25 @@ export function mapRows(a: Rows, f: (v: number) => number): Rows {
   return a.map((row) => row.map(f));
 }
 
+/** erf to float64 precision (Abramowitz-Stegun 7.1.26 is too coarse): series / continued fraction. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    // Maclaurin series: erf x = 2/sqrt(pi) sum_n (-1)^n x^(2n+1) / (n! (2n+1)).
+    let term = ax, sum = ax;
+    for (let n = 1; n < 80; n++) {
+      term *= (-ax * ax) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // Continued fraction for erfc, evaluated bottom-up (Lentz not needed at this depth).
+  let f = 0;
+  for (let n = 60; n >= 1; n--) f = n / 2 / (ax + f);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+  return Math.sign(x) * (1 - erfc);
+}
+
 /** LayerNorm with biased variance. */
 export function layerNormRows(x: Rows, g: RefTensor, b: RefTensor, eps: number): Rows {
   return x.map((row) => {
@@ -101,22 +120,27 @@ export function rmsNormRows(x: Rows, g: RefTensor, eps: number): Rows {
   });
 }
 
+export const geluErf = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
 export const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 export const relu = (x: number) => Math.max(0, x);
 export const silu = (x: number) => x / (1 + Math.exp(-x));
 
 /**
  * Causal multi-head attention on projected q [pos][n_heads*d_head], k, v [pos][n_kv*d_head].
- * Query head h uses kv head floor(h * n_kv / n_heads). Returns [pos][n_heads*d_head].
+ * Query head h uses kv head floor(h * n_kv / n_heads). With a window W, query t reads only the
+ * W positions t-W+1..t (itself included). Returns [pos][n_heads*d_head].
  */
-export function attentionRows(q: Rows, k: Rows, v: Rows, nHeads: number, nKv: number, dHead: number, scale: number): Rows {
+export function attentionRows(
+  q: Rows, k: Rows, v: Rows, nHeads: number, nKv: number, dHead: number, scale: number, window: number | null = null,
+): Rows {
   const nPos = q.length;
   const out: Rows = q.map(() => new Float64Array(nHeads * dHead));
   for (let h = 0; h < nHeads; h++) {
     const kvh = Math.floor((h * nKv) / nHeads);
     for (let t = 0; t < nPos; t++) {
+      const first = window === null ? 0 : Math.max(0, t - window + 1);
       const scores: number[] = [];
-      for (let s = 0; s <= t; s++) {
+      for (let s = first; s <= t; s++) {
         let dot = 0;
         for (let i = 0; i < dHead; i++) dot += q[t][h * dHead + i] * k[s][kvh * dHead + i];
         scores.push(dot * scale);
@@ -124,8 +148,8 @@ export function attentionRows(q: Rows, k: Rows, v: Rows, nHeads: number, nKv: nu
       const max = Math.max(...scores);
       const e = scores.map((x) => Math.exp(x - max));
       const z = e.reduce((a, c) => a + c, 0);
-      for (let s = 0; s <= t; s++) {
-        for (let i = 0; i < dHead; i++) out[t][h * dHead + i] += (e[s] / z) * v[s][kvh * dHead + i];
+      for (let s = first; s <= t; s++) {
+        for (let i = 0; i < dHead; i++) out[t][h * dHead + i] += (e[s - first] / z) * v[s][kvh * dHead + i];
       }
     }
   }

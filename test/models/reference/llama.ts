@@ -1,4 +1,9 @@
-/** Float64 reference Llama forward for one sequence, from the maths and HF weight names. */
+/**
+ * Float64 reference Llama forward for one sequence, from the maths and HF weight names. Qwen2
+ * and Mistral checkpoints use the same names: Qwen2's q/k/v biases are read when present, and
+ * the sliding window (Mistral on every block, Qwen2 on later blocks) limits attention as HF's
+ * mask does: query t reads keys t - W < s <= t.
+ */
 import {
   addRows, attentionRows, linearOutIn, logitsRows, mapRows, rmsNormRows, silu, weight,
   type RefBlock, type RefCheckpoint, type RefOptions, type RefOutput, type Rows,
@@ -21,11 +26,23 @@ function rotary(x: Rows, nHeads: number, dHead: number, theta: number): Rows {
   });
 }
 
+/** Window of block l from the raw config (null: plain causal), read the way HF's config classes do. */
+function windowOf(c: Record<string, any>, l: number): number | null {
+  if (c.model_type === "mistral") return "sliding_window" in c ? c.sliding_window : 4096;
+  if (c.model_type === "qwen2" && c.use_sliding_window) {
+    const w = "sliding_window" in c ? c.sliding_window : 4096;
+    if (Array.isArray(c.layer_types)) return c.layer_types[l] === "sliding_attention" ? w : null;
+    return l >= (c.max_window_layers ?? 28) ? w : null;
+  }
+  return null;
+}
+
 export function llamaReference(ck: RefCheckpoint, ids: number[], opts: RefOptions = {}): RefOutput {
   const c = ck.config;
   const nHeads = c.num_attention_heads, nKv = c.num_key_value_heads ?? nHeads;
   const dHead = c.head_dim ?? c.hidden_size / nHeads;
-  const eps = c.rms_norm_eps, theta = c.rope_theta ?? 10000;
+  // rope_theta at the top level, or inside rope_parameters (newer transformers).
+  const eps = c.rms_norm_eps, theta = c.rope_theta ?? c.rope_parameters?.rope_theta ?? 10000;
   const embed = weight(ck, "model.embed_tokens.weight");
   const d = embed.shape[1];
   let x: Rows = ids.map((id) => embed.data.slice(id * d, (id + 1) * d));
@@ -46,7 +63,7 @@ export function llamaReference(ck: RefCheckpoint, ids: number[], opts: RefOption
     const q = rotary(linearOutIn(h, weight(ck, `${p}.self_attn.q_proj.weight`), opt(`${p}.self_attn.q_proj.bias`)), nHeads, dHead, theta);
     const k = rotary(linearOutIn(h, weight(ck, `${p}.self_attn.k_proj.weight`), opt(`${p}.self_attn.k_proj.bias`)), nKv, dHead, theta);
     const v = linearOutIn(h, weight(ck, `${p}.self_attn.v_proj.weight`), opt(`${p}.self_attn.v_proj.bias`));
-    const a = attentionRows(q, k, v, nHeads, nKv, dHead, 1 / Math.sqrt(dHead));
+    const a = attentionRows(q, k, v, nHeads, nKv, dHead, 1 / Math.sqrt(dHead), windowOf(c, l));
     const attnOut = linearOutIn(a, weight(ck, `${p}.self_attn.o_proj.weight`), opt(`${p}.self_attn.o_proj.bias`));
     x = addRows(x, attnOut);
     const residMid = x;
