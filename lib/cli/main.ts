@@ -12,6 +12,7 @@ import { registerExport } from "./commands/export";
 import { registerExtract } from "./commands/extract";
 import { registerDownload } from "./commands/download";
 import { registerTrain } from "./commands/train";
+import { registerEval } from "./commands/eval";
 
 export function buildProgram(): Command {
   const program = new Command("linearity")
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     registerExtract,
     registerDownload,
     registerTrain,
+    registerEval,
   ]) {
     register(program);
   }
