@@ -13,6 +13,7 @@ import { registerExtract } from "./commands/extract";
 import { registerDownload } from "./commands/download";
 import { registerTrain } from "./commands/train";
 import { registerEval } from "./commands/eval";
+import { registerPrune } from "./commands/prune";
 
 export function buildProgram(): Command {
   const program = new Command("linearity")
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     registerDownload,
     registerTrain,
     registerEval,
+    registerPrune,
   ]) {
     register(program);
   }

@@ -15,10 +15,8 @@
  *
  * A folder without these fields (any original checkpoint) loads exactly as before.
  */
-import type { Family } from "../models/config";
+export { blockCountKey, blockPrefix, LINEAR_BLOCKS_FIELD, linearBlockNames, linearBlocks, parseBlockName } from "../models/linear-blocks";
 
-/** config.json field: blocks computed as an affine map (folder numbering, ascending). */
-export const LINEAR_BLOCKS_FIELD = "linearity_linear_blocks";
 /** config.json field: how the folder was made ({@link PruneProvenance}). */
 export const PRUNE_FIELD = "linearity_prune";
 
@@ -41,51 +39,6 @@ export interface PruneProvenance {
   calibrate: string;
   calibrate_tokens: number;
   seq_len: number;
-}
-
-/** The config key holding the number of blocks, per family. */
-export function blockCountKey(family: Family, hf: Readonly<Record<string, unknown>>): string {
-  if (family === "gpt2") return hf.n_layer !== undefined ? "n_layer" : "num_hidden_layers";
-  return "num_hidden_layers";
-}
-
-/** Block name prefixes as the loader's canonical names spell them. */
-const BLOCK_PATTERN: Record<Family, RegExp> = {
-  llama: /^(model\.layers\.)(\d+)(\..*)$/,
-  gpt2: /^(h\.)(\d+)(\..*)$/,
-  opt: /^(model\.decoder\.layers\.)(\d+)(\..*)$/,
-};
-const BLOCK_PREFIX: Record<Family, string> = { llama: "model.layers.", gpt2: "h.", opt: "model.decoder.layers." };
-
-/** Canonical name prefix of block l ("model.layers.3", "h.3", "model.decoder.layers.3"). */
-export function blockPrefix(family: Family, l: number): string {
-  return `${BLOCK_PREFIX[family]}${l}`;
-}
-
-/** Split a canonical tensor name into its block index and the rest, or undefined outside blocks. */
-export function parseBlockName(family: Family, name: string): { block: number; rest: string } | undefined {
-  const m = BLOCK_PATTERN[family].exec(name);
-  return m ? { block: Number(m[2]), rest: m[3] } : undefined;
-}
-
-/** Names of a linear block's two tensors. */
-export function linearBlockNames(family: Family, l: number): { weight: string; bias: string } {
-  const p = blockPrefix(family, l);
-  return { weight: `${p}.linear.weight`, bias: `${p}.linear.bias` };
-}
-
-/**
- * The linear blocks a config.json declares, validated: distinct integers in 0..n_layers-1,
- * ascending. [] when the field is absent.
- */
-export function linearBlocks(hf: Readonly<Record<string, unknown>>, nLayers: number): number[] {
-  const v = hf[LINEAR_BLOCKS_FIELD];
-  if (v === undefined || v === null) return [];
-  const bad = () => new Error(`config.json: '${LINEAR_BLOCKS_FIELD}' must be a list of distinct block indices 0..${nLayers - 1}, got ${JSON.stringify(v)}`);
-  if (!Array.isArray(v)) throw bad();
-  for (const b of v) if (!Number.isInteger(b) || b < 0 || b >= nLayers) throw bad();
-  if (new Set(v).size !== v.length) throw bad();
-  return [...(v as number[])].sort((a, b) => a - b);
 }
 
 /** The calibration text recorded by `linearity prune`, if any. */

@@ -8,6 +8,8 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 import { normalizeHfConfig } from "./config";
+import { linear } from "./common/matmul";
+import { linearBlockNames, linearBlocks, specWithLinearBlocks } from "./linear-blocks";
 import { disposeParams, FAMILIES } from "./registry";
 import type { Model, StateDict } from "./types";
 import { checkWeights } from "./weights";
@@ -53,7 +55,7 @@ function weightFiles(dir: string): { files: string[]; index?: Record<string, str
 }
 
 /** Open every weight file and return checkpoint name -> lazy tensor, refusing duplicates. */
-function openWeights(dir: string): Map<string, SafetensorsTensor> {
+export function openWeights(dir: string): Map<string, SafetensorsTensor> {
   const { files, index } = weightFiles(dir);
   const all = new Map<string, SafetensorsTensor>();
   const fileOf = new Map<string, string>();
@@ -86,7 +88,10 @@ export function loadModel(dir: string): Model {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
   const config = normalizeHfConfig(hfConfig);
   const family = FAMILIES[config.family];
-  const spec = family.weightSpec(config);
+  // Blocks a pruned folder stores as an affine map (linear-blocks.ts) replace their usual weights.
+  const linearIdx = linearBlocks(hfConfig, config.n_layers);
+  const familySpec = family.weightSpec(config);
+  const spec = specWithLinearBlocks(config.family, familySpec, linearIdx, config.d_model);
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
   const handles = new Map<string, SafetensorsTensor>();
@@ -103,12 +108,29 @@ export function loadModel(dir: string): Model {
       }
       sd[name] = tf.tensor(t.read(), t.shape, "float32");
     }
+    // A linear block: resid_post = resid_pre W^T + b, W stored [out, in] like nn.Linear.
+    const affine = linearIdx.map((l) => {
+      const names = linearBlockNames(config.family, l);
+      const block = { l, w: tf.transpose(sd[names.weight]) as tf.Tensor2D, b: tf.clone(sd[names.bias]) as tf.Tensor1D };
+      tf.dispose([sd[names.weight], sd[names.bias]]);
+      delete sd[names.weight];
+      delete sd[names.bias];
+      return block;
+    });
+    // The family's own tensors of linear blocks are never read (the forward replaces those blocks):
+    // zeros stand in for them so the family converter sees a complete checkpoint.
+    for (const [name, shape] of familySpec.required) if (!(name in sd)) sd[name] = tf.zeros([...shape]);
     const params = family.fromHf(config, sd);
+    const stored = new Map(affine.map(({ l, w, b }) => [l, (x: tf.Tensor3D) => linear(x, w, b)]));
     return {
       config,
       hfConfig,
-      forward: (ids, opts) => family.forward(config, params, ids, opts),
-      dispose: () => disposeParams(params),
+      forward: (ids, opts) =>
+        family.forward(config, params, ids, stored.size === 0 ? opts : { ...opts, replaceBlocks: new Map([...stored, ...(opts?.replaceBlocks ?? [])]) }),
+      dispose: () => {
+        disposeParams(params);
+        tf.dispose(affine.flatMap(({ w, b }) => [w, b]));
+      },
     };
   } finally {
     tf.dispose(Object.values(sd));

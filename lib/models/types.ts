@@ -6,6 +6,12 @@ import type { DecoderConfig } from "./config";
 export interface ForwardOptions {
   /** Compute logits [batch, pos, d_vocab] (default true; extraction turns it off to save time). */
   readonly logits?: boolean;
+  /**
+   * Blocks whose computation is replaced: block l maps its input (resid_pre, [batch, pos,
+   * d_model]) to its output with this function instead of attention + MLP. The identity skips
+   * the block. Used by lib/interventions (pruning, linear replacement).
+   */
+  readonly replaceBlocks?: ReadonlyMap<number, (residPre: tf.Tensor3D) => tf.Tensor3D>;
 }
 
 /** What a forward pass returns. All tensors are new; the caller disposes them. */

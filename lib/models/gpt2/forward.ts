@@ -40,6 +40,13 @@ export function gpt2Forward(cfg: DecoderConfig, p: Gpt2Params, ids: tf.Tensor2D,
     const hiddenStates: tf.Tensor3D[] = [x];
 
     for (let l = 0; l < cfg.n_layers; l++) {
+      // A replaced block (lib/interventions) maps resid_pre to resid_post by its own function.
+      const replaced = opts.replaceBlocks?.get(l);
+      if (replaced !== undefined) {
+        x = replaced(x);
+        if (l < cfg.n_layers - 1) hiddenStates.push(x);
+        continue;
+      }
       const layer = p.layers[l];
       // Attention input: LayerNorm ln_1, [batch, pos, d_model].
       const h = layerNorm(x, layer.ln1Gain, layer.ln1Bias, eps);

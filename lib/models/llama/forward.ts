@@ -43,6 +43,13 @@ export function llamaForward(cfg: DecoderConfig, p: LlamaParams, ids: tf.Tensor2
     const hiddenStates: tf.Tensor3D[] = [x];
 
     for (let l = 0; l < cfg.n_layers; l++) {
+      // A replaced block (lib/interventions) maps resid_pre to resid_post by its own function.
+      const replaced = opts.replaceBlocks?.get(l);
+      if (replaced !== undefined) {
+        x = replaced(x);
+        if (l < cfg.n_layers - 1) hiddenStates.push(x);
+        continue;
+      }
       const layer = p.layers[l];
       // Attention input: RMSNorm of the residual stream, [batch, pos, d_model].
       const h = rmsNorm(x, layer.attnNorm, eps);

@@ -63,6 +63,13 @@ export function optForward(cfg: DecoderConfig, p: OptParams, ids: tf.Tensor2D, o
     const hiddenStates: tf.Tensor3D[] = [x];
 
     for (let l = 0; l < cfg.n_layers; l++) {
+      // A replaced block (lib/interventions) maps resid_pre to resid_post by its own function.
+      const replaced = opts.replaceBlocks?.get(l);
+      if (replaced !== undefined) {
+        x = replaced(x);
+        if (l < cfg.n_layers - 1) hiddenStates.push(x);
+        continue;
+      }
       const layer = p.layers[l];
       if (cfg.pre_norm) {
         // Pre-LN: residual + attention(LayerNorm(residual)).
