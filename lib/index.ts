@@ -14,6 +14,7 @@ export * from "./tokenizer";
 export * from "./models";
 export * from "./extract";
 export * from "./probes";
+export * from "./interventions";
 export * from "./plot";
 // Both tensor and dataset name their chunk type StateChunk; the dataset's (start required) is
 // assignable to the tensor one, so the dataset's is the one exported here.
