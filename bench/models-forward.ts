@@ -14,9 +14,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/backend";
 import { ensureGradients } from "../lib/models/common/gradients";
 import { linear } from "../lib/models/common/matmul";
-import { llamaFromHf } from "../lib/models/llama/convert";
+import { weightsFromHf } from "../lib/models/family";
+import { LLAMA } from "../lib/models/llama/runner";
 import { llamaForward } from "../lib/models/llama/forward";
-import { mapLlamaParams } from "../lib/models/llama/params";
+import { mapWeights } from "../lib/models/roles";
 import { loadModel } from "../lib/models/load";
 import { readSafetensors } from "../lib/io/safetensors";
 import type { StateDict } from "../lib/models/types";
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
           const st = readSafetensors(path.join(dir, "model.safetensors"));
           const sd: StateDict = {};
           for (const n of st.names) sd[n] = tf.tensor(st.tensors[n].read(), st.tensors[n].shape);
-          const vars = mapLlamaParams(llamaFromHf(model.config, sd), (t) => tf.variable(t));
+          const vars = mapWeights(weightsFromHf(LLAMA, model.config, sd), (t) => tf.variable(t));
           const step = () => {
             const { value, grads } = tf.variableGrads(() =>
               tf.tidy(() => {

@@ -40,9 +40,9 @@ async function main(): Promise<void> {
   const calib = evaluationIds("corpus:brown:train", tokenizer, seqLen, calibrateTokens);
   const held = evaluationIds("corpus:brown:heldout", tokenizer, seqLen, evalTokens);
   const loss = (changes: ReadonlyMap<number, BlockChange>) => {
-    const { fns, dispose } = blockFunctions(changes, cfg.d_model);
+    const { override, dispose } = blockFunctions(changes, cfg.d_model);
     try {
-      return nextTokenLoss(model, held, batch, fns).natsPerToken;
+      return nextTokenLoss(model, held, batch, override).natsPerToken;
     } finally {
       dispose();
     }

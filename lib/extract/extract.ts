@@ -11,6 +11,7 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { HiddenStateWriter } from "../dataset/writer";
+import { idsTensor } from "../models/common/ids";
 import { loadModel } from "../models/load";
 import { resolveModel, type DownloadProgress } from "../models/hub";
 import type { Model } from "../models/types";
@@ -102,7 +103,7 @@ export async function batchStates(model: Model, batch: readonly Sequence[]): Pro
     const ids = new Int32Array(members.length * pos);
     members.forEach((m, b) => ids.set(batch[m].tokenIds, b * pos));
     const hidden = tf.tidy(() => {
-      const input = tf.tensor2d(ids, [members.length, pos], "int32"); // [batch, pos]
+      const input = idsTensor(model.config.d_vocab, ids, [members.length, pos]); // [batch, pos], checked here once
       return model.forward(input, { logits: false }).hiddenStates; // n_layers+1 x [batch, pos, d_model]
     });
     try {

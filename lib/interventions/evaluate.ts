@@ -10,7 +10,7 @@ import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { resolveModel } from "../models/hub";
 import { loadModel } from "../models/load";
-import type { ForwardOptions, Model } from "../models/types";
+import type { BlockOverride, Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { calibrationSource } from "./pruned-config";
 
@@ -60,14 +60,14 @@ export interface LossResult {
 
 /**
  * Next-token loss of `model` on `ids` ([sequences, seqLen]), `batchSize` sequences per forward,
- * with `replaceBlocks` (see ForwardOptions) applied when given.
+ * with `blockOverride` (see ForwardOptions) applied when given.
  * Position p's logits score token p + 1; the log-softmax is float32 (tfjs), the sum float64.
  */
 export function nextTokenLoss(
   model: Model,
   ids: EvalIds,
   batchSize = DEFAULT_EVAL_BATCH,
-  replaceBlocks?: ForwardOptions["replaceBlocks"],
+  blockOverride?: BlockOverride,
 ): LossResult {
   const { seqLen, sequences } = ids;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a positive integer, got ${batchSize}`);
@@ -78,7 +78,7 @@ export function nextTokenLoss(
     const rows = ids.ids.subarray(start * seqLen, (start + b) * seqLen);
     const nll = tf.tidy(() => {
       const input = tf.tensor2d(rows, [b, seqLen], "int32"); // [batch, pos]
-      const out = model.forward(input, { logits: true, replaceBlocks });
+      const out = model.forward(input, { logits: true, blockOverride });
       tf.dispose([...out.hiddenStates, out.residPreFinalNorm]);
       // Logits of positions 0..pos-2 predict the tokens at 1..pos-1: [batch * (pos - 1), d_vocab].
       const logits = tf.reshape(tf.slice(out.logits!, [0, 0, 0], [b, seqLen - 1, dVocab]), [b * (seqLen - 1), dVocab]);

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { linear } from "../models/common/matmul";
-import type { ForwardOptions, Model } from "../models/types";
+import type { BlockOverride, Model } from "../models/types";
 import { LinearityAccumulator } from "../tensor/pair";
 import { BlockStatsAccumulator } from "./block-stats";
 import type { EvalIds } from "./evaluate";
@@ -28,13 +28,11 @@ export interface AffineBlock {
 /** What happens to one changed block. */
 export type BlockChange = { readonly kind: "remove" } | ({ readonly kind: "linear" } & AffineBlock);
 
-type BlockFunctions = NonNullable<ForwardOptions["replaceBlocks"]>;
-
 /**
- * Forward-pass replacements for `changes` (block index -> change), as ForwardOptions.replaceBlocks.
+ * Forward-pass replacements for `changes` (block index -> change), as ForwardOptions.blockOverride.
  * The returned `dispose` frees the weight tensors of linear blocks.
  */
-export function blockFunctions(changes: ReadonlyMap<number, BlockChange>, dModel: number): { fns: BlockFunctions; dispose: () => void } {
+export function blockFunctions(changes: ReadonlyMap<number, BlockChange>, dModel: number): { override: BlockOverride; dispose: () => void } {
   const fns = new Map<number, (x: tf.Tensor3D) => tf.Tensor3D>();
   const owned: tf.Tensor[] = [];
   for (const [l, c] of changes) {
@@ -47,7 +45,7 @@ export function blockFunctions(changes: ReadonlyMap<number, BlockChange>, dModel
       fns.set(l, (x) => linear(x, w, b));
     }
   }
-  return { fns, dispose: () => tf.dispose(owned) };
+  return { override: (l, x) => fns.get(l)?.(x), dispose: () => tf.dispose(owned) };
 }
 
 /**
@@ -59,7 +57,7 @@ export function forEachResidualBatch(
   model: Model,
   ids: EvalIds,
   batchSize: number,
-  replaceBlocks: BlockFunctions | undefined,
+  blockOverride: BlockOverride | undefined,
   visit: (resid: Float32Array[], sequences: number) => void,
 ): void {
   const { seqLen, sequences } = ids;
@@ -67,7 +65,7 @@ export function forEachResidualBatch(
     const b = Math.min(batchSize, sequences - start);
     const states = tf.tidy(() => {
       const input = tf.tensor2d(ids.ids.subarray(start * seqLen, (start + b) * seqLen), [b, seqLen], "int32"); // [batch, pos]
-      const out = model.forward(input, { logits: false, replaceBlocks });
+      const out = model.forward(input, { logits: false, blockOverride });
       // Residual stream: inputs of blocks 0..n_layers-1, then the last block's output before the final norm.
       return [...out.hiddenStates.slice(0, -1), out.residPreFinalNorm];
     });
@@ -130,10 +128,10 @@ export function fitLinearBlocks(
   const fits: FittedBlock[] = [];
   for (const k of [...blocks].sort((a, b) => a - b)) {
     changes.delete(k); // block k runs as it is while its own input and output are recorded
-    const { fns, dispose } = blockFunctions(changes, d);
+    const { override, dispose } = blockFunctions(changes, d);
     let fit: AffineBlock & { r2: number };
     try {
-      fit = fitAffine(d, (add) => forEachResidualBatch(model, ids, batchSize, fns, (resid) => add(resid[k], resid[k + 1])));
+      fit = fitAffine(d, (add) => forEachResidualBatch(model, ids, batchSize, override, (resid) => add(resid[k], resid[k + 1])));
     } finally {
       dispose();
     }

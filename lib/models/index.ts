@@ -1,23 +1,30 @@
 /** Public API of the model runners (re-exports only). */
 export { normalizeHfConfig, SUPPORTED_MODEL_TYPES, type Activation, type DecoderConfig, type Family } from "./config";
-export type { ForwardOptions, ForwardOutput, Model, StateDict } from "./types";
+export {
+  BLOCK_POINTS, HOOK_POINTS,
+  type BlockOverride, type BlockPoint, type ForwardOptions, type ForwardOutput, type HookPoint, type Model, type StateDict,
+} from "./types";
+export { disposeWeights, mapWeights, weightList, type BlockWeights, type Dense, type ModelWeights, type Norm } from "./roles";
 export { loadModel } from "./load";
 export { saveCheckpoint, type SaveDtype } from "./save";
 export { checkWeights, type WeightSpec } from "./weights";
-export { FAMILIES, disposeParams, type FamilyRunner } from "./registry";
+export { checkCheckpoint, weightsFromHf, type CheckpointFormat, type FamilyRunner } from "./family";
+export { bindFamily, FAMILIES, RUNNERS, type BoundWeights, type RegisteredFamily } from "./registry";
+export { runDecoder, type BlockStates, type FamilyBlock } from "./common/forward";
+export { checkIds, idsTensor } from "./common/ids";
 export { ensureGradients } from "./common/gradients";
 export { matmul, linear, transposeLast2 } from "./common/matmul";
-export { layerNorm, rmsNorm } from "./common/norm";
+export { layerNorm, layerNormOf, rmsNorm } from "./common/norm";
 export { activate, geluErf, geluTanh, relu, silu } from "./common/activations";
 export { applyRotary, rotaryTables, rotateHalf } from "./common/rotary";
 export { causalAttention, mergeHeads, splitHeads } from "./common/attention";
 export { embed } from "./common/embedding";
-export { llamaForward } from "./llama/forward";
+export { llamaBlock, llamaForward } from "./llama/forward";
 export { llamaFromHf, llamaToHf, llamaWeightSpec } from "./llama/convert";
-export { disposeLlamaParams, llamaParamList, mapLlamaParams, type LlamaLayerParams, type LlamaParams } from "./llama/params";
-export { gpt2Forward } from "./gpt2/forward";
-export { gpt2CanonicalName, gpt2FromHf, gpt2WeightSpec } from "./gpt2/convert";
-export type { Gpt2LayerParams, Gpt2Params } from "./gpt2/params";
-export { optForward } from "./opt/forward";
-export { optCanonicalName, optFromHf, optWeightSpec } from "./opt/convert";
-export type { OptLayerParams, OptParams } from "./opt/params";
+export { LLAMA } from "./llama/runner";
+export { gpt2Block, gpt2Forward } from "./gpt2/forward";
+export { gpt2CanonicalName, gpt2FromHf, gpt2ToHf, gpt2WeightSpec } from "./gpt2/convert";
+export { GPT2 } from "./gpt2/runner";
+export { optBlock, optForward } from "./opt/forward";
+export { optCanonicalName, optFromHf, optToHf, optWeightSpec } from "./opt/convert";
+export { OPT } from "./opt/runner";

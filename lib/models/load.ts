@@ -7,12 +7,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
-import { normalizeHfConfig } from "./config";
+import { normalizeHfConfig, type DecoderConfig } from "./config";
 import { linear } from "./common/matmul";
-import { linearBlockNames, linearBlocks, specWithLinearBlocks } from "./linear-blocks";
-import { disposeParams, FAMILIES } from "./registry";
+import { checkCheckpoint } from "./family";
+import { linearBlockNames, linearBlocks, parseBlockName, specWithLinearBlocks } from "./linear-blocks";
+import { FAMILIES } from "./registry";
 import type { Model, StateDict } from "./types";
-import { checkWeights } from "./weights";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
 
@@ -92,11 +92,13 @@ export function loadModel(dir: string): Model {
   const linearIdx = linearBlocks(hfConfig, config.n_layers);
   const familySpec = family.weightSpec(config);
   const spec = specWithLinearBlocks(config.family, familySpec, linearIdx, config.d_model);
+  const format = { canonicalName: family.canonicalName, weightSpec: () => spec };
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
   const handles = new Map<string, SafetensorsTensor>();
-  for (const [name, t] of openWeights(dir)) handles.set(family.canonicalName(name), t);
-  checkWeights(`${dir}: ${config.model_type} checkpoint`, spec, new Map([...handles].map(([n, t]) => [n, t.shape])));
+  const opened = openWeights(dir);
+  checkCheckpoint(format, config, `${dir}: ${config.model_type} checkpoint`, new Map([...opened].map(([n, t]) => [n, t.shape])));
+  for (const [name, t] of opened) handles.set(family.canonicalName(name), t);
 
   // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
   const sd: StateDict = {};
@@ -108,31 +110,66 @@ export function loadModel(dir: string): Model {
       }
       sd[name] = tf.tensor(t.read(), t.shape, "float32");
     }
-    // A linear block: resid_post = resid_pre W^T + b, W stored [out, in] like nn.Linear.
-    const affine = linearIdx.map((l) => {
-      const names = linearBlockNames(config.family, l);
-      const block = { l, w: tf.transpose(sd[names.weight]) as tf.Tensor2D, b: tf.clone(sd[names.bias]) as tf.Tensor1D };
-      tf.dispose([sd[names.weight], sd[names.bias]]);
-      delete sd[names.weight];
-      delete sd[names.bias];
-      return block;
-    });
-    // The family's own tensors of linear blocks are never read (the forward replaces those blocks):
-    // zeros stand in for them so the family converter sees a complete checkpoint.
-    for (const [name, shape] of familySpec.required) if (!(name in sd)) sd[name] = tf.zeros([...shape]);
-    const params = family.fromHf(config, sd);
-    const stored = new Map(affine.map(({ l, w, b }) => [l, (x: tf.Tensor3D) => linear(x, w, b)]));
-    return {
-      config,
-      hfConfig,
-      forward: (ids, opts) =>
-        family.forward(config, params, ids, stored.size === 0 ? opts : { ...opts, replaceBlocks: new Map([...stored, ...(opts?.replaceBlocks ?? [])]) }),
-      dispose: () => {
-        disposeParams(params);
-        tf.dispose(affine.flatMap(({ w, b }) => [w, b]));
-      },
-    };
+    if (linearIdx.length === 0) {
+      const bound = family.bind(config, sd);
+      return { config, hfConfig, weights: bound.weights, forward: bound.forward, stateDict: bound.stateDict, dispose: bound.dispose };
+    }
+    return bindWithLinearBlocks(config, hfConfig, linearIdx, sd);
   } finally {
     tf.dispose(Object.values(sd));
   }
+}
+
+/**
+ * Bind a checkpoint whose `linearIdx` blocks are affine maps: resid_post = resid_pre W^T + b, W
+ * stored [out, in] like nn.Linear. The family's own tensors of those blocks are absent; zeros
+ * stand in for them so the family converter sees a complete checkpoint, and the forward never
+ * reads them (a blockOverride computes those blocks). stateDict() gives the folder's tensors back.
+ */
+function bindWithLinearBlocks(config: DecoderConfig, hfConfig: Record<string, unknown>, linearIdx: number[], sd: StateDict): Model {
+  const family = FAMILIES[config.family];
+  const affine = new Map<number, { w: tf.Tensor2D; b: tf.Tensor1D }>();
+  for (const l of linearIdx) {
+    const names = linearBlockNames(config.family, l);
+    affine.set(l, { w: tf.transpose(sd[names.weight]) as tf.Tensor2D, b: tf.clone(sd[names.bias]) as tf.Tensor1D });
+  }
+  const full: StateDict = {};
+  const zeros: tf.Tensor[] = [];
+  for (const [name, t] of Object.entries(sd)) if (!/\.linear\.(weight|bias)$/.test(name)) full[name] = t;
+  for (const [name, shape] of family.weightSpec(config).required) {
+    if (!(name in full)) zeros.push((full[name] = tf.zeros([...shape])));
+  }
+  const bound = family.bind(config, full);
+  tf.dispose(zeros);
+  const isPlaceholder = (name: string) => affine.has(parseBlockName(config.family, name)?.block ?? -1);
+  return {
+    config,
+    hfConfig,
+    weights: bound.weights,
+    forward: (ids, opts = {}) =>
+      bound.forward(ids, {
+        ...opts,
+        // A caller's override wins; otherwise linear blocks run their affine map.
+        blockOverride: (l, x) => opts.blockOverride?.(l, x) ?? (affine.has(l) ? linear(x, affine.get(l)!.w, affine.get(l)!.b) : undefined),
+      }),
+    stateDict: () => {
+      const out = bound.stateDict();
+      for (const name of Object.keys(out)) {
+        if (isPlaceholder(name)) {
+          out[name].dispose();
+          delete out[name];
+        }
+      }
+      for (const [l, { w, b }] of affine) {
+        const names = linearBlockNames(config.family, l);
+        out[names.weight] = tf.transpose(w);
+        out[names.bias] = tf.clone(b);
+      }
+      return out;
+    },
+    dispose: () => {
+      bound.dispose();
+      tf.dispose([...affine.values()].flatMap(({ w, b }) => [w, b]));
+    },
+  };
 }

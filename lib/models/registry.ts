@@ -1,54 +1,52 @@
 /**
- * model family -> how to check, convert and run its checkpoints. One entry per folder under
- * lib/models/ (gpt2, opt, llama).
+ * model family -> its runner (lib/models/<family>/runner.ts). Each runner keeps its own weight
+ * type P; {@link bindFamily} closes over it, so the loader needs no casts.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig, Family } from "./config";
-import { gpt2CanonicalName, gpt2FromHf, gpt2WeightSpec } from "./gpt2/convert";
-import { gpt2Forward } from "./gpt2/forward";
-import { llamaFromHf, llamaWeightSpec } from "./llama/convert";
-import { llamaForward } from "./llama/forward";
-import { optCanonicalName, optFromHf, optWeightSpec } from "./opt/convert";
-import { optForward } from "./opt/forward";
+import type { CheckpointFormat, FamilyRunner } from "./family";
+import { GPT2 } from "./gpt2/runner";
+import { LLAMA } from "./llama/runner";
+import { OPT } from "./opt/runner";
+import { disposeWeights, type ModelWeights } from "./roles";
 import type { ForwardOptions, ForwardOutput, StateDict } from "./types";
-import type { WeightSpec } from "./weights";
 
-/** What the loader needs to know about a family; Params is opaque to it. */
-export interface FamilyRunner {
-  /** Checkpoint name -> the name the spec uses (strips or adds model-class prefixes). */
-  canonicalName(name: string): string;
-  /** Tensors a checkpoint with this config must hold. */
-  weightSpec(cfg: DecoderConfig): WeightSpec;
-  /** HF-named state dict -> the family's params (new tensors). */
-  fromHf(cfg: DecoderConfig, sd: StateDict): unknown;
-  /** The family's forward pass. */
-  forward(cfg: DecoderConfig, params: unknown, ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
+/** Weights of one model bound to their family's forward and converters. */
+export interface BoundWeights {
+  readonly weights: ModelWeights;
+  forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
+  stateDict(): StateDict;
+  dispose(): void;
 }
 
-const identity = (name: string) => name;
+/** A family as the loader sees it: checkpoint format plus a converter to bound weights. */
+export interface RegisteredFamily extends CheckpointFormat {
+  /** A checked, canonically named state dict -> bound weights (new tensors; `sd` stays the caller's). */
+  bind(cfg: DecoderConfig, sd: StateDict): BoundWeights;
+}
 
-export const FAMILIES: Readonly<Record<Family, FamilyRunner>> = {
-  gpt2: {
-    canonicalName: gpt2CanonicalName,
-    weightSpec: gpt2WeightSpec,
-    fromHf: gpt2FromHf,
-    forward: (cfg, p, ids, opts) => gpt2Forward(cfg, p as Parameters<typeof gpt2Forward>[1], ids, opts),
-  },
-  opt: {
-    canonicalName: optCanonicalName,
-    weightSpec: optWeightSpec,
-    fromHf: optFromHf,
-    forward: (cfg, p, ids, opts) => optForward(cfg, p as Parameters<typeof optForward>[1], ids, opts),
-  },
-  llama: {
-    canonicalName: identity,
-    weightSpec: llamaWeightSpec,
-    fromHf: llamaFromHf,
-    forward: (cfg, p, ids, opts) => llamaForward(cfg, p as Parameters<typeof llamaForward>[1], ids, opts),
-  },
+/** Close a runner over its weight type. */
+export function bindFamily<P extends ModelWeights>(runner: FamilyRunner<P>): RegisteredFamily {
+  return {
+    canonicalName: (name) => runner.canonicalName(name),
+    weightSpec: (cfg) => runner.weightSpec(cfg),
+    bind(cfg, sd) {
+      const weights = runner.fromHf(cfg, sd);
+      return {
+        weights,
+        forward: (ids, opts) => runner.forward(cfg, weights, ids, opts),
+        stateDict: () => runner.toHf(cfg, weights),
+        dispose: () => disposeWeights(weights),
+      };
+    },
+  };
+}
+
+/** The runner of each family, with its own weight type. */
+export const RUNNERS = { gpt2: GPT2, opt: OPT, llama: LLAMA } as const satisfies { readonly [F in Family]: FamilyRunner<ModelWeights> };
+
+export const FAMILIES: Readonly<Record<Family, RegisteredFamily>> = {
+  gpt2: bindFamily(RUNNERS.gpt2),
+  opt: bindFamily(RUNNERS.opt),
+  llama: bindFamily(RUNNERS.llama),
 };
-
-/** Dispose every tensor inside a params object of any family. */
-export function disposeParams(params: unknown): void {
-  tf.dispose(params as tf.TensorContainer);
-}

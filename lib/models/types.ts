@@ -1,17 +1,40 @@
 /** Types shared by every model family. */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "./config";
+import type { ModelWeights } from "./roles";
+
+/**
+ * Named points inside each block, TransformerLens-style, all [batch, pos, d_model]:
+ * - `resid_pre`: the block's input (the residual stream before it);
+ * - `attn_out`: the attention sublayer's output (after its output projection, before the add);
+ * - `resid_mid`: the residual stream between attention and MLP (resid_pre + attn_out for pre-LN
+ *   blocks; LayerNorm(resid_pre + attn_out) for post-LN OPT blocks);
+ * - `mlp_out`: the MLP sublayer's output (after its down projection, before the add);
+ * - `resid_post`: the block's output (resid_mid + mlp_out, normed for post-LN OPT blocks).
+ */
+export const BLOCK_POINTS = ["resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"] as const;
+export type BlockPoint = (typeof BLOCK_POINTS)[number];
+
+/** Every point a run can read: the block points (one tensor per block) and `ln_final` (one tensor). */
+export const HOOK_POINTS = [...BLOCK_POINTS, "ln_final"] as const;
+export type HookPoint = (typeof HOOK_POINTS)[number];
+
+/**
+ * A replacement for block `block`'s computation: given its input resid_pre [batch, pos, d_model],
+ * return its output resid_post [batch, pos, d_model] (e.g. `(l, x) => x` removes the block, an
+ * affine map replaces it by a linear one), or undefined to run the block as usual. Runs inside
+ * the forward's tf.tidy: intermediate tensors are freed automatically.
+ */
+export type BlockOverride = (block: number, residPre: tf.Tensor3D) => tf.Tensor3D | undefined;
 
 /** Options of a forward pass. */
 export interface ForwardOptions {
   /** Compute logits [batch, pos, d_vocab] (default true; extraction turns it off to save time). */
   readonly logits?: boolean;
-  /**
-   * Blocks whose computation is replaced: block l maps its input (resid_pre, [batch, pos,
-   * d_model]) to its output with this function instead of attention + MLP. The identity skips
-   * the block. Used by lib/interventions (pruning, linear replacement).
-   */
-  readonly replaceBlocks?: ReadonlyMap<number, (residPre: tf.Tensor3D) => tf.Tensor3D>;
+  /** Named points to return in ForwardOutput.points (default none). */
+  readonly points?: readonly HookPoint[];
+  /** Replace some blocks' computation (see {@link BlockOverride}). */
+  readonly blockOverride?: BlockOverride;
 }
 
 /** What a forward pass returns. All tensors are new; the caller disposes them. */
@@ -26,6 +49,12 @@ export interface ForwardOutput {
   readonly residPreFinalNorm: tf.Tensor3D;
   /** Next-token logits [batch, pos, d_vocab], when asked for. */
   readonly logits?: tf.Tensor3D;
+  /**
+   * The points asked for in ForwardOptions.points: a block point maps to n_layers tensors
+   * (index = block), `ln_final` to one. Each is its own tensor handle (safe to dispose
+   * independently of hiddenStates).
+   */
+  readonly points: Partial<Record<HookPoint, tf.Tensor3D[]>>;
 }
 
 /** A loaded model: config plus weights, ready to run. */
@@ -33,8 +62,12 @@ export interface Model {
   readonly config: DecoderConfig;
   /** config.json as read. */
   readonly hfConfig: Record<string, unknown>;
+  /** The weights under their role names (owned by the model: do not dispose). */
+  readonly weights: ModelWeights;
   /** Run token ids [batch, pos] int32 (equal-length rows, no padding) through the model. */
   forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
+  /** The weights as a Hugging Face state dict (new tensors in HF layout, ready for saveCheckpoint). */
+  stateDict(): StateDict;
   /** Free the weights. */
   dispose(): void;
 }

@@ -1,7 +1,9 @@
 /** Validation loss of a model on fixed windows, computed in chunks without gradients. */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../models/config";
-import { llamaForward, type LlamaParams } from "../models/llama/forward";
+import { idsTensor } from "../models/common/ids";
+import { llamaForward } from "../models/llama/forward";
+import type { ModelWeights } from "../models/roles";
 import { sliceBatch, type Batch } from "./data";
 import { crossEntropy } from "./loss";
 
@@ -11,7 +13,7 @@ import { crossEntropy } from "./loss";
  */
 export function evaluateLoss(
   cfg: DecoderConfig,
-  params: LlamaParams,
+  params: ModelWeights,
   windows: Batch,
   rowsPerChunk: number,
 ): number {
@@ -19,7 +21,7 @@ export function evaluateLoss(
   for (let start = 0; start < windows.batch; start += rowsPerChunk) {
     const chunk = sliceBatch(windows, start, rowsPerChunk);
     const loss = tf.tidy(() => {
-      const ids = tf.tensor2d(chunk.ids, [chunk.batch, chunk.pos], "int32");
+      const ids = idsTensor(cfg.d_vocab, chunk.ids, [chunk.batch, chunk.pos]);
       const targets = tf.tensor2d(chunk.targets, [chunk.batch, chunk.pos], "int32");
       const out = llamaForward(cfg, params, ids, { logits: true });
       return crossEntropy(out.logits!, targets);

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { ensureGradients } from "../models/common/gradients";
+import { idsTensor } from "../models/common/ids";
 import { llamaForward } from "../models/llama/forward";
 import { writeFileAtomic } from "../io/atomic";
 import { AdamW } from "../optim/adamw";
@@ -213,7 +214,7 @@ export async function train(
     const batch = randomBatch(trainStream, dataRng, opts.batchSize, opts.seqLen, BYTE_BOS);
     const lr = learningRate(step + 1, { lr: opts.lr, minLr: opts.minLr, warmup: opts.warmup, steps: opts.steps });
     const loss = tf.tidy(() => {
-      const ids = tf.tensor2d(batch.ids, [batch.batch, batch.pos], "int32");
+      const ids = idsTensor(cfg.d_vocab, batch.ids, [batch.batch, batch.pos]);
       const targets = tf.tensor2d(batch.targets, [batch.batch, batch.pos], "int32");
       const { value, grads } = tf.variableGrads(() => {
         const out = llamaForward(cfg, params, ids, { logits: true });

@@ -7,8 +7,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { normalizeHfConfig, type DecoderConfig } from "../models/config";
 import type { StateDict } from "../models/types";
-import { llamaFromHf, llamaToHf } from "../models/llama/convert";
-import { disposeLlamaParams, mapLlamaParams, type LlamaParams } from "../models/llama/params";
+import { weightsFromHf } from "../models/family";
+import { llamaToHf } from "../models/llama/convert";
+import { LLAMA } from "../models/llama/runner";
+import { disposeWeights, mapWeights, type ModelWeights } from "../models/roles";
 import type { NamedVariable } from "../optim/adamw";
 import { Rng } from "./random";
 
@@ -115,7 +117,7 @@ export function initialStateDict(s: ModelSizes, rng: Rng): StateDict {
 
 /** A parameter tree whose leaves are trainable variables, with the flat list the optimizer uses. */
 export interface TrainableParams {
-  params: LlamaParams;
+  params: ModelWeights;
   variables: NamedVariable[];
 }
 
@@ -123,24 +125,24 @@ let nextVariableId = 0; // tfjs variable names must be unique per process
 
 /**
  * Turn a Hugging Face state dict into trainable variables in the forward pass's own layout
- * (through llamaFromHf, so weights are laid out exactly as for a loaded checkpoint). Tensors of
+ * (through the Llama converter, so weights are laid out exactly as for a loaded checkpoint). Tensors of
  * `sd` are not disposed. Weight decay applies to matrices (embeddings and projections), not to
  * the RMSNorm gains.
  */
 export function trainableFromStateDict(cfg: DecoderConfig, sd: StateDict): TrainableParams {
-  const converted = llamaFromHf(cfg, sd);
+  const converted = weightsFromHf(LLAMA, cfg, sd);
   const variables: NamedVariable[] = [];
-  const params = mapLlamaParams(converted, (t, name) => {
+  const params = mapWeights(converted, (t, name) => {
     const v = tf.variable(t, true, `train/${nextVariableId++}/${name}`);
     variables.push({ name, variable: v, decay: t.rank >= 2 });
     return v;
   });
-  disposeLlamaParams(converted); // the variables hold copies
+  disposeWeights(converted); // the variables hold copies
   return { params, variables };
 }
 
 /** The variables' current values as a Hugging Face state dict (new tensors; caller disposes). */
-export function stateDictOf(cfg: DecoderConfig, params: LlamaParams): StateDict {
+export function stateDictOf(cfg: DecoderConfig, params: ModelWeights): StateDict {
   return llamaToHf(cfg, params);
 }
 

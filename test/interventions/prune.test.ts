@@ -96,9 +96,9 @@ describe("remove: a folder without block k runs like a forward that skips it", (
       const diffs = compare(got, rows.map((r) => reference(refCk, r)));
       for (const d of diffs.states) expect(d).toBeLessThan(TOL_F32);
       expect(diffs.logits).toBeLessThan(TOL_F32);
-      // The same skip in memory (replaceBlocks with the identity on the source model).
+      // The same skip in memory (blockOverride with the identity on the source model).
       const source = loadModel(tiny[variant]);
-      const skipped = source.forward(ids, { replaceBlocks: new Map([[1, (x: tf.Tensor3D) => x]]) });
+      const skipped = source.forward(ids, { blockOverride: (l, x) => (l === 1 ? x : undefined) });
       expect(tf.max(tf.abs(tf.sub(skipped.logits!, got.logits!))).dataSync()[0]).toBeLessThan(1e-5);
       // Not vacuous: the full source model gives other logits.
       const full = source.forward(ids);
@@ -189,9 +189,9 @@ describe("linear blocks", () => {
     const { changes, fits } = fitLinearBlocks(model, ids, [2, 0], 8);
     expect(fits.map((f) => f.block)).toEqual([0, 2]);
     // Reference: states of the model with block 0 replaced by its fit, then a float64 centred fit.
-    const { fns, dispose } = blockFunctions(new Map([[0, changes.get(0)!]]), d);
+    const { override, dispose } = blockFunctions(new Map([[0, changes.get(0)!]]), d);
     const xs: number[][] = [], ys: number[][] = [];
-    forEachResidualBatch(model, ids, 8, fns, (resid) => {
+    forEachResidualBatch(model, ids, 8, override, (resid) => {
       for (let t = 0; t < resid[2].length / d; t++) {
         xs.push(Array.from(resid[2].subarray(t * d, (t + 1) * d)));
         ys.push(Array.from(resid[3].subarray(t * d, (t + 1) * d)));

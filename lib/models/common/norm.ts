@@ -1,5 +1,6 @@
 /** Normalizations over the last axis (d_model), written from their definitions. */
 import * as tf from "@tensorflow/tfjs-core";
+import type { Norm } from "../roles";
 
 /**
  * LayerNorm: (x - mean) / sqrt(var + eps) * gain + bias, with the biased variance over the
@@ -24,4 +25,10 @@ export function rmsNorm<T extends tf.Tensor>(x: T, gain: tf.Tensor1D, eps: numbe
     const meanSquare = tf.mean(tf.square(x), -1, true); // [..., 1]
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain) as T;
   });
+}
+
+/** LayerNorm with a block's norm weights (gain w and bias b). */
+export function layerNormOf<T extends tf.Tensor>(x: T, n: Norm, eps: number): T {
+  if (n.b === undefined) throw new Error("layerNorm: LayerNorm weights need a bias 'b'");
+  return layerNorm(x, n.w, n.b, eps);
 }

@@ -1,5 +1,5 @@
 /**
- * GPT-2 checkpoints -> Gpt2Params.
+ * GPT-2 checkpoints <-> weights by role (lib/models/roles.ts).
  *
  * Quirks handled here:
  * - GPT-2 uses Conv1D layers whose weights are stored [in, out], already the project's layout
@@ -12,9 +12,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
+import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import type { StateDict } from "../types";
-import { checkWeights, shapesOf, type WeightSpec } from "../weights";
-import type { Gpt2Params } from "./params";
+import type { WeightSpec } from "../weights";
 
 /** Checkpoint name -> the name used in the spec (without the `transformer.` prefix). */
 export function gpt2CanonicalName(name: string): string {
@@ -49,33 +49,64 @@ export function gpt2WeightSpec(cfg: DecoderConfig): WeightSpec {
   return { required, optional, ignored: [/^h\.\d+\.attn\.(bias|masked_bias)$/] };
 }
 
-/** Convert a GPT-2 state dict (with or without `transformer.`) into Gpt2Params (new tensors). */
-export function gpt2FromHf(cfg: DecoderConfig, sdIn: StateDict): Gpt2Params {
-  const sd: StateDict = {};
-  for (const [name, t] of Object.entries(sdIn)) sd[gpt2CanonicalName(name)] = t;
-  checkWeights("gpt2 checkpoint", gpt2WeightSpec(cfg), shapesOf(sd));
-  const keep = <T extends tf.Tensor>(name: string) => tf.clone(sd[name]) as T;
+/**
+ * A checked, canonically named GPT-2 state dict -> weights by role (new tensors; the caller
+ * still owns `sd`). mlp.in is c_fc, mlp.out is mlp.c_proj, attn.o is attn.c_proj.
+ */
+export function gpt2FromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
   const d = cfg.d_model;
+  // Conv1D weights are already [in, out]: copied as they are.
+  const dense = (name: string): Dense => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor2D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
+  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
+  const blocks: BlockWeights[] = [];
+  for (let l = 0; l < cfg.n_layers; l++) {
+    const p = `h.${l}`;
+    // Fused c_attn, [d_model, 3 d_model] -> q, k, v [d_model, d_model], split along outputs.
+    const [wq, wk, wv] = tf.split(sd[`${p}.attn.c_attn.weight`], [d, d, d], 1) as tf.Tensor2D[];
+    const [bq, bk, bv] = tf.split(sd[`${p}.attn.c_attn.bias`], [d, d, d], 0) as tf.Tensor1D[];
+    blocks.push({
+      ln1: norm(`${p}.ln_1`),
+      attn: { q: { w: wq, b: bq }, k: { w: wk, b: bk }, v: { w: wv, b: bv }, o: dense(`${p}.attn.c_proj`) },
+      ln2: norm(`${p}.ln_2`),
+      mlp: { in: dense(`${p}.mlp.c_fc`), out: dense(`${p}.mlp.c_proj`) },
+    });
+  }
   return {
-    tokenEmbed: keep("wte.weight"),
-    posEmbed: keep("wpe.weight"),
-    layers: Array.from({ length: cfg.n_layers }, (_, l) => {
-      const p = `h.${l}`;
-      // Fused c_attn, [d_model, 3 d_model] -> q, k, v [d_model, d_model] (Conv1D: no transpose).
-      const [wq, wk, wv] = tf.split(sd[`${p}.attn.c_attn.weight`], [d, d, d], 1) as tf.Tensor2D[];
-      const [bq, bk, bv] = tf.split(sd[`${p}.attn.c_attn.bias`], [d, d, d], 0) as tf.Tensor1D[];
-      return {
-        ln1Gain: keep(`${p}.ln_1.weight`), ln1Bias: keep(`${p}.ln_1.bias`),
-        wq, wk, wv, bq, bk, bv,
-        wo: keep(`${p}.attn.c_proj.weight`), bo: keep(`${p}.attn.c_proj.bias`),
-        ln2Gain: keep(`${p}.ln_2.weight`), ln2Bias: keep(`${p}.ln_2.bias`),
-        wIn: keep(`${p}.mlp.c_fc.weight`), bIn: keep(`${p}.mlp.c_fc.bias`),
-        wOut: keep(`${p}.mlp.c_proj.weight`), bOut: keep(`${p}.mlp.c_proj.bias`),
-      };
-    }),
-    finalGain: keep("ln_f.weight"),
-    finalBias: keep("ln_f.bias"),
-    // lm_head is an nn.Linear [d_vocab, d_model]: transpose to [d_model, d_vocab].
-    lmHead: cfg.tie_word_embeddings ? undefined : (tf.transpose(sd["lm_head.weight"]) as tf.Tensor2D),
+    embed: tf.clone(sd["wte.weight"]) as tf.Tensor2D,
+    pos_embed: tf.clone(sd["wpe.weight"]) as tf.Tensor2D,
+    blocks,
+    ln_final: norm("ln_f"),
+    // lm_head is an nn.Linear [d_vocab, d_model]: transposed to [d_model, d_vocab].
+    unembed: cfg.tie_word_embeddings ? undefined : { w: tf.transpose(sd["lm_head.weight"]) as tf.Tensor2D },
   };
+}
+
+/** Inverse of gpt2FromHf: canonical GPT-2 names (no `transformer.` prefix), HF layout, new tensors. */
+export function gpt2ToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
+  if (p.blocks.length !== cfg.n_layers || p.pos_embed === undefined || p.ln_final === undefined) {
+    throw new Error(`gpt2ToHf: weights need pos_embed, ln_final and n_layers=${cfg.n_layers} blocks`);
+  }
+  const sd: StateDict = {};
+  const pair = (name: string, x: Dense | Norm) => {
+    sd[`${name}.weight`] = tf.clone(x.w);
+    if (x.b !== undefined) sd[`${name}.bias`] = tf.clone(x.b);
+  };
+  // GPT-2 has biases everywhere: a missing one is saved as zeros.
+  const bias = (b: tf.Tensor1D | undefined, width: number) => b ?? tf.zeros([width]);
+  sd["wte.weight"] = tf.clone(p.embed);
+  sd["wpe.weight"] = tf.clone(p.pos_embed);
+  p.blocks.forEach((b, l) => {
+    const pre = `h.${l}`;
+    pair(`${pre}.ln_1`, b.ln1);
+    const { q, k, v } = b.attn;
+    sd[`${pre}.attn.c_attn.weight`] = tf.concat([q.w, k.w, v.w], 1);
+    sd[`${pre}.attn.c_attn.bias`] = tf.concat([q.b, k.b, v.b].map((x) => bias(x, cfg.d_model)), 0);
+    pair(`${pre}.attn.c_proj`, b.attn.o);
+    pair(`${pre}.ln_2`, b.ln2);
+    pair(`${pre}.mlp.c_fc`, b.mlp.in);
+    pair(`${pre}.mlp.c_proj`, b.mlp.out);
+  });
+  pair("ln_f", p.ln_final);
+  if (!cfg.tie_word_embeddings && p.unembed !== undefined) sd["lm_head.weight"] = tf.transpose(p.unembed.w);
+  return sd;
 }

@@ -1,5 +1,5 @@
 /**
- * Llama checkpoints <-> LlamaParams.
+ * Llama checkpoints <-> weights by role (lib/models/roles.ts).
  *
  * Quirks handled here:
  * - nn.Linear stores weights [out, in]; the project multiplies x @ W with W [in, out], so every
@@ -12,9 +12,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
+import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import type { StateDict } from "../types";
-import { checkWeights, shapesOf, type WeightSpec } from "../weights";
-import type { LlamaLayerParams, LlamaParams } from "./params";
+import type { WeightSpec } from "../weights";
 
 /** HF name -> HF shape of every tensor a Llama checkpoint with this config holds. */
 export function llamaWeightSpec(cfg: DecoderConfig): WeightSpec {
@@ -53,81 +53,76 @@ export function llamaWeightSpec(cfg: DecoderConfig): WeightSpec {
 }
 
 /**
- * Convert a HF-named Llama state dict into LlamaParams (new tensors; the caller still owns
- * `sd`). Throws listing missing, misshaped and unexpected tensors.
+ * A checked, canonically named Llama state dict -> weights by role (new tensors; the caller
+ * still owns `sd`). mlp.in is up_proj, mlp.gate is gate_proj, mlp.out is down_proj.
  */
-export function llamaFromHf(cfg: DecoderConfig, sd: StateDict): LlamaParams {
-  checkWeights("llama checkpoint", llamaWeightSpec(cfg), shapesOf(sd));
-  const get = (name: string) => sd[name] as tf.Tensor;
-  // nn.Linear [out, in] -> [in, out].
-  const w = (name: string) => tf.transpose(get(name)) as tf.Tensor2D;
-  const vec = (name: string) => tf.clone(get(name)) as tf.Tensor1D;
-  const bias = (name: string, on: boolean) => (on ? vec(name) : undefined);
-  const layers: LlamaLayerParams[] = [];
+export function llamaFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  // nn.Linear [out, in] -> [in, out], with its bias when the config has one.
+  const dense = (name: string, withBias: boolean): Dense => ({
+    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
+    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
+  });
+  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D });
+  const blocks: BlockWeights[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
     const p = `model.layers.${l}`;
-    layers.push({
-      attnNorm: vec(`${p}.input_layernorm.weight`),
-      wq: w(`${p}.self_attn.q_proj.weight`),
-      wk: w(`${p}.self_attn.k_proj.weight`),
-      wv: w(`${p}.self_attn.v_proj.weight`),
-      wo: w(`${p}.self_attn.o_proj.weight`),
-      bq: bias(`${p}.self_attn.q_proj.bias`, cfg.attn_bias),
-      bk: bias(`${p}.self_attn.k_proj.bias`, cfg.attn_bias),
-      bv: bias(`${p}.self_attn.v_proj.bias`, cfg.attn_bias),
-      bo: bias(`${p}.self_attn.o_proj.bias`, cfg.attn_bias),
-      mlpNorm: vec(`${p}.post_attention_layernorm.weight`),
-      wGate: w(`${p}.mlp.gate_proj.weight`),
-      wUp: w(`${p}.mlp.up_proj.weight`),
-      wDown: w(`${p}.mlp.down_proj.weight`),
-      bGate: bias(`${p}.mlp.gate_proj.bias`, cfg.mlp_bias),
-      bUp: bias(`${p}.mlp.up_proj.bias`, cfg.mlp_bias),
-      bDown: bias(`${p}.mlp.down_proj.bias`, cfg.mlp_bias),
+    blocks.push({
+      ln1: norm(`${p}.input_layernorm`),
+      attn: {
+        q: dense(`${p}.self_attn.q_proj`, cfg.attn_bias),
+        k: dense(`${p}.self_attn.k_proj`, cfg.attn_bias),
+        v: dense(`${p}.self_attn.v_proj`, cfg.attn_bias),
+        o: dense(`${p}.self_attn.o_proj`, cfg.attn_bias),
+      },
+      ln2: norm(`${p}.post_attention_layernorm`),
+      mlp: {
+        in: dense(`${p}.mlp.up_proj`, cfg.mlp_bias),
+        gate: dense(`${p}.mlp.gate_proj`, cfg.mlp_bias),
+        out: dense(`${p}.mlp.down_proj`, cfg.mlp_bias),
+      },
     });
   }
   return {
-    embed: tf.clone(get("model.embed_tokens.weight")) as tf.Tensor2D,
-    layers,
-    finalNorm: vec("model.norm.weight"),
-    lmHead: cfg.tie_word_embeddings ? undefined : w("lm_head.weight"),
+    embed: tf.clone(sd["model.embed_tokens.weight"]) as tf.Tensor2D,
+    blocks,
+    ln_final: norm("model.norm"),
+    unembed: cfg.tie_word_embeddings ? undefined : dense("lm_head", false),
   };
 }
 
 /**
  * Inverse of llamaFromHf: HF-named tensors in HF layout (new tensors), ready for
- * saveCheckpoint. A tied model (no lmHead) gets no lm_head.weight, as HF saves it.
+ * saveCheckpoint. A tied model (no unembed) gets no lm_head.weight, as HF saves it.
  */
-export function llamaToHf(cfg: DecoderConfig, params: LlamaParams): StateDict {
-  if (params.layers.length !== cfg.n_layers) {
-    throw new Error(`llamaToHf: params have ${params.layers.length} layers, config has n_layers=${cfg.n_layers}`);
+export function llamaToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
+  if (p.blocks.length !== cfg.n_layers) {
+    throw new Error(`llamaToHf: weights have ${p.blocks.length} blocks, config has n_layers=${cfg.n_layers}`);
   }
   const sd: StateDict = {};
-  const lin = (t: tf.Tensor2D) => tf.transpose(t); // [in, out] -> nn.Linear [out, in]
-  const put = (name: string, t: tf.Tensor | undefined, f: (t: tf.Tensor2D) => tf.Tensor = tf.clone) => {
-    if (t !== undefined) sd[name] = f(t as tf.Tensor2D);
+  // [in, out] -> nn.Linear [out, in], bias as is.
+  const dense = (name: string, d: Dense | undefined) => {
+    if (d === undefined) return;
+    sd[`${name}.weight`] = tf.transpose(d.w);
+    if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
   };
-  put("model.embed_tokens.weight", params.embed);
-  params.layers.forEach((l, i) => {
-    const p = `model.layers.${i}`;
-    put(`${p}.input_layernorm.weight`, l.attnNorm);
-    put(`${p}.self_attn.q_proj.weight`, l.wq, lin);
-    put(`${p}.self_attn.k_proj.weight`, l.wk, lin);
-    put(`${p}.self_attn.v_proj.weight`, l.wv, lin);
-    put(`${p}.self_attn.o_proj.weight`, l.wo, lin);
-    put(`${p}.self_attn.q_proj.bias`, l.bq);
-    put(`${p}.self_attn.k_proj.bias`, l.bk);
-    put(`${p}.self_attn.v_proj.bias`, l.bv);
-    put(`${p}.self_attn.o_proj.bias`, l.bo);
-    put(`${p}.post_attention_layernorm.weight`, l.mlpNorm);
-    put(`${p}.mlp.gate_proj.weight`, l.wGate, lin);
-    put(`${p}.mlp.up_proj.weight`, l.wUp, lin);
-    put(`${p}.mlp.down_proj.weight`, l.wDown, lin);
-    put(`${p}.mlp.gate_proj.bias`, l.bGate);
-    put(`${p}.mlp.up_proj.bias`, l.bUp);
-    put(`${p}.mlp.down_proj.bias`, l.bDown);
+  const norm = (name: string, n: Norm) => {
+    sd[`${name}.weight`] = tf.clone(n.w);
+  };
+  sd["model.embed_tokens.weight"] = tf.clone(p.embed);
+  p.blocks.forEach((b, l) => {
+    const pre = `model.layers.${l}`;
+    norm(`${pre}.input_layernorm`, b.ln1);
+    dense(`${pre}.self_attn.q_proj`, b.attn.q);
+    dense(`${pre}.self_attn.k_proj`, b.attn.k);
+    dense(`${pre}.self_attn.v_proj`, b.attn.v);
+    dense(`${pre}.self_attn.o_proj`, b.attn.o);
+    norm(`${pre}.post_attention_layernorm`, b.ln2);
+    dense(`${pre}.mlp.gate_proj`, b.mlp.gate);
+    dense(`${pre}.mlp.up_proj`, b.mlp.in);
+    dense(`${pre}.mlp.down_proj`, b.mlp.out);
   });
-  put("model.norm.weight", params.finalNorm);
+  if (p.ln_final !== undefined) norm("model.norm", p.ln_final);
   // A tied model saves no lm_head.weight (HF re-ties it on load).
-  if (!cfg.tie_word_embeddings) put("lm_head.weight", params.lmHead, lin);
+  if (!cfg.tie_word_embeddings) dense("lm_head", p.unembed);
   return sd;
 }

@@ -1,5 +1,5 @@
 /**
- * OPT checkpoints -> OptParams.
+ * OPT checkpoints <-> weights by role (lib/models/roles.ts).
  *
  * Quirks handled here:
  * - Learned positions: HF's table has n_ctx + 2 rows and position p reads row p + 2 (a fairseq
@@ -13,9 +13,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
+import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import type { StateDict } from "../types";
-import { checkWeights, shapesOf, type WeightSpec } from "../weights";
-import type { OptLayerParams, OptParams } from "./params";
+import type { WeightSpec } from "../weights";
 
 /** Checkpoint name -> spec name (`decoder.x` -> `model.decoder.x`). */
 export function optCanonicalName(name: string): string {
@@ -59,41 +59,83 @@ export function optWeightSpec(cfg: DecoderConfig): WeightSpec {
   return { required, optional, ignored: [] };
 }
 
-/** Convert an OPT state dict into OptParams (new tensors; the caller still owns `sdIn`). */
-export function optFromHf(cfg: DecoderConfig, sdIn: StateDict): OptParams {
-  const sd: StateDict = {};
-  for (const [name, t] of Object.entries(sdIn)) sd[optCanonicalName(name)] = t;
-  checkWeights("opt checkpoint", optWeightSpec(cfg), shapesOf(sd));
+/**
+ * A checked, canonically named OPT state dict -> weights by role (new tensors; the caller still
+ * owns `sd`). ln1 is self_attn_layer_norm, ln2 the block's final_layer_norm, mlp.in fc1, mlp.out
+ * fc2, embed_proj project_in, unembed_proj project_out.
+ */
+export function optFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
   const P = "model.decoder";
-  const w = (name: string) => tf.transpose(sd[name]) as tf.Tensor2D; // [out, in] -> [in, out]
-  const vec = (name: string) => tf.clone(sd[name]) as tf.Tensor1D;
-  const maybe = <T>(on: boolean, make: () => T) => (on ? make() : undefined);
-  const layers: OptLayerParams[] = [];
+  // nn.Linear [out, in] -> [in, out], with its bias when the config has one.
+  const dense = (name: string, withBias: boolean): Dense => ({
+    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
+    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
+  });
+  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
+  const blocks: BlockWeights[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
     const p = `${P}.layers.${l}`;
     const a = `${p}.self_attn`;
-    layers.push({
-      attnNormGain: vec(`${p}.self_attn_layer_norm.weight`), attnNormBias: vec(`${p}.self_attn_layer_norm.bias`),
-      wq: w(`${a}.q_proj.weight`), wk: w(`${a}.k_proj.weight`), wv: w(`${a}.v_proj.weight`), wo: w(`${a}.out_proj.weight`),
-      bq: maybe(cfg.attn_bias, () => vec(`${a}.q_proj.bias`)),
-      bk: maybe(cfg.attn_bias, () => vec(`${a}.k_proj.bias`)),
-      bv: maybe(cfg.attn_bias, () => vec(`${a}.v_proj.bias`)),
-      bo: maybe(cfg.attn_bias, () => vec(`${a}.out_proj.bias`)),
-      mlpNormGain: vec(`${p}.final_layer_norm.weight`), mlpNormBias: vec(`${p}.final_layer_norm.bias`),
-      wFc1: w(`${p}.fc1.weight`), bFc1: maybe(cfg.mlp_bias, () => vec(`${p}.fc1.bias`)),
-      wFc2: w(`${p}.fc2.weight`), bFc2: maybe(cfg.mlp_bias, () => vec(`${p}.fc2.bias`)),
+    blocks.push({
+      ln1: norm(`${p}.self_attn_layer_norm`),
+      attn: {
+        q: dense(`${a}.q_proj`, cfg.attn_bias), k: dense(`${a}.k_proj`, cfg.attn_bias),
+        v: dense(`${a}.v_proj`, cfg.attn_bias), o: dense(`${a}.out_proj`, cfg.attn_bias),
+      },
+      ln2: norm(`${p}.final_layer_norm`),
+      mlp: { in: dense(`${p}.fc1`, cfg.mlp_bias), out: dense(`${p}.fc2`, cfg.mlp_bias) },
     });
   }
   const projected = cfg.d_embed !== cfg.d_model;
   return {
-    tokenEmbed: tf.clone(sd[`${P}.embed_tokens.weight`]) as tf.Tensor2D,
+    embed: tf.clone(sd[`${P}.embed_tokens.weight`]) as tf.Tensor2D,
+    embed_proj: projected ? dense(`${P}.project_in`, false) : undefined,
     // Drop the pos_offset (2) rows HF keeps in front, so row p is position p.
-    posEmbed: tf.slice(sd[`${P}.embed_positions.weight`], [cfg.pos_offset, 0], [cfg.n_ctx, cfg.d_model]) as tf.Tensor2D,
-    projectIn: maybe(projected, () => w(`${P}.project_in.weight`)),
-    layers,
-    finalGain: maybe(cfg.final_norm, () => vec(`${P}.final_layer_norm.weight`)),
-    finalBias: maybe(cfg.final_norm, () => vec(`${P}.final_layer_norm.bias`)),
-    projectOut: maybe(projected, () => w(`${P}.project_out.weight`)),
-    lmHead: maybe(!cfg.tie_word_embeddings, () => w("lm_head.weight")),
+    pos_embed: tf.slice(sd[`${P}.embed_positions.weight`], [cfg.pos_offset, 0], [cfg.n_ctx, cfg.d_model]) as tf.Tensor2D,
+    blocks,
+    ln_final: cfg.final_norm ? norm(`${P}.final_layer_norm`) : undefined,
+    unembed_proj: projected ? dense(`${P}.project_out`, false) : undefined,
+    unembed: cfg.tie_word_embeddings ? undefined : dense("lm_head", false),
   };
+}
+
+/**
+ * Inverse of optFromHf: canonical OPT names, HF layout, new tensors. The pos_offset rows in front
+ * of the position table (read only for padding tokens, which this project never feeds) are
+ * written as zeros.
+ */
+export function optToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
+  if (p.blocks.length !== cfg.n_layers || p.pos_embed === undefined) {
+    throw new Error(`optToHf: weights need pos_embed and n_layers=${cfg.n_layers} blocks`);
+  }
+  const P = "model.decoder";
+  const sd: StateDict = {};
+  const dense = (name: string, d: Dense | undefined) => {
+    if (d === undefined) return;
+    sd[`${name}.weight`] = tf.transpose(d.w);
+    if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
+  };
+  const norm = (name: string, n: Norm | undefined) => {
+    if (n === undefined) return;
+    sd[`${name}.weight`] = tf.clone(n.w);
+    if (n.b !== undefined) sd[`${name}.bias`] = tf.clone(n.b);
+  };
+  sd[`${P}.embed_tokens.weight`] = tf.clone(p.embed);
+  sd[`${P}.embed_positions.weight`] = tf.concat([tf.zeros([cfg.pos_offset, cfg.d_model]), p.pos_embed], 0);
+  dense(`${P}.project_in`, p.embed_proj);
+  p.blocks.forEach((b, l) => {
+    const pre = `${P}.layers.${l}`;
+    norm(`${pre}.self_attn_layer_norm`, b.ln1);
+    dense(`${pre}.self_attn.q_proj`, b.attn.q);
+    dense(`${pre}.self_attn.k_proj`, b.attn.k);
+    dense(`${pre}.self_attn.v_proj`, b.attn.v);
+    dense(`${pre}.self_attn.out_proj`, b.attn.o);
+    norm(`${pre}.final_layer_norm`, b.ln2);
+    dense(`${pre}.fc1`, b.mlp.in);
+    dense(`${pre}.fc2`, b.mlp.out);
+  });
+  norm(`${P}.final_layer_norm`, p.ln_final);
+  dense(`${P}.project_out`, p.unembed_proj);
+  if (!cfg.tie_word_embeddings) dense("lm_head", p.unembed);
+  return sd;
 }

@@ -9,7 +9,7 @@ import { readSafetensors } from "../../../lib/io/safetensors";
 import { normalizeHfConfig } from "../../../lib/models/config";
 import { llamaFromHf, llamaToHf, llamaWeightSpec } from "../../../lib/models/llama/convert";
 import { llamaForward } from "../../../lib/models/llama/forward";
-import { disposeLlamaParams, mapLlamaParams } from "../../../lib/models/llama/params";
+import { disposeWeights, mapWeights } from "../../../lib/models/roles";
 import { loadModel } from "../../../lib/models/load";
 import { saveCheckpoint } from "../../../lib/models/save";
 import type { StateDict } from "../../../lib/models/types";
@@ -50,7 +50,7 @@ describe("llama converters", () => {
 
   it("llamaFromHf leaves the caller's tensors alive when its params are disposed", () => {
     const sd = randomStateDict();
-    disposeLlamaParams(llamaFromHf(cfg, sd));
+    disposeWeights(llamaFromHf(cfg, sd));
     expect(Object.values(sd).every((t) => !t.isDisposed)).toBe(true);
   });
 
@@ -87,7 +87,7 @@ describe("llamaForward is differentiable", () => {
   it("tf.variableGrads matches central finite differences on chosen weights", () => {
     const sd = randomStateDict();
     const base = llamaFromHf(cfg, sd);
-    const vars = mapLlamaParams(base, (t) => tf.variable(t));
+    const vars = mapWeights(base, (t) => tf.variable(t));
     const ids = tf.tensor2d([[256, 3, 99, 7, 42]], [1, 5], "int32");
     const target = tf.tensor2d([[3, 99, 7, 42, 1]], [1, 5], "int32");
     // Mean cross-entropy of next-token prediction.
@@ -103,9 +103,9 @@ describe("llamaForward is differentiable", () => {
     // Probe one entry in the embedding, a GQA key projection, the gate and a norm gain.
     const probes: [tf.Variable, number][] = [
       [vars.embed as unknown as tf.Variable, 99 * 16 + 3],
-      [vars.layers[0].wk as unknown as tf.Variable, 5],
-      [vars.layers[1].wGate as unknown as tf.Variable, 17],
-      [vars.layers[1].attnNorm as unknown as tf.Variable, 2],
+      [vars.blocks[0].attn.k.w as unknown as tf.Variable, 5],
+      [vars.blocks[1].mlp.gate!.w as unknown as tf.Variable, 17],
+      [vars.blocks[1].ln1.w as unknown as tf.Variable, 2],
     ];
     for (const [v, index] of probes) {
       const original = v.dataSync().slice();

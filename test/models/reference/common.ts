@@ -137,9 +137,28 @@ export function logitsRows(x: Rows, e: RefTensor): Rows {
   return linearOutIn(x, e);
 }
 
-/** Output of a reference forward: n_layers + 1 states (each [pos][d_model]) and logits [pos][d_vocab]. */
+/** One block's named states, each [pos][d_model] (an overridden block has only its input and output). */
+export interface RefBlock {
+  resid_pre: Rows;
+  attn_out?: Rows;
+  resid_mid?: Rows;
+  mlp_out?: Rows;
+  resid_post: Rows;
+}
+
+/**
+ * Output of a reference forward: n_layers + 1 states (each [pos][d_model]), every block's named
+ * states, the state after the final norm and logits [pos][d_vocab].
+ */
 export interface RefOutput {
   states: Rows[];
+  blocks: RefBlock[];
   residPreFinalNorm: Rows;
+  lnFinal: Rows;
   logits: Rows;
+}
+
+/** Options of a reference forward: replace block l by a function of its input (undefined: run it). */
+export interface RefOptions {
+  override?: (block: number, residPre: Rows) => Rows | undefined;
 }

@@ -5,10 +5,10 @@
  */
 import {
   addRows, attentionRows, layerNormRows, linearOutIn, logitsRows, mapRows, relu, weight,
-  type RefCheckpoint, type RefOutput, type Rows,
+  type RefBlock, type RefCheckpoint, type RefOptions, type RefOutput, type Rows,
 } from "./common";
 
-export function optReference(ck: RefCheckpoint, ids: number[]): RefOutput {
+export function optReference(ck: RefCheckpoint, ids: number[], opts: RefOptions = {}): RefOutput {
   const c = ck.config;
   const w = (n: string) => weight(ck, `model.decoder.${n}`, `decoder.${n}`);
   const has = (n: string) => ck.tensors.has(`model.decoder.${n}`) || ck.tensors.has(`decoder.${n}`);
@@ -19,6 +19,7 @@ export function optReference(ck: RefCheckpoint, ids: number[]): RefOutput {
   if (has("project_in.weight")) tokens = linearOutIn(tokens, w("project_in.weight"));
   let x: Rows = tokens.map((row, t) => row.map((v, i) => v + pos.data[(t + 2) * d + i]));
   const states: Rows[] = [x];
+  const blocks: RefBlock[] = [];
   const preLN = c.do_layer_norm_before !== false;
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `layers.${l}`;
@@ -33,17 +34,28 @@ export function optReference(ck: RefCheckpoint, ids: number[]): RefOutput {
       linearOutIn(mapRows(linearOutIn(h, w(`${p}.fc1.weight`), w(`${p}.fc1.bias`)), relu), w(`${p}.fc2.weight`), w(`${p}.fc2.bias`));
     const ln1 = (h: Rows) => layerNormRows(h, w(`${p}.self_attn_layer_norm.weight`), w(`${p}.self_attn_layer_norm.bias`), eps);
     const ln2 = (h: Rows) => layerNormRows(h, w(`${p}.final_layer_norm.weight`), w(`${p}.final_layer_norm.bias`), eps);
-    if (preLN) {
-      x = addRows(x, attn(ln1(x)));
-      x = addRows(x, mlp(ln2(x)));
+    const residPre = x;
+    const replaced = opts.override?.(l, residPre);
+    if (replaced) {
+      x = replaced;
+      blocks.push({ resid_pre: residPre, resid_post: x });
+    } else if (preLN) {
+      const attnOut = attn(ln1(x));
+      const residMid = addRows(x, attnOut);
+      const mlpOut = mlp(ln2(residMid));
+      x = addRows(residMid, mlpOut);
+      blocks.push({ resid_pre: residPre, attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: x });
     } else {
-      x = ln1(addRows(x, attn(x)));
-      x = ln2(addRows(x, mlp(x)));
+      const attnOut = attn(x);
+      const residMid = ln1(addRows(x, attnOut));
+      const mlpOut = mlp(residMid);
+      x = ln2(addRows(residMid, mlpOut));
+      blocks.push({ resid_pre: residPre, attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: x });
     }
     states.push(x);
   }
   const final = has("final_layer_norm.weight") ? layerNormRows(x, w("final_layer_norm.weight"), w("final_layer_norm.bias"), eps) : x;
   states[states.length - 1] = final;
   const out = has("project_out.weight") ? linearOutIn(final, w("project_out.weight")) : final;
-  return { states, residPreFinalNorm: x, logits: logitsRows(out, embed) };
+  return { states, blocks, residPreFinalNorm: x, lnFinal: final, logits: logitsRows(out, embed) };
 }
