@@ -14,7 +14,7 @@
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/backend";
-import { LinearityAccumulator, LinearityMatrixAccumulator, linearityScore, linearityScoreAsync, workerCount } from "../lib/tensor";
+import { LinearityAccumulator, LinearityMatrixAccumulator, linearityScore, linearityScoreAsync, workerCount } from "../lib";
 import { SyntheticStates } from "./synthetic";
 import { svdFormulaScore } from "./svd-formula";
 

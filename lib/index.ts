@@ -1,12 +1,13 @@
 /**
  * linearity-lab's public API, one import for notebooks and scripts:
  *   import { HiddenStateDataset, linearityScore, lineChart } from "../dist/lib";
- * Areas are also importable one by one (`../dist/lib/tensor`, `../dist/lib/dataset`, ...).
+ * Areas are also importable one by one (`../dist/lib/metrics`, `../dist/lib/dataset`, ...).
  * The Jupyter kernel client (lib/notebook) and the CLI are not re-exported: they are tools,
  * not analysis API.
  */
 export * from "./backend";
-export * from "./tensor";
+export * from "./numerics";
+export * from "./metrics";
 export * from "./io";
 export * from "./dataset";
 export * from "./corpus/brown";
@@ -15,7 +16,5 @@ export * from "./models";
 export * from "./extract";
 export * from "./probes";
 export * from "./interventions";
+export * from "./analysis";
 export * from "./plot";
-// Both tensor and dataset name their chunk type StateChunk; the dataset's (start required) is
-// assignable to the tensor one, so the dataset's is the one exported here.
-export type { StateChunk } from "./dataset";

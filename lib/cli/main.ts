@@ -6,6 +6,7 @@
  * and exit with status 1; set LINEARITY_DEBUG=1 to see the stack trace as well.
  */
 import { Command, CommanderError } from "commander";
+import { optionsAsFlags } from "./flags";
 import { registerScore } from "./commands/score";
 import { registerInspect } from "./commands/inspect";
 import { registerExport } from "./commands/export";
@@ -16,10 +17,16 @@ import { registerEval } from "./commands/eval";
 import { registerPrune } from "./commands/prune";
 
 export function buildProgram(): Command {
+  /** The sub-command being run (set just before its action). */
+  let running: Command | undefined;
   const program = new Command("linearity")
     .description("How linear are the layers of a transformer? Scores, probes and extraction.")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Remember which sub-command runs, so its errors can name its flags.
+    .hook("preAction", (_program, command) => {
+      running = command;
+    });
   for (const register of [
     registerScore,
     registerInspect,
@@ -32,6 +39,16 @@ export function buildProgram(): Command {
   ]) {
     register(program);
   }
+  // Library errors name library options ('maxTokens'); a CLI user reads the flag (--max-tokens).
+  const parseAsync = program.parseAsync.bind(program);
+  program.parseAsync = async (...args: Parameters<Command["parseAsync"]>) => {
+    try {
+      return await parseAsync(...args);
+    } catch (err) {
+      if (err instanceof Error && !(err instanceof CommanderError)) err.message = optionsAsFlags(err.message, running);
+      throw err;
+    }
+  };
   return program;
 }
 

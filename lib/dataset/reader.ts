@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { readNpyInt32 } from "../io/npy";
 import { readManifest } from "./manifest";
 import { listOriginalSampleFiles, npySource, originalSource, type RowSource } from "./sources";
+import type { StateChunk } from "../numerics/state-chunk";
 import {
   MANIFEST_FILE,
   TAGS_FILE,
@@ -48,15 +49,7 @@ interface DatasetInit {
   manifest?: Manifest;
 }
 
-/** One block of rows yielded by {@link HiddenStateDataset.chunks}. */
-export interface StateChunk {
-  /** First token (row) of the chunk. */
-  start: number;
-  /** Number of rows in the chunk. */
-  rows: number;
-  /** One buffer per requested state, each [rows, d_model] row-major. */
-  states: Float32Array[];
-}
+export type { StateChunk };
 
 export class HiddenStateDataset {
   readonly dir: string;

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
 import { writeNpy } from "../io/npy";
-import { checkFinite } from "../tensor/check";
+import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
 import {
   FORMAT_NAME,

@@ -16,12 +16,25 @@ import { loadModel } from "../models/load";
 import { resolveModel, type DownloadProgress } from "../models/hub";
 import type { Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
-import type { ExtractProgress } from "./progress";
 import { checkResumable, type ExtractionSettings } from "./resume";
 import { cutSequences, type Sequence } from "./sequences";
 import { loadTextSource } from "./source";
 
 export type ExtractDtype = "float16" | "float32";
+
+/** Extraction progress as the library reports it. */
+export interface ExtractProgress {
+  /** Tokens in the dataset so far (including tokens written by an earlier, interrupted run). */
+  tokens: number;
+  /** Samples (sequences) in the dataset so far. */
+  samples: number;
+  /** Tokens the run will reach when known (option maxTokens), else undefined. */
+  totalTokens?: number;
+  /** Tokens processed by this run only, for a tokens/s figure. */
+  tokensThisRun: number;
+  /** Seconds since this run started its first batch. */
+  seconds: number;
+}
 
 export interface ExtractOptions {
   /** A local model folder or a hub id (downloaded into the cache). */
@@ -67,20 +80,20 @@ export interface ExtractResult {
 const DEFAULT_SEQ_LEN = 256;
 const DEFAULT_BATCH = 8;
 
-/** Validate the numeric options, with the CLI's flag names in the messages. */
+/** Validate the options; messages name the options (the CLI turns them into its flags). */
 function checkOptions(opts: ExtractOptions): void {
   const dtype = opts.dtype ?? "float32";
   if (dtype !== "float16" && dtype !== "float32") {
-    throw new Error(`--dtype must be float16 or float32, got '${dtype}'`);
+    throw new Error(`extract: 'dtype' must be float16 or float32, got '${dtype}'`);
   }
   const positive = (name: string, v: number | undefined): void => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer, got ${v}`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`extract: '${name}' must be a positive integer, got ${v}`);
   };
-  positive("--max-tokens", opts.maxTokens);
-  positive("--seq-len", opts.seqLen);
-  positive("--batch-size", opts.batchSize);
+  positive("maxTokens", opts.maxTokens);
+  positive("seqLen", opts.seqLen);
+  positive("batchSize", opts.batchSize);
   if (opts.maxBatches !== undefined && (!Number.isInteger(opts.maxBatches) || opts.maxBatches < 0)) {
-    throw new Error(`maxBatches must be a non-negative integer, got ${opts.maxBatches}`);
+    throw new Error(`extract: 'maxBatches' must be a non-negative integer, got ${opts.maxBatches}`);
   }
 }
 
@@ -137,7 +150,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
     const cfg = model.config;
     const seqLen = opts.seqLen ?? Math.min(DEFAULT_SEQ_LEN, cfg.n_ctx);
     if (seqLen > cfg.n_ctx) {
-      throw new Error(`--seq-len ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
+      throw new Error(`extract: 'seqLen' ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
     }
     const tokenizer = loadTokenizer(dir, cfg);
     checkVocab(tokenizer, cfg.d_vocab, dir);
@@ -208,7 +221,7 @@ async function runBatches(
   if (skippedTokens !== writer.committedTokens) {
     throw new Error(
       `${opts.out} holds ${writer.committedSamples} sequences of ${writer.committedTokens} tokens, but this text and ` +
-        `tokenizer give ${skippedTokens} tokens for them; the dataset was written with other settings (use a new --out)`,
+        `tokenizer give ${skippedTokens} tokens for them; the dataset was written with other settings (use a new 'out')`,
     );
   }
 

@@ -1,4 +1,3 @@
-export { extract, batchStates, type ExtractOptions, type ExtractResult, type ExtractDtype } from "./extract";
+export { extract, batchStates, type ExtractOptions, type ExtractResult, type ExtractDtype, type ExtractProgress } from "./extract";
 export { cutSequences, BOS_TAG, type Sequence, type CutOptions } from "./sequences";
 export { loadTextSource, BROWN_SPECS, type TextDocument } from "./source";
-export { extractBar, downloadBar, type ExtractProgress } from "./progress";

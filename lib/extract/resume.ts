@@ -19,12 +19,13 @@ export interface ExtractionSettings {
   bos_token_id: number | null;
 }
 
-const FLAGS: Record<keyof ExtractionSettings, string> = {
-  model: "--model",
-  text: "--text",
-  seq_len: "--seq-len",
-  max_tokens: "--max-tokens",
-  dtype: "--dtype",
+/** The extract option behind each stored setting (the CLI shows them as its flags). */
+const OPTIONS: Record<keyof ExtractionSettings, string> = {
+  model: "'model'",
+  text: "'text'",
+  seq_len: "'seqLen'",
+  max_tokens: "'maxTokens'",
+  dtype: "'dtype'",
   tokenizer: "tokenizer",
   bos_token_id: "bos_token_id",
 };
@@ -38,15 +39,15 @@ export function checkResumable(out: string, want: ExtractionSettings): Manifest 
   const m = readManifest(out);
   const stored = (m.extra?.extraction ?? undefined) as Partial<ExtractionSettings> | undefined;
   if (stored === undefined) {
-    throw new Error(`${out} holds a dataset that was not written by 'linearity extract'; choose another --out`);
+    throw new Error(`${out} holds a dataset that was not written by 'linearity extract'; choose another 'out'`);
   }
   const show = (v: unknown): string => (v === null || v === undefined ? "(none)" : String(v));
-  const diffs = (Object.keys(FLAGS) as (keyof ExtractionSettings)[])
+  const diffs = (Object.keys(OPTIONS) as (keyof ExtractionSettings)[])
     .filter((k) => show(stored[k]) !== show(want[k]))
-    .map((k) => `${FLAGS[k]} ${show(stored[k])} (this run: ${show(want[k])})`);
+    .map((k) => `${OPTIONS[k]} ${show(stored[k])} (this run: ${show(want[k])})`);
   if (diffs.length > 0) {
     throw new Error(
-      `${out} was extracted with other settings: ${diffs.join(", ")}; rerun with the same settings to continue, or choose another --out`,
+      `${out} was extracted with other settings: ${diffs.join(", ")}; rerun with the same settings to continue, or choose another 'out'`,
     );
   }
   return m;

@@ -3,9 +3,8 @@
  * residual-stream states: memory O(n_layers d_model^2) for the linearity sums plus one row per
  * sequence and state for the last-token angles, whatever the number of tokens.
  */
-import { CosineAccumulator } from "../tensor/similarity";
-import { LinearityAccumulator } from "../tensor/pair";
-import type { ScoreOptions } from "../tensor/pair";
+import { CosineAccumulator } from "../metrics/cosine";
+import { LinearityAccumulator, type ScoreOptions } from "../metrics/linearity-accumulator";
 import type { BlockStats } from "./select";
 
 /**

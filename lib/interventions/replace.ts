@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { linear } from "../models/common/matmul";
 import type { BlockOverride, Model } from "../models/types";
-import { LinearityAccumulator } from "../tensor/pair";
+import { AffineFitAccumulator } from "../numerics/affine-fit";
 import { BlockStatsAccumulator } from "./block-stats";
 import type { EvalIds } from "./evaluate";
 import type { BlockStats } from "./select";
@@ -86,22 +86,14 @@ export function measureBlocks(model: Model, ids: EvalIds, batchSize: number): Bl
 }
 
 /**
- * Least-squares affine map from x to y, both [tokens, d_model] streamed through `add`: centred
- * (weight = the minimum-norm map of the centred data, rcond cut-off as the linearity score),
- * bias = mean(y) - mean(x) weight. Also reports the fit's R^2 (the linearity score of x -> y).
+ * Least-squares affine map from resid_pre to resid_post, both [tokens, d_model] streamed through
+ * `add` (lib/numerics AffineFitAccumulator: centred, with bias, rcond cut-off), with its R^2.
  */
 export function fitAffine(dModel: number, feed: (add: (x: Float32Array, y: Float32Array) => void) => void): AffineBlock & { r2: number } {
-  const acc = new LinearityAccumulator(dModel, dModel, { fn: "fitAffine", names: ["resid_pre", "resid_post"] });
+  const acc = new AffineFitAccumulator(dModel, dModel, { fn: "fitAffine", names: ["resid_pre", "resid_post"] });
   feed((x, y) => acc.add(x, y));
-  const B = acc.centeredMap(); // [d_model, d_model], (y - my) ~ (x - mx) B
-  const mx = acc.mean(0), my = acc.mean(1);
-  const bias = new Float32Array(dModel);
-  for (let c = 0; c < dModel; c++) {
-    let s = my[c];
-    for (let a = 0; a < dModel; a++) s -= mx[a] * B[a * dModel + c];
-    bias[c] = s;
-  }
-  return { weight: Float32Array.from(B), bias, r2: acc.result().score };
+  const fit = acc.result();
+  return { weight: Float32Array.from(fit.weight), bias: Float32Array.from(fit.bias), r2: fit.r2 };
 }
 
 /** One fitted block, with the R^2 of its fit on the calibration states. */

@@ -1,10 +1,11 @@
 /**
  * The closed-form counterpart of a trained probe: the least-squares affine map fitted on the
- * train rows (lib/tensor's leastSquaresMap on centred data), applied to any rows.
+ * train rows (lib/numerics' leastSquaresMap on centred data), applied to any rows.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { leastSquaresMap, ScoreOptions } from "../tensor";
-import { checkFinite, checkShape } from "../tensor/check";
+import { leastSquaresMap } from "../numerics/least-squares";
+import type { ScoreOptions } from "../metrics/linearity-accumulator";
+import { checkFinite, checkShape } from "../numerics/check";
 
 /** y ~= (x - meanX) weight + meanY. */
 export interface AffineMap {
@@ -32,7 +33,7 @@ function centred(values: Float32Array, rows: number, cols: number, mean: Float64
 
 /**
  * Fit the least-squares affine map x -> y (x: [tokens, d_in], y: [tokens, d_out]): centre both in
- * float64, then A = pinv(xc) yc by lib/tensor's leastSquaresMap (same rcond semantics as the
+ * float64, then A = pinv(xc) yc by lib/numerics' leastSquaresMap (same rcond semantics as the
  * linearity score). On the fitted rows, probeScore of its predictions equals linearityScore(x, y).
  */
 export function fitAffineMap(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOptions = {}): AffineMap {

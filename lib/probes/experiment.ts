@@ -3,8 +3,8 @@
  * then compare a trained probe with the closed-form least-squares map on the same split.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { linearityScore } from "../tensor";
-import { checkShape } from "../tensor/check";
+import { linearityScore } from "../metrics/linearity";
+import { checkShape } from "../numerics/check";
 import { applyAffineMap, fitAffineMap } from "./closed-form";
 import { predict, Probe } from "./probe";
 import { probeScore } from "./score";
@@ -54,7 +54,7 @@ export interface ProbeComparisonRow {
 
 /**
  * Scores of trained probes next to the closed-form least-squares affine map fitted on the same
- * train rows, plus lib/tensor's linearityScore on the train rows as a cross-check (it must equal
+ * train rows, plus lib/metrics' linearityScore on the train rows as a cross-check (it must equal
  * the closed form's train score). Rows: one per probe (labelled by `names`), then
  * "closed-form least squares". Score columns on the linearity score's scale.
  */

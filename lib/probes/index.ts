@@ -7,9 +7,10 @@ export { splitTrainTest, SplitOptions, TrainTestSplit } from "./split";
 export { AdamW, AdamWOptions } from "../optim/adamw";
 export { matMulDataLeft } from "./matmul";
 export { LinearProbe, MlpProbe, Probe, ProbeInitOptions, predict } from "./probe";
-export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, ProbeHistory } from "./train";
+export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, StepProgress, ProbeHistory } from "./train";
 export { probeScore } from "./score";
 export { fitAffineMap, applyAffineMap, AffineMap } from "./closed-form";
 export { probeData, disposeProbeData, compareWithClosedForm, ProbeComparisonRow } from "./experiment";
-export { groupMeans, indicesWhere, GroupMean } from "./groups";
-export { checkpointLinearity, listCheckpointDirs, CheckpointLinearity, CheckpointLinearityOptions } from "./dynamics";
+// Moved to lib/analysis; re-exported here for the committed notebooks (`../dist/lib/probes`).
+/** @deprecated import from lib/analysis (or the package root). */
+export { groupMeans, indicesWhere, GroupMean, checkpointLinearity, listCheckpointDirs, CheckpointLinearity, CheckpointLinearityOptions } from "../analysis";

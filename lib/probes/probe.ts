@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { applyDense, DenseLayer, denseLayer } from "./layer";
 import { mulberry32 } from "./random";
 import { rowBlock } from "./rows";
-import { checkShape } from "../tensor/check";
+import { checkShape } from "../numerics/check";
 
 /** A trainable map [rows, d_in] -> [rows, d_out]. */
 export interface Probe {

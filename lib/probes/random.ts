@@ -1,11 +1,11 @@
 /**
  * Seeded pseudo-random numbers for probes: reproducible splits, shuffles and initialisations, on
- * the project's one generator (lib/tensor/random.ts says why not tfjs's RNG).
+ * the project's one generator (lib/numerics/random.ts says why not tfjs's RNG).
  */
-import { uniformRng } from "../tensor/random";
+import { uniformRng } from "../numerics/random";
 
 /**
- * mulberry32 ({@link uniformRng} of lib/tensor/random.ts) with the seed checked: uniform floats
+ * mulberry32 ({@link uniformRng} of lib/numerics/random.ts) with the seed checked: uniform floats
  * in [0, 1) with 2^-32 resolution. Good statistical quality for shuffles and initialisation; not
  * for cryptography.
  */

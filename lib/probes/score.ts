@@ -2,7 +2,7 @@
  * Scores of a probe's predictions on the linearity score's scale.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkFinite, checkShape } from "../tensor/check";
+import { checkFinite, checkShape } from "../numerics/check";
 
 /**
  * The linearity-style score of predictions: `1 - ||y - pred||_F^2 / ||y - mean(y)||_F^2`

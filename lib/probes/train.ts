@@ -3,12 +3,11 @@
  * train rows, one train and one test loss per epoch.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { SingleBar } from "cli-progress";
 import { AdamW, AdamWOptions } from "../optim/adamw";
 import { Probe } from "./probe";
 import { mulberry32, permutation } from "./random";
 import { gatherRows, rowBlock } from "./rows";
-import { checkShape } from "../tensor/check";
+import { checkShape } from "../numerics/check";
 import { ensureGradients } from "../models/common/gradients";
 
 /** Rows of a probe's train and test sets. */
@@ -31,10 +30,27 @@ export interface TrainProbeOptions extends AdamWOptions {
   epochs?: number;
   /** Seed of the per-epoch shuffles (mulberry32). Default 0. */
   seed?: number;
-  /** Show a progress bar on stderr. Default: when stderr is a terminal. */
+  /**
+   * @deprecated No effect: the library draws no progress bars; pass {@link onStep} and draw one
+   * (kept so that existing calls with `progress: false` still type-check).
+   */
   progress?: boolean;
+  /** Called every 50 steps and after each epoch's last step (e.g. to draw a progress bar). */
+  onStep?: (p: StepProgress) => void;
   /** Called after each epoch (e.g. to print or plot as training goes). */
   onEpoch?: (stats: EpochStats) => void;
+}
+
+/** Progress within an epoch, as {@link TrainProbeOptions.onStep} reports it. */
+export interface StepProgress {
+  /** 1-based epoch number, of `epochs`. */
+  epoch: number;
+  epochs: number;
+  /** Steps done in this epoch, of `steps`. */
+  step: number;
+  steps: number;
+  /** Mean mini-batch loss of the epoch so far. */
+  loss: number;
 }
 
 /** Losses after one epoch. */
@@ -116,13 +132,6 @@ export function trainProbe(probe: Probe, data: ProbeData, opts: TrainProbeOption
   const optimizer = new AdamW(probe.variables, opts);
   const rand = mulberry32(opts.seed ?? 0);
   const stepsPerEpoch = Math.ceil(nTrain / batchSize);
-  const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
-  const bar = showProgress
-    ? new SingleBar({
-        stream: process.stderr,
-        format: "probe epoch {epoch}/{epochs} [{bar}] {value}/{total} steps | loss {loss} | {eta}s left",
-      })
-    : undefined;
   const history: EpochStats[] = [];
   const t0 = performance.now();
   const variables = probe.variables as tf.Variable[];
@@ -139,7 +148,6 @@ export function trainProbe(probe: Probe, data: ProbeData, opts: TrainProbeOption
       const order = permutation(nTrain, rand);
       gatherRows(xTrain, probe.dIn, order, xs);
       gatherRows(yTrain, probe.dOut, order, ys);
-      bar?.start(stepsPerEpoch, 0, { epoch, epochs, loss: "-" });
       const tEpoch = performance.now();
       let lossSum = 0;
       for (let step = 0; step < stepsPerEpoch; step++) {
@@ -156,12 +164,11 @@ export function trainProbe(probe: Probe, data: ProbeData, opts: TrainProbeOption
           optimizer.step(variables.map((v) => grads[v.name]));
           return value.dataSync()[0];
         });
-        if (bar && (step % 50 === 0 || step === stepsPerEpoch - 1)) {
-          bar.update(step + 1, { loss: (lossSum / (step + 1)).toPrecision(4) });
+        if (opts.onStep && (step % 50 === 0 || step === stepsPerEpoch - 1)) {
+          opts.onStep({ epoch, epochs, step: step + 1, steps: stepsPerEpoch, loss: lossSum / (step + 1) });
         }
       }
       const seconds = (performance.now() - tEpoch) / 1000;
-      bar?.stop();
       const stats: EpochStats = {
         epoch,
         trainLoss: lossSum / stepsPerEpoch,
@@ -173,7 +180,6 @@ export function trainProbe(probe: Probe, data: ProbeData, opts: TrainProbeOption
       opts.onEpoch?.(stats);
     }
   } finally {
-    bar?.stop();
     optimizer.dispose();
   }
   return { epochs: history, steps: optimizer.steps, seconds: (performance.now() - t0) / 1000 };

@@ -125,7 +125,7 @@ export async function train(
   // Start fresh, or restore weights, optimizer and sampler from the newest checkpoint.
   const existing = listCheckpoints(checkpointsDir);
   if (!resume && existing.length > 0) {
-    throw new Error(`train: ${opts.out} already has checkpoints (newest step ${existing[existing.length - 1].step}); pass --resume to continue it, or choose another --out`);
+    throw new Error(`train: ${opts.out} already has checkpoints (newest step ${existing[existing.length - 1].step}); pass 'resume' to continue it, or choose another 'out'`);
   }
   let step = 0;
   let dataRng = new Rng((opts.seed ^ 0x5eed) >>> 0);
@@ -231,7 +231,7 @@ export async function train(
     lastLoss = loss.dataSync()[0];
     loss.dispose();
     if (!Number.isFinite(lastLoss)) {
-      throw new Error(`train: the loss became ${lastLoss} at step ${step + 1}; lower --lr or raise --warmup (last checkpoint under ${checkpointsDir})`);
+      throw new Error(`train: the loss became ${lastLoss} at step ${step + 1}; lower 'lr' or raise 'warmup' (last checkpoint under ${checkpointsDir})`);
     }
     step += 1;
     tokensSeen += batch.batch * batch.pos;

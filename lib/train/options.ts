@@ -87,39 +87,39 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "out"> = {
 /** Throw a one-line error naming the first invalid option. */
 export function checkTrainOptions(o: TrainOptions): void {
   const ints: [string, number, number][] = [
-    ["seq-len", o.seqLen, 2],
-    ["batch-size", o.batchSize, 1],
+    ["seqLen", o.seqLen, 2],
+    ["batchSize", o.batchSize, 1],
     ["steps", o.steps, 1],
     ["warmup", o.warmup, 0],
-    ["eval-every", o.evalEvery, 1],
-    ["eval-sequences", o.evalSequences, 1],
-    ["checkpoint-every", o.checkpointEvery, 1],
-    ["keep-checkpoints", o.keepCheckpoints, 0],
-    ["final-eval-sequences", o.finalEvalSequences, 0],
+    ["evalEvery", o.evalEvery, 1],
+    ["evalSequences", o.evalSequences, 1],
+    ["checkpointEvery", o.checkpointEvery, 1],
+    ["keepCheckpoints", o.keepCheckpoints, 0],
+    ["finalEvalSequences", o.finalEvalSequences, 0],
   ];
   for (const [name, v, min] of ints) {
-    if (!Number.isInteger(v) || v < min) throw new Error(`train: --${name} expected an integer >= ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min) throw new Error(`train: '${name}' expected an integer >= ${min}, got ${v}`);
   }
   const nums: [string, number, number, number][] = [
     ["lr", o.lr, 0, Infinity],
-    ["min-lr", o.minLr, 0, Infinity],
-    ["weight-decay", o.weightDecay, 0, Infinity],
+    ["minLr", o.minLr, 0, Infinity],
+    ["weightDecay", o.weightDecay, 0, Infinity],
     ["beta1", o.beta1, 0, 1],
     ["beta2", o.beta2, 0, 1],
-    ["grad-clip", o.gradClip, 0, Infinity],
+    ["gradClip", o.gradClip, 0, Infinity],
   ];
   for (const [name, v, lo, hi] of nums) {
-    if (!(v >= lo && v < hi)) throw new Error(`train: --${name} expected a number in [${lo}, ${hi}), got ${v}`);
+    if (!(v >= lo && v < hi)) throw new Error(`train: '${name}' expected a number in [${lo}, ${hi}), got ${v}`);
   }
-  if (!(o.lr > 0)) throw new Error(`train: --lr expected a number > 0, got ${o.lr}`);
-  if (!Number.isInteger(o.seed)) throw new Error(`train: --seed expected an integer, got ${o.seed}`);
+  if (!(o.lr > 0)) throw new Error(`train: 'lr' expected a number > 0, got ${o.lr}`);
+  if (!Number.isInteger(o.seed)) throw new Error(`train: 'seed' expected an integer, got ${o.seed}`);
   for (const s of o.snapshotSteps) {
     if (!Number.isInteger(s) || s < 0 || s > o.steps) {
-      throw new Error(`train: --snapshot-steps has ${s}; expected integers in 0..${o.steps} (--steps)`);
+      throw new Error(`train: 'snapshotSteps' has ${s}; expected integers in 0..${o.steps} ('steps')`);
     }
   }
-  for (const [name, v] of [["snapshot-dtype", o.snapshotDtype], ["final-dtype", o.finalDtype]] as const) {
-    if (v !== "float16" && v !== "float32") throw new Error(`train: --${name} expected float16 or float32, got '${v}'`);
+  for (const [name, v] of [["snapshotDtype", o.snapshotDtype], ["finalDtype", o.finalDtype]] as const) {
+    if (v !== "float16" && v !== "float32") throw new Error(`train: '${name}' expected float16 or float32, got '${v}'`);
   }
 }
 

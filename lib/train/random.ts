@@ -6,10 +6,10 @@
  * saved, and its seeded ops reseed per call. Initialisation and batch sampling here are done in
  * plain JavaScript, driven only by the seed, so a run is the same on every backend.
  */
-import { mulberry32Advance, mulberry32Output } from "../tensor/random";
+import { mulberry32Advance, mulberry32Output } from "../numerics/random";
 
 /**
- * mulberry32 (lib/tensor/random.ts) as an object whose state can be read and restored: uniform
+ * mulberry32 (lib/numerics/random.ts) as an object whose state can be read and restored: uniform
  * floats in [0, 1) with 2^-32 resolution; the same sequence as `uniformRng(seed)`.
  */
 export class Rng {

@@ -45,7 +45,7 @@ export function spawnCli(args: string[]): { code: number | null; stdout: string;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-// ---- float64 references, written independently of lib/tensor -----------------------------
+// ---- float64 references, written independently of lib/metrics and lib/numerics -----------------------------
 
 function centered(x: ArrayLike<number>, n: number, d: number): number[][] {
   const cols = Array.from({ length: d }, (_, j) => Array.from({ length: n }, (_, t) => x[t * d + j]));

@@ -241,10 +241,10 @@ describe("extract errors", () => {
     await expect(extract({ ...base, model: path.join(tmp, "missing", "model") })).rejects.toThrow(/^model: folder .*missing\/model does not exist/);
     fs.writeFileSync(path.join(tmp, "empty.txt"), "");
     await expect(extract({ ...base, text: path.join(tmp, "empty.txt") })).rejects.toThrow(/empty\.txt is empty; there is nothing to extract/);
-    await expect(extract({ ...base, dtype: "float64" as never })).rejects.toThrow("--dtype must be float16 or float32, got 'float64'");
-    await expect(extract({ ...base, seqLen: 65 })).rejects.toThrow("--seq-len 65 exceeds the model's n_ctx 64");
-    await expect(extract({ ...base, batchSize: 0 })).rejects.toThrow("--batch-size must be a positive integer, got 0");
-    await expect(extract({ ...base, maxTokens: 1.5 })).rejects.toThrow("--max-tokens must be a positive integer, got 1.5");
+    await expect(extract({ ...base, dtype: "float64" as never })).rejects.toThrow("extract: 'dtype' must be float16 or float32, got 'float64'");
+    await expect(extract({ ...base, seqLen: 65 })).rejects.toThrow("extract: 'seqLen' 65 exceeds the model's n_ctx 64");
+    await expect(extract({ ...base, batchSize: 0 })).rejects.toThrow("extract: 'batchSize' must be a positive integer, got 0");
+    await expect(extract({ ...base, maxTokens: 1.5 })).rejects.toThrow("extract: 'maxTokens' must be a positive integer, got 1.5");
     expect(fs.existsSync(base.out)).toBe(false);
   });
 
@@ -252,10 +252,10 @@ describe("extract errors", () => {
     const dir = out();
     await extract({ model: byteModel, text: textFile, out: dir, seqLen: 16, maxBatches: 1 });
     await expect(extract({ model: byteModel, text: textFile, out: dir, seqLen: 20 })).rejects.toThrow(
-      /was extracted with other settings: --seq-len 16 \(this run: 20\); rerun with the same settings/,
+      /was extracted with other settings: 'seqLen' 16 \(this run: 20\); rerun with the same settings/,
     );
     await expect(extract({ model: byteModel, text: textFile, out: dir, seqLen: 16, dtype: "float16" })).rejects.toThrow(
-      /--dtype float32 \(this run: float16\)/,
+      /'dtype' float32 \(this run: float16\)/,
     );
   });
 

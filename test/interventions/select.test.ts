@@ -1,12 +1,12 @@
 /**
  * The three selection rules on hand-made numbers, and the per-block statistics they read against
- * float64 loops written here (linearity through the Jacobi-SVD reference of test/tensor).
+ * float64 loops written here (linearity through the Jacobi-SVD reference of test/numerics).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { BlockStatsAccumulator } from "../../lib/interventions/block-stats";
 import { bestContiguousRun, indicesOfLargest, indicesOfSmallest, selectBlocks, type BlockStats } from "../../lib/interventions/select";
-import { asFloat32, flat, gaussianMatrix, matmul, refScore, type Mat } from "../tensor/reference";
+import { asFloat32, flat, gaussianMatrix, matmul, refScore, type Mat } from "../numerics/reference";
 
 beforeAll(async () => {
   await initBackend({ quiet: true });

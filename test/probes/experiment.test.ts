@@ -7,7 +7,7 @@ import { LinearProbe } from "../../lib/probes/probe";
 import { probeScore } from "../../lib/probes/score";
 import { splitTrainTest } from "../../lib/probes/split";
 import { trainProbe } from "../../lib/probes/train";
-import { linearityScore } from "../../lib/tensor";
+import { linearityScore } from "../../lib/metrics";
 import { leastSquaresR2, linearData } from "./synthetic";
 
 beforeAll(async () => {

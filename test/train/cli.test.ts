@@ -12,9 +12,9 @@ describe("linearity train (argument errors)", () => {
   const out = path.join(os.tmpdir(), "linearity-train-cli-never-written");
 
   it("names the option whose value is not a number", async () => {
-    await expect(run("--out", out, "--seq-len", "abc")).rejects.toThrow(/train: --seq-len expected an integer, got 'abc'/);
-    await expect(run("--out", out, "--lr", "fast")).rejects.toThrow(/train: --lr expected a number, got 'fast'/);
-    await expect(run("--out", out, "--snapshot-steps", "1,x")).rejects.toThrow(/--snapshot-steps expected an integer, got 'x'/);
+    await expect(run("--out", out, "--seq-len", "abc")).rejects.toThrow(/--seq-len must be an integer, got 'abc'/);
+    await expect(run("--out", out, "--lr", "fast")).rejects.toThrow(/--lr must be a number, got 'fast'/);
+    await expect(run("--out", out, "--snapshot-steps", "1,x")).rejects.toThrow(/--snapshot-steps must be an integer, got 'x'/);
   });
 
   it("rejects an unknown corpus and out-of-range values before training", async () => {

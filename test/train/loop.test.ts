@@ -109,12 +109,12 @@ describe("train", () => {
 
   it("refuses to overwrite a run, to resume with other hyperparameters, and bad options", async () => {
     const out = path.join(tmp, "straight"); // has checkpoints from the previous test
-    await expect(train(tiny(out), texts)).rejects.toThrow(/already has checkpoints \(newest step 6\); pass --resume/);
+    await expect(train(tiny(out), texts)).rejects.toThrow(/already has checkpoints \(newest step 6\); pass 'resume'/);
     await expect(train(tiny(out, { lr: 5e-3 }), texts, { resume: true })).rejects.toThrow(
       /cannot resume .*step-000006: it was trained with lr=0.01, this run asks for 0.005/,
     );
-    await expect(train(tiny(path.join(tmp, "bad"), { seqLen: 1 }), texts)).rejects.toThrow(/--seq-len expected an integer >= 2, got 1/);
-    await expect(train(tiny(path.join(tmp, "bad"), { snapshotSteps: [7] }), texts)).rejects.toThrow(/--snapshot-steps has 7/);
+    await expect(train(tiny(path.join(tmp, "bad"), { seqLen: 1 }), texts)).rejects.toThrow(/'seqLen' expected an integer >= 2, got 1/);
+    await expect(train(tiny(path.join(tmp, "bad"), { snapshotSteps: [7] }), texts)).rejects.toThrow(/'snapshotSteps' has 7/);
     await expect(train(tiny(path.join(tmp, "bad"), { seqLen: 999 }), texts)).rejects.toThrow(/fewer than one sequence of pos=999/);
   });
 });

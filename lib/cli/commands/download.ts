@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { resolveModel } from "../../models/hub";
-import { downloadBar } from "../../extract/progress";
+import { downloadBar } from "../progress";
 
 /**
  * `linearity download ID [--cache DIR] [--revision R]`: fetch a Hugging Face model (config.json,

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { initBackend } from "../../backend";
 import { writeNpy } from "../../io/npy";
 import { DEFAULT_EVAL_BATCH, DEFAULT_EVAL_TEXT, DEFAULT_EVAL_TOKENS, evaluateModel } from "../../interventions/evaluate";
-import { positiveIntFlag } from "./score";
+import { positiveIntFlag } from "../flags";
 
 interface EvalFlags {
   model: string;

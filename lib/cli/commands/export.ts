@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import * as cliProgress from "cli-progress";
 import { HiddenStateDataset } from "../../dataset/reader";
 import { exportState, exportTokenIds } from "../../dataset/export";
-import { nonNegativeIntFlag, positiveIntFlag } from "./score";
+import { nonNegativeIntFlag, positiveIntFlag } from "../flags";
 
 interface ExportFlags {
   state?: number;

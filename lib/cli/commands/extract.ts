@@ -1,18 +1,8 @@
 import type { Command } from "commander";
 import { initBackend } from "../../backend";
 import { extract, type ExtractDtype } from "../../extract/extract";
-import { downloadBar, extractBar } from "../../extract/progress";
-
-/** Parse a flag that must be a positive integer, naming the flag when it is not. */
-function positiveInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
-      throw new Error(`${flag} must be a positive integer, got '${value}'`);
-    }
-    return n;
-  };
-}
+import { downloadBar, extractBar } from "../progress";
+import { positiveIntFlag } from "../flags";
 
 interface ExtractFlags {
   model: string;
@@ -37,10 +27,10 @@ export function registerExtract(program: Command): void {
     .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id (e.g. facebook/opt-125m)")
     .requiredOption("--text <file-or-corpus>", "UTF-8 text file, or corpus:brown, corpus:brown:train, corpus:brown:heldout")
     .requiredOption("--out <dataset>", "dataset folder to create, or to continue after an interruption")
-    .option("--max-tokens <n>", "stop after n tokens, BOS included (default: the whole text)", positiveInt("--max-tokens"))
-    .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveInt("--seq-len"))
+    .option("--max-tokens <n>", "stop after n tokens, BOS included (default: the whole text)", positiveIntFlag("--max-tokens"))
+    .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--dtype <type>", "float16 or float32 storage", "float32")
-    .option("--batch-size <n>", "sequences per forward pass", positiveInt("--batch-size"), 8)
+    .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), 8)
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .action(async (flags: ExtractFlags) => {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {

@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import * as cliProgress from "cli-progress";
 import { initBackend } from "../../backend";
 import { HiddenStateDataset } from "../../dataset/reader";
-import { consecutiveStats, type ConsecutiveStats } from "../../dataset/stats";
-import { positiveIntFlag } from "./score";
+import { consecutiveStats, type ConsecutiveStats } from "../../analysis/consecutive-stats";
+import { positiveIntFlag } from "../flags";
 
 interface InspectFlags {
   rows?: number;

@@ -5,7 +5,7 @@ import { DEFAULT_CALIBRATE_TEXT, DEFAULT_CALIBRATE_TOKENS, prune } from "../../i
 import type { ReplaceMode } from "../../interventions/replace";
 import type { SelectRule } from "../../interventions/select";
 import type { SaveDtype } from "../../models/save";
-import { positiveIntFlag } from "./score";
+import { positiveIntFlag } from "../flags";
 
 interface PruneFlags {
   model: string;

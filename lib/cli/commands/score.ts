@@ -1,36 +1,7 @@
 import type { Command } from "commander";
 import { initBackend } from "../../backend";
-import { scoreFiles } from "../../dataset/score-files";
-
-/** Parse a flag that must be a positive integer, naming the flag when it is not. */
-export function positiveIntFlag(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
-      throw new Error(`${flag} must be a positive integer, got '${value}'`);
-    }
-    return n;
-  };
-}
-
-/** Parse a flag that must be a non-negative integer. */
-export function nonNegativeIntFlag(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-      throw new Error(`${flag} must be a non-negative integer, got '${value}'`);
-    }
-    return n;
-  };
-}
-
-function positiveNumberFlag(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got '${value}'`);
-    return n;
-  };
-}
+import { scoreFiles } from "../../analysis/score-files";
+import { nonNegativeIntFlag, positiveIntFlag, positiveNumberFlag } from "../flags";
 
 interface ScoreFlags {
   residual?: boolean;

@@ -7,27 +7,7 @@ import { train, type TrainTexts } from "../../train/loop";
 import { checkSizes } from "../../train/model";
 import { checkTrainOptions, DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "../../train/options";
 import { natsToBitsPerByte } from "../../train/unigram";
-
-/** Parse an integer option, with a one-line error naming it. */
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new Error(`train: --${name} expected an integer, got '${v}'`);
-    return n;
-  };
-}
-
-function num(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n)) throw new Error(`train: --${name} expected a number, got '${v}'`);
-    return n;
-  };
-}
-
-function intList(name: string) {
-  return (v: string): number[] => (v.trim() === "" ? [] : v.split(",").map((s) => int(name)(s.trim())));
-}
+import { intFlag, intListFlag, numberFlag } from "../flags";
 
 /** The texts of a corpus name (only the Brown Corpus is built in). */
 function corpusTexts(corpus: string): TrainTexts {
@@ -50,31 +30,31 @@ export function registerTrain(program: Command): void {
     .description("train a small byte-level Llama-style model on the Brown Corpus (AdamW, resumable)")
     .requiredOption("--out <dir>", "output folder: checkpoints/, snapshots/, model/, learning-curve.csv, summary.json")
     .option("--corpus <name>", "training text (train split; validation on the held-out split)", d.corpus)
-    .option("--n-layers <n>", "transformer blocks", int("n-layers"), d.model.n_layers)
-    .option("--d-model <n>", "residual stream width", int("d-model"), d.model.d_model)
-    .option("--n-heads <n>", "attention heads", int("n-heads"), d.model.n_heads)
-    .option("--n-kv-heads <n>", "key/value heads (grouped-query attention when < n-heads)", int("n-kv-heads"))
-    .option("--d-mlp <n>", "SwiGLU hidden width", int("d-mlp"), d.model.d_mlp)
+    .option("--n-layers <n>", "transformer blocks", intFlag("--n-layers"), d.model.n_layers)
+    .option("--d-model <n>", "residual stream width", intFlag("--d-model"), d.model.d_model)
+    .option("--n-heads <n>", "attention heads", intFlag("--n-heads"), d.model.n_heads)
+    .option("--n-kv-heads <n>", "key/value heads (grouped-query attention when < n-heads)", intFlag("--n-kv-heads"))
+    .option("--d-mlp <n>", "SwiGLU hidden width", intFlag("--d-mlp"), d.model.d_mlp)
     .option("--tie-embeddings", "tie the output projection to the token embedding", d.model.tie_word_embeddings)
-    .option("--seq-len <n>", "tokens per sequence (BOS + bytes); also max_position_embeddings", int("seq-len"), d.seqLen)
-    .option("--batch-size <n>", "sequences per step", int("batch-size"), d.batchSize)
-    .option("--steps <n>", "optimizer steps", int("steps"), d.steps)
-    .option("--lr <x>", "peak learning rate", num("lr"), d.lr)
-    .option("--min-lr <x>", "learning rate at the last step (cosine decay)", num("min-lr"), d.minLr)
-    .option("--warmup <n>", "linear warm-up steps", int("warmup"), d.warmup)
-    .option("--weight-decay <x>", "AdamW decoupled weight decay (matrices only)", num("weight-decay"), d.weightDecay)
-    .option("--beta1 <x>", "AdamW beta1", num("beta1"), d.beta1)
-    .option("--beta2 <x>", "AdamW beta2", num("beta2"), d.beta2)
-    .option("--grad-clip <x>", "clip the global gradient norm (0: off)", num("grad-clip"), d.gradClip)
-    .option("--seed <n>", "seed of the initial weights and of batch sampling", int("seed"), d.seed)
-    .option("--eval-every <n>", "steps between validation losses", int("eval-every"), d.evalEvery)
-    .option("--eval-sequences <n>", "held-out windows in each validation", int("eval-sequences"), d.evalSequences)
-    .option("--checkpoint-every <n>", "steps between resumable checkpoints", int("checkpoint-every"), d.checkpointEvery)
-    .option("--keep-checkpoints <n>", "resumable checkpoints kept (0: all)", int("keep-checkpoints"), d.keepCheckpoints)
-    .option("--snapshot-steps <list>", "comma-separated steps whose weights are kept in snapshots/ (0 = initial weights)", intList("snapshot-steps"), d.snapshotSteps)
+    .option("--seq-len <n>", "tokens per sequence (BOS + bytes); also max_position_embeddings", intFlag("--seq-len"), d.seqLen)
+    .option("--batch-size <n>", "sequences per step", intFlag("--batch-size"), d.batchSize)
+    .option("--steps <n>", "optimizer steps", intFlag("--steps"), d.steps)
+    .option("--lr <x>", "peak learning rate", numberFlag("--lr"), d.lr)
+    .option("--min-lr <x>", "learning rate at the last step (cosine decay)", numberFlag("--min-lr"), d.minLr)
+    .option("--warmup <n>", "linear warm-up steps", intFlag("--warmup"), d.warmup)
+    .option("--weight-decay <x>", "AdamW decoupled weight decay (matrices only)", numberFlag("--weight-decay"), d.weightDecay)
+    .option("--beta1 <x>", "AdamW beta1", numberFlag("--beta1"), d.beta1)
+    .option("--beta2 <x>", "AdamW beta2", numberFlag("--beta2"), d.beta2)
+    .option("--grad-clip <x>", "clip the global gradient norm (0: off)", numberFlag("--grad-clip"), d.gradClip)
+    .option("--seed <n>", "seed of the initial weights and of batch sampling", intFlag("--seed"), d.seed)
+    .option("--eval-every <n>", "steps between validation losses", intFlag("--eval-every"), d.evalEvery)
+    .option("--eval-sequences <n>", "held-out windows in each validation", intFlag("--eval-sequences"), d.evalSequences)
+    .option("--checkpoint-every <n>", "steps between resumable checkpoints", intFlag("--checkpoint-every"), d.checkpointEvery)
+    .option("--keep-checkpoints <n>", "resumable checkpoints kept (0: all)", intFlag("--keep-checkpoints"), d.keepCheckpoints)
+    .option("--snapshot-steps <list>", "comma-separated steps whose weights are kept in snapshots/ (0 = initial weights)", intListFlag("--snapshot-steps"), d.snapshotSteps)
     .option("--snapshot-dtype <dtype>", "float16 or float32", d.snapshotDtype)
     .option("--final-dtype <dtype>", "dtype of model/ (float16 or float32)", d.finalDtype)
-    .option("--final-eval-sequences <n>", "held-out windows (spread over all the held-out text) in the final validation; 0: skip", int("final-eval-sequences"), d.finalEvalSequences)
+    .option("--final-eval-sequences <n>", "held-out windows (spread over all the held-out text) in the final validation; 0: skip", intFlag("--final-eval-sequences"), d.finalEvalSequences)
     .option("--resume", "continue from the newest checkpoint in --out")
     .action(async (o: Record<string, unknown>) => {
       const opts: TrainOptions = {

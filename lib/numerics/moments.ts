@@ -12,6 +12,7 @@
  *   a transposeA matmul is ~20x slower on wasm), summed across blocks into Float64Array.
  * - Column sums, sums of squares, and optional ||x_j - x_i||^2 sums are plain float64 loops over
  *   the float32 values (cheap, exact up to float64 rounding).
+ * - The shift (and any whitening transform) is fixed once, from the first rows, by warmup.ts.
  * - Worker threads (async path only: addAsync / finishAsync): the main thread still shifts,
  *   checks and sums every row, and hands the float32 block products to worker threads, each with
  *   its own tfjs instance and float64 partial sums; finishAsync adds them up. Same float32 block
@@ -21,7 +22,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { BlockProducts, ProductPlan, productKey } from "./block-products";
 import { checkChunk } from "./check";
 import { GramWorkerPool, workerCount, workerCountForced } from "./gram-pool";
-import { DEFAULT_RCOND, conditionEstimate, factorGram, whiteningFromFactor } from "./solve";
+import { warmUp } from "./warmup";
 
 /** Options of {@link GramAccumulator}. */
 export interface GramAccumulatorOptions {
@@ -54,27 +55,6 @@ export interface GramAccumulatorOptions {
 }
 
 const key = productKey;
-
-/** float32 unit roundoff (2^-24). */
-export const EPS32 = 2 ** -24;
-
-/**
- * Largest predicted relative error, cond * EPS32 * sqrt(blockRows), for which "auto" keeps the plain
- * (unwhitened) route: cond <= ~1,050 at the default 1024-row blocks. Calibrated in docs/tensor.md
- * ("Adaptive whitening"): the measured absolute score error of the plain route stayed below
- * max(1e-7, ~2.3e-5 x this prediction) (cond 1 to 1e7, d 16 and 48), so 2e-3 keeps it within
- * ~1e-7, the level of the whitened route's own error.
- */
-export const AUTO_WHITEN_MAX_PREDICTED = 2e-3;
-
-/**
- * The "auto" whitening rule: whiten when the condition-number estimate of the equilibrated warm-up
- * Gram predicts a float32 error above {@link AUTO_WHITEN_MAX_PREDICTED} (Infinity, i.e. columns
- * found dependent on the warm-up rows, always whitens).
- */
-export function needsWhitening(cond: number, blockRows: number): boolean {
-  return !(cond * EPS32 * Math.sqrt(blockRows) <= AUTO_WHITEN_MAX_PREDICTED);
-}
 
 /**
  * Below this many flops of products (rows x flops per row, known so far) the default ("auto")
@@ -340,55 +320,17 @@ export class GramAccumulator {
     });
     this.pending = [];
     for (let i = 0; i < S; i++) {
-      const d = this.dims[i];
-      // The shift: the float32-rounded column mean of the buffered rows (non-finite values
-      // are skipped here and reported by the scan).
-      const m = new Float64Array(d);
-      const x = all[i];
-      for (let t = 0; t < n; t++) {
-        for (let c = 0; c < d; c++) {
-          const v = x[t * d + c];
-          if (Number.isFinite(v)) m[c] += v;
-        }
-      }
-      this.shifts[i] = Float32Array.from(m, (v) => v / n);
-      const w = this.whiten[i];
-      if (w === true || w === "auto") {
-        // One float64 factor of the warm-up Gram serves the decision and the transform.
-        // Only the first warmupRows rows: a first chunk can hold every token, and a Gram of all of
-        // them would cost as much as the products themselves.
-        const f = factorGram(this.estimateGram(i, x, Math.min(n, this.warmupRows)), this.dims[i], DEFAULT_RCOND);
-        this.conds[i] = conditionEstimate(f);
-        if (w === true || needsWhitening(this.conds[i], this.blockRows)) this.transforms[i] = whiteningFromFactor(f);
-      }
+      const w = warmUp(all[i], n, this.dims[i], {
+        whiten: this.whiten[i],
+        blockRows: this.blockRows,
+        estimateRows: Math.min(n, this.warmupRows),
+      });
+      this.shifts[i] = w.shift;
+      this.conds[i] = w.conditionEstimate;
+      this.transforms[i] = w.transform;
     }
     this.ready = true;
     return all;
-  }
-
-  /** Centred Gram of the buffered rows of state i (float32 block products summed in float64; an estimate is enough). */
-  private estimateGram(i: number, x: Float32Array, n: number): Float64Array {
-    const d = this.dims[i], s = this.shifts[i]!;
-    const G = new Float64Array(d * d);
-    const sum = new Float64Array(d);
-    for (let r0 = 0; r0 < n; r0 += this.blockRows) {
-      const r = Math.min(n, r0 + this.blockRows) - r0;
-      const xs = new Float32Array(r * d);
-      for (let k = 0; k < r * d; k++) {
-        const v = x[r0 * d + k] - s[k % d];
-        xs[k] = Number.isFinite(v) ? v : 0;
-        sum[k % d] += xs[k];
-      }
-      const g = tf.tidy(() => {
-        const t = tf.tensor2d(xs, [r, d]);
-        return tf.matMul(tf.transpose(t), t);
-      });
-      const v = g.dataSync();
-      g.dispose();
-      for (let k = 0; k < v.length; k++) G[k] += v[k];
-    }
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) G[a * d + b] -= (sum[a] * sum[b]) / n;
-    return G;
   }
 
   /** Process buffered rows now (called before any result is read). */

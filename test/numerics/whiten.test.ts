@@ -5,8 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { AUTO_WHITEN_MAX_PREDICTED, LinearityAccumulator, LinearityMatrixAccumulator, needsWhitening } from "../../lib/tensor";
-import { conditionEstimate, factorGram } from "../../lib/tensor/solve";
+import { AUTO_WHITEN_MAX_PREDICTED, LinearityAccumulator, LinearityMatrixAccumulator, needsWhitening } from "../../lib";
+import { conditionEstimate, factorGram } from "../../lib/numerics/solve";
 import { Mat, asFloat32, flat, gaussianMatrix, matmul, refScore } from "./reference";
 
 const close = (a: number, b: number, tol: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(tol);

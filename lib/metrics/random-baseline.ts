@@ -1,6 +1,6 @@
 /** The random baseline: how linear two unrelated [tokens, d_model] matrices look. */
-import { LinearityAccumulator } from "./pair";
-import { fillNormal, normalRng } from "./random";
+import { fillNormal, normalRng } from "../numerics/random";
+import { LinearityAccumulator } from "./linearity-accumulator";
 
 /**
  * Expected linearity score of two independent Gaussian matrices [n, d]: after centring, X spans

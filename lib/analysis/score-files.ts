@@ -2,8 +2,8 @@
  * The linearity score of two [tokens, d_model] matrices stored in files (.npy, or .safetensors
  * holding one tensor), streamed in chunks so neither file is loaded whole.
  */
-import { LinearityAccumulator, type ScoreOptions } from "../tensor";
-import { npySource, safetensorsSource, type RowSource } from "./sources";
+import { npySource, safetensorsSource, type RowSource } from "../dataset/sources";
+import { LinearityAccumulator, type ScoreOptions } from "../metrics/linearity-accumulator";
 
 export interface FileScore {
   /** Linearity score of X -> Y. */
@@ -19,6 +19,14 @@ export interface FileScore {
   rank: number;
 }
 
+/** Options of {@link scoreFiles}. */
+export interface ScoreFilesOptions extends ScoreOptions {
+  /** Also compute the score of X against Y - X (same d_model only). */
+  residual?: boolean;
+  /** Rows read per chunk, default 4096. */
+  rows?: number;
+}
+
 /** Open a matrix file by extension (.npy or .safetensors). */
 export function openMatrixFile(file: string): RowSource {
   if (file.endsWith(".safetensors")) return safetensorsSource(file);
@@ -30,18 +38,14 @@ export function openMatrixFile(file: string): RowSource {
  * products run on worker threads when asked (option `workers`, env
  * LINEARITY_WORKERS; 0 or 1 = in-thread).
  */
-export async function scoreFiles(
-  xFile: string,
-  yFile: string,
-  opts: ScoreOptions & { residual?: boolean; rows?: number } = {},
-): Promise<FileScore> {
+export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesOptions = {}): Promise<FileScore> {
   const x = openMatrixFile(xFile);
   const y = openMatrixFile(yFile);
   if (x.rows !== y.rows) {
     throw new Error(`${xFile} has ${x.rows} tokens but ${yFile} has ${y.rows}; the rows must be the same tokens`);
   }
   if (opts.residual && x.dModel !== y.dModel) {
-    throw new Error(`--residual needs the same d_model: ${xFile} has ${x.dModel}, ${yFile} has ${y.dModel}`);
+    throw new Error(`'residual' needs the same d_model: ${xFile} has ${x.dModel}, ${yFile} has ${y.dModel}`);
   }
   if (x.rows < 2) throw new Error(`${xFile}: needs at least 2 tokens, has ${x.rows}`);
   const acc = new LinearityAccumulator(x.dModel, y.dModel, { ...opts, fn: "score", names: [xFile, yFile] });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { randomBaseline, randomBaselineExpected } from "../../lib/tensor";
+import { randomBaseline, randomBaselineExpected } from "../../lib/metrics";
 
 beforeAll(async () => {
   await initBackend({ quiet: true });

@@ -6,16 +6,10 @@
  * 13 states). Separate per-pair matmuls measured faster on wasm than one [rows, S*d] concatenated
  * product (27 vs 15-20 GFLOP/s here) and exploit symmetry, so that is what is done.
  */
-import { GramAccumulator } from "./gram";
-import { ScoreOptions, residualScore } from "./pair";
-import { DEFAULT_RCOND, explainedSumSquares, factorGram } from "./solve";
-
-/** One chunk of rows, as yielded by HiddenStateDataset.chunks(): states[s] is [rows, d_model]. */
-export interface StateChunk {
-  start?: number;
-  rows: number;
-  states: Float32Array[];
-}
+import { GramAccumulator } from "../numerics/moments";
+import { DEFAULT_RCOND, explainedSumSquares, factorGram } from "../numerics/solve";
+import type { StateChunk } from "../numerics/state-chunk";
+import { ScoreOptions, residualScore } from "./linearity-accumulator";
 
 /** Options of {@link linearityMatrix}. */
 export interface LinearityMatrixOptions extends ScoreOptions {

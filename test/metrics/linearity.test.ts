@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend";
-import { leastSquaresMap, linearityScore, linearityScoreResidual, normalize, tokenLinearity } from "../../lib/tensor";
+import { linearityScore, linearityScoreResidual, normalize, tokenLinearity } from "../../lib/metrics";
+import { leastSquaresMap } from "../../lib/numerics";
 import {
   Mat, asFloat32, flat, fromFlat, gaussianMatrix, matmul, refNormalize, refPinvSolve, refScore, refTokenLinearity, sub,
-} from "./reference";
+} from "../numerics/reference";
 
 const T = (m: Mat) => tf.tensor2d(flat(m), [m.length, m[0].length]);
 const close = (a: number, b: number, tol: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(tol);

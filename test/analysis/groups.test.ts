@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupMeans, indicesWhere } from "../../lib/probes/groups";
+import { groupMeans, indicesWhere } from "../../lib/analysis/groups";
 
 describe("groupMeans", () => {
   it("averages per label over finite values, sorted by count then label", () => {

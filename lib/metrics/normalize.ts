@@ -1,7 +1,7 @@
 /** The original notebook's `normalize`: centre the columns, then scale to unit Frobenius norm. */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkShape, checkFinite } from "./check";
-import { float32Data } from "./data";
+import { checkShape, checkFinite } from "../numerics/check";
+import { float32Data } from "../numerics/data";
 
 /**
  * normalize(x) = (x - column mean) / ||x - column mean||_F, on x [tokens, d_model].

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalRng, uniformRng } from "../../lib/tensor/random";
+import { normalRng, uniformRng } from "../../lib/numerics/random";
 import { mulberry32 } from "../../lib/probes/random";
 import { Rng } from "../../lib/train/random";
 

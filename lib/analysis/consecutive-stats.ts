@@ -3,8 +3,10 @@
  * of consecutive states (b, b+1) and the linearity score of b -> b+1 (with and without the
  * residual). Memory is O(n_states * d_model^2) whatever the number of tokens.
  */
-import { CosineAccumulator, LinearityAccumulator, MeanNormAccumulator } from "../tensor";
-import type { HiddenStateDataset } from "./reader";
+import type { HiddenStateDataset } from "../dataset/reader";
+import { CosineAccumulator } from "../metrics/cosine";
+import { LinearityAccumulator } from "../metrics/linearity-accumulator";
+import { MeanNormAccumulator } from "../metrics/norms";
 
 export interface StateStats {
   state: number;

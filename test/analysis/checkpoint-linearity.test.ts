@@ -4,11 +4,11 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { checkpointLinearity, listCheckpointDirs } from "../../lib/probes/dynamics";
+import { checkpointLinearity, listCheckpointDirs } from "../../lib/analysis/checkpoint-linearity";
 import { cutSequences } from "../../lib/extract/sequences";
 import { loadTextSource } from "../../lib/extract/source";
 import { loadModel } from "../../lib/models/load";
-import { linearityScore, linearityScoreResidual } from "../../lib/tensor";
+import { linearityScore, linearityScoreResidual } from "../../lib/metrics";
 import { ByteTokenizer } from "../../lib/tokenizer";
 
 const root = path.resolve(__dirname, "../..");

@@ -1,7 +1,7 @@
 /**
  * The O(rows * d_model^2) part of {@link GramAccumulator}: float32 tfjs matmuls on one block of
  * shifted rows, summed into float64. The same code runs in the main thread and in each worker
- * thread (lib/tensor/gram-worker.ts), so the in-thread and worker paths compute identical
+ * thread (lib/numerics/gram-worker.ts), so the in-thread and worker paths compute identical
  * float32 block products; only the order in which the float64 partial sums are added differs.
  */
 import * as tf from "@tensorflow/tfjs-core";

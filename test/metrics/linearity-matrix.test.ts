@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { LinearityAccumulator, LinearityMatrixAccumulator, linearityMatrix, StateChunk } from "../../lib/tensor";
-import { Mat, asFloat32, flat, gaussianMatrix, matmul, refScore, sub } from "./reference";
+import { LinearityAccumulator, LinearityMatrixAccumulator, linearityMatrix } from "../../lib/metrics";
+import type { StateChunk } from "../../lib/numerics";
+import { Mat, asFloat32, flat, gaussianMatrix, matmul, refScore, sub } from "../numerics/reference";
 
 const close = (a: number, b: number, tol: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(tol);
 
@@ -64,17 +65,17 @@ describe("linearityMatrix", () => {
 
   it("reports bad chunks: count, shape, NaN with the absolute row, empty input", () => {
     expect(() => linearityMatrix([])).toThrow("linearityMatrix: 'chunks' yielded no rows");
-    expect(() => linearityMatrix([{ rows: 2, states: [new Float32Array(8)] }])).toThrow(
+    expect(() => linearityMatrix([{ start: 0, rows: 2, states: [new Float32Array(8)] }])).toThrow(
       "linearityMatrix: expected at least 2 states per chunk, got 1",
     );
-    const good = (rows: number) => ({ rows, states: [new Float32Array(rows * 4), new Float32Array(rows * 4)] });
-    expect(() => linearityMatrix([good(3), { rows: 3, states: [new Float32Array(12), new Float32Array(12), new Float32Array(12)] }])).toThrow(
+    const good = (rows: number) => ({ start: 0, rows, states: [new Float32Array(rows * 4), new Float32Array(rows * 4)] });
+    expect(() => linearityMatrix([good(3), { start: 3, rows: 3, states: [new Float32Array(12), new Float32Array(12), new Float32Array(12)] }])).toThrow(
       "linearityMatrix: expected 2 states per chunk (as in the first), got 3",
     );
-    expect(() => linearityMatrix([good(3), { rows: 3, states: [new Float32Array(12), new Float32Array(11)] }])).toThrow(
+    expect(() => linearityMatrix([good(3), { start: 3, rows: 3, states: [new Float32Array(12), new Float32Array(11)] }])).toThrow(
       "linearityMatrix: 'states[1]' expected shape [rows=3, d_model=4], got 11 values",
     );
-    expect(() => linearityMatrix([{ rows: 3, states: [new Float32Array(10), new Float32Array(10)] }])).toThrow(
+    expect(() => linearityMatrix([{ start: 0, rows: 3, states: [new Float32Array(10), new Float32Array(10)] }])).toThrow(
       "linearityMatrix: 'states[0]' expected shape [rows=3, d_model], got 10 values",
     );
     const bad = [...chunked(st, 100)];

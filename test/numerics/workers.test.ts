@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { LinearityAccumulator, LinearityMatrixAccumulator, workerCount } from "../../lib/tensor";
+import { LinearityAccumulator, LinearityMatrixAccumulator, workerCount } from "../../lib";
 import { asFloat32, flat, gaussianMatrix, matmul, refScore } from "./reference";
 
 const relClose = (a: number, b: number, tol: number) => expect(Math.abs(a - b) / Math.abs(b)).toBeLessThanOrEqual(tol);
@@ -108,7 +108,7 @@ describe("worker threads", () => {
     // A separate Node process scores on workers and must then exit by itself.
     const script = `
       const { initBackend } = require("./lib/backend");
-      const { LinearityAccumulator } = require("./lib/tensor");
+      const { LinearityAccumulator } = require("./lib/metrics");
       (async () => {
         await initBackend({ quiet: true });
         const d = 8, n = 400;

@@ -2,8 +2,8 @@
  * The linearity score of one pair of states, streamed: feed [rows, d_model] float32 chunks of X
  * and Y, read the score at the end. Memory O(d_model^2) whatever the number of tokens.
  */
-import { GramAccumulator } from "./gram";
-import { DEFAULT_RCOND, GramFactor, explainedSumSquares, factorGram, solveMap } from "./solve";
+import { GramAccumulator } from "../numerics/moments";
+import { DEFAULT_RCOND, GramFactor, explainedSumSquares, factorGram, solveMap } from "../numerics/solve";
 
 /**
  * Score of X against Y - X from the score of X against Y: 1 - (||Yc||^2 - explained) / ||Yc - Xc||^2.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pivotedCholesky } from "../../lib/tensor/linalg64";
-import { factorGram, whiteningTransform } from "../../lib/tensor/solve";
+import { pivotedCholesky } from "../../lib/numerics/linalg64";
+import { factorGram, whiteningTransform } from "../../lib/numerics/solve";
 import { gaussianMatrix } from "./reference";
 
 function gram(cols: number[][]): Float64Array {

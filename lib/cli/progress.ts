@@ -1,9 +1,10 @@
 /**
  * Progress bars on stderr (cli-progress) for downloads and extraction. They draw only when stderr
  * is a terminal, so logs and tests stay clean; the library reports progress through callbacks and
- * only the CLI builds bars.
+ * only the CLI builds bars from them.
  */
 import * as cliProgress from "cli-progress";
+import type { ExtractProgress } from "../extract/extract";
 import type { DownloadProgress } from "../models/hub";
 
 function mb(bytes: number): string {
@@ -52,21 +53,6 @@ export function downloadBar(stream: NodeJS.WriteStream = process.stderr): {
     stop,
   };
 }
-
-/** Extraction progress as the library reports it. */
-export interface ExtractProgress {
-  /** Tokens in the dataset so far (including tokens written by an earlier, interrupted run). */
-  tokens: number;
-  /** Samples (sequences) in the dataset so far. */
-  samples: number;
-  /** Tokens the run will reach when known (--max-tokens), else undefined. */
-  totalTokens?: number;
-  /** Tokens processed by this run only, for a tokens/s figure. */
-  tokensThisRun: number;
-  /** Seconds since this run started its first batch. */
-  seconds: number;
-}
-
 /** A bar for extraction: tokens done (of --max-tokens when given) and tokens/s. */
 export function extractBar(stream: NodeJS.WriteStream = process.stderr): {
   onProgress: (p: ExtractProgress) => void;

@@ -9,7 +9,8 @@ import { batchStates } from "../extract/extract";
 import { cutSequences, type Sequence } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { loadModel } from "../models/load";
-import { linearityMatrix, type StateChunk } from "../tensor";
+import { linearityMatrix } from "../metrics/linearity-matrix";
+import type { StateChunk } from "../numerics/state-chunk";
 import { loadTokenizer } from "../tokenizer";
 
 /** Options of {@link checkpointLinearity}. */
@@ -64,7 +65,7 @@ function readTrainingInfo(dir: string): { step?: number; tokensSeen?: number; va
 /**
  * Load the checkpoint in `dir`, run it over the first `maxTokens` tokens of `text` and return
  * the score of every consecutive pair of states, with and without the residual, computed in one
- * streaming pass (lib/tensor's linearityMatrix) over the batches' states.
+ * streaming pass (lib/metrics' linearityMatrix) over the batches' states.
  */
 export async function checkpointLinearity(dir: string, opts: CheckpointLinearityOptions = {}): Promise<CheckpointLinearity> {
   const maxTokens = opts.maxTokens ?? 2048;
@@ -86,7 +87,8 @@ export async function checkpointLinearity(dir: string, opts: CheckpointLinearity
     for (let i = 0; i < sequences.length; i += batchSize) {
       const batch: Sequence[] = sequences.slice(i, i + batchSize);
       const states = await batchStates(model, batch);
-      chunks.push({ rows: batch.reduce((n, s) => n + s.tokenIds.length, 0), states });
+      const rows = batch.reduce((n, s) => n + s.tokenIds.length, 0);
+      chunks.push({ start: chunks.reduce((n, c) => n + c.rows, 0), rows, states });
     }
     const m = linearityMatrix(chunks, { residual: true });
     const blocks = Array.from({ length: cfg.n_layers }, (_, l) => l);

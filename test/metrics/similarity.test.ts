@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend";
-import { CosineAccumulator, MeanNormAccumulator, angularDistance, meanCosine, meanNorm } from "../../lib/tensor";
-import { Mat, asFloat32, flat, gaussianMatrix } from "./reference";
+import { CosineAccumulator, MeanNormAccumulator, angularDistance, meanCosine, meanNorm } from "../../lib/metrics";
+import { Mat, asFloat32, flat, gaussianMatrix } from "../numerics/reference";
 
 const T = (m: Mat) => tf.tensor2d(flat(m), [m.length, m[0].length]);
 const close = (a: number, b: number, tol: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(tol);

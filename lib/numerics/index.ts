@@ -1,0 +1,17 @@
+/**
+ * How linear-algebra answers are computed: argument checks, seeded random numbers, streaming
+ * moment (Gram) accumulation with its warm-up estimation, float64 factorizations and solves with
+ * pinv semantics. lib/metrics says WHAT is measured on top of these. See docs/tensor.md.
+ */
+export { checkShape, checkFinite, checkChunk } from "./check";
+export type { Dim } from "./check";
+export type { StateChunk } from "./state-chunk";
+export { GramAccumulator, AUTO_WORKER_MIN_FLOPS } from "./moments";
+export type { GramAccumulatorOptions } from "./moments";
+export { AUTO_WHITEN_MAX_PREDICTED, needsWhitening } from "./warmup";
+export { GramWorkerPool, workerCount } from "./gram-pool";
+export { DEFAULT_RCOND } from "./solve";
+export { leastSquaresMap } from "./least-squares";
+export { AffineFitAccumulator } from "./affine-fit";
+export type { AffineFit, AffineFitOptions } from "./affine-fit";
+export { uniformRng, normalRng, fillNormal } from "./random";
