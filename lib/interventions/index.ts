@@ -9,3 +9,4 @@ export type { AffineBlock, BlockChange, FittedBlock, ReplaceMode } from "./repla
 export { writePrunedFolder } from "./pruned-folder";
 export { calibrationSource, LINEAR_BLOCKS_FIELD, PRUNE_FIELD, type PruneProvenance } from "./pruned-config";
 export { DEFAULT_CALIBRATE_TEXT, DEFAULT_CALIBRATE_TOKENS, prune, type PruneOptions, type PruneResult } from "./prune";
+export { sublayerLinearity, type SublayerLinearity } from "./sublayers";
