@@ -10,3 +10,4 @@ export { writePrunedFolder } from "./pruned-folder";
 export { calibrationSource, LINEAR_BLOCKS_FIELD, PRUNE_FIELD, type PruneProvenance } from "./pruned-config";
 export { DEFAULT_CALIBRATE_TEXT, DEFAULT_CALIBRATE_TOKENS, prune, type PruneOptions, type PruneResult } from "./prune";
 export { sublayerLinearity, type SublayerLinearity } from "./sublayers";
+export { blockReplacementSweep, readSweep, type SweepOptions, type SweepPoint, type SweepResult } from "./sweep";
