@@ -6,6 +6,7 @@
  * likelihood over all predicted tokens, in nats/token, summed in float64.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { idsTensor } from "../models/common/ids";
 import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { resolveModel } from "../models/hub";
@@ -77,7 +78,7 @@ export function nextTokenLoss(
     const b = Math.min(batchSize, sequences - start);
     const rows = ids.ids.subarray(start * seqLen, (start + b) * seqLen);
     const nll = tf.tidy(() => {
-      const input = tf.tensor2d(rows, [b, seqLen], "int32"); // [batch, pos]
+      const input = idsTensor(dVocab, rows, [b, seqLen]); // [batch, pos], ids checked here once
       const out = model.forward(input, { logits: true, blockOverride });
       tf.dispose([...out.hiddenStates, out.residPreFinalNorm]);
       // Logits of positions 0..pos-2 predict the tokens at 1..pos-1: [batch * (pos - 1), d_vocab].

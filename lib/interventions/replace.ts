@@ -9,6 +9,7 @@
  *   get in use.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { idsTensor } from "../models/common/ids";
 import { linear } from "../models/common/matmul";
 import type { BlockOverride, Model } from "../models/types";
 import { AffineFitAccumulator } from "../numerics/affine-fit";
@@ -64,7 +65,7 @@ export function forEachResidualBatch(
   for (let start = 0; start < sequences; start += batchSize) {
     const b = Math.min(batchSize, sequences - start);
     const states = tf.tidy(() => {
-      const input = tf.tensor2d(ids.ids.subarray(start * seqLen, (start + b) * seqLen), [b, seqLen], "int32"); // [batch, pos]
+      const input = idsTensor(model.config.d_vocab, ids.ids.subarray(start * seqLen, (start + b) * seqLen), [b, seqLen]); // [batch, pos]
       const out = model.forward(input, { logits: false, blockOverride });
       // Residual stream: inputs of blocks 0..n_layers-1, then the last block's output before the final norm.
       return [...out.hiddenStates.slice(0, -1), out.residPreFinalNorm];

@@ -5,6 +5,7 @@
  * Streamed over batches: memory O(n_layers d_model^2).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { idsTensor } from "../models/common/ids";
 import { LinearityAccumulator } from "../metrics/linearity-accumulator";
 import type { Model } from "../models/types";
 import type { EvalIds } from "./evaluate";
@@ -34,7 +35,7 @@ export function sublayerLinearity(model: Model, ids: EvalIds, batchSize = 8): Su
   for (let start = 0; start < sequences; start += batchSize) {
     const b = Math.min(batchSize, sequences - start);
     const points = tf.tidy(() => {
-      const input = tf.tensor2d(ids.ids.subarray(start * seqLen, (start + b) * seqLen), [b, seqLen], "int32"); // [batch, pos]
+      const input = idsTensor(model.config.d_vocab, ids.ids.subarray(start * seqLen, (start + b) * seqLen), [b, seqLen]); // [batch, pos]
       const out = model.forward(input, { logits: false, points: ["resid_pre", "resid_mid", "resid_post"] });
       tf.dispose([...out.hiddenStates, out.residPreFinalNorm]);
       return out.points;
