@@ -5,6 +5,7 @@
  * same length), each position predicts the next token, and the loss is the mean negative log
  * likelihood over all predicted tokens, in nats/token, summed in float64.
  */
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { idsTensor } from "../models/common/ids";
 import { cutSequences } from "../extract/sequences";
@@ -136,6 +137,8 @@ export function textSourcesOverlap(a: string, b: string): boolean {
   if (a === b) return true;
   const brown = (s: string) => s === "corpus:brown" || s.startsWith("corpus:brown:");
   if (brown(a) && brown(b)) return a === "corpus:brown" || b === "corpus:brown";
+  // Two spellings of one file (relative to the working directory).
+  if (!a.startsWith("corpus:") && !b.startsWith("corpus:")) return path.resolve(a) === path.resolve(b);
   return false;
 }
 

@@ -14,6 +14,7 @@ import { evaluateModel, evaluationIds, nextTokenLoss, textSourcesOverlap } from 
 import { loadModel } from "../../lib/models/load";
 import { ByteTokenizer } from "../../lib/tokenizer/byte";
 import { tinyHfConfig, writeTinyCheckpoint } from "../extract/tiny";
+import { gpt2TokenizerJson } from "../tokenizer/fixtures";
 import { tinyCheckpoints } from "../models/helpers";
 import { readCheckpoint, type RefCheckpoint, type RefOutput } from "../models/reference/common";
 import { gpt2Reference } from "../models/reference/gpt2";
@@ -105,11 +106,26 @@ describe("evaluation ids and evaluateModel", () => {
     expect(r.perplexity).toBeUndefined();
   });
 
+  it("a model with a tokenizer.json reports perplexity = exp(loss), no bits/byte", async () => {
+    const tok = gpt2TokenizerJson();
+    const dir = writeTinyCheckpoint(path.join(tmp, "bpe"), tinyHfConfig("gpt2", { n_layers: 2, d_model: 16, n_heads: 2, d_vocab: tok.eos + 1, n_ctx: 32, bos: tok.eos }), 3,
+      { "tokenizer.json": JSON.stringify(tok.json) });
+    const file = path.join(tmp, "bpe.txt");
+    fs.writeFileSync(file, "the cat sat on the mat and the dog sat on the log. ".repeat(40));
+    const r = await evaluateModel({ model: dir, text: file, maxTokens: 64, seqLen: 16 });
+    expect(r.tokenizer).toContain("tokenizer.json");
+    expect(r.bitsPerByte).toBeUndefined();
+    expect(Math.abs(r.perplexity! - Math.exp(r.natsPerToken))).toBeLessThan(1e-9 * r.perplexity!);
+    expect(r.ids.sequences).toBe(4);
+  });
+
   it("text overlap rule", () => {
     expect(textSourcesOverlap("corpus:brown:train", "corpus:brown:heldout")).toBe(false);
     expect(textSourcesOverlap("corpus:brown", "corpus:brown:heldout")).toBe(true);
     expect(textSourcesOverlap("corpus:brown:train", "corpus:brown:train")).toBe(true);
     expect(textSourcesOverlap("a.txt", "corpus:brown")).toBe(false);
+    expect(textSourcesOverlap("a.txt", "./a.txt")).toBe(true);
+    expect(textSourcesOverlap("a.txt", "b.txt")).toBe(false);
   });
 
   it("CLI: table, ids file, last line is the loss", () => {
