@@ -58,7 +58,7 @@ function checkFinite(what: string, values: readonly number[]): void {
 export function indicesOfLargest(values: readonly number[], k: number): number[] {
   checkCount(k, values.length);
   checkFinite("score", values);
-  const order = values.map((v, i) => i).sort((a, b) => values[b] - values[a] || a - b);
+  const order = values.map((_, i) => i).sort((a, b) => values[b] - values[a] || a - b);
   return order.slice(0, k).sort((a, b) => a - b);
 }
 
