@@ -54,7 +54,6 @@ export function linearBlocks(hf: Readonly<Record<string, unknown>>, nLayers: num
   return [...(v as number[])].sort((a, b) => a - b);
 }
 
-
 /**
  * The weight spec of a checkpoint whose `blocks` are linear: those blocks' own tensors are not
  * expected, their `.linear.weight` [d_model, d_model] and `.linear.bias` [d_model] are.

@@ -24,6 +24,7 @@ import { selectBlocks } from "../../lib/interventions/select";
 import { writePrunedFolder } from "../../lib/interventions/pruned-folder";
 import { blockFunctions, fitLinearBlocks, forEachResidualBatch, type BlockChange } from "../../lib/interventions/replace";
 import { loadModel } from "../../lib/models/load";
+import { saveCheckpoint } from "../../lib/models/save";
 import { ByteTokenizer } from "../../lib/tokenizer/byte";
 import { makeTinyCheckpoints, DEFAULT_SIZES } from "../../scripts/make-tiny-checkpoints";
 import { tinyHfConfig, writeTinyCheckpoint } from "../extract/tiny";
@@ -226,6 +227,17 @@ describe("linear blocks", () => {
     const ids = tf.tensor2d([[256, 84, 104, 101, 32, 99, 97, 116]], [1, 8], "int32");
     const oa = a.forward(ids), ob = b.forward(ids);
     expect(tf.max(tf.abs(tf.sub(oa.logits!, ob.logits!))).dataSync()[0]).toBe(0);
+    // model.stateDict() gives the folder's tensors back: saved and reloaded, the same logits.
+    const viaStateDict = path.join(tmp, "via-state-dict");
+    const sd = a.stateDict();
+    expect(Object.keys(sd).filter((n) => n.startsWith("model.layers.1.")).sort()).toEqual(["model.layers.1.linear.bias", "model.layers.1.linear.weight"]);
+    saveCheckpoint(viaStateDict, a.hfConfig, sd, "F32");
+    tf.dispose(Object.values(sd));
+    const c = loadModel(viaStateDict);
+    const oc = c.forward(ids);
+    expect(tf.max(tf.abs(tf.sub(oa.logits!, oc.logits!))).dataSync()[0]).toBe(0);
+    disposeOutput(oc);
+    c.dispose();
     // Removing the linear block afterwards renumbers block 2 to 1 and drops the field.
     const removed = path.join(tmp, "linear-removed");
     const cfgC = writePrunedFolder(linearDir, new Map([[1, { kind: "remove" }]]), { ...PROVENANCE, replace: "remove" }, removed);
