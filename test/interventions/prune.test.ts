@@ -114,6 +114,37 @@ describe("remove: a folder without block k runs like a forward that skips it", (
   }
 });
 
+describe("linear blocks load in every family", () => {
+  for (const variant of ["llama-tied", "gpt2", "opt", "opt-350m-style"]) {
+    it(`${variant}: a stored linear block 1 computes resid_pre W^T + b, blocks 0 and 2 unchanged`, () => {
+      const d = 32;
+      const W = knownAffine(d, 7);
+      const out = path.join(tmp, `linear-${variant}`);
+      writePrunedFolder(tiny[variant], new Map([[1, W]]), PROVENANCE, out);
+      const model = loadModel(out), source = loadModel(tiny[variant]);
+      const ids = tf.tensor2d([[3, 17, 5, 9, 2, 11]], [1, 6], "int32");
+      const got = model.forward(ids, { logits: false });
+      // Reference: the source model with block 1 replaced in float64 from its own resid_pre.
+      const src = source.forward(ids, { logits: false, blockOverride: (l, x) => (l === 1 ? x : undefined) });
+      const x1 = src.hiddenStates[1].dataSync(), y = got.hiddenStates[2].dataSync();
+      let worst = 0;
+      for (let t = 0; t < 6; t++) {
+        for (let c = 0; c < d; c++) {
+          let v = W.bias[c];
+          for (let a = 0; a < d; a++) v += x1[t * d + a] * W.weight[a * d + c];
+          worst = Math.max(worst, Math.abs(v - y[t * d + c]));
+        }
+      }
+      expect(worst).toBeLessThan(1e-4);
+      expect(tf.max(tf.abs(tf.sub(got.hiddenStates[1], src.hiddenStates[1]))).dataSync()[0]).toBe(0);
+      [got, src].forEach(disposeOutput);
+      ids.dispose();
+      model.dispose();
+      source.dispose();
+    });
+  }
+});
+
 /** A well-conditioned affine map: weight [in, out] = I + 0.3 G / sqrt(d), bias 0.1 g. */
 function knownAffine(d: number, seed: number): BlockChange & { kind: "linear" } {
   let s = seed;
