@@ -16,5 +16,6 @@ export * from "./models";
 export * from "./extract";
 export * from "./lens";
 export * from "./probes";
+export * from "./interventions";
 export * from "./analysis";
 export * from "./plot";

@@ -43,3 +43,7 @@ $LINEARITY extract --model "$OUT/model" --text corpus:brown:heldout --out "$OUT/
   --dtype float16 --seq-len "$SEQ_LEN" --max-tokens "$TOKENS" --spread
 
 du -sh "$OUT"
+
+# 4. The block-replacement sweep of notebook 06 (docs/interventions.md), about 10 minutes.
+npx tsx scripts/block-replacement-sweep.ts --model "$OUT/model" --out "$OUT/block-replacement.json" \
+  --calibrate-tokens 8192 --eval-tokens 8192 --seq-len "$SEQ_LEN"

@@ -16,6 +16,8 @@ import { registerTrain } from "./commands/train";
 import { registerAnisotropy } from "./commands/anisotropy";
 import { registerIntrinsicDim } from "./commands/intrinsic-dim";
 import { registerLens } from "./commands/lens";
+import { registerEval } from "./commands/eval";
+import { registerPrune } from "./commands/prune";
 
 export function buildProgram(): Command {
   /** The sub-command being run (set just before its action). */
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
     registerAnisotropy,
     registerIntrinsicDim,
     registerLens,
+    registerEval,
+    registerPrune,
   ]) {
     register(program);
   }

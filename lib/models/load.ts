@@ -8,8 +8,10 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { describeFsError } from "../io/errors";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
-import { normalizeHfConfig } from "./config";
+import { normalizeHfConfig, type DecoderConfig } from "./config";
+import { linear } from "./common/matmul";
 import { checkCheckpoint } from "./family";
+import { linearBlockNames, linearBlocks, parseBlockName, specWithLinearBlocks } from "./linear-blocks";
 import { FAMILIES } from "./registry";
 import type { Model, StateDict } from "./types";
 
@@ -61,7 +63,7 @@ export function weightFiles(dir: string): { files: string[]; index?: Record<stri
 }
 
 /** Open every weight file and return checkpoint name -> lazy tensor, refusing duplicates. */
-function openWeights(dir: string): Map<string, SafetensorsTensor> {
+export function openWeights(dir: string): Map<string, SafetensorsTensor> {
   const { files, index } = weightFiles(dir);
   const all = new Map<string, SafetensorsTensor>();
   const fileOf = new Map<string, string>();
@@ -118,9 +120,13 @@ export function loadModel(dir: string): Model {
   const handles = new Map<string, SafetensorsTensor>();
   const opened = openWeights(dir);
   checkBlockCount(dir, config.n_layers, opened.keys());
-  checkCheckpoint(family, config, `${dir}: ${config.model_type} checkpoint`, new Map([...opened].map(([n, t]) => [n, t.shape])));
+  // Blocks a pruned folder stores as an affine map (linear-blocks.ts) replace their usual weights.
+  const linearIdx = linearBlocks(hfConfig, config.n_layers);
+  const familySpec = family.weightSpec(config);
+  const spec = specWithLinearBlocks(config.family, familySpec, linearIdx, config.d_model);
+  const format = { canonicalName: family.canonicalName, weightSpec: () => spec };
+  checkCheckpoint(format, config, `${dir}: ${config.model_type} checkpoint`, new Map([...opened].map(([n, t]) => [n, t.shape])));
   for (const [name, t] of opened) handles.set(family.canonicalName(name), t);
-  const spec = family.weightSpec(config);
 
   // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
   const sd: StateDict = {};
@@ -132,16 +138,66 @@ export function loadModel(dir: string): Model {
       }
       sd[name] = tf.tensor(t.read(), t.shape, "float32");
     }
-    const bound = family.bind(config, sd);
-    return {
-      config,
-      hfConfig,
-      weights: bound.weights,
-      forward: bound.forward,
-      stateDict: bound.stateDict,
-      dispose: bound.dispose,
-    };
+    if (linearIdx.length === 0) {
+      const bound = family.bind(config, sd);
+      return { config, hfConfig, weights: bound.weights, forward: bound.forward, stateDict: bound.stateDict, dispose: bound.dispose };
+    }
+    return bindWithLinearBlocks(config, hfConfig, linearIdx, sd);
   } finally {
     tf.dispose(Object.values(sd));
   }
+}
+
+/**
+ * Bind a checkpoint whose `linearIdx` blocks are affine maps: resid_post = resid_pre W^T + b, W
+ * stored [out, in] like nn.Linear. The family's own tensors of those blocks are absent; zeros
+ * stand in for them so the family converter sees a complete checkpoint, and the forward never
+ * reads them (a blockOverride computes those blocks). stateDict() gives the folder's tensors back.
+ */
+function bindWithLinearBlocks(config: DecoderConfig, hfConfig: Record<string, unknown>, linearIdx: number[], sd: StateDict): Model {
+  const family = FAMILIES[config.family];
+  const affine = new Map<number, { w: tf.Tensor2D; b: tf.Tensor1D }>();
+  for (const l of linearIdx) {
+    const names = linearBlockNames(config.family, l);
+    affine.set(l, { w: tf.transpose(sd[names.weight]) as tf.Tensor2D, b: tf.clone(sd[names.bias]) as tf.Tensor1D });
+  }
+  const full: StateDict = {};
+  const zeros: tf.Tensor[] = [];
+  for (const [name, t] of Object.entries(sd)) if (!/\.linear\.(weight|bias)$/.test(name)) full[name] = t;
+  for (const [name, shape] of family.weightSpec(config).required) {
+    if (!(name in full)) zeros.push((full[name] = tf.zeros([...shape])));
+  }
+  const bound = family.bind(config, full);
+  tf.dispose(zeros);
+  const isPlaceholder = (name: string) => affine.has(parseBlockName(config.family, name)?.block ?? -1);
+  return {
+    config,
+    hfConfig,
+    weights: bound.weights,
+    forward: (ids, opts = {}) =>
+      bound.forward(ids, {
+        ...opts,
+        // A caller's override wins; otherwise linear blocks run their affine map.
+        blockOverride: (l, x) => opts.blockOverride?.(l, x) ?? (affine.has(l) ? linear(x, affine.get(l)!.w, affine.get(l)!.b) : undefined),
+      }),
+    stateDict: () => {
+      const out = bound.stateDict();
+      for (const name of Object.keys(out)) {
+        if (isPlaceholder(name)) {
+          out[name].dispose();
+          delete out[name];
+        }
+      }
+      for (const [l, { w, b }] of affine) {
+        const names = linearBlockNames(config.family, l);
+        out[names.weight] = tf.transpose(w);
+        out[names.bias] = tf.clone(b);
+      }
+      return out;
+    },
+    dispose: () => {
+      bound.dispose();
+      tf.dispose([...affine.values()].flatMap(({ w, b }) => [w, b]));
+    },
+  };
 }

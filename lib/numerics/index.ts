@@ -14,4 +14,6 @@ export { GramWorkerPool, workerCount } from "./gram-pool";
 export { DEFAULT_RCOND, factorGram, explainedSumSquares, solveMap, conditionEstimate } from "./solve";
 export type { GramFactor, FactorOptions } from "./solve";
 export { leastSquaresMap } from "./least-squares";
+export { AffineFitAccumulator } from "./affine-fit";
+export type { AffineFit, AffineFitOptions } from "./affine-fit";
 export { uniformRng, normalRng, fillNormal } from "./random";

@@ -1,0 +1,101 @@
+/**
+ * `linearity prune`: measure every block on calibration text, choose K blocks by a rule
+ * (select.ts), remove them or replace them by fitted affine maps (replace.ts), and write the
+ * result as a model folder (pruned-folder.ts) that eval, extract and the notebooks load.
+ */
+import { resolveModel } from "../models/hub";
+import { loadModel } from "../models/load";
+import type { SaveDtype } from "../models/save";
+import { loadTokenizer } from "../tokenizer";
+import { DEFAULT_EVAL_BATCH, evaluationIds, textSourcesOverlap } from "./evaluate";
+import { writePrunedFolder } from "./pruned-folder";
+import { fitLinearBlocks, measureBlocks, REPLACE_MODES, type BlockChange, type FittedBlock, type ReplaceMode } from "./replace";
+import { SELECT_RULES, selectBlocks, type BlockStats, type Selection, type SelectRule } from "./select";
+
+/** Default calibration text: the Brown train split (evaluation defaults to the held-out split). */
+export const DEFAULT_CALIBRATE_TEXT = "corpus:brown:train";
+/** Default calibration tokens, BOS included. */
+export const DEFAULT_CALIBRATE_TOKENS = 16384;
+
+export interface PruneOptions {
+  /** Local model folder or hub id. */
+  model: string;
+  /** Number of blocks to change (K). */
+  blocks: number;
+  select: SelectRule;
+  replace: ReplaceMode;
+  /** Calibration text (default corpus:brown:train). */
+  calibrate?: string;
+  calibrateTokens?: number;
+  /** Tokens per calibration sequence, BOS included; default min(256, n_ctx). */
+  seqLen?: number;
+  batchSize?: number;
+  /** Output folder. */
+  out: string;
+  /** Weight dtype of the output (default F32). */
+  dtype?: SaveDtype;
+  revision?: string;
+  /** Text the result will be evaluated on: refused when it overlaps the calibration text. */
+  evalText?: string;
+  onStage?: (message: string) => void;
+}
+
+export interface PruneResult {
+  readonly stats: BlockStats;
+  readonly selection: Selection;
+  /** Linear fits (replace linear), in fitting order, with their calibration R^2. */
+  readonly fits: FittedBlock[];
+  readonly out: string;
+  /** The written config.json. */
+  readonly config: Record<string, unknown>;
+  readonly calibrationTokens: number;
+}
+
+/** Run the whole command (see the file comment). */
+export async function prune(opts: PruneOptions): Promise<PruneResult> {
+  if (!(SELECT_RULES as readonly string[]).includes(opts.select)) {
+    throw new Error(`--select must be one of ${SELECT_RULES.join(", ")}, got '${opts.select}'`);
+  }
+  if (!REPLACE_MODES.includes(opts.replace)) throw new Error(`--replace must be one of ${REPLACE_MODES.join(", ")}, got '${opts.replace}'`);
+  const calibrate = opts.calibrate ?? DEFAULT_CALIBRATE_TEXT;
+  if (opts.evalText !== undefined && textSourcesOverlap(calibrate, opts.evalText)) {
+    throw new Error(`--calibrate ${calibrate} overlaps the evaluation text ${opts.evalText}; calibrate on other tokens than you evaluate on`);
+  }
+  const batchSize = opts.batchSize ?? DEFAULT_EVAL_BATCH;
+  const dir = await resolveModel(opts.model, { revision: opts.revision });
+  const model = loadModel(dir);
+  try {
+    const cfg = model.config;
+    if (opts.replace === "remove" && opts.blocks >= cfg.n_layers) {
+      throw new Error(`--blocks ${opts.blocks} with --replace remove would remove every block of this ${cfg.n_layers}-block model; at most ${cfg.n_layers - 1}`);
+    }
+    const seqLen = opts.seqLen ?? Math.min(256, cfg.n_ctx);
+    const ids = evaluationIds(calibrate, loadTokenizer(dir, cfg), seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
+    const tokens = ids.sequences * ids.seqLen;
+
+    // 1. Per-block statistics of the unchanged model on the calibration text, and the choice.
+    opts.onStage?.(`measuring ${cfg.n_layers} blocks on ${tokens} calibration tokens of ${calibrate}`);
+    const stats = measureBlocks(model, ids, batchSize);
+    const selection = selectBlocks(opts.select, stats, opts.blocks);
+
+    // 2. The changes: skip the blocks, or fit affine maps one block after another.
+    let changes: Map<number, BlockChange>;
+    let fits: FittedBlock[] = [];
+    if (opts.replace === "remove") {
+      changes = new Map(selection.blocks.map((l) => [l, { kind: "remove" } as BlockChange]));
+    } else {
+      ({ changes, fits } = fitLinearBlocks(model, ids, selection.blocks, batchSize, new Map(), (f) =>
+        opts.onStage?.(`fitted block ${f.block} (calibration R^2 ${f.r2.toFixed(6)})`)));
+    }
+
+    // 3. The new folder.
+    const config = writePrunedFolder(dir, changes, {
+      source: opts.model, source_n_layers: cfg.n_layers, select: opts.select, replace: opts.replace,
+      blocks: selection.blocks, scores: selection.scores, score_name: selection.scoreName,
+      calibrate, calibrate_tokens: tokens, seq_len: ids.seqLen,
+    }, opts.out, opts.dtype);
+    return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens };
+  } finally {
+    model.dispose();
+  }
+}
