@@ -3,6 +3,7 @@
  * holding one tensor), streamed in chunks so neither file is loaded whole.
  */
 import { npySource, safetensorsSource, type RowSource } from "../dataset/sources";
+import { FLOAT32_MAX } from "../io/npy";
 import { LinearityAccumulator, type ScoreOptions } from "../metrics/linearity-accumulator";
 
 export interface FileScore {
@@ -36,7 +37,12 @@ function columnMeans64(src: RowSource, step: number): Float64Array {
   const d = src.dModel, m = new Float64Array(d);
   for (let s = 0; s < src.rows; s += step) {
     const v = src.read64!(s, Math.min(src.rows, s + step));
-    for (let k = 0; k < v.length; k++) m[k % d] += v[k];
+    for (let k = 0; k < v.length; k++) {
+      if (Math.abs(v[k]) > FLOAT32_MAX && Number.isFinite(v[k])) {
+        throw new Error(`${src.file}: value ${v[k]} at row ${s + Math.floor(k / d)}, column ${k % d} does not fit in float32 (largest ${FLOAT32_MAX.toPrecision(2)})`);
+      }
+      m[k % d] += v[k];
+    }
   }
   for (let c = 0; c < d; c++) m[c] /= src.rows;
   return m;
@@ -72,7 +78,14 @@ export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesO
   const read = (src: RowSource, mean: Float64Array | undefined, s: number, e: number): Float32Array => {
     if (!mean || !src.read64) return src.read(s, e);
     const v = src.read64(s, e), d = src.dModel;
-    return Float32Array.from(v, (val, k) => val - mean[k % d]);
+    const out = Float32Array.from(v, (val, k) => val - mean[k % d]);
+    for (let k = 0; k < out.length; k++) {
+      // A finite value that stays beyond float32's range after centring cannot be scored in float32.
+      if (!Number.isFinite(out[k]) && Number.isFinite(v[k])) {
+        throw new Error(`${src.file}: row ${s + Math.floor(k / d)}, column ${k % d} is ${v[k]}, beyond float32's range (${FLOAT32_MAX.toPrecision(2)}) even after centring`);
+      }
+    }
+    return out;
   };
   let r;
   try {

@@ -278,8 +278,9 @@ async function runBatches(
   let exhausted = false;
   for (;;) {
     // Let the event loop run between batches: tfjs's awaits resolve as microtasks, so without
-    // this a signal handler (Ctrl-C) would not run until the whole extraction had finished.
-    await new Promise((resolve) => setImmediate(resolve));
+    // this a signal handler (Ctrl-C) would not run until the whole extraction had finished. Two
+    // turns: a signal that arrived during this turn is read in the next turn's poll phase.
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
     if (opts.signal?.aborted || (opts.maxBatches !== undefined && batches >= opts.maxBatches)) break;
     const batch: Sequence[] = [];
     while (batch.length < opts.batchSize) {

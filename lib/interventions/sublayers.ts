@@ -29,7 +29,7 @@ export interface SublayerLinearity {
 export function sublayerLinearity(model: Model, ids: EvalIds, batchSize = 8): SublayerLinearity {
   const { n_layers: n, d_model: d } = model.config;
   const make = (what: string) =>
-    Array.from({ length: n }, (_, l) => new LinearityAccumulator(d, d, { fn: "sublayerLinearity", names: [`${what} input ${l}`, `${what} output ${l}`] }));
+    Array.from({ length: n }, (_, l) => new LinearityAccumulator(d, d, { fn: "sublayerLinearity", names: [`${what} input ${l}`, `${what} output ${l}`], residual: true }));
   const attn = make("attention"), mlp = make("mlp"), block = make("block");
   const { seqLen, sequences } = ids;
   for (let start = 0; start < sequences; start += batchSize) {

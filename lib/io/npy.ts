@@ -241,7 +241,8 @@ function openFd(file: string): number {
 }
 
 /** Largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
+/** Largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * float64 -> float32, refusing finite values that would become ±Infinity (they would otherwise

@@ -92,10 +92,10 @@ describe("extract --points", () => {
     const first = await extract({ model, text: textFile, out: dir, seqLen: 16, batchSize: 1, maxBatches: 1, points: "resid_mid,resid_post" });
     expect(first.complete).toBe(false);
     await expect(extract({ model, text: textFile, out: dir, seqLen: 16, batchSize: 1, points: "attn_out" })).rejects.toThrow(
-      /--points resid_mid,resid_post \(this run: attn_out\)/,
+      /'points' resid_mid,resid_post \(this run: attn_out\)/,
     );
     await expect(extract({ model, text: textFile, out: dir, seqLen: 16, batchSize: 1 })).rejects.toThrow(
-      /--points resid_mid,resid_post \(this run: \(none\)\)/,
+      /'points' resid_mid,resid_post \(this run: \(none\)\)/,
     );
     const done = await extract({ model, text: textFile, out: dir, seqLen: 16, batchSize: 1, points: "resid_post,resid_mid" });
     expect(done.complete).toBe(true);

@@ -86,7 +86,7 @@ describe("resuming an extraction refuses to mix", () => {
       const dir = out();
       await extract({ model: "org/tiny", revision: "r1", text, out: dir, ...settings, maxBatches: 1 });
       await expect(extract({ model: "org/tiny", revision: "r2", text, out: dir, ...settings })).rejects.toThrow(
-        /was extracted with other settings: --revision r1 \(this run: r2\)/,
+        /was extracted with other settings: 'revision' r1 \(this run: r2\)/,
       );
       expect((await extract({ model: "org/tiny", revision: "r1", text, out: dir, ...settings })).complete).toBe(true);
     } finally {

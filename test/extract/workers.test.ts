@@ -61,7 +61,7 @@ describe("extract with workers", () => {
       /model_type 'bert' is not supported/,
     );
     await expect(extract({ model, text: textFile, out: path.join(tmp, "y"), workers: 1.5 })).rejects.toThrow(
-      "--workers must be a non-negative integer, got 1.5",
+      "extract: 'workers' must be a non-negative integer, got 1.5",
     );
     expect(defaultExtractWorkers(1)).toBe(1);
     expect(defaultExtractWorkers(2)).toBe(2);

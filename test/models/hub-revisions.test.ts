@@ -24,10 +24,18 @@ const server = http.createServer((req, res) => {
 });
 let endpoint = "";
 
+/** A valid one-tensor safetensors file naming its revision (downloads are layout-checked). */
+function safetensorsFor(rev: string): Buffer {
+  const header = Buffer.from(JSON.stringify({ __metadata__: { rev }, w: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([len, header, Buffer.alloc(4)]);
+}
+
 beforeAll(async () => {
   for (const rev of REVISIONS) {
     files.set(`${rev}/config.json`, Buffer.from(JSON.stringify({ rev })));
-    files.set(`${rev}/model.safetensors`, Buffer.from(rev.repeat(50)));
+    files.set(`${rev}/model.safetensors`, safetensorsFor(rev));
   }
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -45,7 +53,7 @@ describe("resolveModel with a revision", () => {
     for (const rev of REVISIONS) {
       const dir = await resolveModel("org/pythia", { cacheDir: cache, endpoint, revision: rev });
       expect(JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"))).toEqual({ rev });
-      expect(fs.readFileSync(path.join(dir, "model.safetensors"), "utf8")).toBe(rev.repeat(50));
+      expect(fs.readFileSync(path.join(dir, "model.safetensors")).equals(safetensorsFor(rev))).toBe(true);
       dirs.add(dir);
     }
     expect(dirs.size).toBe(3);
