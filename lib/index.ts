@@ -15,6 +15,8 @@ export * from "./models";
 export * from "./extract";
 export * from "./probes";
 export * from "./plot";
+// The learning curve a `linearity train` run writes (read-only; training itself is the CLI's).
+export { readCurve, type CurveRow } from "./train/curve";
 // Both tensor and dataset name their chunk type StateChunk; the dataset's (start required) is
 // assignable to the tensor one, so the dataset's is the one exported here.
 export type { StateChunk } from "./dataset";

@@ -10,6 +10,7 @@ export { LinearProbe, MlpProbe, Probe, ProbeInitOptions, predict } from "./probe
 export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, ProbeHistory } from "./train";
 export { probeScore } from "./score";
 export { fitAffineMap, applyAffineMap, AffineMap } from "./closed-form";
+export { labelProbe, LabelProbeResult } from "./labels";
 export { probeData, disposeProbeData, compareWithClosedForm, ProbeComparisonRow } from "./experiment";
 export { groupMeans, indicesWhere, GroupMean } from "./groups";
 export { checkpointLinearity, listCheckpointDirs, CheckpointLinearity, CheckpointLinearityOptions } from "./dynamics";
