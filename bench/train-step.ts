@@ -7,7 +7,10 @@
  *
  * Each round runs every variant for `steps` steps in turn (none, cosine, mse), so the variants
  * share the machine's load; the time of a variant is the median step time over all its rounds,
- * the first step of each run (warm-up) and the last (validation and checkpoint) left out.
+ * the first step of each run (warm-up) and the last (validation and checkpoint) left out. Two
+ * clocks: wall time, and this process's CPU time (user + system). Training runs on one thread
+ * (wasm), so on a shared machine the CPU time is what the step costs and the wall time mostly
+ * says how busy the machine was.
  * Text: Brown train split (speed does not depend on the text). Output folders are temporary.
  */
 import * as fs from "fs";
@@ -41,6 +44,11 @@ async function main(): Promise<void> {
     { name: "--reg mse", reg: "mse" },
   ];
   const stepSeconds = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const stepCpuSeconds = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   try {
     for (let round = 0; round < rounds; round++) {
       for (const v of variants) {
@@ -50,25 +58,36 @@ async function main(): Promise<void> {
           checkpointEvery: steps, keepCheckpoints: 1, finalEvalSequences: 0,
         };
         let last = performance.now();
+        let lastCpu = cpuNow();
         const times: number[] = [];
+        const cpuTimes: number[] = [];
         await train(opts, texts, {
           hooks: {
             onStep: (s) => {
               const now = performance.now();
-              if (s.step > 1 && s.step < steps) times.push((now - last) / 1000);
+              const cpu = cpuNow();
+              if (s.step > 1 && s.step < steps) {
+                times.push((now - last) / 1000);
+                cpuTimes.push(cpu - lastCpu);
+              }
               last = now;
+              lastCpu = cpu;
             },
           },
         });
         stepSeconds.get(v.name)!.push(...times);
+        stepCpuSeconds.get(v.name)!.push(...cpuTimes);
         fs.rmSync(out, { recursive: true, force: true });
       }
     }
     const base = median(stepSeconds.get(variants[0].name)!);
+    const baseCpu = median(stepCpuSeconds.get(variants[0].name)!);
+    const tokens = d.batchSize * d.seqLen;
     for (const v of variants) {
       const s = median(stepSeconds.get(v.name)!);
-      const tokens = d.batchSize * d.seqLen;
-      console.log(`${v.name.padEnd(16)} ${(s * 1000).toFixed(0).padStart(6)} ms/step  ${(tokens / s).toFixed(0).padStart(5)} tokens/s  ${(s / base).toFixed(3)}x (median of ${stepSeconds.get(v.name)!.length} steps)`);
+      const c = median(stepCpuSeconds.get(v.name)!);
+      console.log(`${v.name.padEnd(16)} CPU ${(c * 1000).toFixed(0).padStart(6)} ms/step (${(tokens / c).toFixed(0).padStart(5)} tokens/CPU-s, ${(c / baseCpu).toFixed(3)}x)` +
+        `   wall ${(s * 1000).toFixed(0).padStart(6)} ms/step (${(tokens / s).toFixed(0).padStart(5)} tokens/s, ${(s / base).toFixed(3)}x)   median of ${stepSeconds.get(v.name)!.length} steps`);
     }
     console.log(`load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   } finally {
