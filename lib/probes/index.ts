@@ -10,6 +10,7 @@ export { LinearProbe, MlpProbe, Probe, ProbeInitOptions, predict } from "./probe
 export { trainProbe, probeMse, ProbeData, TrainProbeOptions, EpochStats, StepProgress, ProbeHistory } from "./train";
 export { probeScore } from "./score";
 export { fitAffineMap, applyAffineMap, AffineMap } from "./closed-form";
+export { labelProbe, LabelProbeResult } from "./labels";
 export { probeData, disposeProbeData, compareWithClosedForm, ProbeComparisonRow } from "./experiment";
 // Moved to lib/analysis; re-exported here for the committed notebooks (`../dist/lib/probes`).
 /** @deprecated import from lib/analysis (or the package root). */

@@ -37,6 +37,8 @@ export interface TrainerState {
   /** Sum and count of training losses since the last learning-curve row (the row's train_loss). */
   intervalLossSum: number;
   intervalSteps: number;
+  /** Runs with --reg: sum of the unweighted regularizer over the same steps (absent otherwise). */
+  intervalRegSum?: number;
   /** The options of the run (so a resume checks they still agree). */
   options: Record<string, unknown>;
   /** The learning curve so far at full precision (the CSV rounds); absent in older checkpoints. */

@@ -27,7 +27,7 @@ import {
 } from "./checkpoint";
 import { readCurve, writeCurve, type CurveRow } from "./curve";
 import { byteStream, evalWindows, randomBatch } from "./data";
-import { evaluateLoss } from "./evaluate";
+import { evaluateLoss, evaluateLossAndRegularizer } from "./evaluate";
 import { crossEntropy } from "./loss";
 import {
   BYTE_BOS,
@@ -38,8 +38,9 @@ import {
   trainedModelConfig,
   type ModelSizes,
 } from "./model";
-import { checkTrainOptions, TRAJECTORY_OPTIONS, type TrainOptions } from "./options";
+import { checkTrainOptions, TRAJECTORY_OPTIONS, withRegDefaults, type TrainOptions } from "./options";
 import { Rng } from "./random";
+import { consecutiveStateRegularizer, residualStates } from "./regularizer";
 import { learningRate } from "./schedule";
 import { byteCounts, natsToBitsPerByte, unigramLoss, unigramProbabilities } from "./unigram";
 
@@ -53,7 +54,10 @@ export interface TrainTexts {
 export interface StepInfo {
   step: number;
   steps: number;
+  /** Language-model loss of this step (without the regularizer). */
   loss: number;
+  /** Unweighted regularizer R of this step, in runs with --reg. */
+  reg?: number;
   lr: number;
   /** Target tokens per second over this session's steps. */
   tokensPerSecond: number;
@@ -78,11 +82,16 @@ export interface TrainResult {
   tokensPerSecond: number;
   finalTrainLoss?: number;
   finalValLoss?: number;
+  /** Runs with --reg: R (unweighted), mean of the last curve interval and on the validation windows. */
+  finalTrainReg?: number;
+  finalValReg?: number;
   unigramValLoss: number;
   /** On finalEvalSequences windows spread over all the held-out text, and how many tokens that was. */
   heldoutAllLoss?: number;
   unigramHeldoutAllLoss?: number;
   heldoutAllTokens?: number;
+  /** Runs with --reg: R on the finalEvalSequences windows. */
+  heldoutAllReg?: number;
   parameters: number;
 }
 
@@ -135,12 +144,13 @@ export async function train(
   let curve: CurveRow[] = [];
   let lossSum = 0; // training losses since the last curve row
   let lossCount = 0;
+  let regSum = 0; // unweighted regularizer values since the last curve row (runs with --reg)
   let trainable;
   let optimizerState;
   if (resume && existing.length > 0) {
     const latest = existing[existing.length - 1];
     const loaded = loadTrainingCheckpoint(latest.dir);
-    const saved = pick(loaded.state.options as unknown as TrainOptions, TRAJECTORY_OPTIONS);
+    const saved = pick(withRegDefaults(loaded.state.options) as unknown as TrainOptions, TRAJECTORY_OPTIONS);
     const now = pick(opts, TRAJECTORY_OPTIONS);
     for (const k of TRAJECTORY_OPTIONS) {
       if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
@@ -158,6 +168,7 @@ export async function train(
     curve = loaded.state.curve ?? readCurve(curvePath).filter((r) => r.step <= step);
     lossSum = loaded.state.intervalLossSum;
     lossCount = loaded.state.intervalSteps;
+    regSum = loaded.state.intervalRegSum ?? 0;
     say(`resuming from ${latest.dir} (step ${step} of ${opts.steps})`);
   } else {
     if (resume) say(`no checkpoint under ${checkpointsDir}; starting from step 0`);
@@ -192,6 +203,7 @@ export async function train(
     const state: TrainerState = {
       format: "linearity-train-state", version: 1, step, dataRngState: dataRng.state, tokensSeen,
       seconds: seconds(), intervalLossSum: lossSum, intervalSteps: lossCount,
+      ...(withReg ? { intervalRegSum: regSum } : {}),
       options: opts as unknown as Record<string, unknown>, curve,
     };
     withWeights((sd) => saveTrainingCheckpoint(path.join(checkpointsDir, stepDirName(step)), hfConfig, sd, optimizer.getState(), state));
@@ -203,10 +215,12 @@ export async function train(
     withWeights((sd) => saveModelFolder(dir, hfConfig, sd, opts.snapshotDtype, trainingNote(note)));
   };
   const evalChunk = Math.max(1, opts.batchSize);
+  const withReg = opts.reg !== "none";
 
   if (step === 0) snapshotIfAsked({ val_loss: evaluateLoss(cfg, params, valWindows, evalChunk) });
 
   let lastLoss = NaN;
+  let lastReg = NaN;
   let lastVal = curve.length > 0 ? curve[curve.length - 1].val_loss : undefined;
   let interrupted = false;
   while (step < opts.steps) {
@@ -217,12 +231,18 @@ export async function train(
     // One step: sample a batch, forward + backward, clip, AdamW update.
     const batch = randomBatch(trainStream, dataRng, opts.batchSize, opts.seqLen, BYTE_BOS);
     const lr = learningRate(step + 1, { lr: opts.lr, minLr: opts.minLr, warmup: opts.warmup, steps: opts.steps });
+    let lmLoss: tf.Scalar | undefined; // kept out of the tidy scopes, disposed below
+    let regValue: tf.Scalar | undefined;
     const loss = tf.tidy(() => {
       const ids = idsTensor(cfg.d_vocab, batch.ids, [batch.batch, batch.pos]);
       const targets = tf.tensor2d(batch.targets, [batch.batch, batch.pos], "int32");
       const { value, grads } = tf.variableGrads(() => {
         const out = llamaForward(cfg, params, ids, { logits: true });
-        return crossEntropy(out.logits!, targets);
+        if (opts.reg === "none") return crossEntropy(out.logits!, targets);
+        // Loss = LM + lambda * R; both parts are kept to be logged apart.
+        lmLoss = tf.keep(crossEntropy(out.logits!, targets));
+        regValue = tf.keep(consecutiveStateRegularizer(opts.reg, residualStates(out)));
+        return tf.add(lmLoss, tf.mul(regValue, opts.regWeight)) as tf.Scalar;
       }, varList);
       let gradList = variables.map((v) => grads[v.variable.name]);
       if (opts.gradClip > 0) {
@@ -234,6 +254,11 @@ export async function train(
     });
     lastLoss = loss.dataSync()[0];
     loss.dispose();
+    if (lmLoss !== undefined && regValue !== undefined) {
+      lastLoss = (lmLoss as tf.Scalar).dataSync()[0];
+      lastReg = (regValue as tf.Scalar).dataSync()[0];
+      tf.dispose([lmLoss, regValue]);
+    }
     if (!Number.isFinite(lastLoss)) {
       throw new Error(`train: the loss became ${lastLoss} at step ${step + 1}; lower 'lr' or raise 'warmup' (last checkpoint under ${checkpointsDir})`);
     }
@@ -241,23 +266,31 @@ export async function train(
     tokensSeen += batch.batch * batch.pos;
     sessionTokens += batch.batch * batch.pos;
     lossSum += lastLoss;
+    if (withReg) regSum += lastReg;
     lossCount += 1;
 
     // Validation row of the learning curve, snapshots and checkpoints.
     const isLast = step === opts.steps;
     let val: number | undefined;
     if (step % opts.evalEvery === 0 || isLast) {
-      val = evaluateLoss(cfg, params, valWindows, evalChunk);
+      const evaluated = evaluateLossAndRegularizer(cfg, params, valWindows, evalChunk, opts.reg);
+      val = evaluated.loss;
       lastVal = val;
-      curve.push({ step, lr, train_loss: lossSum / lossCount, val_loss: val, tokens: tokensSeen, seconds: seconds() });
+      const row: CurveRow = { step, lr, train_loss: lossSum / lossCount, val_loss: val, tokens: tokensSeen, seconds: seconds() };
+      if (withReg) {
+        row.train_reg = regSum / lossCount;
+        row.val_reg = evaluated.reg;
+      }
+      curve.push(row);
       writeCurve(curvePath, curve);
       lossSum = 0;
+      regSum = 0;
       lossCount = 0;
     }
     snapshotIfAsked({ train_loss: lastLoss, val_loss: val ?? evaluateLoss(cfg, params, valWindows, evalChunk) });
     if (step % opts.checkpointEvery === 0 || isLast) saveResumable();
     const elapsed = (Date.now() - sessionStart) / 1000;
-    hooks.onStep?.({ step, steps: opts.steps, loss: lastLoss, lr, tokensPerSecond: sessionTokens / Math.max(elapsed, 1e-9), valLoss: lastVal });
+    hooks.onStep?.({ step, steps: opts.steps, loss: lastLoss, ...(withReg ? { reg: lastReg } : {}), lr, tokensPerSecond: sessionTokens / Math.max(elapsed, 1e-9), valLoss: lastVal });
     // Let signal handlers (Ctrl-C) run between steps.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
@@ -270,16 +303,23 @@ export async function train(
     finalTrainLoss: curve.length > 0 ? curve[curve.length - 1].train_loss : undefined,
     finalValLoss: lastVal, unigramValLoss, parameters,
   };
+  if (withReg && curve.length > 0) {
+    result.finalTrainReg = curve[curve.length - 1].train_reg;
+    result.finalValReg = curve[curve.length - 1].val_reg;
+  }
   if (!interrupted) {
     if (opts.finalEvalSequences > 0) {
       const all = evalWindows(heldoutStream, opts.seqLen, BYTE_BOS, opts.finalEvalSequences);
-      result.heldoutAllLoss = evaluateLoss(cfg, params, all, evalChunk);
+      const evaluated = evaluateLossAndRegularizer(cfg, params, all, evalChunk, opts.reg);
+      result.heldoutAllLoss = evaluated.loss;
+      result.heldoutAllReg = evaluated.reg;
       result.unigramHeldoutAllLoss = unigramLoss(unigram, all.targets);
       result.heldoutAllTokens = all.targets.length;
     }
     const note = trainingNote({
       train_loss: result.finalTrainLoss, val_loss: result.finalValLoss, unigram_val_loss: unigramValLoss,
       heldout_all_loss: result.heldoutAllLoss,
+      ...(withReg ? { reg: opts.reg, reg_weight: opts.regWeight, train_reg: result.finalTrainReg, val_reg: result.finalValReg, heldout_all_reg: result.heldoutAllReg } : {}),
     });
     withWeights((sd) => saveModelFolder(path.join(opts.out, RUN_FILES.model), hfConfig, sd, opts.finalDtype, note));
     writeFileAtomic(path.join(opts.out, RUN_FILES.summary), JSON.stringify(summaryOf(result, opts), null, 2) + "\n");
@@ -305,6 +345,14 @@ function summaryOf(r: TrainResult, opts: TrainOptions): Record<string, unknown> 
     heldout_all_loss: both(r.heldoutAllLoss),
     unigram_heldout_all_loss: both(r.unigramHeldoutAllLoss),
     heldout_all_tokens: r.heldoutAllTokens ?? null,
+    ...(opts.reg !== "none"
+      ? {
+          regularizer: {
+            kind: opts.reg, weight: opts.regWeight,
+            train_last_interval: r.finalTrainReg ?? null, val: r.finalValReg ?? null, heldout_all: r.heldoutAllReg ?? null,
+          },
+        }
+      : {}),
     backend: tf.getBackend(),
     options: opts,
   };

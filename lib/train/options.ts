@@ -1,5 +1,6 @@
 /** Options of a training run, their defaults, and their validation. */
 import type { ModelSizes } from "./model";
+import { REGULARIZERS, type RegularizerKind } from "./regularizer";
 
 export interface TrainOptions {
   /** Output folder (checkpoints, snapshots, final model, learning curve). */
@@ -45,6 +46,10 @@ export interface TrainOptions {
    * (0: skip; more than the text holds: every window).
    */
   finalEvalSequences: number;
+  /** Consecutive-state regularizer added to the loss (lib/train/regularizer); "none": plain LM loss. */
+  reg: RegularizerKind;
+  /** lambda: the loss is LM + regWeight * R (ignored when reg is "none"). */
+  regWeight: number;
 }
 
 /**
@@ -82,6 +87,8 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "out"> = {
   snapshotDtype: "float16",
   finalDtype: "float32",
   finalEvalSequences: 256,
+  reg: "none",
+  regWeight: 0.5,
 };
 
 /** Throw a one-line error naming the first invalid option. */
@@ -107,6 +114,7 @@ export function checkTrainOptions(o: TrainOptions): void {
     ["beta1", o.beta1, 0, 1],
     ["beta2", o.beta2, 0, 1],
     ["gradClip", o.gradClip, 0, Infinity],
+    ["regWeight", o.regWeight, 0, Infinity],
   ];
   for (const [name, v, lo, hi] of nums) {
     if (!(v >= lo && v < hi)) throw new Error(`train: '${name}' expected a number in [${lo}, ${hi}), got ${v}`);
@@ -117,6 +125,9 @@ export function checkTrainOptions(o: TrainOptions): void {
     if (!Number.isInteger(s) || s < 0 || s > o.steps) {
       throw new Error(`train: 'snapshotSteps' has ${s}; expected integers in 0..${o.steps} ('steps')`);
     }
+  }
+  if (!(REGULARIZERS as readonly string[]).includes(o.reg)) {
+    throw new Error(`train: 'reg' expected one of ${REGULARIZERS.join(", ")}, got '${o.reg}'`);
   }
   for (const [name, v] of [["snapshotDtype", o.snapshotDtype], ["finalDtype", o.finalDtype]] as const) {
     if (v !== "float16" && v !== "float32") throw new Error(`train: '${name}' expected float16 or float32, got '${v}'`);
@@ -129,5 +140,13 @@ export function checkTrainOptions(o: TrainOptions): void {
  */
 export const TRAJECTORY_OPTIONS: readonly (keyof TrainOptions)[] = [
   "corpus", "model", "seqLen", "batchSize", "steps", "lr", "minLr", "warmup", "weightDecay",
-  "beta1", "beta2", "gradClip", "seed",
+  "beta1", "beta2", "gradClip", "seed", "reg", "regWeight",
 ];
+
+/**
+ * The trajectory options of a run saved before `--reg` existed lack reg and regWeight: such a
+ * run trained without a regularizer.
+ */
+export function withRegDefaults(saved: Record<string, unknown>): Record<string, unknown> {
+  return { reg: DEFAULT_TRAIN_OPTIONS.reg, regWeight: DEFAULT_TRAIN_OPTIONS.regWeight, ...saved };
+}

@@ -55,6 +55,8 @@ export function registerTrain(program: Command): void {
     .option("--snapshot-dtype <dtype>", "float16 or float32", d.snapshotDtype)
     .option("--final-dtype <dtype>", "dtype of model/ (float16 or float32)", d.finalDtype)
     .option("--final-eval-sequences <n>", "held-out windows (spread over all the held-out text) in the final validation; 0: skip", intFlag("--final-eval-sequences"), d.finalEvalSequences)
+    .option("--reg <kind>", "consecutive-state regularizer added to the loss: none, cosine (1 - cos) or mse (squared distance), summed over blocks (docs/training.md)", d.reg)
+    .option("--reg-weight <x>", `lambda: loss = LM + lambda * regularizer (default ${d.regWeight}; needs --reg)`, numberFlag("--reg-weight"))
     .option("--resume", "continue from the newest checkpoint in --out")
     .action(async (o: Record<string, unknown>) => {
       const opts: TrainOptions = {
@@ -89,7 +91,12 @@ export function registerTrain(program: Command): void {
         snapshotDtype: o.snapshotDtype as TrainOptions["snapshotDtype"],
         finalDtype: o.finalDtype as TrainOptions["finalDtype"],
         finalEvalSequences: o.finalEvalSequences as number,
+        reg: o.reg as TrainOptions["reg"],
+        regWeight: (o.regWeight as number | undefined) ?? d.regWeight,
       };
+      if (o.regWeight !== undefined && opts.reg === "none") {
+        throw new Error("train: --reg-weight has no effect without --reg cosine or --reg mse");
+      }
       // Check every option before the corpus is read (seconds), so mistakes fail at once.
       checkTrainOptions(opts);
       checkSizes({ ...opts.model, n_ctx: opts.seqLen });
@@ -111,7 +118,7 @@ export function registerTrain(program: Command): void {
       process.on("SIGTERM", onSignal);
       const bar = new SingleBar({
         stream: process.stderr,
-        format: "train |{bar}| {value}/{total} steps | loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}",
+        format: `train |{bar}| {value}/{total} steps | loss {loss}${opts.reg === "none" ? "" : ` | ${opts.reg} {reg}`} | val {val} | {tps} tok/s | ETA {eta_formatted}`,
         hideCursor: true,
         etaBuffer: 50,
         // Logs of background runs (stderr not a terminal) get a progress line every 30 s.
@@ -126,7 +133,7 @@ export function registerTrain(program: Command): void {
             shouldStop: () => stopRequested,
             onMessage: (m) => process.stderr.write(`linearity train: ${m}\n`),
             onStep: (s) => {
-              const payload = { loss: fmt(s.loss), val: fmt(s.valLoss), tps: s.tokensPerSecond.toFixed(0) };
+              const payload = { loss: fmt(s.loss), reg: fmt(s.reg), val: fmt(s.valLoss), tps: s.tokensPerSecond.toFixed(0) };
               if (!started) {
                 bar.start(s.steps, s.step - 1, payload);
                 started = true;
@@ -147,6 +154,9 @@ export function registerTrain(program: Command): void {
             `trained ${result.step} steps, ${result.tokensSeen} tokens, ${result.seconds.toFixed(0)} s (${result.tokensPerSecond.toFixed(0)} tokens/s this session), ${result.parameters} parameters`,
             `train loss (last interval): ${both(result.finalTrainLoss)}`,
             `validation loss:            ${both(result.finalValLoss)}`,
+            ...(opts.reg !== "none"
+              ? [`${opts.reg} regularizer (unweighted, lambda ${opts.regWeight}): train ${fmt(result.finalTrainReg, 4)}, validation ${fmt(result.finalValReg, 4)}`]
+              : []),
             `unigram on the same text:   ${both(result.unigramValLoss)}`,
             ...(result.heldoutAllLoss !== undefined
               ? [`${result.heldoutAllTokens} held-out tokens:  ${both(result.heldoutAllLoss)} (unigram ${both(result.unigramHeldoutAllLoss)})`]
