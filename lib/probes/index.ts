@@ -12,6 +12,3 @@ export { probeScore } from "./score";
 export { fitAffineMap, applyAffineMap, AffineMap } from "./closed-form";
 export { labelProbe, LabelProbeResult } from "./labels";
 export { probeData, disposeProbeData, compareWithClosedForm, ProbeComparisonRow } from "./experiment";
-// Moved to lib/analysis; re-exported here for the committed notebooks (`../dist/lib/probes`).
-/** @deprecated import from lib/analysis (or the package root). */
-export { groupMeans, indicesWhere, GroupMean, checkpointLinearity, listCheckpointDirs, CheckpointLinearity, CheckpointLinearityOptions } from "../analysis";

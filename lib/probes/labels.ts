@@ -5,7 +5,7 @@
  * paper's per-layer linear probing (their Figure 5), with no training loop to converge.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ScoreOptions } from "../tensor";
+import type { ScoreOptions } from "../metrics";
 import { applyAffineMap, fitAffineMap } from "./closed-form";
 import { gatherRows } from "./rows";
 import type { TrainTestSplit } from "./split";
