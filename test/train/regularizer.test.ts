@@ -212,7 +212,7 @@ describe("train --reg", () => {
     fs.writeFileSync(stateFile, JSON.stringify(state));
     const r = await train(tiny(out), texts, { resume: true });
     expect(r.step).toBe(6);
-    await expect(train(tiny(path.join(tmp, "bad-reg"), { reg: "l1" as never }), texts)).rejects.toThrow(/--reg expected one of none, cosine, mse, got 'l1'/);
-    await expect(train(tiny(path.join(tmp, "bad-reg"), { reg: "mse", regWeight: -1 }), texts)).rejects.toThrow(/--reg-weight expected a number in \[0, Infinity\), got -1/);
+    await expect(train(tiny(path.join(tmp, "bad-reg"), { reg: "l1" as never }), texts)).rejects.toThrow(/train: 'reg' expected one of none, cosine, mse, got 'l1'/);
+    await expect(train(tiny(path.join(tmp, "bad-reg"), { reg: "mse", regWeight: -1 }), texts)).rejects.toThrow(/train: 'regWeight' expected a number in \[0, Infinity\), got -1/);
   });
 });
