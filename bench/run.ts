@@ -20,7 +20,7 @@ import { svdFormulaScore } from "./svd-formula";
 
 const env = (k: string, dflt: number) => (process.env[k] ? Number(process.env[k]) : dflt);
 const N = env("BENCH_TOKENS", 22986), D = env("BENCH_DMODEL", 768), S = env("BENCH_STATES", 13);
-const PYTORCH_SECONDS = 3.7; // DESIGN.md: the original's torch 1.13 CPU code, one pair, this machine
+const PYTORCH_SECONDS = 3.7; // the original's torch 1.13 CPU code, one pair, measured on this machine (2 cores); `npm run bench` re-measures it side by side
 
 function line(name: string, seconds: number, flops: number, extra = ""): void {
   console.log(`${name.padEnd(46)} ${seconds.toFixed(2).padStart(8)} s ${(flops / seconds / 1e9).toFixed(1).padStart(7)} GFLOP/s  ${extra}`);

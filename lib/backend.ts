@@ -1,7 +1,7 @@
 /**
  * TensorFlow.js backend selection, done once per process.
  *
- * Order of preference (DESIGN.md): the native GPU binding, the native CPU binding, WebAssembly
+ * Order of preference: the native GPU binding, the native CPU binding, WebAssembly
  * (SIMD, single-threaded under Node), then the plain JavaScript CPU backend. The native bindings
  * are not dependencies of this package because their install step downloads libtensorflow;
  * users who can install them (`npm install @tensorflow/tfjs-node-gpu`) get them picked up here.

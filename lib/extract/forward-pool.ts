@@ -1,5 +1,6 @@
 /**
- * Extraction on several cores: tfjs-wasm runs one thread under Node (DESIGN.md), so each worker
+ * Extraction on several cores: tfjs-wasm runs one thread under Node (its threaded build is disabled
+ * when IS_NODE: tfjs issue 3830), so each worker
  * thread holds its own tfjs instance and copy of the model and runs whole batches; the main
  * thread tokenizes, hands batches out and writes the results in order.
  */

@@ -3,7 +3,7 @@
  *
  * tfjs's own matMul gradient multiplies by transposed operands (transposeA/transposeB flags).
  * On the wasm backend a matMul with transposeA=true runs about 20x slower than a plain one
- * (DESIGN.md, measured here), so training steps would spend most of their time in the backward
+ * (measured on this project's build machine: 1.6 against 30 GFLOP/s), so training steps would spend most of their time in the backward
  * pass. The general two-input form is lib/models/common/matmul.ts `matmul` (used by the probes'
  * hidden layers); this file adds the one-input form for a first layer fed with data.
  */

