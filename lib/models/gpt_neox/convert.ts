@@ -21,6 +21,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
+import { linearFromHf, linearToHf, normFromHf, normToHf } from "../common/hf-linear";
 import type { StateDict } from "../types";
 import type { WeightSpec } from "../weights";
 
@@ -87,11 +88,8 @@ function fuse(parts: tf.Tensor[], nHeads: number, dHead: number): tf.Tensor {
 /** A checked, canonically named GPT-NeoX state dict -> weights by role (new tensors; `sd` stays the caller's). */
 export function neoxFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
   // nn.Linear [out, in] -> [in, out], with its bias when present.
-  const dense = (name: string, withBias: boolean): Dense => ({
-    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
-    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
-  });
-  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
+  const dense = (name: string, withBias: boolean) => linearFromHf(sd, name, withBias);
+  const norm = (name: string) => normFromHf(sd, name, true);
   const blocks: BlockWeights[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
     const p = `gpt_neox.layers.${l}`;
@@ -121,14 +119,8 @@ export function neoxToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
   }
   const sd: StateDict = {};
   // [in, out] -> nn.Linear [out, in]; norms and biases as they are.
-  const dense = (name: string, d: Dense) => {
-    sd[`${name}.weight`] = tf.transpose(d.w);
-    if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
-  };
-  const norm = (name: string, n: Norm) => {
-    sd[`${name}.weight`] = tf.clone(n.w);
-    if (n.b !== undefined) sd[`${name}.bias`] = tf.clone(n.b);
-  };
+  const dense = (name: string, d: Dense) => linearToHf(sd, name, d);
+  const norm = (name: string, n: Norm) => normToHf(sd, name, n);
   sd["gpt_neox.embed_in.weight"] = tf.clone(p.embed);
   p.blocks.forEach((b, l) => {
     const pre = `gpt_neox.layers.${l}`;

@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
+import { linearFromHf, linearToHf, normFromHf, normToHf } from "../common/hf-linear";
 import type { StateDict } from "../types";
 import type { WeightSpec } from "../weights";
 
@@ -59,11 +60,8 @@ export function llamaWeightSpec(cfg: DecoderConfig): WeightSpec {
  */
 export function llamaFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
   // nn.Linear [out, in] -> [in, out], with its bias when the config has one.
-  const dense = (name: string, withBias: boolean): Dense => ({
-    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
-    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
-  });
-  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D });
+  const dense = (name: string, withBias: boolean) => linearFromHf(sd, name, withBias);
+  const norm = (name: string) => normFromHf(sd, name, false);
   const blocks: BlockWeights[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
     const p = `model.layers.${l}`;
@@ -101,14 +99,8 @@ export function llamaToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
   }
   const sd: StateDict = {};
   // [in, out] -> nn.Linear [out, in], bias as is.
-  const dense = (name: string, d: Dense | undefined) => {
-    if (d === undefined) return;
-    sd[`${name}.weight`] = tf.transpose(d.w);
-    if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
-  };
-  const norm = (name: string, n: Norm) => {
-    sd[`${name}.weight`] = tf.clone(n.w);
-  };
+  const dense = (name: string, d: Dense | undefined) => linearToHf(sd, name, d);
+  const norm = (name: string, n: Norm) => normToHf(sd, name, n);
   sd["model.embed_tokens.weight"] = tf.clone(p.embed);
   p.blocks.forEach((b, l) => {
     const pre = `model.layers.${l}`;

@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
+import { linearFromHf, linearToHf, normFromHf, normToHf } from "../common/hf-linear";
 import type { StateDict } from "../types";
 import type { WeightSpec } from "../weights";
 
@@ -67,11 +68,8 @@ export function optWeightSpec(cfg: DecoderConfig): WeightSpec {
 export function optFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
   const P = "model.decoder";
   // nn.Linear [out, in] -> [in, out], with its bias when the config has one.
-  const dense = (name: string, withBias: boolean): Dense => ({
-    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
-    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
-  });
-  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
+  const dense = (name: string, withBias: boolean) => linearFromHf(sd, name, withBias);
+  const norm = (name: string) => normFromHf(sd, name, true);
   const blocks: BlockWeights[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
     const p = `${P}.layers.${l}`;
@@ -110,16 +108,8 @@ export function optToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
   }
   const P = "model.decoder";
   const sd: StateDict = {};
-  const dense = (name: string, d: Dense | undefined) => {
-    if (d === undefined) return;
-    sd[`${name}.weight`] = tf.transpose(d.w);
-    if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
-  };
-  const norm = (name: string, n: Norm | undefined) => {
-    if (n === undefined) return;
-    sd[`${name}.weight`] = tf.clone(n.w);
-    if (n.b !== undefined) sd[`${name}.bias`] = tf.clone(n.b);
-  };
+  const dense = (name: string, d: Dense | undefined) => linearToHf(sd, name, d);
+  const norm = (name: string, n: Norm | undefined) => normToHf(sd, name, n);
   sd[`${P}.embed_tokens.weight`] = tf.clone(p.embed);
   sd[`${P}.embed_positions.weight`] = tf.concat([tf.zeros([cfg.pos_offset, cfg.d_model]), p.pos_embed], 0);
   dense(`${P}.project_in`, p.embed_proj);

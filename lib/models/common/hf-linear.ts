@@ -1,0 +1,38 @@
+/**
+ * Hugging Face nn.Linear / norm tensors <-> role weights, for the families whose checkpoints store
+ * nn.Linear weights as [out, in] (Llama, OPT, GPT-NeoX; GPT-2's Conv1D is already [in, out]).
+ * New tensors both ways: the source state dict or weights stay the caller's.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Dense, Norm } from "../roles";
+import type { StateDict } from "../types";
+
+/** `${name}.weight` [out, in] -> Dense w [in, out], with `${name}.bias` [out] when `withBias`. */
+export function linearFromHf(sd: StateDict, name: string, withBias: boolean): Dense {
+  return {
+    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
+    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
+  };
+}
+
+/** `${name}.weight` [d] (and `${name}.bias` [d] when `withBias`: LayerNorm; RMSNorm has none). */
+export function normFromHf(sd: StateDict, name: string, withBias: boolean): Norm {
+  return {
+    w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D,
+    b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
+  };
+}
+
+/** Inverse of {@link linearFromHf} into `sd`: w [in, out] -> [out, in], the bias when present; nothing for undefined. */
+export function linearToHf(sd: StateDict, name: string, d: Dense | undefined): void {
+  if (d === undefined) return;
+  sd[`${name}.weight`] = tf.transpose(d.w);
+  if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
+}
+
+/** Inverse of {@link normFromHf} into `sd`: the gain, and the bias when present; nothing for undefined. */
+export function normToHf(sd: StateDict, name: string, n: Norm | undefined): void {
+  if (n === undefined) return;
+  sd[`${name}.weight`] = tf.clone(n.w);
+  if (n.b !== undefined) sd[`${name}.bias`] = tf.clone(n.b);
+}
