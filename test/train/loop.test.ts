@@ -3,11 +3,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { readSafetensors } from "../../lib/io/safetensors";
 import { readCurve } from "../../lib/train/curve";
-import { train, type TrainTexts } from "../../lib/train/loop";
-import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "../../lib/train/options";
+import { readSafetensors } from "../../lib/io/safetensors";
+import { train } from "../../lib/train/loop";
 import { listCheckpoints } from "../../lib/train/checkpoint";
+import { texts, tiny, weightsOf } from "./tiny-run";
 
 let tmp: string;
 beforeAll(async () => {
@@ -15,38 +15,6 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "linearity-train-"));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** A tiny model and run: seconds on one core. */
-function tiny(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    ...DEFAULT_TRAIN_OPTIONS,
-    out,
-    corpus: "test",
-    model: { ...DEFAULT_TRAIN_OPTIONS.model, n_layers: 2, d_model: 16, n_heads: 2, n_kv_heads: 1, d_mlp: 32 },
-    seqLen: 16,
-    batchSize: 4,
-    steps: 6,
-    lr: 1e-2,
-    minLr: 1e-3,
-    warmup: 2,
-    evalEvery: 2,
-    evalSequences: 4,
-    checkpointEvery: 2,
-    keepCheckpoints: 0,
-    finalEvalSequences: 100,
-    ...over,
-  };
-}
-
-const texts: TrainTexts = {
-  train: ["the cat sat on the mat. ".repeat(20), "a dog ran in the fog. ".repeat(20)],
-  heldout: ["the dog sat on the mat. a cat ran in the fog. ".repeat(4)],
-};
-
-function weightsOf(dir: string): Record<string, Float32Array> {
-  const f = readSafetensors(path.join(dir, "model.safetensors"));
-  return Object.fromEntries(f.names.map((n) => [n, f.tensors[n].data]));
-}
 
 function maxAbsDiff(a: Record<string, Float32Array>, b: Record<string, Float32Array>): number {
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
