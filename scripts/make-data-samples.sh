@@ -11,24 +11,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=${STEPS:-1000}
-BATCH=${BATCH:-8}
 SEQ_LEN=${SEQ_LEN:-128}
-SNAPSHOTS=${SNAPSHOTS:-0,50,200,500}
 TOKENS=${TOKENS:-16000}
 RUN=${RUN:-/tmp/linearity-train-run}
 OUT=${OUT:-data-samples}
 # The CLI: the compiled bin (run `npm run build` first).
 LINEARITY=${LINEARITY:-node bin/linearity.js}
+export SEQ_LEN LINEARITY
 
-# 1. Train (resumes if $RUN already has checkpoints of the same configuration).
-$LINEARITY train --corpus brown --out "$RUN" \
-  --n-layers 6 --d-model 128 --n-heads 4 --d-mlp 256 \
-  --seq-len "$SEQ_LEN" --batch-size "$BATCH" --steps "$STEPS" \
-  --lr 3e-3 --min-lr 3e-4 --warmup 30 --weight-decay 0.1 --seed 0 \
-  --eval-every 50 --eval-sequences 16 --checkpoint-every 50 --keep-checkpoints 2 \
-  --snapshot-steps "$SNAPSHOTS" --snapshot-dtype float16 --final-dtype float16 \
-  --final-eval-sequences 256 --resume
+# 1. Train (resumes if $RUN already has checkpoints of the same configuration; STEPS, BATCH and
+#    SNAPSHOTS pass through to the shared training command).
+scripts/train-shipped-model.sh "$RUN"
 
 # 2. Copy the final model, the snapshots and the learning curve.
 rm -rf "$OUT/model" "$OUT/checkpoints" "$OUT/training" "$OUT/hidden-states"

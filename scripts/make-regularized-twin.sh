@@ -13,25 +13,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=${STEPS:-1000}
-BATCH=${BATCH:-8}
-SEQ_LEN=${SEQ_LEN:-128}
-SNAPSHOTS=${SNAPSHOTS:-0,50,200,500}
 REG=${REG:-cosine}
 REG_WEIGHT=${REG_WEIGHT:-0.5}
 RUN=${RUN:-/tmp/linearity-train-twin}
 OUT=${OUT:-data-samples/regularized}
-# The CLI: the compiled bin (run `npm run build` first).
-LINEARITY=${LINEARITY:-node bin/linearity.js}
 
-# 1. Train (resumes if $RUN already has checkpoints of the same configuration).
-$LINEARITY train --corpus brown --out "$RUN" \
-  --n-layers 6 --d-model 128 --n-heads 4 --d-mlp 256 \
-  --seq-len "$SEQ_LEN" --batch-size "$BATCH" --steps "$STEPS" \
-  --lr 3e-3 --min-lr 3e-4 --warmup 30 --weight-decay 0.1 --seed 0 \
-  --eval-every 50 --eval-sequences 16 --checkpoint-every 50 --keep-checkpoints 2 \
-  --snapshot-steps "$SNAPSHOTS" --snapshot-dtype float16 --final-dtype float16 \
-  --final-eval-sequences 256 --reg "$REG" --reg-weight "$REG_WEIGHT" --resume
+# 1. Train: the shipped run plus the regularizer (resumes if $RUN already has checkpoints of the
+#    same configuration; STEPS, BATCH, SEQ_LEN, SNAPSHOTS and LINEARITY pass through).
+scripts/train-shipped-model.sh "$RUN" --reg "$REG" --reg-weight "$REG_WEIGHT"
 
 # 2. Copy the final model, the snapshots after step 0 and the learning curve.
 rm -rf "$OUT/model" "$OUT/checkpoints" "$OUT/training"
