@@ -9,6 +9,7 @@
  * Force a backend with `LINEARITY_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu`.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { nativeBlasStatus } from "./native";
 
 export type BackendName = "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu";
 
@@ -70,7 +71,7 @@ export function initBackend(opts: { quiet?: boolean } = {}): Promise<BackendName
     chosen = choose().then(async (name) => {
       await tf.ready();
       if (!opts.quiet && !process.env.LINEARITY_QUIET) {
-        process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'\n`);
+        process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'; ${nativeBlasStatus()}\n`);
       }
       return name;
     });

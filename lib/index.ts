@@ -18,6 +18,7 @@ export * from "./lens";
 export * from "./probes";
 export * from "./interventions";
 export * from "./analysis";
+export * from "./native";
 export * from "./plot";
 // The learning curve a `linearity train` run writes (read-only; training itself is the CLI's).
 export { readCurve, type CurveRow } from "./train/curve";

@@ -1,0 +1,107 @@
+/**
+ * The system's BLAS (OpenBLAS where installed), through the small Node-API addon in native/.
+ *
+ * Why: tfjs-backend-wasm multiplies float32 at ~30 GFLOP/s on one core and plain JavaScript
+ * float64 at 1.5-5 GFLOP/s; OpenBLAS on this project's 2-core machines does ~150 GFLOP/s float32
+ * and ~75 GFLOP/s float64 on both cores (`npm run bench`). It is the same library Debian's
+ * PyTorch multiplies with. Optional: when the addon was not built (no C compiler at install) or
+ * no CBLAS library is installed (`apt-get install libopenblas0`), {@link nativeBlas} returns
+ * undefined and callers take their wasm / JavaScript route. `LINEARITY_NATIVE=0` forces that.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** The addon's calls (native/blas.c). Operands are row-major typed arrays, bounds-checked there. */
+interface Addon {
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array | Float64Array, lda: number, B: Float32Array | Float64Array, ldb: number,
+    beta: number, C: Float32Array | Float64Array, ldc: number,
+  ): void;
+  syrkUpper(N: number, K: number, A: Float64Array, lda: number, C: Float64Array, ldc: number): void;
+  info(): { library: string; config: string; threads: number } | null;
+  setThreads(n: number): void;
+}
+
+/** A loaded CBLAS library. All products are row-major. */
+export interface NativeBlas {
+  /** Library file and its configuration string, e.g. "libopenblas.so.0 (OpenBLAS 0.3.21 ... Zen)". */
+  readonly description: string;
+  /** Threads the library multiplies with. */
+  threads(): number;
+  /** Set the library's thread count (OpenBLAS; others ignore it). */
+  setThreads(n: number): void;
+  /**
+   * C = alpha op(A) op(B) + beta C with op(A) [M, K], op(B) [K, N], C [M, N]; lda/ldb/ldc are the
+   * row strides of the stored (untransposed) arrays. One float type for all three operands.
+   */
+  gemm<T extends Float32Array | Float64Array>(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: T, lda: number, B: T, ldb: number, beta: number, C: T, ldc: number,
+  ): void;
+  /** Upper triangle (row-major) of C [N, N] += A^T A, A [K, N] float64. The lower triangle is untouched. */
+  syrkUpper(N: number, K: number, A: Float64Array, lda: number, C: Float64Array, ldc: number): void;
+}
+
+let loaded: NativeBlas | null | undefined;
+let whyNot = "";
+
+/** The package root: the nearest folder above this file whose package.json names this package. */
+function packageRoot(): string | undefined {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pkg, "utf8")).name === "linearity-lab") return dir;
+      } catch {
+        // an unreadable package.json further down: keep walking up
+      }
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function load(): NativeBlas | null {
+  const off = process.env.LINEARITY_NATIVE;
+  if (off === "0" || off === "false") {
+    whyNot = "disabled by LINEARITY_NATIVE=0";
+    return null;
+  }
+  const root = packageRoot();
+  const file = root === undefined ? undefined : path.join(root, "native", "build", "Release", "blas.node");
+  if (file === undefined || !fs.existsSync(file)) {
+    whyNot = "the native addon was not built (npm run build:native needs a C compiler)";
+    return null;
+  }
+  let addon: Addon;
+  try {
+    addon = require(file) as Addon;
+  } catch (e) {
+    whyNot = `the native addon did not load: ${(e as Error).message.split("\n")[0]}`;
+    return null;
+  }
+  const info = addon.info();
+  if (info === null) {
+    whyNot = "no CBLAS library found (install OpenBLAS: apt-get install libopenblas0)";
+    return null;
+  }
+  return {
+    description: `${info.library}${info.config ? ` (${info.config})` : ""}`,
+    threads: () => addon.info()?.threads ?? 1,
+    setThreads: (n) => addon.setThreads(n),
+    gemm: (ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) => addon.gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc),
+    syrkUpper: (N, K, A, lda, C, ldc) => addon.syrkUpper(N, K, A, lda, C, ldc),
+  };
+}
+
+/** The native BLAS, or undefined where it is unavailable (see {@link nativeBlasStatus} for why). */
+export function nativeBlas(): NativeBlas | undefined {
+  if (loaded === undefined) loaded = load();
+  return loaded ?? undefined;
+}
+
+/** One line for logs: which BLAS is used, or why none is. */
+export function nativeBlasStatus(): string {
+  const blas = nativeBlas();
+  return blas !== undefined ? `native BLAS ${blas.description}, ${blas.threads()} threads` : `no native BLAS: ${whyNot}`;
+}
