@@ -341,6 +341,19 @@ function gptNeox(hf: Record<string, unknown>): Omit<DecoderConfig, "hf"> {
 }
 
 /**
+ * The block count a config.json declares, read without building anything of that size; undefined
+ * when the model type is unsupported or the count is not a non-negative integer (then
+ * {@link normalizeHfConfig} says why).
+ */
+export function declaredBlockCount(json: unknown): number | undefined {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  const hf = json as Record<string, unknown>;
+  if (typeof hf.model_type !== "string" || !Object.hasOwn(SUPPORTED_MODEL_TYPES, hf.model_type)) return undefined;
+  const v = hf.model_type === "gpt2" ? (hf.n_layer ?? hf.num_hidden_layers) : hf.num_hidden_layers;
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
+/**
  * Normalize a parsed Hugging Face config.json into a {@link DecoderConfig}.
  * Throws a one-line error for an unknown `model_type` (listing the supported ones), a missing
  * size, or a variant whose maths this project does not implement.

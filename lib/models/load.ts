@@ -8,7 +8,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { describeFsError } from "../io/errors";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
-import { normalizeHfConfig, type DecoderConfig } from "./config";
+import { declaredBlockCount, normalizeHfConfig, type DecoderConfig } from "./config";
 import { linear } from "./common/matmul";
 import { checkCheckpoint } from "./family";
 import { linearBlockNames, linearBlocks, parseBlockName, specWithLinearBlocks } from "./linear-blocks";
@@ -113,13 +113,16 @@ function checkBlockCount(dir: string, nLayers: number, names: Iterable<string>):
  */
 export function loadModel(dir: string): Model {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
+  // The declared block count meets the weights before the config is normalized: its per-block
+  // settings are arrays of that length. (undefined: normalizing throws the reason.)
+  const declared = declaredBlockCount(hfConfig) ?? normalizeHfConfig(hfConfig).n_layers;
+  const opened = openWeights(dir);
+  checkBlockCount(dir, declared, opened.keys());
   const config = normalizeHfConfig(hfConfig);
   const family = FAMILIES[config.family];
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
   const handles = new Map<string, SafetensorsTensor>();
-  const opened = openWeights(dir);
-  checkBlockCount(dir, config.n_layers, opened.keys());
   // Blocks a pruned folder stores as an affine map (linear-blocks.ts) replace their usual weights.
   const linearIdx = linearBlocks(hfConfig, config.n_layers);
   const familySpec = family.weightSpec(config);
