@@ -1,12 +1,11 @@
 /**
  * The float32 route of {@link GramAccumulator}: tfjs float32 matmuls on one block of shifted,
- * column-scaled rows, summed into float64. The same code runs in the main thread and in each
- * worker thread (lib/numerics/gram-worker.ts), so the in-thread and worker paths compute identical
- * float32 block products; only the order in which the float64 partial sums are added differs.
+ * column-scaled rows, summed into float64. Taken only without the native BLAS (lib/native), or
+ * when a state's route is forced to "float32".
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-/** What to multiply: plain data, so it can be sent to a worker (structured clone). */
+/** What to multiply. */
 export interface ProductPlan {
   /** d_model of each state (given states, then derived differences). */
   dims: number[];
