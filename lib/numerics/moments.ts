@@ -196,7 +196,9 @@ export class GramAccumulator {
     let ready: readonly Float32Array[] = states;
     let n = rows;
     if (!this.started) {
-      this.pending.push(states.map((x) => x.slice()));
+      // Rows that wait for a later chunk are copied (the caller may reuse its buffers).
+      const startsNow = this.pendingRows + rows >= this.chunkRows;
+      this.pending.push(startsNow ? [...states] : states.map((x) => x.slice()));
       this.pendingRows += rows;
       if (this.pendingRows < this.chunkRows) return [];
       ready = this.start();
@@ -214,7 +216,9 @@ export class GramAccumulator {
   /** Fix shifts and column scales from the buffered rows; returns them concatenated. */
   private start(): Float32Array[] {
     const n = this.pendingRows;
+    const pending = this.pending;
     const all = Array.from({ length: this.given }, (_, i) => {
+      if (pending.length === 1) return pending[0][i];
       const buf = new Float32Array(n * this.dims[i]);
       let o = 0;
       for (const chunk of this.pending) {
@@ -236,7 +240,8 @@ export class GramAccumulator {
       this.shifts[i] = Float32Array.from(m, (v) => v / n);
     }
     for (const [i, j] of this.diffPairs) this.shifts.push(Float32Array.from(this.shifts[j], (v, c) => v - this.shifts[i][c]));
-    for (let s = 0; s < this.dims.length; s++) {
+    // Column scales serve the float32 route only.
+    for (let s = 0; s < this.dims.length && this.anyFloat32Left(); s++) {
       const [i, j] = s < this.given ? [s, -1] : this.diffPairs[s - this.given];
       this.scales[s] = columnScales(all, this.dims, this.shifts, n, i, j);
     }
@@ -297,11 +302,29 @@ export class GramAccumulator {
     }
   }
 
+  /** Exact float64 shifted values of every state of a block (given states, then differences), [r, d_s] each. */
+  private shifted64(blocks: readonly Float32Array[], r: number): Float64Array[] {
+    const out: Float64Array[] = [];
+    for (let i = 0; i < this.given; i++) {
+      const d = this.dims[i], s = this.shifts[i], x = blocks[i];
+      const v = new Float64Array(r * d);
+      for (let t = 0, k = 0; t < r; t++) for (let c = 0; c < d; c++, k++) v[k] = x[k] - s[c];
+      out.push(v);
+    }
+    for (const [i, j] of this.diffPairs) {
+      const a = out[i], b = out[j];
+      out.push(Float64Array.from(b, (v, k) => v - a[k]));
+    }
+    return out;
+  }
+
   /**
-   * Exact float64 shifted values of every state of a block (given states, then differences),
-   * [r, d_s] each. `reuse`: into buffers kept for the next block (valid until then).
+   * {@link scanBlock} when every product is float64 (always on the native BLAS): one pass per
+   * state checks for NaN/Inf, shifts into float64 (exact) and adds the column sums and the sum of
+   * squares. No scaled float32 copies; float64 products of float32 data cannot overflow.
    */
-  private shifted64(blocks: readonly Float32Array[], r: number, reuse = false): Float64Array[] {
+  private scan64(blocks: readonly Float32Array[], r: number): Float64Array[] {
+    const reuse = this.blas !== undefined;
     const out: Float64Array[] = [];
     const buffer = (s: number) => {
       const n = r * this.dims[s];
@@ -310,18 +333,52 @@ export class GramAccumulator {
       return this.buffers64[s].subarray(0, n);
     };
     for (let i = 0; i < this.given; i++) {
-      const d = this.dims[i], s = this.shifts[i], x = blocks[i];
-      const v = buffer(i);
-      for (let t = 0, k = 0; t < r; t++) for (let c = 0; c < d; c++, k++) v[k] = x[k] - s[c];
+      const d = this.dims[i], sh = this.shifts[i], x = blocks[i], cs = this.colsums[i], v = buffer(i);
+      let ss = 0;
+      for (let t = 0; t < r; t++) {
+        const o = t * d;
+        let row = 0;
+        for (let c = 0; c < d; c++) {
+          const e = x[o + c] - sh[c];
+          v[o + c] = e;
+          cs[c] += e;
+          row += e * e;
+        }
+        ss += row;
+      }
+      // NaN or Inf anywhere makes the sum of squares non-finite (float32 squares cannot overflow float64).
+      if (ss - ss !== 0) this.throwNonFinite(x, d, i);
+      this.sumsqs[i] += ss;
       out.push(v);
     }
     for (let p = 0; p < this.diffPairs.length; p++) {
-      const [i, j] = this.diffPairs[p];
-      const a = out[i], b = out[j], v = buffer(this.given + p);
-      for (let k = 0; k < v.length; k++) v[k] = b[k] - a[k];
+      const [i, j] = this.diffPairs[p], s = this.given + p, d = this.dims[s];
+      const a = out[i], b = out[j], cs = this.colsums[s], v = buffer(s);
+      let ss = 0;
+      for (let t = 0; t < r; t++) {
+        const o = t * d;
+        let row = 0;
+        for (let c = 0; c < d; c++) {
+          const e = b[o + c] - a[o + c];
+          v[o + c] = e;
+          cs[c] += e;
+          row += e * e;
+        }
+        ss += row;
+      }
+      this.sumsqs[s] += ss;
       out.push(v);
     }
     return out;
+  }
+
+  /** Throw naming the first NaN/Inf of state i's block x [rows, d] (absolute row). */
+  private throwNonFinite(x: Float32Array, d: number, i: number): never {
+    for (let k = 0; k < x.length; k++) {
+      const v = x[k];
+      if (v - v !== 0) throw new Error(`${this.fn}: '${this.names[i]}' has ${v} at row ${this.processed + Math.floor(k / d)}, column ${k % d}`);
+    }
+    throw new Error(`${this.fn}: '${this.names[i]}' has a sum of squares beyond float64's range`);
   }
 
   /** True when some left state takes the float32 route (then blocks need scaled float32 copies). */
@@ -336,6 +393,7 @@ export class GramAccumulator {
    * range, so this block goes the float64 route.
    */
   private scanBlock(blocks: readonly Float32Array[], r: number): { f64: Float64Array[]; f32: Float32Array[]; overflow: boolean } {
+    if (!this.anyFloat32Left()) return { f64: this.scan64(blocks, r), f32: [], overflow: false };
     for (let i = 0; i < this.given; i++) {
       const x = blocks[i];
       for (let k = 0; k < x.length; k++) {
@@ -346,25 +404,9 @@ export class GramAccumulator {
         }
       }
     }
-    const f64 = this.shifted64(blocks, r, this.blas !== undefined);
+    const f64 = this.shifted64(blocks, r);
     const f32: Float32Array[] = [];
     let overflow = false;
-    if (!this.anyFloat32Left()) {
-      // Only float64 products: no scaled float32 copies, and float64 products cannot overflow.
-      for (let s = 0; s < this.dims.length; s++) {
-        const d = this.dims[s], v = f64[s], cs = this.colsums[s];
-        let ss = 0;
-        for (let t = 0, k = 0; t < r; t++) {
-          for (let c = 0; c < d; c++, k++) {
-            const e = v[k];
-            cs[c] += e;
-            ss += e * e;
-          }
-        }
-        this.sumsqs[s] += ss;
-      }
-      return { f64, f32, overflow };
-    }
     for (let s = 0; s < this.dims.length; s++) {
       const d = this.dims[s], v = f64[s], cs = this.colsums[s], sc = this.scales[s];
       const out = new Float32Array(r * d);
