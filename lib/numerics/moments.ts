@@ -29,7 +29,7 @@
  *   the fast path.
  */
 import { nativeBlas, type NativeBlas } from "../native/blas";
-import { BlockProducts, ProductPlan, productKey } from "./block-products";
+import { BlockProducts, ProductPlan } from "./block-products";
 import { checkChunk } from "./check";
 import { addProduct64 } from "./gemm64";
 import { Route, chooseRoute, columnScales } from "./warmup";
@@ -62,7 +62,9 @@ export interface GramAccumulatorOptions {
   native?: boolean;
 }
 
-const key = productKey;
+/** Key of the product (i, j) in the sums maps. */
+const key = (i: number, j: number): string => `${i},${j}`;
+
 
 /** Largest magnitude a scaled value may have on the float32 route (products of 1024-row blocks stay far below float32's 3.4e38 = 2^128). */
 const F32_MAX_SCALED = 2 ** 40;

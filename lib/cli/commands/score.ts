@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { initBackend } from "../../backend";
 import { nativeBlas, nativeBlasStatus } from "../../native";
 import { scoreFiles } from "../../analysis/score-files";
 import { nonNegativeIntFlag, positiveIntFlag, positiveNumberFlag } from "../flags";
@@ -27,7 +26,7 @@ export function registerScore(program: Command): void {
     .option("--digits <n>", "decimals printed", nonNegativeIntFlag("--digits"), 6)
     .action(async (xFile: string, yFile: string, flags: ScoreFlags) => {
       // The native BLAS does every product: no TensorFlow.js backend to start (~0.1-0.3 s).
-      if (nativeBlas() === undefined) await initBackend();
+      if (nativeBlas() === undefined) await (await import("../../backend")).initBackend();
       else if (!process.env.LINEARITY_QUIET) process.stderr.write(`linearity-lab: ${nativeBlasStatus()}\n`);
       const r = await scoreFiles(xFile, yFile, { residual: flags.residual, rcond: flags.rcond, rows: flags.rows });
       const value = flags.residual ? (r.residualScore as number) : r.score;
