@@ -508,26 +508,24 @@ export class GramAccumulator {
 
   /** Centred cross-product sum (X_i - mean)^T (X_j - mean), [d_i, d_j] float64. */
   centered(i: number, j: number): Float64Array {
-    const raw = this.product(i, j);
+    const out = this.product(i, j); // a fresh copy: centred in place (134 MB at d_model 4,096)
     const di = this.dims[i], dj = this.dims[j], n = this.processed;
     const a = this.colsums[i], b = this.colsums[j];
-    const out = new Float64Array(di * dj);
     for (let p = 0; p < di; p++) {
       const ap = a[p] / n;
-      for (let q = 0; q < dj; q++) out[p * dj + q] = raw[p * dj + q] - ap * b[q];
+      for (let q = 0; q < dj; q++) out[p * dj + q] -= ap * b[q];
     }
     return out;
   }
 
   /** Plain (un-centred) cross-product sum X_i^T X_j, [d_i, d_j] float64, rebuilt from the shift. */
   uncentered(i: number, j: number): Float64Array {
-    const raw = this.product(i, j);
+    const out = this.product(i, j); // a fresh copy, completed in place
     const di = this.dims[i], dj = this.dims[j], n = this.processed;
     const si = this.shift(i), sj = this.shift(j), a = this.colsums[i], b = this.colsums[j];
-    const out = new Float64Array(di * dj);
     for (let p = 0; p < di; p++) {
       for (let q = 0; q < dj; q++) {
-        out[p * dj + q] = raw[p * dj + q] + a[p] * sj[q] + si[p] * b[q] + n * si[p] * sj[q];
+        out[p * dj + q] = out[p * dj + q] + a[p] * sj[q] + si[p] * b[q] + n * si[p] * sj[q];
       }
     }
     return out;
@@ -535,8 +533,14 @@ export class GramAccumulator {
 
   /** Diagonal of the shifted (not centred) Gram of state i: the scale centring cancels against. */
   shiftedDiagonal(i: number): Float64Array {
-    const raw = this.product(i, i), d = this.dims[i];
-    return Float64Array.from({ length: d }, (_, c) => raw[c * d + c]);
+    // The diagonal of product(i, i), read without assembling the whole matrix.
+    this.flush();
+    if (!this.productKeys.has(key(i, i))) throw new Error(`${this.fn}: product (${i}, ${i}) was not accumulated`);
+    const d = this.dims[i], p32 = this.prods32.get(key(i, i)), p64 = this.prods64.get(key(i, i)), s = this.scales[i];
+    return Float64Array.from({ length: d }, (_, c) => {
+      const v = p64 ? p64[c * d + c] : 0;
+      return p32 ? v + (p32[c * d + c] * (1 / s[c])) / s[c] : v;
+    });
   }
 
   /** Total centred sum of squares of state i (a given state or a difference): ||X_i - mean||_F^2. */
@@ -555,7 +559,7 @@ export class GramAccumulator {
     return this.given + k;
   }
 
-  /** Shifted product sum (i, j) in data units: float32 route (unscaled) plus float64 route. */
+  /** Shifted product sum (i, j) in data units, a fresh array: float32 route (unscaled) plus float64 route. */
   private product(i: number, j: number): Float64Array {
     this.flush();
     if (!this.productKeys.has(key(i, j))) throw new Error(`${this.fn}: product (${i}, ${j}) was not accumulated`);
