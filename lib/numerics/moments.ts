@@ -154,7 +154,7 @@ export class GramAccumulator {
     }
     const leftDims = [...this.left.keys()].map((i) => this.dims[i]);
     this.warmupRows = opts.warmupRows ?? Math.max(this.blockRows, 4 * Math.max(0, ...leftDims));
-    // Native: exact float64 products cost about what float32 ones do, so no warm-up decides.
+    // Native: dgemm costs ~2x sgemm here and is exact on every state, so no warm-up decides.
     if (this.blas) for (const i of this.left.keys()) if (this.routes[i] === "auto") this.routes[i] = "float64";
     if (![...this.left.keys()].some((i) => this.routes[i] === "auto")) this.decided = true;
     if (this.decided) this.kept = undefined;
