@@ -9,7 +9,6 @@ import type * as TF from "@tensorflow/tfjs-core";
  * tfjs-core, loaded on first use: a process whose products all run on the native BLAS (e.g.
  * `linearity score`) never loads it (~0.1-0.2 s of start-up).
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const tfjs = (): typeof TF => require("@tensorflow/tfjs-core");
 
 /** What to multiply. */

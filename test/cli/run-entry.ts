@@ -15,5 +15,4 @@ loader._load = function (this: unknown, request: string, ...rest: unknown[]) {
 process.on("exit", () => {
   process.stderr.write(`loaded: ${[...seen].filter((r) => /tfjs|\/commands\//.test(r)).sort().join(" ")}\n`);
 });
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 void (require("../../lib/cli/entry") as typeof import("../../lib/cli/entry")).run(process.argv);
