@@ -117,9 +117,9 @@ async function main(): Promise<void> {
         }
         const best = (rs: Run[]) => rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
         const o = best(ours);
-        const route = /route: (\S+) \(condition estimate of X's correlation matrix (\S+)\)/.exec(o.stdout);
+        const route = /route: (\S+) \((?:condition estimate of X's correlation matrix (\S+)\)|(native) BLAS)/.exec(o.stdout);
         const score = Number(o.stdout.trim().split("\n").pop());
-        let line = `d_model ${String(d).padStart(4)} x ${String(n).padStart(5)} tokens, ${kind.padEnd(4)}: linearity ${o.seconds.toFixed(2)} s (runs ${ours.map((r) => r.seconds.toFixed(1)).join(", ")}; route ${route?.[1]}, cond ${route?.[2]}; peak ${o.peakMB.toFixed(0)} MB)`;
+        let line = `d_model ${String(d).padStart(4)} x ${String(n).padStart(5)} tokens, ${kind.padEnd(4)}: linearity ${o.seconds.toFixed(2)} s (runs ${ours.map((r) => r.seconds.toFixed(1)).join(", ")}; route ${route?.[1]}${route?.[3] ? " on native BLAS" : `, cond ${route?.[2]}`}; peak ${o.peakMB.toFixed(0)} MB)`;
         if (torch) {
           const t = best(theirs);
           const tScore = Number(t.stdout.split(" ")[0]);

@@ -18,8 +18,10 @@ export interface FileScore {
   dtypeY: string;
   /** Numerical rank of the centred X (singular values of the column-equilibrated X above rcond x the largest). */
   rank: number;
-  /** How X's products were formed ("float32" fast matmuls, or exact "float64" for an ill-conditioned X). */
+  /** How X's products were formed ("float32" fast matmuls, or exact "float64": native BLAS, or an ill-conditioned X). */
   route: "float32" | "float64";
+  /** True when the products ran on the native BLAS. */
+  native: boolean;
   /** Condition-number estimate of X's correlation matrix on the warm-up rows, which chose the route. */
   conditionEstimate: number;
 }
@@ -55,9 +57,8 @@ export function openMatrixFile(file: string): RowSource {
 }
 
 /**
- * Score X -> Y (and optionally X -> Y - X) for two matrix files with the same tokens. The float32
- * products run on worker threads when asked (option `workers`, env
- * LINEARITY_WORKERS; 0 or 1 = in-thread).
+ * Score X -> Y (and optionally X -> Y - X) for two matrix files with the same tokens. Products on
+ * the native BLAS when available (both cores), else tfjs / JavaScript on one (lib/numerics/moments.ts).
  */
 export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesOptions = {}): Promise<FileScore> {
   const x = openMatrixFile(xFile);
@@ -87,16 +88,11 @@ export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesO
     }
     return out;
   };
-  let r;
-  try {
-    for (let start = 0; start < x.rows; start += step) {
-      const end = Math.min(x.rows, start + step);
-      await acc.addAsync(read(x, xMean, start, end), read(y, yMean, start, end));
-    }
-    r = await acc.resultAsync();
-  } finally {
-    await acc.dispose();
+  for (let start = 0; start < x.rows; start += step) {
+    const end = Math.min(x.rows, start + step);
+    acc.add(read(x, xMean, start, end), read(y, yMean, start, end));
   }
+  const r = acc.result();
   if (opts.residual && !Number.isFinite(r.residualScore)) {
     throw new Error(`${yFile} - ${xFile} has no variance beyond float32 rounding (Y = X + constant); the residual score is undefined`);
   }
@@ -110,6 +106,7 @@ export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesO
     dtypeY: y.dtype,
     rank: r.rank,
     route: r.route,
+    native: r.native,
     conditionEstimate: r.conditionEstimate,
   };
 }

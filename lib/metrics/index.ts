@@ -5,13 +5,13 @@
  * lib/numerics.
  */
 export { normalize } from "./normalize";
-export { linearityScore, linearityScoreAsync } from "./linearity";
+export { linearityScore } from "./linearity";
 export { linearityScoreResidual } from "./residual-linearity";
 export { tokenLinearity } from "./token-linearity";
 export type { TokenLinearityOptions } from "./token-linearity";
 export { LinearityAccumulator } from "./linearity-accumulator";
 export type { PairScore, ScoreOptions } from "./linearity-accumulator";
-export { linearityMatrix, linearityMatrixAsync, LinearityMatrixAccumulator } from "./linearity-matrix";
+export { linearityMatrix, LinearityMatrixAccumulator } from "./linearity-matrix";
 export type { LinearityMatrix, LinearityMatrixOptions } from "./linearity-matrix";
 export { meanNorm, MeanNormAccumulator } from "./norms";
 export { meanCosine, CosineAccumulator, COSINE_EPS } from "./cosine";

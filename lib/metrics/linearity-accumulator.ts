@@ -23,9 +23,11 @@ export interface PairScore {
   nTokens: number;
   /** Numerical rank of the centred X under the rcond cut (singular values of the column-equilibrated centred X). */
   rank: number;
-  /** How X's products were formed: "float32" (tfjs matmuls) or "float64" (exact, for ill-conditioned X). */
+  /** How X's products were formed: "float32" (tfjs matmuls) or "float64" (exact: every X on the native BLAS, else ill-conditioned X). */
   route: "float32" | "float64";
-  /** Condition-number estimate of X's correlation matrix on the warm-up rows (NaN when the route was forced). */
+  /** True when the products ran on the native BLAS (lib/native). */
+  native: boolean;
+  /** Condition-number estimate of X's correlation matrix on the warm-up rows (NaN when no warm-up decided the route: forced, or native). */
   conditionEstimate: number;
 }
 
@@ -36,22 +38,19 @@ export interface ScoreOptions {
    * at or below rcond x the largest are cut. Default {@link DEFAULT_RCOND} (1e-5). See docs/tensor.md.
    */
   rcond?: number;
-  /** Rows per float32 matmul block, default 1024. */
+  /** Rows per float32 matmul block, default 256 (the native route uses larger blocks). */
   blockRows?: number;
   /**
-   * How X's products are formed: "auto" (default) estimates the condition number of X's
-   * correlation matrix on the warm-up rows (the first 4 d_model) and takes "float32" (fast tfjs
-   * matmuls) when cond * 2^-24 * sqrt(blockRows) <= 2e-3, else "float64" (exact products, slower).
+   * How X's products are formed: "auto" (default) takes "float64" (exact products) on the native
+   * BLAS. Without it, "auto" estimates the condition number of X's correlation matrix on the
+   * warm-up rows (the first 4 d_model) and takes "float32" (fast tfjs matmuls) when
+   * cond * 2^-24 * sqrt(blockRows) <= 3e-4, else "float64" (exact products in JavaScript, slower).
    */
   route?: "auto" | "float32" | "float64";
   /** @deprecated Use `route`: true = "float64", false = "float32", "auto" = "auto". */
   whiten?: boolean | "auto";
-  /**
-   * Worker threads for the float32 products, used by the async variants only (`addAsync`,
-   * `resultAsync`, `linearityScoreAsync`, `linearityMatrixAsync`): 0 or 1 = in-thread. Default:
-   * env LINEARITY_WORKERS, else in-thread. The sync functions always run in-thread.
-   */
-  workers?: number;
+  /** Use the native BLAS when available (default true; see lib/native). false: the tfjs / JavaScript routes. */
+  native?: boolean;
 }
 
 /** The route option, with the deprecated `whiten` mapped onto it. */
@@ -91,38 +90,13 @@ export class LinearityAccumulator {
       differences: this.residual ? [[0, 1]] : [],
       blockRows: opts.blockRows,
       route: [routeOption(opts), "float32"],
-      workers: opts.workers,
+      native: opts.native,
     });
   }
 
-  /** Add the same rows of X [rows, d_model_x] and Y [rows, d_model_y] (in-thread). */
+  /** Add the same rows of X [rows, d_model_x] and Y [rows, d_model_y]. */
   add(x: Float32Array, y: Float32Array): void {
     this.acc.add([x, y]);
-  }
-
-  /**
-   * As {@link add}, with the products on worker threads (see {@link ScoreOptions.workers}).
-   * Await each call; finish with {@link resultAsync}, or {@link dispose} to abandon. On an
-   * error the workers are stopped.
-   */
-  addAsync(x: Float32Array, y: Float32Array): Promise<void> {
-    return this.acc.addAsync([x, y]);
-  }
-
-  /** Collect the workers' sums, stop them, and return {@link result}. */
-  async resultAsync(): Promise<PairScore> {
-    await this.acc.finishAsync();
-    return this.result();
-  }
-
-  /** Stop any worker threads (an abandoned async accumulator; idle workers never keep the process alive anyway). */
-  dispose(): Promise<void> {
-    return this.acc.dispose();
-  }
-
-  /** Worker threads now running (0 when in-thread). */
-  get activeWorkers(): number {
-    return this.acc.activeWorkers;
   }
 
   /** The underlying Gram accumulator (diagnostics and tests). */
@@ -180,6 +154,7 @@ export class LinearityAccumulator {
       nTokens: this.acc.rows,
       rank: f.rank,
       route: this.acc.route(0),
+      native: this.acc.native,
       conditionEstimate: this.acc.conditionEstimate(0),
     };
     if (this.residual) {

@@ -1,10 +1,11 @@
 /**
  * Linearity scores for every pair of states i < j in one pass over the data.
  *
- * Per block of rows it forms, in float32 tfjs matmuls accumulated in float64, X_i^T X_i for each
- * state used as a source and X_i^T X_j for every i < j (90 products of [d, rows] x [rows, d] for
- * 13 states). Separate per-pair matmuls measured faster on wasm than one [rows, S*d] concatenated
- * product (27 vs 15-20 GFLOP/s here) and exploit symmetry, so that is what is done.
+ * Per block of rows it forms X_i^T X_i for each state used as a source and X_i^T X_j for every
+ * i < j (90 products of [d, rows] x [rows, d] for 13 states), accumulated in float64: exact float64
+ * products on the native BLAS, else float32 tfjs matmuls or float64 JavaScript per source state
+ * (lib/numerics/moments.ts). Separate per-pair products measured faster on wasm than one
+ * [rows, S*d] concatenated product (27 vs 15-20 GFLOP/s here) and exploit symmetry.
  */
 import { GramAccumulator } from "../numerics/moments";
 import { DEFAULT_RCOND, explainedSumSquares, factorGram } from "../numerics/solve";
@@ -30,7 +31,7 @@ export interface LinearityMatrix {
   routes: ("float32" | "float64")[];
 }
 
-/** Streaming accumulator behind {@link linearityMatrix}; use it directly for async sources. */
+/** Streaming accumulator behind {@link linearityMatrix}; use it directly for async sources (`for await`, then `add`). */
 export class LinearityMatrixAccumulator {
   private readonly acc: GramAccumulator;
 
@@ -60,35 +61,14 @@ export class LinearityMatrixAccumulator {
       products,
       differences,
       blockRows: opts.blockRows,
-      workers: opts.workers,
+      native: opts.native,
       route: Array.from({ length: nStates }, (_, s) => (s < nStates - 1 ? routeOption(opts) : "float32")),
     });
   }
 
-  /** Add one chunk: states[s] is [rows, d_model] float32 for every state s (in-thread). */
+  /** Add one chunk: states[s] is [rows, d_model] float32 for every state s. */
   add(states: readonly Float32Array[]): void {
     this.acc.add(states);
-  }
-
-  /** As {@link add}, with the products on worker threads (see `workers` in the options); await each call. */
-  addAsync(states: readonly Float32Array[]): Promise<void> {
-    return this.acc.addAsync(states);
-  }
-
-  /** Collect the workers' sums, stop them, and return {@link result}. */
-  async resultAsync(): Promise<LinearityMatrix> {
-    await this.acc.finishAsync();
-    return this.result();
-  }
-
-  /** Stop any worker threads. */
-  dispose(): Promise<void> {
-    return this.acc.dispose();
-  }
-
-  /** Worker threads now running (0 when in-thread). */
-  get activeWorkers(): number {
-    return this.acc.activeWorkers;
   }
 
   get nTokens(): number {
@@ -138,30 +118,6 @@ export function linearityMatrix(chunks: Iterable<StateChunk>, opts: LinearityMat
   }
   if (acc === undefined) throw new Error("linearityMatrix: 'chunks' yielded no rows");
   return acc.result();
-}
-
-/**
- * {@link linearityMatrix} with the products on worker threads (option `workers`, default: both
- * cores only when LINEARITY_WORKERS or the option says >= 2); `chunks` may be async. Workers are stopped at the end and
- * on any error.
- */
-export async function linearityMatrixAsync(
-  chunks: Iterable<StateChunk> | AsyncIterable<StateChunk>,
-  opts: LinearityMatrixOptions = {},
-): Promise<LinearityMatrix> {
-  let acc: LinearityMatrixAccumulator | undefined;
-  try {
-    for await (const chunk of chunks) {
-      if (chunk.rows === 0) continue;
-      acc = checkedChunk(acc, chunk, opts);
-      await acc.addAsync(chunk.states);
-      opts.onProgress?.(acc.nTokens);
-    }
-    if (acc === undefined) throw new Error("linearityMatrix: 'chunks' yielded no rows");
-    return await acc.resultAsync();
-  } finally {
-    await acc?.dispose();
-  }
 }
 
 /** Validate a chunk (against the first one); the accumulator is created on the first chunk. */

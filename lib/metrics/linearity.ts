@@ -25,20 +25,3 @@ export function wholeTensorAccumulator(fn: string, x: tf.Tensor2D, y: tf.Tensor2
 export function linearityScore(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOptions = {}): number {
   return wholeTensorAccumulator("linearityScore", x, y, false, opts).result().score;
 }
-
-/**
- * {@link linearityScore} with the float32 products on worker threads (option `workers`; default
- * in-thread unless LINEARITY_WORKERS or the option says >= 2). Same value up to float64 summation order.
- */
-export async function linearityScoreAsync(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOptions = {}): Promise<number> {
-  const fn = "linearityScore";
-  const [n, d] = checkShape(fn, "x", x.shape, ["tokens", "d_model"]);
-  const [, dy] = checkShape(fn, "y", y.shape, [["tokens", n], "d_model"]);
-  const acc = new LinearityAccumulator(d, dy, { ...opts, fn, names: ["x", "y"] });
-  try {
-    await acc.addAsync(float32Data(x), float32Data(y));
-    return (await acc.resultAsync()).score;
-  } finally {
-    await acc.dispose();
-  }
-}

@@ -3,6 +3,7 @@
  * get_linearity_dist, with its orientation corrected), plus a relative form.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { nativeBlas } from "../native/blas";
 import { float32Data } from "../numerics/data";
 import { ScoreOptions } from "./linearity-accumulator";
 import { wholeTensorAccumulator } from "./linearity";
@@ -32,8 +33,9 @@ export function tokenLinearity(x: tf.Tensor2D, y: tf.Tensor2D, opts: TokenLinear
   const xv = float32Data(x), yv = float32Data(y);
   const out = new Float64Array(n);
   // The fit X_c B: float32 tfjs matmuls when X took the float32 route (well-conditioned, so B is
-  // small and the rounding stays ~1e-7 of the fit); exact float64 loops when X needed float64.
-  const fit = acc.route === "float64" ? fitFloat64(xv, mx, B, n, d, dy) : fitFloat32(xv, mx, B, n, d, dy, opts.blockRows ?? 1024);
+  // small and the rounding stays ~1e-7 of the fit); float64 when X took float64 (always on the
+  // native BLAS: dgemm there, loops here otherwise).
+  const fit = acc.route === "float64" ? fitFloat64(xv, mx, B, n, d, dy, acc.gram.native) : fitFloat32(xv, mx, B, n, d, dy, opts.blockRows ?? 1024);
   for (let t = 0; t < n; t++) {
     let res = 0, norm = 0;
     for (let c = 0; c < dy; c++) {
@@ -47,9 +49,19 @@ export function tokenLinearity(x: tf.Tensor2D, y: tf.Tensor2D, opts: TokenLinear
   return out;
 }
 
-/** (x - mean) B in float64, [n, dy]. */
-function fitFloat64(xv: Float32Array, mx: Float64Array, B: Float64Array, n: number, d: number, dy: number): Float64Array {
+/** (x - mean) B in float64, [n, dy]: dgemm on blocks of 1,024 centred rows with `native`, else loops. */
+function fitFloat64(xv: Float32Array, mx: Float64Array, B: Float64Array, n: number, d: number, dy: number, native: boolean): Float64Array {
   const out = new Float64Array(n * dy);
+  const blas = native ? nativeBlas() : undefined;
+  if (blas) {
+    const rows = 1024, xc = new Float64Array(rows * d);
+    for (let r0 = 0; r0 < n; r0 += rows) {
+      const r = Math.min(n, r0 + rows) - r0;
+      for (let t = 0; t < r; t++) for (let c = 0; c < d; c++) xc[t * d + c] = xv[(r0 + t) * d + c] - mx[c];
+      blas.gemm(false, false, r, dy, d, 1, xc, d, B, dy, 0, out.subarray(r0 * dy, (r0 + r) * dy), dy);
+    }
+    return out;
+  }
   const xc = new Float64Array(d);
   for (let t = 0; t < n; t++) {
     for (let c = 0; c < d; c++) xc[c] = xv[t * d + c] - mx[c];

@@ -1,12 +1,17 @@
 /**
  * The float32 route of {@link GramAccumulator}: tfjs float32 matmuls on one block of shifted,
- * column-scaled rows, summed into float64. The same code runs in the main thread and in each
- * worker thread (lib/numerics/gram-worker.ts), so the in-thread and worker paths compute identical
- * float32 block products; only the order in which the float64 partial sums are added differs.
+ * column-scaled rows, summed into float64. Taken only without the native BLAS (lib/native), or
+ * when a state's route is forced to "float32".
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as TF from "@tensorflow/tfjs-core";
 
-/** What to multiply: plain data, so it can be sent to a worker (structured clone). */
+/**
+ * tfjs-core, loaded on first use: a process whose products all run on the native BLAS (e.g.
+ * `linearity score`) never loads it (~0.1-0.2 s of start-up).
+ */
+const tfjs = (): typeof TF => require("@tensorflow/tfjs-core");
+
+/** What to multiply. */
 export interface ProductPlan {
   /** d_model of each state (given states, then derived differences). */
   dims: number[];
@@ -35,11 +40,12 @@ export class BlockProducts {
   /** Add the products of one block: `scaled[i]` is [r, d_i] float32; null for states no product uses. */
   add(scaled: readonly (Float32Array | null)[], r: number): void {
     const { dims, left } = this.plan;
+    const tf = tfjs();
     const t = scaled.map((x, i) => (x ? tf.tensor2d(x, [r, dims[i]]) : null));
     try {
       for (const [i, partners] of left) {
         if (!t[i]) continue;
-        const ti = tf.transpose(t[i]!) as tf.Tensor2D; // [d_i, r]: explicit, transposeA is ~20x slower on wasm
+        const ti = tf.transpose(t[i]!) as TF.Tensor2D; // [d_i, r]: explicit, transposeA is ~20x slower on wasm
         for (const j of partners) {
           const p = tf.matMul(ti, t[j]!);
           const v = p.dataSync() as Float32Array;

@@ -6,11 +6,10 @@
 export { checkShape, checkFinite, checkChunk } from "./check";
 export type { Dim } from "./check";
 export type { StateChunk } from "./state-chunk";
-export { GramAccumulator, AUTO_WORKER_MIN_FLOPS, DEFAULT_BLOCK_ROWS } from "./moments";
+export { GramAccumulator, DEFAULT_BLOCK_ROWS, NATIVE_BLOCK_ROWS, NATIVE_BLOCK_BYTES } from "./moments";
 export type { GramAccumulatorOptions } from "./moments";
 export { FLOAT32_MAX_PREDICTED, needsFloat64, AUTO_WHITEN_MAX_PREDICTED, needsWhitening } from "./warmup";
 export type { Route } from "./warmup";
-export { GramWorkerPool, workerCount } from "./gram-pool";
 export { DEFAULT_RCOND, factorGram, explainedSumSquares, solveMap, conditionEstimate } from "./solve";
 export type { GramFactor, FactorOptions } from "./solve";
 export { leastSquaresMap } from "./least-squares";

@@ -11,6 +11,11 @@
  * - Derived states: `differences` (i, j) define D = X_j - X_i, formed per row in float64 (exact
  *   for float32 inputs), usable as a product partner: the residual score then needs no
  *   cancelling subtraction of two large Gram matrices.
+ * - With the native BLAS (lib/native: OpenBLAS, both cores), every "auto" state takes the float64
+ *   route: exact float64 products (each shifted float32 block converted once, exactly) by dgemm /
+ *   dsyrk on blocks of up to {@link NATIVE_BLOCK_ROWS} rows, summed in float64. One route for every
+ *   conditioning, no warm-up decision. Without it (no addon, no OpenBLAS, LINEARITY_NATIVE=0, or
+ *   option `native: false`), the routes below.
  * - Two routes per left operand, fixed by the warm-up (warmup.ts):
  *   "float32": tfjs float32 matmuls on blocks of `blockRows` rows (explicit transpose: transposeA
  *   is ~20x slower on wasm), columns scaled by powers of two (exact) so no product overflows,
@@ -22,14 +27,11 @@
  *   float32 Gram of those rows decides each "auto" state's route. A state that needs float64 has
  *   its sums so far replaced by float64 products of the kept rows. No row is multiplied twice on
  *   the fast path.
- * - Worker threads (async path: addAsync / finishAsync) take float32-route block products once
- *   the warm-up is over; each keeps float64 partial sums that finishAsync adds up.
  */
-import * as tf from "@tensorflow/tfjs-core";
-import { BlockProducts, ProductPlan, productKey } from "./block-products";
+import { nativeBlas, type NativeBlas } from "../native/blas";
+import { BlockProducts, ProductPlan } from "./block-products";
 import { checkChunk } from "./check";
 import { addProduct64 } from "./gemm64";
-import { GramWorkerPool, workerCount, workerCountForced } from "./gram-pool";
 import { Route, chooseRoute, columnScales } from "./warmup";
 
 /** Options of {@link GramAccumulator}. */
@@ -54,13 +56,15 @@ export interface GramAccumulatorOptions {
   /** Rows whose float32 Gram decides the "auto" routes; default 4 x the largest d_model. */
   warmupRows?: number;
   /**
-   * Worker threads for float32 products on the async path (addAsync): 0 or 1 = in-thread; default
-   * (undefined): env LINEARITY_WORKERS, else in-thread. The sync `add` always works in-thread.
+   * Use the native BLAS when it is available (default true): every "auto" state then takes the
+   * float64 route, multiplied by dgemm / dsyrk. false: the tfjs / JavaScript routes only.
    */
-  workers?: number;
+  native?: boolean;
 }
 
-const key = productKey;
+/** Key of the product (i, j) in the sums maps. */
+const key = (i: number, j: number): string => `${i},${j}`;
+
 
 /** Largest magnitude a scaled value may have on the float32 route (products of 1024-row blocks stay far below float32's 3.4e38 = 2^128). */
 const F32_MAX_SCALED = 2 ** 40;
@@ -74,11 +78,14 @@ const F32_MIN_SCALED = 2 ** -60;
  */
 export const DEFAULT_BLOCK_ROWS = 256;
 
-/** Below this many flops of products the default worker count keeps the work in-thread. */
-export const AUTO_WORKER_MIN_FLOPS = 8e9;
+/**
+ * Most rows per block on the native route (dgemm / dsyrk run near peak from ~1,000 rows on). Fewer
+ * when the float64 copies of one block of every state would exceed {@link NATIVE_BLOCK_BYTES}.
+ */
+export const NATIVE_BLOCK_ROWS = 4096;
 
-/** Let pending worker messages in (a resolved promise would not). */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Memory for the float64 copies of one block of every state (given and differences) on the native route. */
+export const NATIVE_BLOCK_BYTES = 128 * 2 ** 20;
 
 /** Streaming float64 accumulator of shifted cross-products, column sums and sums of squares. */
 export class GramAccumulator {
@@ -104,10 +111,13 @@ export class GramAccumulator {
   private readonly routes: (Route | "auto")[];
   private readonly conds: number[];
   private readonly warmupRows: number;
-  private readonly workersOption: number | undefined;
+  /** The native BLAS, when used (then every float64-route product is a dgemm / dsyrk). */
+  private readonly blas: NativeBlas | undefined;
+  /** Rows per block: {@link blockRows}, or larger on an all-native accumulator. */
+  private readonly chunkRows: number;
+  /** Reused float64 block buffers of the native route, one per state. */
+  private buffers64: Float64Array[] = [];
   private local: BlockProducts | undefined;
-  private pool: GramWorkerPool | undefined;
-  private poolDecided = false;
   /** Rows given before the shift is fixed. */
   private pending: Float32Array[][] = [];
   private pendingRows = 0;
@@ -134,7 +144,7 @@ export class GramAccumulator {
     this.left = new Map();
     this.routes = Array.from({ length: this.given }, (_, i) => opts.route?.[i] ?? "auto");
     this.conds = new Array(this.given).fill(NaN);
-    this.workersOption = opts.workers;
+    this.blas = opts.native === false ? undefined : nativeBlas();
     for (const [i, j] of opts.products) {
       if (!(i < this.given && j < S)) throw new Error(`${this.fn}: bad product pair (${i}, ${j})`);
       // Sums are allocated on first use: a d_model = 4,096 product is 134 MB of float64.
@@ -144,8 +154,18 @@ export class GramAccumulator {
     }
     const leftDims = [...this.left.keys()].map((i) => this.dims[i]);
     this.warmupRows = opts.warmupRows ?? Math.max(this.blockRows, 4 * Math.max(0, ...leftDims));
+    // Native: dgemm costs ~2x sgemm here and is exact on every state, so no warm-up decides.
+    if (this.blas) for (const i of this.left.keys()) if (this.routes[i] === "auto") this.routes[i] = "float64";
     if (![...this.left.keys()].some((i) => this.routes[i] === "auto")) this.decided = true;
     if (this.decided) this.kept = undefined;
+    const allNative = this.blas !== undefined && [...this.left.keys()].every((i) => this.routes[i] === "float64");
+    const rowBytes = 8 * this.dims.reduce((a, b) => a + b, 0);
+    this.chunkRows = allNative ? Math.max(this.blockRows, Math.min(NATIVE_BLOCK_ROWS, Math.floor(NATIVE_BLOCK_BYTES / rowBytes))) : this.blockRows;
+  }
+
+  /** True when the products run on the native BLAS (every float64-route product). */
+  get native(): boolean {
+    return this.blas !== undefined;
   }
 
   /** The float64-route sums of product (i, j), created on first use. */
@@ -169,79 +189,6 @@ export class GramAccumulator {
     for (const [blocks, r] of this.admit(states)) this.addBlock(blocks, r);
   }
 
-  /**
-   * As {@link add}, with the float32 products on worker threads when the `workers` option (or its
-   * default) says so. Await each call before the next; call {@link finishAsync} (or
-   * {@link dispose}) at the end. On any error the workers are stopped.
-   */
-  async addAsync(states: readonly Float32Array[]): Promise<void> {
-    try {
-      for (const [blocks, r] of this.admit(states)) {
-        const pool = this.decided ? this.poolFor(r) : undefined;
-        if (!pool) {
-          this.addBlock(blocks, r);
-          if (this.pool) await yieldToEventLoop();
-          continue;
-        }
-        const scan = this.scanBlock(blocks, r);
-        if (scan.overflow || !(pool.anyReady || workerCountForced(this.workersOption))) {
-          this.products(scan, r);
-          await yieldToEventLoop(); // let the workers' "ready" messages in
-        } else {
-          this.products64Only(scan, r);
-          await pool.submit(this.productInputs(scan.f32), r);
-        }
-        this.processed += r;
-      }
-    } catch (e) {
-      await this.dispose();
-      throw e;
-    }
-  }
-
-  /** Collect the workers' partial sums (if any) into this accumulator and stop the workers. */
-  async finishAsync(): Promise<void> {
-    const pool = this.pool;
-    if (!pool) return;
-    this.workerBlocksDone += pool.blocksSent;
-    try {
-      for (const sums of await pool.collect()) {
-        for (const [k, v] of sums) {
-          const acc = this.prods32.get(k);
-          if (!acc) this.prods32.set(k, v);
-          else for (let q = 0; q < v.length; q++) acc[q] += v[q];
-        }
-      }
-    } finally {
-      this.pool = undefined;
-    }
-  }
-
-  /** Stop any worker threads and free tensors (the partial sums of the workers are lost). */
-  async dispose(): Promise<void> {
-    this.local?.dispose();
-    const pool = this.pool;
-    this.pool = undefined;
-    this.workerBlocksDone += pool?.blocksSent ?? 0;
-    await pool?.terminate();
-  }
-
-  /** Worker threads now running (0 in-thread): for tests and diagnostics. */
-  get activeWorkers(): number {
-    return this.pool?.size ?? 0;
-  }
-
-  /** Blocks whose products ran on worker threads, over this accumulator's life. */
-  get workerBlocks(): number {
-    return this.workerBlocksDone + (this.pool?.blocksSent ?? 0);
-  }
-  private workerBlocksDone = 0;
-
-  /** The running worker pool, if any (tests simulate crashes through it). */
-  get workerPool(): GramWorkerPool | undefined {
-    return this.pool;
-  }
-
   /** Check a chunk, fix the shift once enough rows are there, and cut what is ready into blocks. */
   private admit(states: readonly Float32Array[]): [Float32Array[], number][] {
     const S = this.given;
@@ -251,16 +198,18 @@ export class GramAccumulator {
     let ready: readonly Float32Array[] = states;
     let n = rows;
     if (!this.started) {
-      this.pending.push(states.map((x) => x.slice()));
+      // Rows that wait for a later chunk are copied (the caller may reuse its buffers).
+      const startsNow = this.pendingRows + rows >= this.chunkRows;
+      this.pending.push(startsNow ? [...states] : states.map((x) => x.slice()));
       this.pendingRows += rows;
-      if (this.pendingRows < this.blockRows) return [];
+      if (this.pendingRows < this.chunkRows) return [];
       ready = this.start();
       n = this.pendingRows;
       this.pendingRows = 0;
     }
     const out: [Float32Array[], number][] = [];
-    for (let r0 = 0; r0 < n; r0 += this.blockRows) {
-      const r1 = Math.min(n, r0 + this.blockRows);
+    for (let r0 = 0; r0 < n; r0 += this.chunkRows) {
+      const r1 = Math.min(n, r0 + this.chunkRows);
       out.push([ready.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i])), r1 - r0]);
     }
     return out;
@@ -269,7 +218,9 @@ export class GramAccumulator {
   /** Fix shifts and column scales from the buffered rows; returns them concatenated. */
   private start(): Float32Array[] {
     const n = this.pendingRows;
+    const pending = this.pending;
     const all = Array.from({ length: this.given }, (_, i) => {
+      if (pending.length === 1) return pending[0][i];
       const buf = new Float32Array(n * this.dims[i]);
       let o = 0;
       for (const chunk of this.pending) {
@@ -291,7 +242,8 @@ export class GramAccumulator {
       this.shifts[i] = Float32Array.from(m, (v) => v / n);
     }
     for (const [i, j] of this.diffPairs) this.shifts.push(Float32Array.from(this.shifts[j], (v, c) => v - this.shifts[i][c]));
-    for (let s = 0; s < this.dims.length; s++) {
+    // Column scales serve the float32 route only.
+    for (let s = 0; s < this.dims.length && this.anyFloat32Left(); s++) {
       const [i, j] = s < this.given ? [s, -1] : this.diffPairs[s - this.given];
       this.scales[s] = columnScales(all, this.dims, this.shifts, n, i, j);
     }
@@ -333,17 +285,32 @@ export class GramAccumulator {
       if (overflow) continue; // already summed on the float64 route
       const r = blocks[0].length / this.dims[0];
       const shifted = this.shifted64(blocks, r);
-      for (const i of redo) for (const j of this.left.get(i)!) addProduct64(shifted[i], this.dims[i], shifted[j], this.dims[j], r, this.sums64(i, j), i === j);
+      for (const i of redo) this.products64(shifted, r, i);
     }
   }
 
-  /** Exact float64 shifted values of every state of a block (given states, then differences). */
+  /**
+   * Float64 products of left state i with its partners on one block of shifted values: dgemm /
+   * dsyrk on the native BLAS (dsyrk fills the upper triangle; {@link product} mirrors it), else
+   * plain JavaScript (gemm64.ts).
+   */
+  private products64(f64: readonly Float64Array[], r: number, i: number): void {
+    const di = this.dims[i], blas = this.blas;
+    for (const j of this.left.get(i)!) {
+      const dj = this.dims[j], acc = this.sums64(i, j);
+      if (!blas) addProduct64(f64[i], di, f64[j], dj, r, acc, i === j);
+      else if (i === j) blas.syrkUpper(di, r, f64[i], di, acc, di);
+      else blas.gemm(true, false, di, dj, r, 1, f64[i], di, f64[j], dj, 1, acc, dj);
+    }
+  }
+
+  /** Exact float64 shifted values of every state of a block (given states, then differences), [r, d_s] each. */
   private shifted64(blocks: readonly Float32Array[], r: number): Float64Array[] {
     const out: Float64Array[] = [];
     for (let i = 0; i < this.given; i++) {
       const d = this.dims[i], s = this.shifts[i], x = blocks[i];
       const v = new Float64Array(r * d);
-      for (let k = 0; k < r * d; k++) v[k] = x[k] - s[k % d];
+      for (let t = 0, k = 0; t < r; t++) for (let c = 0; c < d; c++, k++) v[k] = x[k] - s[c];
       out.push(v);
     }
     for (const [i, j] of this.diffPairs) {
@@ -354,11 +321,81 @@ export class GramAccumulator {
   }
 
   /**
+   * {@link scanBlock} when every product is float64 (always on the native BLAS): one pass per
+   * state checks for NaN/Inf, shifts into float64 (exact) and adds the column sums and the sum of
+   * squares. No scaled float32 copies; float64 products of float32 data cannot overflow.
+   */
+  private scan64(blocks: readonly Float32Array[], r: number): Float64Array[] {
+    const reuse = this.blas !== undefined;
+    const out: Float64Array[] = [];
+    const buffer = (s: number) => {
+      const n = r * this.dims[s];
+      if (!reuse) return new Float64Array(n);
+      if (this.buffers64[s] === undefined || this.buffers64[s].length < n) this.buffers64[s] = new Float64Array(this.chunkRows * this.dims[s]);
+      return this.buffers64[s].subarray(0, n);
+    };
+    for (let i = 0; i < this.given; i++) {
+      const d = this.dims[i], sh = this.shifts[i], x = blocks[i], cs = this.colsums[i], v = buffer(i);
+      let ss = 0;
+      for (let t = 0; t < r; t++) {
+        const o = t * d;
+        let row = 0;
+        for (let c = 0; c < d; c++) {
+          const e = x[o + c] - sh[c];
+          v[o + c] = e;
+          cs[c] += e;
+          row += e * e;
+        }
+        ss += row;
+      }
+      // NaN or Inf anywhere makes the sum of squares non-finite (float32 squares cannot overflow float64).
+      if (ss - ss !== 0) this.throwNonFinite(x, d, i);
+      this.sumsqs[i] += ss;
+      out.push(v);
+    }
+    for (let p = 0; p < this.diffPairs.length; p++) {
+      const [i, j] = this.diffPairs[p], s = this.given + p, d = this.dims[s];
+      const a = out[i], b = out[j], cs = this.colsums[s], v = buffer(s);
+      let ss = 0;
+      for (let t = 0; t < r; t++) {
+        const o = t * d;
+        let row = 0;
+        for (let c = 0; c < d; c++) {
+          const e = b[o + c] - a[o + c];
+          v[o + c] = e;
+          cs[c] += e;
+          row += e * e;
+        }
+        ss += row;
+      }
+      this.sumsqs[s] += ss;
+      out.push(v);
+    }
+    return out;
+  }
+
+  /** Throw naming the first NaN/Inf of state i's block x [rows, d] (absolute row). */
+  private throwNonFinite(x: Float32Array, d: number, i: number): never {
+    for (let k = 0; k < x.length; k++) {
+      const v = x[k];
+      if (v - v !== 0) throw new Error(`${this.fn}: '${this.names[i]}' has ${v} at row ${this.processed + Math.floor(k / d)}, column ${k % d}`);
+    }
+    throw new Error(`${this.fn}: '${this.names[i]}' has a sum of squares beyond float64's range`);
+  }
+
+  /** True when some left state takes the float32 route (then blocks need scaled float32 copies). */
+  private anyFloat32Left(): boolean {
+    for (const i of this.left.keys()) if (this.routes[i] !== "float64") return true;
+    return false;
+  }
+
+  /**
    * Shift and check every state of a block, add its float64 sums, and prepare the float32 inputs
    * (scaled by powers of two). `overflow`: some value would leave the float32 products' safe
    * range, so this block goes the float64 route.
    */
   private scanBlock(blocks: readonly Float32Array[], r: number): { f64: Float64Array[]; f32: Float32Array[]; overflow: boolean } {
+    if (!this.anyFloat32Left()) return { f64: this.scan64(blocks, r), f32: [], overflow: false };
     for (let i = 0; i < this.given; i++) {
       const x = blocks[i];
       for (let k = 0; k < x.length; k++) {
@@ -396,10 +433,9 @@ export class GramAccumulator {
 
   /** Products of one scanned block on each left state's route (in-thread). */
   private products(scan: { f64: Float64Array[]; f32: Float32Array[]; overflow: boolean }, r: number): void {
-    for (const [i, partners] of this.left) {
+    for (const i of this.left.keys()) {
       const f32Route = this.routes[i] !== "float64" && !scan.overflow;
-      if (f32Route) continue;
-      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.sums64(i, j), i === j);
+      if (!f32Route) this.products64(scan.f64, r, i);
     }
     if (scan.overflow) return;
     const f32Left = [...this.left.keys()].filter((i) => this.routes[i] !== "float64");
@@ -408,15 +444,7 @@ export class GramAccumulator {
     this.local.add(this.productInputs(scan.f32, f32Left), r);
   }
 
-  /** The float64-route products of a block whose float32 products go to a worker. */
-  private products64Only(scan: { f64: Float64Array[] }, r: number): void {
-    for (const [i, partners] of this.left) {
-      if (this.routes[i] !== "float64") continue;
-      for (const j of partners) addProduct64(scan.f64[i], this.dims[i], scan.f64[j], this.dims[j], r, this.sums64(i, j), i === j);
-    }
-  }
-
-  /** What the float32 block products need: plain data, sendable to workers. */
+  /** What the float32 block products need. */
   private plan(): ProductPlan {
     return {
       dims: [...this.dims],
@@ -434,46 +462,14 @@ export class GramAccumulator {
     return f32.map((x, s) => (used.has(s) ? x : null));
   }
 
-  /**
-   * The worker pool for the async path, started on first need after the warm-up: when the worker
-   * count is forced (>= 2), or by default once the float32 products of the rows known so far are
-   * worth {@link AUTO_WORKER_MIN_FLOPS} on the wasm backend.
-   */
-  private poolFor(upcomingRows: number): GramWorkerPool | undefined {
-    if (this.pool || this.poolDecided) return this.pool;
-    const plan = this.plan();
-    if (plan.left.length === 0) {
-      this.poolDecided = true;
-      return undefined;
-    }
-    const n = workerCount(this.workersOption);
-    if (n < 2) {
-      this.poolDecided = true;
-      return undefined;
-    }
-    if (!workerCountForced(this.workersOption)) {
-      if (tf.getBackend() !== "wasm") {
-        this.poolDecided = true;
-        return undefined;
-      }
-      let flopsPerRow = 0;
-      for (const [i, partners] of plan.left) for (const j of partners) flopsPerRow += 2 * this.dims[i] * this.dims[j];
-      if ((this.processed + upcomingRows) * flopsPerRow < AUTO_WORKER_MIN_FLOPS) return undefined;
-    }
-    this.poolDecided = true;
-    this.pool = new GramWorkerPool(n, plan, this.fn);
-    return this.pool;
-  }
-
   /** Process buffered rows now (called before any result is read). */
   private flush(): void {
-    if (this.pool) throw new Error(`${this.fn}: worker threads hold part of the sums; await finishAsync() (or use the async result) first`);
     if (!this.started && this.pendingRows > 0) {
       const all = this.start();
       const n = this.pendingRows;
       this.pendingRows = 0;
-      for (let r0 = 0; r0 < n; r0 += this.blockRows) {
-        const r1 = Math.min(n, r0 + this.blockRows);
+      for (let r0 = 0; r0 < n; r0 += this.chunkRows) {
+        const r1 = Math.min(n, r0 + this.chunkRows);
         this.addBlock(all.map((x, i) => x.subarray(r0 * this.dims[i], r1 * this.dims[i])), r1 - r0);
       }
     }
@@ -512,26 +508,24 @@ export class GramAccumulator {
 
   /** Centred cross-product sum (X_i - mean)^T (X_j - mean), [d_i, d_j] float64. */
   centered(i: number, j: number): Float64Array {
-    const raw = this.product(i, j);
+    const out = this.product(i, j); // a fresh copy: centred in place (134 MB at d_model 4,096)
     const di = this.dims[i], dj = this.dims[j], n = this.processed;
     const a = this.colsums[i], b = this.colsums[j];
-    const out = new Float64Array(di * dj);
     for (let p = 0; p < di; p++) {
       const ap = a[p] / n;
-      for (let q = 0; q < dj; q++) out[p * dj + q] = raw[p * dj + q] - ap * b[q];
+      for (let q = 0; q < dj; q++) out[p * dj + q] -= ap * b[q];
     }
     return out;
   }
 
   /** Plain (un-centred) cross-product sum X_i^T X_j, [d_i, d_j] float64, rebuilt from the shift. */
   uncentered(i: number, j: number): Float64Array {
-    const raw = this.product(i, j);
+    const out = this.product(i, j); // a fresh copy, completed in place
     const di = this.dims[i], dj = this.dims[j], n = this.processed;
     const si = this.shift(i), sj = this.shift(j), a = this.colsums[i], b = this.colsums[j];
-    const out = new Float64Array(di * dj);
     for (let p = 0; p < di; p++) {
       for (let q = 0; q < dj; q++) {
-        out[p * dj + q] = raw[p * dj + q] + a[p] * sj[q] + si[p] * b[q] + n * si[p] * sj[q];
+        out[p * dj + q] = out[p * dj + q] + a[p] * sj[q] + si[p] * b[q] + n * si[p] * sj[q];
       }
     }
     return out;
@@ -539,8 +533,14 @@ export class GramAccumulator {
 
   /** Diagonal of the shifted (not centred) Gram of state i: the scale centring cancels against. */
   shiftedDiagonal(i: number): Float64Array {
-    const raw = this.product(i, i), d = this.dims[i];
-    return Float64Array.from({ length: d }, (_, c) => raw[c * d + c]);
+    // The diagonal of product(i, i), read without assembling the whole matrix.
+    this.flush();
+    if (!this.productKeys.has(key(i, i))) throw new Error(`${this.fn}: product (${i}, ${i}) was not accumulated`);
+    const d = this.dims[i], p32 = this.prods32.get(key(i, i)), p64 = this.prods64.get(key(i, i)), s = this.scales[i];
+    return Float64Array.from({ length: d }, (_, c) => {
+      const v = p64 ? p64[c * d + c] : 0;
+      return p32 ? v + (p32[c * d + c] * (1 / s[c])) / s[c] : v;
+    });
   }
 
   /** Total centred sum of squares of state i (a given state or a difference): ||X_i - mean||_F^2. */
@@ -559,13 +559,17 @@ export class GramAccumulator {
     return this.given + k;
   }
 
-  /** Shifted product sum (i, j) in data units: float32 route (unscaled) plus float64 route. */
+  /** Shifted product sum (i, j) in data units, a fresh array: float32 route (unscaled) plus float64 route. */
   private product(i: number, j: number): Float64Array {
     this.flush();
     if (!this.productKeys.has(key(i, j))) throw new Error(`${this.fn}: product (${i}, ${j}) was not accumulated`);
     const p32 = this.prods32.get(key(i, j)), p64 = this.prods64.get(key(i, j));
     const di = this.dims[i], dj = this.dims[j], si = this.scales[i], sj = this.scales[j];
     const out = p64 ? Float64Array.from(p64) : new Float64Array(di * dj);
+    if (p64 && this.blas && i === j) {
+      // dsyrk summed the upper triangle only.
+      for (let p = 0; p < di; p++) for (let q = p + 1; q < di; q++) out[q * di + p] = out[p * di + q];
+    }
     if (p32) {
       for (let p = 0; p < di; p++) {
         const ip = 1 / si[p];

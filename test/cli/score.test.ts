@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { nativeBlas, nativeBlasStatus } from "../../lib/native";
 import { initBackend } from "../../lib/backend";
 import { writeNpy } from "../../lib/io/npy";
 import { writeSafetensors } from "../../lib/io/safetensors";
@@ -30,6 +32,8 @@ beforeAll(async () => {
   nan[17 * D + 2] = NaN;
   writeNpy(file("nan.npy"), { dtype: "float32", shape: [N, D], data: nan });
 });
+
+if (!nativeBlas()) console.warn(`test/cli/score.test.ts: native start-up test SKIPPED, ${nativeBlasStatus()}`);
 
 const lastNumber = (stdout: string) => {
   const lines = stdout.trimEnd().split("\n");
@@ -92,5 +96,22 @@ describe("linearity score", () => {
     expect(bad.stderr.trimEnd().split("\n")).toEqual([
       `linearity: ${file("x.npy")} has 200 tokens but ${file("short.npy")} has 199; the rows must be the same tokens`,
     ]);
+  });
+
+  it.skipIf(!nativeBlas())("as a process on the native BLAS: loads the score command alone and no tfjs (start-up)", () => {
+    const loaded = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "run-entry.ts"), "score", file("x.npy"), file("y.npy")], {
+        encoding: "utf8",
+        env: { ...process.env, LINEARITY_QUIET: "1", ...env },
+        timeout: 60_000,
+      });
+      expect(r.status).toBe(0);
+      expect(Math.abs(lastNumber(r.stdout) - referenceScore(s0, s1, N, D, D))).toBeLessThan(1e-6);
+      return r.stderr.trimEnd().split("\n").pop()!;
+    };
+    const native = loaded({});
+    expect(native).toMatch(/^loaded: \S*commands\/score(\.ts)?$/);
+    // The fallback needs tfjs: the same probe sees it (so the probe works).
+    expect(loaded({ LINEARITY_NATIVE: "0" })).toMatch(/@tensorflow\/tfjs-core/);
   });
 });

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { LinearityAccumulator, linearityMatrix, linearityScore, linearityScoreResidual, tokenLinearity } from "../../lib/metrics";
 import { DEFAULT_RCOND } from "../../lib/numerics";
+import { nativeBlas, nativeBlasStatus } from "../../lib/native";
 import { gaussianMatrix, refScore, type Mat } from "../numerics/reference";
 import { difference, lsqReference } from "../numerics/reference64";
 
@@ -172,6 +173,33 @@ describe("accuracy contract: within 1e-6 of the float64 reference (rcond = DEFAU
       expect(Math.abs(linearityScoreResidual(xt, yt) - refRes.score)).toBeLessThan(TOL);
       xt.dispose();
       yt.dispose();
+    });
+  }
+});
+
+const blas = nativeBlas();
+if (!blas) console.warn(`test/metrics/accuracy.test.ts: native-vs-fallback comparison SKIPPED, ${nativeBlasStatus()}`);
+
+describe.skipIf(!blas)("the native route and the fallback routes agree with the float64 reference", () => {
+  const hard = cases().filter((c) => !/cond 1e\+2|cond 1e\+4|offsets|tokens < d_model/.test(c.name));
+  for (const c of hard) {
+    it(c.name, () => {
+      const { x, y, n, d } = c;
+      const ref = lsqReference(x, y, n, d, d, DEFAULT_RCOND);
+      const refRes = lsqReference(x, difference(y, x), n, d, d, DEFAULT_RCOND);
+      const scale = Math.max(...Array.from(ref.map, Math.abs));
+      for (const native of [true, false]) {
+        // Chunks of 500 rows: several blocks on either route.
+        const acc = new LinearityAccumulator(d, d, { residual: true, native });
+        for (let r0 = 0; r0 < n; r0 += 500) acc.add(f32(x.subarray(r0 * d, Math.min(n, r0 + 500) * d)), f32(y.subarray(r0 * d, Math.min(n, r0 + 500) * d)));
+        const r = acc.result();
+        expect(r.native).toBe(native);
+        if (native) expect(r.route).toBe("float64");
+        expect(r.rank).toBe(ref.rank);
+        expect(Math.abs(r.score - ref.score)).toBeLessThan(TOL);
+        expect(Math.abs(r.residualScore! - refRes.score)).toBeLessThan(TOL);
+        expect(maxAbsDiff(acc.centeredMap(), ref.map) / scale).toBeLessThan(r.route === "float64" ? TOL : 1e-5);
+      }
     });
   }
 });

@@ -1,11 +1,12 @@
 /**
- * The route decision (route: "auto", the default): the condition-number estimate, the rule, the
- * decision it takes on a well- and an ill-conditioned X, and the accuracy of both routes against
- * the float64 SVD reference (test/numerics/reference.ts).
+ * The route decision of the fallback (route: "auto", the default, without the native BLAS): the
+ * condition-number estimate, the rule, the decision it takes on a well- and an ill-conditioned X,
+ * and the accuracy of both routes against the float64 SVD reference (test/numerics/reference.ts).
+ * With the native BLAS, "auto" takes the float64 route for every state (last block).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { FLOAT32_MAX_PREDICTED, LinearityAccumulator, LinearityMatrixAccumulator, needsFloat64 } from "../../lib";
+import { FLOAT32_MAX_PREDICTED, LinearityAccumulator, LinearityMatrixAccumulator, nativeBlas, nativeBlasStatus, needsFloat64 } from "../../lib";
 import { conditionEstimate, factorGram } from "../../lib/numerics/solve";
 import { Mat, asFloat32, flat, gaussianMatrix, matmul, refScore } from "./reference";
 
@@ -39,8 +40,9 @@ function conditionedPair(n: number, d: number, kappa: number, seed: number): { x
   return { x, y };
 }
 
+/** The fallback routes (native: false), whatever this machine has. */
 function score(x: Mat, y: Mat, route?: "auto" | "float32" | "float64") {
-  const acc = new LinearityAccumulator(x[0].length, y[0].length, route === undefined ? {} : { route });
+  const acc = new LinearityAccumulator(x[0].length, y[0].length, route === undefined ? { native: false } : { route, native: false });
   acc.add(flat(x), flat(y));
   return acc.result();
 }
@@ -110,9 +112,43 @@ describe('route "auto" against the float64 reference', () => {
 
   it("decides per source state in the all-pairs matrix", () => {
     // states: [ill-conditioned, well-conditioned, anything]: only state 0 takes float64; the last is never a source.
-    const acc = new LinearityMatrixAccumulator(3, 16);
+    const acc = new LinearityMatrixAccumulator(3, 16, { native: false });
     acc.add([flat(bad.x), flat(good.x), flat(good.y)]);
     const res = acc.result();
     expect(res.routes).toEqual(["float64", "float32", "float32"]);
+  });
+});
+
+const blas = nativeBlas();
+if (!blas) console.warn(`test/numerics/routes.test.ts: native-route tests SKIPPED, ${nativeBlasStatus()}`);
+
+describe.skipIf(!blas)('route "auto" on the native BLAS', () => {
+  const good = conditionedPair(2000, 16, 4, 11);
+  const bad = conditionedPair(2000, 16, 1e7, 21);
+
+  it("takes float64 for every source state, with no warm-up estimate, within 1e-6 of the reference", () => {
+    for (const { x, y } of [good, bad]) {
+      const acc = new LinearityAccumulator(16, 16);
+      acc.add(flat(x), flat(y));
+      const r = acc.result();
+      expect(r.route).toBe("float64");
+      expect(r.native).toBe(true);
+      expect(Number.isNaN(r.conditionEstimate)).toBe(true);
+    }
+    const m = new LinearityMatrixAccumulator(3, 16);
+    m.add([flat(bad.x), flat(good.x), flat(good.y)]);
+    expect(m.result().routes).toEqual(["float64", "float64", "float32"]);
+    const g = score(good.x, good.y, "float64").score;
+    const acc = new LinearityAccumulator(16, 16);
+    acc.add(flat(good.x), flat(good.y));
+    close(acc.result().score, refScore(good.x, good.y, 1e-5), 1e-6);
+    close(acc.result().score, g, 1e-12);
+  });
+
+  it("still honours a forced float32 route (tfjs matmuls)", () => {
+    const acc = new LinearityAccumulator(16, 16, { route: "float32" });
+    acc.add(flat(good.x), flat(good.y));
+    expect(acc.result().route).toBe("float32");
+    close(acc.result().score, refScore(good.x, good.y, 1e-5), 1e-6);
   });
 });
