@@ -24,8 +24,8 @@ export interface DenseOps {
   /** v [m] := L v, or L^T v when `trans`. */
   mulLowerVec(L: Float64Array, m: number, v: Float64Array, trans: boolean): void;
   /**
-   * Every eigenpair of the symmetric S [m, m] (S may be overwritten): `values` in any order, row k
-   * of `vectors` [m, m] the unit eigenvector of values[k].
+   * Every eigenpair of the symmetric S [m, m] (S may be overwritten): `values` ascending, row k of
+   * `vectors` [m, m] the unit eigenvector of values[k].
    */
   eigh(S: Float64Array, m: number): { values: Float64Array; vectors: Float64Array };
   /** op(A) B, [M, N]: op(A) = A [M, K], or with `transA` the transpose of the stored A [K, M]; B [K, N]. */
@@ -117,10 +117,16 @@ function makeNativeOps(): DenseOps | undefined {
     },
     eigh(S, m) {
       if (lap.eigh) {
-        const values = new Float64Array(m), vectors = new Float64Array(m * m);
-        if (lap.eigh(m, S.slice(), m, values, vectors, m) === 0) return { values, vectors };
+        const values = new Float64Array(m), vectors = new Float64Array(m * m), diag = new Float64Array(m);
+        for (let a = 0; a < m; a++) diag[a] = S[a * m + a];
+        if (lap.eigh(m, S, m, values, vectors, m) === 0) return { values, vectors };
+        // dsyevr read and overwrote the upper triangle and diagonal: restore them from the lower one.
+        for (let a = 0; a < m; a++) {
+          S[a * m + a] = diag[a];
+          for (let b = 0; b < a; b++) S[b * m + a] = S[a * m + b];
+        }
       }
-      return jsOps.eigh(S, m); // no dsyevr, or it failed to converge: the JavaScript solver decides
+      return jsOps.eigh(S, m); // no dsyevr, or it failed: the JavaScript solver decides
     },
     matmul(transA, M, N, K, A, B) {
       const C = new Float64Array(M * N);

@@ -43,7 +43,7 @@ export interface GramFactor {
   chol?: PivotedCholesky;
   /** Unpivoted (blocked) Cholesky L [m, m] of the equilibrated Gram over the columns with variance `cols`, when nothing is cut. */
   blk?: { L: Float64Array; m: number; cols: Int32Array };
-  /** Otherwise: kept eigenpairs of the equilibrated Gram. */
+  /** Otherwise: kept eigenpairs of the equilibrated Gram over the columns with variance `cols`; `vectors` [rank, m], row t the eigenvector of values[t]. */
   eig?: { values: Float64Array; vectors: Float64Array; cols: Int32Array };
   /** Smallest kept over largest singular value of the equilibrated X (an estimate on the Cholesky path). */
   sigmaRatio: number;
@@ -68,39 +68,44 @@ export function factorGram(C: Float64Array, d: number, opts: FactorOptions = {})
   const rcond = opts.rcond ?? DEFAULT_RCOND;
   if (!(rcond >= 0 && rcond < 1)) throw new Error(`rcond must be in [0, 1), got ${rcond}`);
   const ops = denseOps(opts.native ?? true);
-  const { scale, m } = columnScales(C, d, opts.rawDiag);
-  // Equilibrate: R = S C S with S = diag(scale); columns without variance become zero rows.
-  const R = equilibrated(C, d, scale);
-  const floor64 = 8 * Number.EPSILON * Math.max(1, m);
+  const { scale, cols } = columnScales(C, d, opts.rawDiag);
+  const floor64 = 8 * Number.EPSILON * Math.max(1, cols.length);
   if (opts.semantics === "cholesky") {
-    const chol = pivotedCholesky(R, d, Math.max(rcond * rcond, floor64));
+    // Equilibrate: R = S C S with S = diag(scale); columns without variance become zero rows.
+    const chol = pivotedCholesky(equilibrated(C, d, scale), d, Math.max(rcond * rcond, floor64));
     return { d, scale, rank: chol.rank, chol, sigmaRatio: NaN, ops };
   }
-  // Fast path: an unpivoted blocked Cholesky (any pivot <= (rcond/10)^2 would prove a singular
-  // value within rcond/10 of the largest, lambda_max >= 1), then the eigenvalue estimates.
-  const blk = blockedFactor(R, d, scale, m, Math.max((rcond / 10) ** 2, floor64), ops);
-  if (blk) {
-    const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk, ops), 30);
-    // lmin is over-, lmax under-estimated by the iterations: keep a factor 100 (10 in sigma) of margin.
-    if (lmin > 100 * rcond * rcond * lmax) return { d, scale, rank: m, blk, sigmaRatio: Math.sqrt(lmin / lmax), ops };
-  }
-  return eigenFactor(equilibrated(C, d, scale), d, scale, rcond, ops);
+  return fastFactor(C, d, scale, cols, rcond, Math.max((rcond / 10) ** 2, floor64), ops) ?? eigenFactor(C, d, scale, cols, rcond, ops);
 }
 
-/** Per column 1/sqrt(C_jj), 0 for a column without variance (below 64 ulps of `rawDiag`), and how many have some. */
-function columnScales(C: Float64Array, d: number, rawDiag: Float64Array | undefined): { scale: Float64Array; m: number } {
+/**
+ * The fast path: an unpivoted Cholesky of the equilibrated Gram (any pivot <= (rcond/10)^2 would
+ * prove a singular value within rcond/10 of the largest, lambda_max >= 1), then the eigenvalue
+ * estimates prove that nothing is near the cut; undefined otherwise (its factor is then garbage).
+ */
+function fastFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rcond: number, tol: number, ops: DenseOps): GramFactor | undefined {
+  const blk = blockedFactor(C, d, scale, cols, tol, ops);
+  if (!blk) return undefined;
+  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk, ops), 30);
+  // lmin is over-, lmax under-estimated by the iterations: keep a factor 100 (10 in sigma) of margin.
+  if (!(lmin > 100 * rcond * rcond * lmax)) return undefined;
+  return { d, scale, rank: cols.length, blk, sigmaRatio: Math.sqrt(lmin / lmax), ops };
+}
+
+/** Per column 1/sqrt(C_jj), 0 for a column without variance (below 64 ulps of `rawDiag`), and the columns with variance. */
+function columnScales(C: Float64Array, d: number, rawDiag: Float64Array | undefined): { scale: Float64Array; cols: Int32Array } {
   const scale = new Float64Array(d);
-  let m = 0;
+  const cols: number[] = [];
   for (let j = 0; j < d; j++) {
     const v = C[j * d + j];
     const floor = rawDiag ? 64 * Number.EPSILON * rawDiag[j] : 0;
     scale[j] = v > floor && v > 0 ? 1 / Math.sqrt(v) : 0;
-    if (scale[j] > 0) m++;
+    if (scale[j] > 0) cols.push(j);
   }
-  return { scale, m };
+  return { scale, cols: Int32Array.from(cols) };
 }
 
-/** R = S C S (unit diagonal over the columns with variance, zero rows for the others). */
+/** R = S C S [d, d] (unit diagonal over the columns with variance, zero rows for the others). */
 function equilibrated(C: Float64Array, d: number, scale: Float64Array): Float64Array {
   const R = new Float64Array(d * d);
   for (let a = 0; a < d; a++) {
@@ -111,16 +116,27 @@ function equilibrated(C: Float64Array, d: number, scale: Float64Array): Float64A
   return R;
 }
 
-/** The Cholesky of R over the columns with variance (in place when every column has some), or undefined. */
-function blockedFactor(R: Float64Array, d: number, scale: Float64Array, m: number, tol: number, ops: DenseOps): { L: Float64Array; m: number; cols: Int32Array } | undefined {
-  if (m === 0) return undefined;
-  const cols = new Int32Array(m);
-  for (let j = 0, a = 0; j < d; j++) if (scale[j] > 0) cols[a++] = j;
-  let A = R;
-  if (m < d) {
-    A = new Float64Array(m * m);
-    for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) A[a * m + b] = R[cols[a] * d + cols[b]];
+/**
+ * R over the columns with variance only, [m, m]: its lower triangle, or with `full` the whole
+ * matrix symmetrized ((C_ab + C_ba) / 2, sums of float products need not be exactly symmetric).
+ */
+function equilibratedSub(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, full: boolean): Float64Array {
+  const m = cols.length, R = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) {
+    const ca = cols[a], sa = scale[ca], end = full ? m : a + 1;
+    for (let b = 0; b < end; b++) {
+      const cb = cols[b];
+      R[a * m + b] = sa * (full ? 0.5 * (C[ca * d + cb] + C[cb * d + ca]) : C[ca * d + cb]) * scale[cb];
+    }
   }
+  return R;
+}
+
+/** The Cholesky of R over the columns with variance, or undefined. */
+function blockedFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, tol: number, ops: DenseOps): { L: Float64Array; m: number; cols: Int32Array } | undefined {
+  const m = cols.length;
+  if (m === 0) return undefined;
+  const A = equilibratedSub(C, d, scale, cols, false);
   return ops.cholesky(A, m, tol) ? { L: A, m, cols } : undefined;
 }
 
@@ -150,28 +166,27 @@ function blockRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
 }
 
 /** The exact cut: eigendecomposition of the equilibrated Gram over the columns with variance. */
-function eigenFactor(R: Float64Array, d: number, scale: Float64Array, rcond: number, ops: DenseOps): GramFactor {
-  const cols: number[] = [];
-  for (let j = 0; j < d; j++) if (scale[j] > 0) cols.push(j);
+function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rcond: number, ops: DenseOps): GramFactor {
   const m = cols.length;
-  if (m === 0) return { d, scale, rank: 0, eig: { values: new Float64Array(0), vectors: new Float64Array(0), cols: new Int32Array(0) }, sigmaRatio: NaN, ops };
-  const sub = new Float64Array(m * m);
-  for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) sub[a * m + b] = 0.5 * (R[cols[a] * d + cols[b]] + R[cols[b] * d + cols[a]]);
-  const { values: lambda, vectors: V } = ops.eigh(sub, m);
+  if (m === 0) return { d, scale, rank: 0, eig: { values: new Float64Array(0), vectors: new Float64Array(0), cols }, sigmaRatio: NaN, ops };
+  const { values: lambda, vectors: V } = ops.eigh(equilibratedSub(C, d, scale, cols, true), m);
   let lmax = -Infinity;
   for (let k = 0; k < m; k++) lmax = Math.max(lmax, lambda[k]);
   const keep: number[] = [];
   for (let k = 0; k < m; k++) if (lambda[k] > rcond * rcond * lmax && lambda[k] > 0) keep.push(k);
-  keep.sort((a, b) => lambda[b] - lambda[a]);
   const rank = keep.length;
   const values = Float64Array.from(keep, (k) => lambda[k]);
-  const vectors = new Float64Array(m * rank); // [m, rank]: column t is the t-th kept eigenvector
-  for (let t = 0; t < rank; t++) {
-    const row = keep[t] * m;
-    for (let a = 0; a < m; a++) vectors[a * rank + t] = V[row + a];
+  // [rank, m]: row t the t-th kept eigenvector; a view when the kept ones are consecutive (sorted solvers).
+  let vectors: Float64Array;
+  if (rank > 0 && keep[rank - 1] - keep[0] === rank - 1) vectors = V.subarray(keep[0] * m, (keep[0] + rank) * m);
+  else {
+    vectors = new Float64Array(rank * m);
+    keep.forEach((k, t) => vectors.set(V.subarray(k * m, (k + 1) * m), t * m));
   }
-  const sigmaRatio = rank > 0 ? Math.sqrt(values[rank - 1] / values[0]) : NaN;
-  return { d, scale, rank, eig: { values, vectors, cols: Int32Array.from(cols) }, sigmaRatio, ops };
+  let lo = Infinity;
+  for (const v of values) lo = Math.min(lo, v);
+  const sigmaRatio = rank > 0 ? Math.sqrt(lo / lmax) : NaN;
+  return { d, scale, rank, eig: { values, vectors, cols }, sigmaRatio, ops };
 }
 
 /** Kept rows of S C_xy in pivot order, [rank, d_y]. */
@@ -200,7 +215,7 @@ function scaledRows(f: GramFactor, cols: Int32Array, Cxy: Float64Array, dy: numb
 /** V_k^T S C_xy, [rank, d_y], on the eigen path. */
 function eigenCoordinates(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
   const { vectors, cols } = f.eig!;
-  return f.ops.matmul(true, f.rank, dy, cols.length, vectors, scaledRows(f, cols, Cxy, dy));
+  return f.ops.matmul(false, f.rank, dy, cols.length, vectors, scaledRows(f, cols, Cxy, dy));
 }
 
 /** tr(C_yx C_xx^+ C_xy): the part of Y's sum of squares that X explains. */
@@ -258,7 +273,7 @@ export function solveMap(f: GramFactor, Cxy: Float64Array, dy: number): Float64A
   const { values, vectors, cols } = f.eig!;
   const k = f.rank;
   for (let t = 0; t < k; t++) for (let c = 0; c < dy; c++) Z[t * dy + c] /= values[t];
-  const W = f.ops.matmul(false, cols.length, dy, k, vectors, Z); // V_k Lambda^-1 V_k^T S C_xy, [m, d_y]
+  const W = f.ops.matmul(true, cols.length, dy, k, vectors, Z); // V_k Lambda^-1 V_k^T S C_xy, [m, d_y]
   for (let a = 0; a < cols.length; a++) {
     const p = cols[a], s = scale[p];
     for (let c = 0; c < dy; c++) A[p * dy + c] = s * W[a * dy + c];
@@ -340,8 +355,8 @@ function extremeEigenvaluesOf(ops: FactorOps, iterations: number): { lmax: numbe
  */
 export function correlationCondition(C: Float64Array, d: number, rawDiag: Float64Array | undefined, tol: number, iterations = 12, native = true): number {
   const ops = denseOps(native);
-  const { scale, m } = columnScales(C, d, rawDiag);
-  const blk = blockedFactor(equilibrated(C, d, scale), d, scale, m, tol, ops);
+  const { scale, cols } = columnScales(C, d, rawDiag);
+  const blk = blockedFactor(C, d, scale, cols, tol, ops);
   if (!blk) return Infinity;
   const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk, ops), iterations);
   return lmax / lmin;
