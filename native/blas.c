@@ -4,7 +4,7 @@
  * "unavailable" rather than a load error. Only the calls lib/native/blas.ts needs: sgemm, dgemm,
  * dsyrk on row-major typed arrays, and the library's thread count; and, each optional (a library
  * without the symbol makes only that call unavailable, see `has`), triangular solves and products
- * (cblas_dtrsm, dtrsv, dtrmv) and LAPACK's Cholesky (dpotrf_) and symmetric eigensolver (dsyevr_)
+ * (cblas_dtrsm, dtrsv, dtrmv) and LAPACK's Cholesky (dpotrf_) and symmetric eigensolvers (dsyevd_, dsyevr_)
  * through the Fortran ABI: a row-major matrix is the column-major transpose, so row-major lower
  * is column-major upper, and a symmetric matrix is its own transpose.
  */
@@ -30,6 +30,8 @@ typedef void (*dpotrf_fn)(const char*, const int*, double*, const int*, int*, si
 typedef void (*dsyevr_fn)(const char*, const char*, const char*, const int*, double*, const int*, const double*, const double*,
                           const int*, const int*, const double*, int*, double*, double*, const int*, int*, double*, const int*,
                           int*, const int*, int*, size_t, size_t, size_t);
+typedef void (*dsyevd_fn)(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*, const int*,
+                          int*, size_t, size_t);
 
 static void* lib = NULL;
 static const char* lib_name = NULL;
@@ -43,6 +45,7 @@ static dtrsm_fn p_dtrsm;
 static dtrxv_fn p_dtrsv, p_dtrmv;
 static dpotrf_fn p_dpotrf;
 static dsyevr_fn p_dsyevr;
+static dsyevd_fn p_dsyevd;
 
 /* Candidates in order: OpenBLAS by its own name, then whatever Debian's libblas alternative is. */
 static const char* CANDIDATES[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3", NULL};
@@ -67,6 +70,7 @@ static int load_blas(void) {
     p_dtrmv = (dtrxv_fn)dlsym(h, "cblas_dtrmv");
     p_dpotrf = (dpotrf_fn)dlsym(h, "dpotrf_");
     p_dsyevr = (dsyevr_fn)dlsym(h, "dsyevr_");
+    p_dsyevd = (dsyevd_fn)dlsym(h, "dsyevd_");
     lib = h;
     lib_name = CANDIDATES[i];
     return 1;
@@ -351,6 +355,48 @@ static napi_value eigh(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/*
+ * eighInPlace(n, A, lda, w) -> info: every eigenpair of the symmetric row-major A [n, n] (its upper
+ * triangle is read): w [n] ascending, and row k of A becomes the unit eigenvector of w[k]. LAPACK
+ * dsyevd (divide and conquer: deflates clusters such as the zero eigenvalues of a rank-deficient
+ * Gram), workspace (~2 n^2 doubles) allocated here. info 0, or LAPACK's non-zero code.
+ */
+static napi_value eigh_in_place(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  int n, lda;
+  double *pa, *pw;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 4 || !int_arg(env, a[0], &n) || !int_arg(env, a[2], &lda)) {
+    napi_throw_type_error(env, NULL, "native blas: eighInPlace(n, A: Float64Array, lda, w: Float64Array)");
+    return NULL;
+  }
+  if (n < 0 || lda < (n > 1 ? n : 1)) { napi_throw_range_error(env, NULL, "native blas: eighInPlace needs n >= 0 and lda >= n"); return NULL; }
+  if (!f64_arg(env, a[1], span(n, n, lda), &pa, "native blas: eighInPlace A must be a Float64Array of at least (n - 1) lda + n elements") ||
+      !f64_arg(env, a[3], (size_t)n, &pw, "native blas: eighInPlace w must be a Float64Array of at least n elements"))
+    return NULL;
+  if (!have(env, (void*)p_dsyevd, "dsyevd_")) return NULL;
+  int out = 0;
+  if (n > 0) {
+    int query = -1, iquery = 0;
+    double wquery = 0;
+    p_dsyevd("V", "L", &n, pa, &lda, pw, &wquery, &query, &iquery, &query, &out, 1, 1);
+    int lwork = (int)wquery, liwork = iquery;
+    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int* iwork = out == 0 ? malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1)) : NULL;
+    if (out == 0 && (work == NULL || iwork == NULL)) {
+      free(work), free(iwork);
+      napi_throw_error(env, NULL, "native blas: eighInPlace out of memory");
+      return NULL;
+    }
+    if (out == 0) p_dsyevd("V", "L", &n, pa, &lda, pw, work, &lwork, iwork, &liwork, &out, 1, 1);
+    free(work), free(iwork);
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, out, &r));
+  return r;
+}
+
 /* has(call): whether the loaded library provides the symbol behind an optional call. */
 static napi_value has_call(napi_env env, napi_callback_info info) {
   size_t argc = 1, len;
@@ -368,6 +414,7 @@ static napi_value has_call(napi_env env, napi_callback_info info) {
   else if (strcmp(name, "trsvLower") == 0) p = (void*)p_dtrsv;
   else if (strcmp(name, "trmvLower") == 0) p = (void*)p_dtrmv;
   else if (strcmp(name, "eigh") == 0) p = (void*)p_dsyevr;
+  else if (strcmp(name, "eighInPlace") == 0) p = (void*)p_dsyevd;
   else if (strcmp(name, "gemm") == 0 || strcmp(name, "syrkUpper") == 0) p = (void*)p_dgemm;
   CHECK(napi_get_boolean(env, ok && p != NULL, &r));
   return r;
@@ -384,6 +431,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"trsvLower", NULL, trsv_lower, NULL, NULL, NULL, napi_default, NULL},
       {"trmvLower", NULL, trmv_lower, NULL, NULL, NULL, napi_default, NULL},
       {"eigh", NULL, eigh, NULL, NULL, NULL, napi_default, NULL},
+      {"eighInPlace", NULL, eigh_in_place, NULL, NULL, NULL, napi_default, NULL},
       {"has", NULL, has_call, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

@@ -1,7 +1,8 @@
 /**
  * The dense float64 kernels of the d x d solves (solve.ts) behind one interface, in two
  * implementations: JavaScript loops (cholesky-blocked.ts, ml-matrix's symmetric eigensolver) and
- * the system's LAPACK / BLAS through native/blas.c (dpotrf, dtrsm, dtrsv, dtrmv, dsyevr, dgemm).
+ * the system's LAPACK / BLAS through native/blas.c (dpotrf, dtrsm, dtrsv, dtrmv, dsyevd or
+ * dsyevr, dgemm).
  * At d_model 4,096 the JavaScript Cholesky alone takes ~15 s and the eigensolver minutes; OpenBLAS
  * does both in about a second (docs/tensor.md, "Solves").
  *
@@ -24,10 +25,11 @@ export interface DenseOps {
   /** v [m] := L v, or L^T v when `trans`. */
   mulLowerVec(L: Float64Array, m: number, v: Float64Array, trans: boolean): void;
   /**
-   * Every eigenpair of the symmetric S [m, m] (S may be overwritten): `values` ascending, row k of
-   * `vectors` [m, m] the unit eigenvector of values[k].
+   * Every eigenpair of the symmetric S [m, m] that `build` returns (the kernels may overwrite it,
+   * and call `build` again for a fallback): `values` ascending, row k of `vectors` [m, m] the
+   * unit eigenvector of values[k].
    */
-  eigh(S: Float64Array, m: number): { values: Float64Array; vectors: Float64Array };
+  eigh(build: () => Float64Array, m: number): { values: Float64Array; vectors: Float64Array };
   /** op(A) B, [M, N]: op(A) = A [M, K], or with `transA` the transpose of the stored A [K, M]; B [K, N]. */
   matmul(transA: boolean, M: number, N: number, K: number, A: Float64Array, B: Float64Array): Float64Array;
 }
@@ -69,7 +71,8 @@ export const jsOps: DenseOps = {
     }
     v.set(out);
   },
-  eigh(S, m) {
+  eigh(build, m) {
+    const S = build();
     const sub = new Matrix(m, m);
     for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) sub.set(a, b, S[a * m + b]);
     const evd = new EigenvalueDecomposition(sub, { assumeSymmetric: true });
@@ -115,18 +118,16 @@ function makeNativeOps(): DenseOps | undefined {
       if (lap.trmvLower) lap.trmvLower(trans, m, L, m, v);
       else jsOps.mulLowerVec(L, m, v, trans);
     },
-    eigh(S, m) {
-      if (lap.eigh) {
-        const values = new Float64Array(m), vectors = new Float64Array(m * m), diag = new Float64Array(m);
-        for (let a = 0; a < m; a++) diag[a] = S[a * m + a];
-        if (lap.eigh(m, S, m, values, vectors, m) === 0) return { values, vectors };
-        // dsyevr read and overwrote the upper triangle and diagonal: restore them from the lower one.
-        for (let a = 0; a < m; a++) {
-          S[a * m + a] = diag[a];
-          for (let b = 0; b < a; b++) S[b * m + a] = S[a * m + b];
-        }
+    eigh(build, m) {
+      const values = new Float64Array(m);
+      if (lap.eighInPlace) {
+        const S = build();
+        if (lap.eighInPlace(m, S, m, values) === 0) return { values, vectors: S };
+      } else if (lap.eigh) {
+        const vectors = new Float64Array(m * m);
+        if (lap.eigh(m, build(), m, values, vectors, m) === 0) return { values, vectors };
       }
-      return jsOps.eigh(S, m); // no dsyevr, or it failed: the JavaScript solver decides
+      return jsOps.eigh(build, m); // no LAPACK eigensolver, or it failed: the JavaScript one decides
     },
     matmul(transA, M, N, K, A, B) {
       const C = new Float64Array(M * N);

@@ -169,7 +169,7 @@ function blockRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
 function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rcond: number, ops: DenseOps): GramFactor {
   const m = cols.length;
   if (m === 0) return { d, scale, rank: 0, eig: { values: new Float64Array(0), vectors: new Float64Array(0), cols }, sigmaRatio: NaN, ops };
-  const { values: lambda, vectors: V } = ops.eigh(equilibratedSub(C, d, scale, cols, true), m);
+  const { values: lambda, vectors: V } = ops.eigh(() => equilibratedSub(C, d, scale, cols, true), m);
   let lmax = -Infinity;
   for (let k = 0; k < m; k++) lmax = Math.max(lmax, lambda[k]);
   const keep: number[] = [];
