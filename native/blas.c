@@ -2,14 +2,20 @@
  * A thin Node-API binding to the system's CBLAS (OpenBLAS where installed), loaded with dlopen
  * at first use so the addon builds without BLAS headers and a missing library is a clean
  * "unavailable" rather than a load error. Only the calls lib/native/blas.ts needs: sgemm, dgemm,
- * dsyrk on row-major typed arrays, and the library's thread count.
+ * dsyrk on row-major typed arrays, and the library's thread count; and, each optional (a library
+ * without the symbol makes only that call unavailable, see `has`), triangular solves and products
+ * (cblas_dtrsm, dtrsv, dtrmv) and LAPACK's Cholesky (dpotrf_) and symmetric eigensolvers (dsyevd_, dsyevr_)
+ * through the Fortran ABI: a row-major matrix is the column-major transpose, so row-major lower
+ * is column-major upper, and a symmetric matrix is its own transpose.
  */
 #include <dlfcn.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121 };
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121, LOWER = 122, NON_UNIT = 131, LEFT = 141 };
 
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
@@ -17,6 +23,15 @@ typedef void (*dsyrk_fn)(int, int, int, int, int, double, const double*, int, do
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char* (*get_config_fn)(void);
+typedef void (*dtrsm_fn)(int, int, int, int, int, int, int, double, const double*, int, double*, int);
+typedef void (*dtrxv_fn)(int, int, int, int, int, const double*, int, double*, int);
+/* Fortran LAPACK (gfortran ABI: arguments by pointer, hidden string lengths last). */
+typedef void (*dpotrf_fn)(const char*, const int*, double*, const int*, int*, size_t);
+typedef void (*dsyevr_fn)(const char*, const char*, const char*, const int*, double*, const int*, const double*, const double*,
+                          const int*, const int*, const double*, int*, double*, double*, const int*, int*, double*, const int*,
+                          int*, const int*, int*, size_t, size_t, size_t);
+typedef void (*dsyevd_fn)(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*, const int*,
+                          int*, size_t, size_t);
 
 static void* lib = NULL;
 static const char* lib_name = NULL;
@@ -26,6 +41,11 @@ static dsyrk_fn p_dsyrk;
 static set_threads_fn p_set_threads;
 static get_threads_fn p_get_threads;
 static get_config_fn p_get_config;
+static dtrsm_fn p_dtrsm;
+static dtrxv_fn p_dtrsv, p_dtrmv;
+static dpotrf_fn p_dpotrf;
+static dsyevr_fn p_dsyevr;
+static dsyevd_fn p_dsyevd;
 
 /* Candidates in order: OpenBLAS by its own name, then whatever Debian's libblas alternative is. */
 static const char* CANDIDATES[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3", NULL};
@@ -45,6 +65,12 @@ static int load_blas(void) {
     p_set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
     p_get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
     p_get_config = (get_config_fn)dlsym(h, "openblas_get_config");
+    p_dtrsm = (dtrsm_fn)dlsym(h, "cblas_dtrsm");
+    p_dtrsv = (dtrxv_fn)dlsym(h, "cblas_dtrsv");
+    p_dtrmv = (dtrxv_fn)dlsym(h, "cblas_dtrmv");
+    p_dpotrf = (dpotrf_fn)dlsym(h, "dpotrf_");
+    p_dsyevr = (dsyevr_fn)dlsym(h, "dsyevr_");
+    p_dsyevd = (dsyevd_fn)dlsym(h, "dsyevd_");
     lib = h;
     lib_name = CANDIDATES[i];
     return 1;
@@ -175,12 +201,238 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A float64 typed-array argument holding at least `need` elements; throws and returns 0 otherwise. */
+static int f64_arg(napi_env env, napi_value v, size_t need, double** data, const char* what) {
+  size_t len;
+  if (!typed(env, v, napi_float64_array, (void**)data, &len)) {
+    napi_throw_type_error(env, NULL, what);
+    return 0;
+  }
+  if (len < need) {
+    napi_throw_range_error(env, NULL, what);
+    return 0;
+  }
+  return 1;
+}
+
+/* Loads the library and checks that the optional symbol `p` resolved; throws otherwise. */
+static int have(napi_env env, void* p, const char* call) {
+  if (!load_blas()) { napi_throw_error(env, NULL, "native blas: no CBLAS library found"); return 0; }
+  if (p == NULL) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "native blas: %s is not in the loaded library", call);
+    napi_throw_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+/*
+ * potrfLower(n, A, lda) -> info: the lower triangle of the row-major symmetric A [n, n] becomes its
+ * Cholesky factor L (A = L L^T); the strict upper triangle is untouched. info 0, or k > 0 when the
+ * leading minor of order k is not positive definite (LAPACK dpotrf, 'U' in column-major terms).
+ */
+static napi_value potrf_lower(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  int n, lda;
+  double* pa;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 3 || !int_arg(env, a[0], &n) || !int_arg(env, a[2], &lda)) {
+    napi_throw_type_error(env, NULL, "native blas: potrfLower(n, A: Float64Array, lda)");
+    return NULL;
+  }
+  if (n < 0 || lda < (n > 1 ? n : 1)) { napi_throw_range_error(env, NULL, "native blas: potrfLower needs n >= 0 and lda >= n"); return NULL; }
+  if (!f64_arg(env, a[1], span(n, n, lda), &pa, "native blas: potrfLower A must be a Float64Array of at least (n - 1) lda + n elements")) return NULL;
+  if (!have(env, (void*)p_dpotrf, "dpotrf_")) return NULL;
+  int out = 0;
+  if (n > 0) p_dpotrf("U", &n, pa, &lda, &out, 1);
+  napi_value r;
+  CHECK(napi_create_int32(env, out, &r));
+  return r;
+}
+
+/*
+ * trsmLower(trans, M, N, L, ldl, B, ldb): B [M, N] := op(L)^-1 B in place, L lower triangular
+ * [M, M] with a non-unit diagonal, op(L) = L or L^T; row-major (cblas_dtrsm, left side).
+ */
+static napi_value trsm_lower(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  bool trans;
+  int M, N, ldl, ldb;
+  double *pl, *pb;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 7 || napi_get_value_bool(env, a[0], &trans) != napi_ok || !int_arg(env, a[1], &M) || !int_arg(env, a[2], &N) ||
+      !int_arg(env, a[4], &ldl) || !int_arg(env, a[6], &ldb)) {
+    napi_throw_type_error(env, NULL, "native blas: trsmLower(trans, M, N, L: Float64Array, ldl, B: Float64Array, ldb)");
+    return NULL;
+  }
+  if (M < 0 || N < 0 || ldl < (M > 1 ? M : 1) || ldb < (N > 1 ? N : 1)) {
+    napi_throw_range_error(env, NULL, "native blas: trsmLower needs M, N >= 0, ldl >= M and ldb >= N");
+    return NULL;
+  }
+  if (!f64_arg(env, a[3], span(M, M, ldl), &pl, "native blas: trsmLower L must be a Float64Array of at least (M - 1) ldl + M elements") ||
+      !f64_arg(env, a[5], span(M, N, ldb), &pb, "native blas: trsmLower B must be a Float64Array of at least (M - 1) ldb + N elements"))
+    return NULL;
+  if (!have(env, (void*)p_dtrsm, "cblas_dtrsm")) return NULL;
+  if (M > 0 && N > 0) p_dtrsm(ROW_MAJOR, LEFT, LOWER, trans ? TRANS : NO_TRANS, NON_UNIT, M, N, 1.0, pl, ldl, pb, ldb);
+  return NULL;
+}
+
+/* trsvLower / trmvLower(trans, n, L, ldl, x): x := op(L)^-1 x or op(L) x, L lower [n, n] row-major. */
+static napi_value trxv_lower(napi_env env, napi_callback_info info, int solve) {
+  size_t argc = 5;
+  napi_value a[5];
+  bool trans;
+  int n, ldl;
+  double *pl, *px;
+  const char* name = solve ? "trsvLower" : "trmvLower";
+  char msg[160];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 5 || napi_get_value_bool(env, a[0], &trans) != napi_ok || !int_arg(env, a[1], &n) || !int_arg(env, a[3], &ldl)) {
+    snprintf(msg, sizeof msg, "native blas: %s(trans, n, L: Float64Array, ldl, x: Float64Array)", name);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  if (n < 0 || ldl < (n > 1 ? n : 1)) {
+    snprintf(msg, sizeof msg, "native blas: %s needs n >= 0 and ldl >= n", name);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+  }
+  snprintf(msg, sizeof msg, "native blas: %s needs L of at least (n - 1) ldl + n and x of at least n float64 elements", name);
+  if (!f64_arg(env, a[2], span(n, n, ldl), &pl, msg) || !f64_arg(env, a[4], (size_t)n, &px, msg)) return NULL;
+  if (!have(env, solve ? (void*)p_dtrsv : (void*)p_dtrmv, solve ? "cblas_dtrsv" : "cblas_dtrmv")) return NULL;
+  if (n > 0) (solve ? p_dtrsv : p_dtrmv)(ROW_MAJOR, LOWER, trans ? TRANS : NO_TRANS, NON_UNIT, n, pl, ldl, px, 1);
+  return NULL;
+}
+
+static napi_value trsv_lower(napi_env env, napi_callback_info info) { return trxv_lower(env, info, 1); }
+static napi_value trmv_lower(napi_env env, napi_callback_info info) { return trxv_lower(env, info, 0); }
+
+/*
+ * eigh(n, A, lda, w, Z, ldz) -> info: every eigenpair of the symmetric row-major A [n, n] (its upper
+ * triangle is read; A is overwritten). w [n] ascending; row k of Z [n, ldz] is the unit eigenvector
+ * of w[k]. LAPACK dsyevr (MRRR), workspace allocated here. info 0, or LAPACK's non-zero code.
+ */
+static napi_value eigh(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  int n, lda, ldz;
+  double *pa, *pw, *pz;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 6 || !int_arg(env, a[0], &n) || !int_arg(env, a[2], &lda) || !int_arg(env, a[5], &ldz)) {
+    napi_throw_type_error(env, NULL, "native blas: eigh(n, A: Float64Array, lda, w: Float64Array, Z: Float64Array, ldz)");
+    return NULL;
+  }
+  if (n < 0 || lda < (n > 1 ? n : 1) || ldz < (n > 1 ? n : 1)) { napi_throw_range_error(env, NULL, "native blas: eigh needs n >= 0, lda >= n and ldz >= n"); return NULL; }
+  if (!f64_arg(env, a[1], span(n, n, lda), &pa, "native blas: eigh A must be a Float64Array of at least (n - 1) lda + n elements") ||
+      !f64_arg(env, a[3], (size_t)n, &pw, "native blas: eigh w must be a Float64Array of at least n elements") ||
+      !f64_arg(env, a[4], span(n, n, ldz), &pz, "native blas: eigh Z must be a Float64Array of at least (n - 1) ldz + n elements"))
+    return NULL;
+  if (!have(env, (void*)p_dsyevr, "dsyevr_")) return NULL;
+  int out = 0;
+  if (n > 0) {
+    int found = 0, il = 1, iu = n, query = -1, iquery = 0;
+    double vl = 0, vu = 0, abstol = 0, wquery = 0;
+    int* isuppz = malloc(sizeof(int) * 2 * (size_t)n);
+    if (isuppz == NULL) { napi_throw_error(env, NULL, "native blas: eigh out of memory"); return NULL; }
+    p_dsyevr("V", "A", "L", &n, pa, &lda, &vl, &vu, &il, &iu, &abstol, &found, pw, pz, &ldz, isuppz, &wquery, &query, &iquery, &query, &out, 1, 1, 1);
+    int lwork = (int)wquery, liwork = iquery;
+    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int* iwork = out == 0 ? malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1)) : NULL;
+    if (out == 0 && (work == NULL || iwork == NULL)) {
+      free(isuppz), free(work), free(iwork);
+      napi_throw_error(env, NULL, "native blas: eigh out of memory");
+      return NULL;
+    }
+    if (out == 0) p_dsyevr("V", "A", "L", &n, pa, &lda, &vl, &vu, &il, &iu, &abstol, &found, pw, pz, &ldz, isuppz, work, &lwork, iwork, &liwork, &out, 1, 1, 1);
+    if (out == 0 && found != n) out = -1000;
+    free(isuppz), free(work), free(iwork);
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, out, &r));
+  return r;
+}
+
+/*
+ * eighInPlace(n, A, lda, w) -> info: every eigenpair of the symmetric row-major A [n, n] (its upper
+ * triangle is read): w [n] ascending, and row k of A becomes the unit eigenvector of w[k]. LAPACK
+ * dsyevd (divide and conquer: deflates clusters such as the zero eigenvalues of a rank-deficient
+ * Gram), workspace (~2 n^2 doubles) allocated here. info 0, or LAPACK's non-zero code.
+ */
+static napi_value eigh_in_place(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  int n, lda;
+  double *pa, *pw;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 4 || !int_arg(env, a[0], &n) || !int_arg(env, a[2], &lda)) {
+    napi_throw_type_error(env, NULL, "native blas: eighInPlace(n, A: Float64Array, lda, w: Float64Array)");
+    return NULL;
+  }
+  if (n < 0 || lda < (n > 1 ? n : 1)) { napi_throw_range_error(env, NULL, "native blas: eighInPlace needs n >= 0 and lda >= n"); return NULL; }
+  if (!f64_arg(env, a[1], span(n, n, lda), &pa, "native blas: eighInPlace A must be a Float64Array of at least (n - 1) lda + n elements") ||
+      !f64_arg(env, a[3], (size_t)n, &pw, "native blas: eighInPlace w must be a Float64Array of at least n elements"))
+    return NULL;
+  if (!have(env, (void*)p_dsyevd, "dsyevd_")) return NULL;
+  int out = 0;
+  if (n > 0) {
+    int query = -1, iquery = 0;
+    double wquery = 0;
+    p_dsyevd("V", "L", &n, pa, &lda, pw, &wquery, &query, &iquery, &query, &out, 1, 1);
+    int lwork = (int)wquery, liwork = iquery;
+    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int* iwork = out == 0 ? malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1)) : NULL;
+    if (out == 0 && (work == NULL || iwork == NULL)) {
+      free(work), free(iwork);
+      napi_throw_error(env, NULL, "native blas: eighInPlace out of memory");
+      return NULL;
+    }
+    if (out == 0) p_dsyevd("V", "L", &n, pa, &lda, pw, work, &lwork, iwork, &liwork, &out, 1, 1);
+    free(work), free(iwork);
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, out, &r));
+  return r;
+}
+
+/* has(call): whether the loaded library provides the symbol behind an optional call. */
+static napi_value has_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value a[1], r;
+  char name[32];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, a[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "native blas: has(call: string)");
+    return NULL;
+  }
+  int ok = load_blas();
+  void* p = NULL;
+  if (strcmp(name, "potrfLower") == 0) p = (void*)p_dpotrf;
+  else if (strcmp(name, "trsmLower") == 0) p = (void*)p_dtrsm;
+  else if (strcmp(name, "trsvLower") == 0) p = (void*)p_dtrsv;
+  else if (strcmp(name, "trmvLower") == 0) p = (void*)p_dtrmv;
+  else if (strcmp(name, "eigh") == 0) p = (void*)p_dsyevr;
+  else if (strcmp(name, "eighInPlace") == 0) p = (void*)p_dsyevd;
+  else if (strcmp(name, "gemm") == 0 || strcmp(name, "syrkUpper") == 0) p = (void*)p_dgemm;
+  CHECK(napi_get_boolean(env, ok && p != NULL, &r));
+  return r;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"syrkUpper", NULL, syrk_upper, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"potrfLower", NULL, potrf_lower, NULL, NULL, NULL, napi_default, NULL},
+      {"trsmLower", NULL, trsm_lower, NULL, NULL, NULL, napi_default, NULL},
+      {"trsvLower", NULL, trsv_lower, NULL, NULL, NULL, napi_default, NULL},
+      {"trmvLower", NULL, trmv_lower, NULL, NULL, NULL, napi_default, NULL},
+      {"eigh", NULL, eigh, NULL, NULL, NULL, napi_default, NULL},
+      {"eighInPlace", NULL, eigh_in_place, NULL, NULL, NULL, napi_default, NULL},
+      {"has", NULL, has_call, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -21,6 +21,42 @@ interface Addon {
   syrkUpper(N: number, K: number, A: Float64Array, lda: number, C: Float64Array, ldc: number): void;
   info(): { library: string; config: string; threads: number } | null;
   setThreads(n: number): void;
+  potrfLower(n: number, A: Float64Array, lda: number): number;
+  trsmLower(trans: boolean, M: number, N: number, L: Float64Array, ldl: number, B: Float64Array, ldb: number): void;
+  trsvLower(trans: boolean, n: number, L: Float64Array, ldl: number, x: Float64Array): void;
+  trmvLower(trans: boolean, n: number, L: Float64Array, ldl: number, x: Float64Array): void;
+  eigh(n: number, A: Float64Array, lda: number, w: Float64Array, Z: Float64Array, ldz: number): number;
+  eighInPlace(n: number, A: Float64Array, lda: number, w: Float64Array): number;
+  has(call: string): boolean;
+}
+
+/** Optional float64 factorizations and triangular calls (LAPACK / CBLAS level 2-3), row-major like the products. */
+export interface NativeLapack {
+  /**
+   * Cholesky in place: the lower triangle of the symmetric A [n, n] (row stride lda) becomes L with
+   * A = L L^T; the strict upper triangle is untouched. Returns 0, or k > 0 when the leading minor
+   * of order k is not positive definite (LAPACK dpotrf).
+   */
+  potrfLower(n: number, A: Float64Array, lda: number): number;
+  /** B [M, N] := op(L)^-1 B in place; L [M, M] lower triangular, op(L) = L, or L^T when `trans` (cblas_dtrsm). */
+  trsmLower(trans: boolean, M: number, N: number, L: Float64Array, ldl: number, B: Float64Array, ldb: number): void;
+  /** x [n] := op(L)^-1 x in place (cblas_dtrsv). */
+  trsvLower(trans: boolean, n: number, L: Float64Array, ldl: number, x: Float64Array): void;
+  /** x [n] := op(L) x in place (cblas_dtrmv). */
+  trmvLower(trans: boolean, n: number, L: Float64Array, ldl: number, x: Float64Array): void;
+  /**
+   * All eigenpairs of the symmetric A [n, n] (its upper triangle is read; A is overwritten): w [n]
+   * ascending, row k of Z [n, ldz] the unit eigenvector of w[k]. Returns LAPACK's info, 0 on
+   * success (dsyevr, MRRR).
+   */
+  eigh(n: number, A: Float64Array, lda: number, w: Float64Array, Z: Float64Array, ldz: number): number;
+  /**
+   * All eigenpairs of the symmetric A [n, n] (its upper triangle is read): w [n] ascending, and row
+   * k of A becomes the unit eigenvector of w[k]. Returns LAPACK's info, 0 on success (dsyevd,
+   * divide and conquer: ~2 n^2 doubles of workspace, faster than dsyevr here, most of all on the
+   * clustered zero eigenvalues of a rank-deficient Gram).
+   */
+  eighInPlace(n: number, A: Float64Array, lda: number, w: Float64Array): number;
 }
 
 /** A loaded CBLAS library. All products are row-major. */
@@ -41,6 +77,11 @@ export interface NativeBlas {
   ): void;
   /** Upper triangle (row-major) of C [N, N] += A^T A, A [K, N] float64. The lower triangle is untouched. */
   syrkUpper(N: number, K: number, A: Float64Array, lda: number, C: Float64Array, ldc: number): void;
+  /**
+   * The optional calls of {@link NativeLapack}, each undefined where the loaded library lacks its
+   * symbol (a CBLAS without LAPACK, say): callers then take their JavaScript route for that call.
+   */
+  readonly lapack: Partial<NativeLapack>;
 }
 
 let loaded: NativeBlas | null | undefined;
@@ -91,7 +132,21 @@ function load(): NativeBlas | null {
     setThreads: (n) => addon.setThreads(n),
     gemm: (ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) => addon.gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc),
     syrkUpper: (N, K, A, lda, C, ldc) => addon.syrkUpper(N, K, A, lda, C, ldc),
+    lapack: lapackOf(addon),
   };
+}
+
+/** The optional calls the loaded library provides (see {@link NativeBlas.lapack}). */
+function lapackOf(addon: Addon): Partial<NativeLapack> {
+  const out: Partial<NativeLapack> = {};
+  if (typeof addon.has !== "function") return out; // an addon built before these calls existed
+  if (addon.has("potrfLower")) out.potrfLower = (n, A, lda) => addon.potrfLower(n, A, lda);
+  if (addon.has("trsmLower")) out.trsmLower = (t, M, N, L, ldl, B, ldb) => addon.trsmLower(t, M, N, L, ldl, B, ldb);
+  if (addon.has("trsvLower")) out.trsvLower = (t, n, L, ldl, x) => addon.trsvLower(t, n, L, ldl, x);
+  if (addon.has("trmvLower")) out.trmvLower = (t, n, L, ldl, x) => addon.trmvLower(t, n, L, ldl, x);
+  if (addon.has("eigh")) out.eigh = (n, A, lda, w, Z, ldz) => addon.eigh(n, A, lda, w, Z, ldz);
+  if (addon.has("eighInPlace")) out.eighInPlace = (n, A, lda, w) => addon.eighInPlace(n, A, lda, w);
+  return out;
 }
 
 /** The native BLAS, or undefined where it is unavailable (see {@link nativeBlasStatus} for why). */

@@ -15,11 +15,14 @@
  * How: R = S C S (unit diagonal). A pivoted Cholesky of R with threshold (rcond/10)^2, plus
  * power/inverse-iteration estimates of R's extreme eigenvalues, proves in O(d^3/3) that no
  * singular value is near the cut (the common case): then triangular solves answer. Otherwise a
- * symmetric eigendecomposition of R (ml-matrix, O(d^3) with a larger constant) applies the cut
- * exactly: sigma_i^2 = lambda_i(R).
+ * symmetric eigendecomposition of R (O(d^3) with a larger constant) applies the cut exactly:
+ * sigma_i^2 = lambda_i(R).
+ *
+ * The dense kernels (Cholesky, triangular solves, eigensolver, products) run on the system's
+ * LAPACK / BLAS where native/blas.c loads one, else in JavaScript (dense-ops.ts): same
+ * decisions, same cut, results equal to rounding.
  */
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
-import { choleskyInPlace, forwardSubstituteBlocked } from "./cholesky-blocked";
+import { DenseOps, denseOps } from "./dense-ops";
 import { PivotedCholesky, pivotedCholesky, forwardSubstitute, backSubstitute } from "./linalg64";
 
 /**
@@ -40,10 +43,12 @@ export interface GramFactor {
   chol?: PivotedCholesky;
   /** Unpivoted (blocked) Cholesky L [m, m] of the equilibrated Gram over the columns with variance `cols`, when nothing is cut. */
   blk?: { L: Float64Array; m: number; cols: Int32Array };
-  /** Otherwise: kept eigenpairs of the equilibrated Gram. */
+  /** Otherwise: kept eigenpairs of the equilibrated Gram over the columns with variance `cols`; `vectors` [rank, m], row t the eigenvector of values[t]. */
   eig?: { values: Float64Array; vectors: Float64Array; cols: Int32Array };
   /** Smallest kept over largest singular value of the equilibrated X (an estimate on the Cholesky path). */
   sigmaRatio: number;
+  /** The kernels that factorized it, and answer its solves. */
+  ops: DenseOps;
 }
 
 /** Options of {@link factorGram}. */
@@ -54,44 +59,53 @@ export interface FactorOptions {
   rawDiag?: Float64Array;
   /** "svd" (default): the cut above. "cholesky": pivoted Cholesky threshold rcond^2 only (estimates, no eigendecomposition). */
   semantics?: "svd" | "cholesky";
+  /** Use the system's LAPACK / BLAS where loaded (default true); false forces the JavaScript kernels. */
+  native?: boolean;
 }
 
 /** Factorize C_xx [d, d] (see the file comment). */
 export function factorGram(C: Float64Array, d: number, opts: FactorOptions = {}): GramFactor {
   const rcond = opts.rcond ?? DEFAULT_RCOND;
   if (!(rcond >= 0 && rcond < 1)) throw new Error(`rcond must be in [0, 1), got ${rcond}`);
-  const scale = new Float64Array(d);
-  let m = 0;
-  for (let j = 0; j < d; j++) {
-    const v = C[j * d + j];
-    const floor = opts.rawDiag ? 64 * Number.EPSILON * opts.rawDiag[j] : 0;
-    scale[j] = v > floor && v > 0 ? 1 / Math.sqrt(v) : 0;
-    if (scale[j] > 0) m++;
-  }
-  // Equilibrate: R = S C S with S = diag(scale); columns without variance become zero rows.
-  const R = new Float64Array(d * d);
-  for (let a = 0; a < d; a++) {
-    const sa = scale[a];
-    if (sa === 0) continue;
-    for (let b = 0; b < d; b++) R[a * d + b] = sa * C[a * d + b] * scale[b];
-  }
-  const floor64 = 8 * Number.EPSILON * Math.max(1, m);
+  const ops = denseOps(opts.native ?? true);
+  const { scale, cols } = columnScales(C, d, opts.rawDiag);
+  const floor64 = 8 * Number.EPSILON * Math.max(1, cols.length);
   if (opts.semantics === "cholesky") {
-    const chol = pivotedCholesky(R, d, Math.max(rcond * rcond, floor64));
-    return { d, scale, rank: chol.rank, chol, sigmaRatio: NaN };
+    // Equilibrate: R = S C S with S = diag(scale); columns without variance become zero rows.
+    const chol = pivotedCholesky(equilibrated(C, d, scale), d, Math.max(rcond * rcond, floor64));
+    return { d, scale, rank: chol.rank, chol, sigmaRatio: NaN, ops };
   }
-  // Fast path: an unpivoted blocked Cholesky (any pivot <= (rcond/10)^2 would prove a singular
-  // value within rcond/10 of the largest, lambda_max >= 1), then the eigenvalue estimates.
-  const blk = blockedFactor(R, d, scale, m, Math.max((rcond / 10) ** 2, floor64));
-  if (blk) {
-    const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk), 30);
-    // lmin is over-, lmax under-estimated by the iterations: keep a factor 100 (10 in sigma) of margin.
-    if (lmin > 100 * rcond * rcond * lmax) return { d, scale, rank: m, blk, sigmaRatio: Math.sqrt(lmin / lmax) };
-  }
-  return eigenFactor(equilibrated(C, d, scale), d, scale, rcond);
+  return fastFactor(C, d, scale, cols, rcond, Math.max((rcond / 10) ** 2, floor64), ops) ?? eigenFactor(C, d, scale, cols, rcond, ops);
 }
 
-/** R = S C S (unit diagonal over the columns with variance, zero rows for the others). */
+/**
+ * The fast path: an unpivoted Cholesky of the equilibrated Gram (any pivot <= (rcond/10)^2 would
+ * prove a singular value within rcond/10 of the largest, lambda_max >= 1), then the eigenvalue
+ * estimates prove that nothing is near the cut; undefined otherwise (its factor is then garbage).
+ */
+function fastFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rcond: number, tol: number, ops: DenseOps): GramFactor | undefined {
+  const blk = blockedFactor(C, d, scale, cols, tol, ops);
+  if (!blk) return undefined;
+  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk, ops), 30);
+  // lmin is over-, lmax under-estimated by the iterations: keep a factor 100 (10 in sigma) of margin.
+  if (!(lmin > 100 * rcond * rcond * lmax)) return undefined;
+  return { d, scale, rank: cols.length, blk, sigmaRatio: Math.sqrt(lmin / lmax), ops };
+}
+
+/** Per column 1/sqrt(C_jj), 0 for a column without variance (below 64 ulps of `rawDiag`), and the columns with variance. */
+function columnScales(C: Float64Array, d: number, rawDiag: Float64Array | undefined): { scale: Float64Array; cols: Int32Array } {
+  const scale = new Float64Array(d);
+  const cols: number[] = [];
+  for (let j = 0; j < d; j++) {
+    const v = C[j * d + j];
+    const floor = rawDiag ? 64 * Number.EPSILON * rawDiag[j] : 0;
+    scale[j] = v > floor && v > 0 ? 1 / Math.sqrt(v) : 0;
+    if (scale[j] > 0) cols.push(j);
+  }
+  return { scale, cols: Int32Array.from(cols) };
+}
+
+/** R = S C S [d, d] (unit diagonal over the columns with variance, zero rows for the others). */
 function equilibrated(C: Float64Array, d: number, scale: Float64Array): Float64Array {
   const R = new Float64Array(d * d);
   for (let a = 0; a < d; a++) {
@@ -102,84 +116,77 @@ function equilibrated(C: Float64Array, d: number, scale: Float64Array): Float64A
   return R;
 }
 
-/** The blocked Cholesky of R over the columns with variance (in place when every column has some), or undefined. */
-function blockedFactor(R: Float64Array, d: number, scale: Float64Array, m: number, tol: number): { L: Float64Array; m: number; cols: Int32Array } | undefined {
-  if (m === 0) return undefined;
-  const cols = new Int32Array(m);
-  for (let j = 0, a = 0; j < d; j++) if (scale[j] > 0) cols[a++] = j;
-  let A = R;
-  if (m < d) {
-    A = new Float64Array(m * m);
-    for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) A[a * m + b] = R[cols[a] * d + cols[b]];
+/**
+ * R over the columns with variance only, [m, m]: its lower triangle, or with `full` the whole
+ * matrix symmetrized ((C_ab + C_ba) / 2, sums of float products need not be exactly symmetric).
+ */
+function equilibratedSub(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, full: boolean): Float64Array {
+  const m = cols.length, R = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) {
+    const ca = cols[a], sa = scale[ca], end = full ? m : a + 1;
+    for (let b = 0; b < end; b++) {
+      const cb = cols[b];
+      R[a * m + b] = sa * (full ? 0.5 * (C[ca * d + cb] + C[cb * d + ca]) : C[ca * d + cb]) * scale[cb];
+    }
   }
-  return choleskyInPlace(A, m, tol) ? { L: A, m, cols } : undefined;
+  return R;
 }
 
-/** Matrix-free operations on a lower factor: products with L, L^T and solves, for the eigenvalue estimates. */
+/** The Cholesky of R over the columns with variance, or undefined. */
+function blockedFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, tol: number, ops: DenseOps): { L: Float64Array; m: number; cols: Int32Array } | undefined {
+  const m = cols.length;
+  if (m === 0) return undefined;
+  const A = equilibratedSub(C, d, scale, cols, false);
+  return ops.cholesky(A, m, tol) ? { L: A, m, cols } : undefined;
+}
+
+/** Matrix-free operations on a lower factor: v := L v, L^T v and solves, for the eigenvalue estimates. */
 interface FactorOps {
   rank: number;
-  lower(a: number, b: number): number;
+  mulL(v: Float64Array): void;
+  mulLT(v: Float64Array): void;
   solveL(v: Float64Array): void;
   solveLT(v: Float64Array): void;
 }
 
-function blockedOps(blk: { L: Float64Array; m: number }): FactorOps {
+function blockedOps(blk: { L: Float64Array; m: number }, ops: DenseOps): FactorOps {
   const { L, m } = blk;
   return {
     rank: m,
-    lower: (a, b) => L[a * m + b],
-    solveL: (v) => forwardSubstituteBlocked(L, m, v, 1),
-    solveLT: (v) => backSubstituteLower(L, m, v, 1),
+    mulL: (v) => ops.mulLowerVec(L, m, v, false),
+    mulLT: (v) => ops.mulLowerVec(L, m, v, true),
+    solveL: (v) => ops.solveLower(L, m, v, 1, false),
+    solveLT: (v) => ops.solveLower(L, m, v, 1, true),
   };
-}
-
-/** Solve L^T W = Z in place (L lower m x m row-major, Z [m, dy]). */
-function backSubstituteLower(L: Float64Array, m: number, Z: Float64Array, dy: number): void {
-  for (let i = m - 1; i >= 0; i--) {
-    const li = i * m, zi = i * dy;
-    const inv = 1 / L[li + i];
-    for (let c = 0; c < dy; c++) Z[zi + c] *= inv;
-    for (let j = 0; j < i; j++) {
-      const a = L[li + j];
-      if (a === 0) continue;
-      const zj = j * dy;
-      for (let c = 0; c < dy; c++) Z[zj + c] -= a * Z[zi + c];
-    }
-  }
 }
 
 /** Rows `cols` of S C_xy, [m, d_y] (the blocked path). */
 function blockRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
-  const { m, cols } = f.blk!;
-  const B = new Float64Array(m * dy);
-  for (let a = 0; a < m; a++) {
-    const p = cols[a], s = f.scale[p];
-    for (let c = 0; c < dy; c++) B[a * dy + c] = s * Cxy[p * dy + c];
-  }
-  return B;
+  return scaledRows(f, f.blk!.cols, Cxy, dy);
 }
 
 /** The exact cut: eigendecomposition of the equilibrated Gram over the columns with variance. */
-function eigenFactor(R: Float64Array, d: number, scale: Float64Array, rcond: number): GramFactor {
-  const cols: number[] = [];
-  for (let j = 0; j < d; j++) if (scale[j] > 0) cols.push(j);
+function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rcond: number, ops: DenseOps): GramFactor {
   const m = cols.length;
-  if (m === 0) return { d, scale, rank: 0, eig: { values: new Float64Array(0), vectors: new Float64Array(0), cols: new Int32Array(0) }, sigmaRatio: NaN };
-  const sub = new Matrix(m, m);
-  for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) sub.set(a, b, 0.5 * (R[cols[a] * d + cols[b]] + R[cols[b] * d + cols[a]]));
-  const evd = new EigenvalueDecomposition(sub, { assumeSymmetric: true });
-  const lambda = evd.realEigenvalues;
-  const V = evd.eigenvectorMatrix;
-  const lmax = Math.max(...lambda);
+  if (m === 0) return { d, scale, rank: 0, eig: { values: new Float64Array(0), vectors: new Float64Array(0), cols }, sigmaRatio: NaN, ops };
+  const { values: lambda, vectors: V } = ops.eigh(() => equilibratedSub(C, d, scale, cols, true), m);
+  let lmax = -Infinity;
+  for (let k = 0; k < m; k++) lmax = Math.max(lmax, lambda[k]);
   const keep: number[] = [];
   for (let k = 0; k < m; k++) if (lambda[k] > rcond * rcond * lmax && lambda[k] > 0) keep.push(k);
-  keep.sort((a, b) => lambda[b] - lambda[a]);
   const rank = keep.length;
   const values = Float64Array.from(keep, (k) => lambda[k]);
-  const vectors = new Float64Array(m * rank); // [m, rank]: column t is the t-th kept eigenvector
-  for (let a = 0; a < m; a++) for (let t = 0; t < rank; t++) vectors[a * rank + t] = V.get(a, keep[t]);
-  const sigmaRatio = rank > 0 ? Math.sqrt(values[rank - 1] / values[0]) : NaN;
-  return { d, scale, rank, eig: { values, vectors, cols: Int32Array.from(cols) }, sigmaRatio };
+  // [rank, m]: row t the t-th kept eigenvector; a view when the kept ones are consecutive (sorted solvers).
+  let vectors: Float64Array;
+  if (rank > 0 && keep[rank - 1] - keep[0] === rank - 1) vectors = V.subarray(keep[0] * m, (keep[0] + rank) * m);
+  else {
+    vectors = new Float64Array(rank * m);
+    keep.forEach((k, t) => vectors.set(V.subarray(k * m, (k + 1) * m), t * m));
+  }
+  let lo = Infinity;
+  for (const v of values) lo = Math.min(lo, v);
+  const sigmaRatio = rank > 0 ? Math.sqrt(lo / lmax) : NaN;
+  return { d, scale, rank, eig: { values, vectors, cols }, sigmaRatio, ops };
 }
 
 /** Kept rows of S C_xy in pivot order, [rank, d_y]. */
@@ -195,20 +202,20 @@ function pivotRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
   return B;
 }
 
+/** Rows `cols` of S C_xy, [cols.length, d_y]. */
+function scaledRows(f: GramFactor, cols: Int32Array, Cxy: Float64Array, dy: number): Float64Array {
+  const B = new Float64Array(cols.length * dy);
+  for (let a = 0; a < cols.length; a++) {
+    const p = cols[a], s = f.scale[p];
+    for (let c = 0; c < dy; c++) B[a * dy + c] = s * Cxy[p * dy + c];
+  }
+  return B;
+}
+
 /** V_k^T S C_xy, [rank, d_y], on the eigen path. */
 function eigenCoordinates(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
   const { vectors, cols } = f.eig!;
-  const m = cols.length, k = f.rank;
-  const Z = new Float64Array(k * dy);
-  for (let a = 0; a < m; a++) {
-    const p = cols[a], s = f.scale[p];
-    for (let t = 0; t < k; t++) {
-      const v = vectors[a * k + t] * s;
-      if (v === 0) continue;
-      for (let c = 0; c < dy; c++) Z[t * dy + c] += v * Cxy[p * dy + c];
-    }
-  }
-  return Z;
+  return f.ops.matmul(false, f.rank, dy, cols.length, vectors, scaledRows(f, cols, Cxy, dy));
 }
 
 /** tr(C_yx C_xx^+ C_xy): the part of Y's sum of squares that X explains. */
@@ -216,7 +223,7 @@ export function explainedSumSquares(f: GramFactor, Cxy: Float64Array, dy: number
   let s = 0;
   if (f.blk) {
     const Z = blockRows(f, Cxy, dy);
-    forwardSubstituteBlocked(f.blk.L, f.blk.m, Z, dy);
+    f.ops.solveLower(f.blk.L, f.blk.m, Z, dy, false);
     for (let k = 0; k < Z.length; k++) s += Z[k] * Z[k];
     return s;
   }
@@ -243,8 +250,8 @@ export function solveMap(f: GramFactor, Cxy: Float64Array, dy: number): Float64A
   if (f.blk) {
     const { L, m, cols } = f.blk;
     const W = blockRows(f, Cxy, dy);
-    forwardSubstituteBlocked(L, m, W, dy);
-    backSubstituteLower(L, m, W, dy);
+    f.ops.solveLower(L, m, W, dy, false);
+    f.ops.solveLower(L, m, W, dy, true);
     for (let a = 0; a < m; a++) {
       const p = cols[a];
       for (let c = 0; c < dy; c++) A[p * dy + c] = scale[p] * W[a * dy + c];
@@ -266,13 +273,10 @@ export function solveMap(f: GramFactor, Cxy: Float64Array, dy: number): Float64A
   const { values, vectors, cols } = f.eig!;
   const k = f.rank;
   for (let t = 0; t < k; t++) for (let c = 0; c < dy; c++) Z[t * dy + c] /= values[t];
+  const W = f.ops.matmul(true, cols.length, dy, k, vectors, Z); // V_k Lambda^-1 V_k^T S C_xy, [m, d_y]
   for (let a = 0; a < cols.length; a++) {
-    const p = cols[a];
-    for (let t = 0; t < k; t++) {
-      const v = vectors[a * k + t] * scale[p];
-      if (v === 0) continue;
-      for (let c = 0; c < dy; c++) A[p * dy + c] += v * Z[t * dy + c];
-    }
+    const p = cols[a], s = scale[p];
+    for (let c = 0; c < dy; c++) A[p * dy + c] = s * W[a * dy + c];
   }
   return A;
 }
@@ -283,7 +287,24 @@ function pivotedOps(f: GramFactor): FactorOps {
   const { rank, rows, pivots } = f.chol!;
   return {
     rank,
-    lower: (a, b) => rows[pivots[a] * d + b],
+    mulL(v) {
+      const u = new Float64Array(rank);
+      for (let a = 0; a < rank; a++) {
+        const row = pivots[a] * d;
+        let s = 0;
+        for (let b = 0; b <= a; b++) s += rows[row + b] * v[b];
+        u[a] = s;
+      }
+      v.set(u);
+    },
+    mulLT(v) {
+      const w = new Float64Array(rank);
+      for (let a = 0; a < rank; a++) {
+        const row = pivots[a] * d, va = v[a];
+        for (let b = 0; b <= a; b++) w[b] += rows[row + b] * va;
+      }
+      v.set(w);
+    },
     solveL: (v) => forwardSubstitute(f.chol!, v, 1),
     solveLT: (v) => backSubstitute(f.chol!, v, 1),
   };
@@ -291,7 +312,7 @@ function pivotedOps(f: GramFactor): FactorOps {
 
 /** Power iteration on L L^T (largest) and inverse iteration (smallest eigenvalue). */
 function extremeEigenvaluesOf(ops: FactorOps, iterations: number): { lmax: number; lmin: number } {
-  const { rank, lower } = ops;
+  const { rank } = ops;
   const start = () => {
     const v = new Float64Array(rank);
     let s = 12345;
@@ -312,19 +333,9 @@ function extremeEigenvaluesOf(ops: FactorOps, iterations: number): { lmax: numbe
   normalizeInPlace(v);
   let lmax = 0;
   for (let it = 0; it < iterations; it++) {
-    const w = new Float64Array(rank); // L^T v
-    for (let a = 0; a < rank; a++) {
-      const va = v[a];
-      for (let b = 0; b <= a; b++) w[b] += lower(a, b) * va;
-    }
-    const u = new Float64Array(rank); // L w
-    for (let a = 0; a < rank; a++) {
-      let s = 0;
-      for (let b = 0; b <= a; b++) s += lower(a, b) * w[b];
-      u[a] = s;
-    }
-    lmax = normalizeInPlace(u);
-    v = u;
+    ops.mulLT(v);
+    ops.mulL(v); // v := L L^T v
+    lmax = normalizeInPlace(v);
   }
   v = start();
   normalizeInPlace(v);
@@ -342,18 +353,12 @@ function extremeEigenvaluesOf(ops: FactorOps, iterations: number): { lmax: numbe
  * the squared condition number of the equilibrated X) by the blocked Cholesky: Infinity when a
  * pivot falls below `tol` (a column numerically dependent on the others) or nothing has variance.
  */
-export function correlationCondition(C: Float64Array, d: number, rawDiag: Float64Array | undefined, tol: number, iterations = 12): number {
-  const scale = new Float64Array(d);
-  let m = 0;
-  for (let j = 0; j < d; j++) {
-    const v = C[j * d + j];
-    const floor = rawDiag ? 64 * Number.EPSILON * rawDiag[j] : 0;
-    scale[j] = v > floor && v > 0 ? 1 / Math.sqrt(v) : 0;
-    if (scale[j] > 0) m++;
-  }
-  const blk = blockedFactor(equilibrated(C, d, scale), d, scale, m, tol);
+export function correlationCondition(C: Float64Array, d: number, rawDiag: Float64Array | undefined, tol: number, iterations = 12, native = true): number {
+  const ops = denseOps(native);
+  const { scale, cols } = columnScales(C, d, rawDiag);
+  const blk = blockedFactor(C, d, scale, cols, tol, ops);
   if (!blk) return Infinity;
-  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk), iterations);
+  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk, ops), iterations);
   return lmax / lmin;
 }
 
@@ -364,7 +369,7 @@ export function correlationCondition(C: Float64Array, d: number, rawDiag: Float6
  * within a factor ~2 after 12 iterations.
  */
 export function conditionEstimate(f: GramFactor, iterations = 12): number {
-  if (f.blk) return conditionOf(blockedOps(f.blk), iterations);
+  if (f.blk) return conditionOf(blockedOps(f.blk, f.ops), iterations);
   if (!f.chol || f.eig) return f.sigmaRatio > 0 ? 1 / (f.sigmaRatio * f.sigmaRatio) : Infinity;
   let m = 0;
   for (let j = 0; j < f.d; j++) if (f.scale[j] > 0) m++;
