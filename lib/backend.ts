@@ -7,9 +7,13 @@
  * users who can install them (`npm install @tensorflow/tfjs-node-gpu`) get them picked up here.
  *
  * Force a backend with `LINEARITY_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu`.
+ *
+ * On the wasm backend, matrix products (tf.matMul, tf.fused.matMul) run on the system BLAS when
+ * one is available (lib/native/wasm-matmul.ts); `LINEARITY_NATIVE=0` keeps the wasm kernels.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeBlasStatus } from "./native";
+import { installNativeMatmul } from "./native/wasm-matmul";
 
 export type BackendName = "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu";
 
@@ -70,8 +74,9 @@ export function initBackend(opts: { quiet?: boolean } = {}): Promise<BackendName
   if (chosen === undefined) {
     chosen = choose().then(async (name) => {
       await tf.ready();
+      const native = name === "wasm" && installNativeMatmul();
       if (!opts.quiet && !process.env.LINEARITY_QUIET) {
-        process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'; ${nativeBlasStatus()}\n`);
+        process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'${native ? " (matmul on native BLAS)" : ""}; ${nativeBlasStatus()}\n`);
       }
       return name;
     });
