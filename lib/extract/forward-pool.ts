@@ -4,7 +4,8 @@
  * thread holds its own tfjs instance and copy of the model and runs whole batches; the main
  * thread tokenizes, hands batches out and writes the results in order.
  *
- * With the native BLAS (lib/native/wasm-matmul.ts), the BLAS's own threads would compete with the
+ * Workers multiply on the native BLAS when the starting thread does (lib/native/wasm-matmul.ts).
+ * Then the BLAS's own threads would compete with the
  * workers for the same cores, so while a pool runs the (process-wide) BLAS thread count is
  * divided among its workers, one thread each on a 2-core machine, and restored when it closes.
  */
@@ -13,6 +14,7 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import type { DecoderConfig } from "../models/config";
 import { nativeBlas } from "../native";
+import { nativeMatmulInstalled } from "../native/wasm-matmul";
 import type { ExtractPoint } from "./points";
 
 /** Worker threads `linearity extract` uses by default: one per core, at most 2 (measured in bench/extract-vs-torch.ts). */
@@ -21,7 +23,7 @@ export function defaultExtractWorkers(cores: number): number {
 }
 
 /** The compiled .js worker when it exists (dist/), else the TypeScript source through tsx (vitest, tsx). */
-function startWorker(data: { dir: string; points: ExtractPoint[] | null }): Worker {
+function startWorker(data: { dir: string; points: ExtractPoint[] | null; nativeMatmul: boolean }): Worker {
   const js = path.join(__dirname, "forward-worker.js");
   if (fs.existsSync(js)) return new Worker(js, { workerData: data });
   const ts = path.join(__dirname, "forward-worker.ts");
@@ -32,11 +34,11 @@ function startWorker(data: { dir: string; points: ExtractPoint[] | null }): Work
 
 /**
  * Give each of `workers` threads an equal share (at least 1) of the native BLAS's threads; returns
- * the function that restores the previous count. Without a native BLAS, does nothing.
+ * the function that restores the previous count. Does nothing unless matmuls run on the native BLAS.
  */
 function shareBlasThreads(workers: number): () => void {
   const blas = nativeBlas();
-  if (blas === undefined) return () => undefined;
+  if (blas === undefined || !nativeMatmulInstalled()) return () => undefined;
   const before = blas.threads();
   blas.setThreads(Math.max(1, Math.floor(before / workers)));
   return () => blas.setThreads(before);
@@ -81,7 +83,7 @@ export class ForwardPool {
     const ready: Promise<{ config: DecoderConfig; hfConfig: Record<string, unknown> }>[] = [];
     let pool: ForwardPool | undefined;
     for (let k = 0; k < n; k++) {
-      const worker = startWorker({ dir, points: points === undefined ? null : [...points] });
+      const worker = startWorker({ dir, points: points === undefined ? null : [...points], nativeMatmul: nativeMatmulInstalled() });
       const slot: Slot = { worker, busy: 0 };
       slots.push(slot);
       ready.push(

@@ -19,8 +19,10 @@ if (!runs) console.warn(`test/native/wasm-matmul.test.ts: SKIPPED, ${otherBacken
 
 beforeAll(async () => {
   if (!runs) return;
-  // initBackend installs the native kernels when it picks wasm and the BLAS loads.
+  // Not installed unless asked for; initBackend installs them when asked, on wasm with a BLAS.
   expect(await initBackend({ quiet: true })).toBe("wasm");
+  expect(nativeMatmulInstalled()).toBe(false);
+  await initBackend({ quiet: true, nativeMatmul: true });
   expect(nativeMatmulInstalled()).toBe(true);
   ensureGradients();
 });
