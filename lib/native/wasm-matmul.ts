@@ -3,8 +3,8 @@
  *
  * Why: the wasm backend multiplies float32 at ~30 GFLOP/s on one core; OpenBLAS sgemm does
  * ~150 GFLOP/s on this project's 2-core machines (lib/native/blas.ts). Every `tf.matMul` (model
- * forwards and their gradients, probes, training) on the wasm backend runs through these kernels,
- * so installing them speeds up everything without touching the callers.
+ * forwards and their gradients) on the wasm backend runs through these kernels, so installing
+ * them speeds up a thread's forward passes without touching the callers.
  *
  * How: the replacement kernels read the operands straight from the wasm heap (each tensor's
  * `memoryOffset` in the backend's dataIdMap), allocate the output with `backend.makeOutput`
@@ -14,10 +14,11 @@
  * a bias or prelu weights that are not rank <= 1 over the output columns) go to the original
  * kernel.
  *
- * On/off: {@link installNativeMatmul} (called once by lib/backend.ts after the wasm backend is
- * chosen) installs them when {@link nativeBlas} is available; `LINEARITY_NATIVE=0` leaves the
- * backend's own kernels in place. Results differ from the wasm kernels by float32 rounding
- * (summation order) only; test/native/wasm-matmul.test.ts compares the two.
+ * On/off: {@link installNativeMatmul}, called by `initBackend({ nativeMatmul: true })` (lib/backend.ts
+ * says who asks for it and why the default is off), installs them when {@link nativeBlas} is
+ * available; `LINEARITY_NATIVE=0` leaves the backend's own kernels in place. Results differ from
+ * the wasm kernels by float32 rounding (summation order) only; test/native/wasm-matmul.test.ts
+ * compares the two.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { broadcast_util, util } from "@tensorflow/tfjs-core";
