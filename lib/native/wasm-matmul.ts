@@ -40,7 +40,10 @@ function heapView(backend: WasmBackend, t: tf.TensorInfo): Float32Array {
   return new Float32Array(backend.wasm.HEAPU8.buffer, data.memoryOffset, util.sizeFromShape(t.shape));
 }
 
-/** Row-major offsets of `index` (in `outer`, the broadcast batch shape) into an operand's batch shape `dims`. */
+/**
+ * For each batch item of the broadcast batch shape `outer` (row-major), which matrix of an operand
+ * whose batch shape is `dims` it reads: dims right-aligned against outer, size-1 axes broadcast.
+ */
 function batchOffsets(outer: number[], dims: number[]): Int32Array {
   const count = util.sizeFromShape(outer);
   const offsets = new Int32Array(count);
