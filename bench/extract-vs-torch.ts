@@ -23,6 +23,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../lib/backend";
+import { nativeBlasStatus } from "../lib/native";
 import { HiddenStateDataset } from "../lib/dataset/reader";
 import { readNpyFloat32, writeNpy } from "../lib/io/npy";
 import { saveCheckpoint } from "../lib/models/save";
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
         `${TOKENS} tokens of corpus:brown:heldout, seq-len ${SEQ_LEN}, batch ${BATCH}, float16 states ==`,
     );
     console.log(`load average at the start ${load()} on ${os.cpus().length} cores`);
+    // linearity extract multiplies on the native BLAS when this says one loads (LINEARITY_NATIVE=0: wasm).
+    console.log(`extract's products: ${nativeBlasStatus()}`);
     const torch = hasTorch();
     if (!torch) console.log(`notice: ${PYTHON} has no torch/numpy (apt install python3-torch); only extraction is timed`);
 

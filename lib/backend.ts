@@ -7,15 +7,26 @@
  * users who can install them (`npm install @tensorflow/tfjs-node-gpu`) get them picked up here.
  *
  * Force a backend with `LINEARITY_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu`.
+ *
+ * Native matrix products: with `initBackend({ nativeMatmul: true })` and the wasm backend, tf.matMul
+ * and tf.fused.matMul run on the system BLAS when one loads (lib/native/wasm-matmul.ts, about 5x
+ * wasm's speed). `linearity extract` and `linearity eval` ask for it: forward passes of a fixed
+ * model, measured with tolerances. Everything else keeps the wasm kernels by default (training,
+ * probes, notebooks, the library), because their outputs are compared digit for digit (notebook
+ * outputs to 4 decimals, training runs bit for bit) and wasm's float32 rounding is the same on
+ * every machine, while OpenBLAS's depends on the CPU's kernel and its thread count.
+ * `LINEARITY_NATIVE=0` turns the native BLAS off everywhere.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeBlasStatus } from "./native";
+import { installNativeMatmul } from "./native/wasm-matmul";
 
 export type BackendName = "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu";
 
 const ORDER: readonly BackendName[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"];
 
 let chosen: Promise<BackendName> | undefined;
+let printed = false;
 
 /** Try to register one backend; resolves true when tfjs can use it. */
 async function tryBackend(name: BackendName): Promise<boolean> {
@@ -62,19 +73,34 @@ async function choose(): Promise<BackendName> {
   throw new Error("no TensorFlow.js backend could be loaded (tried " + ORDER.join(", ") + ")");
 }
 
+/** Options of {@link initBackend}. */
+export interface BackendOptions {
+  /** Do not print the backend line to stderr. */
+  quiet?: boolean;
+  /**
+   * Run tf.matMul / tf.fused.matMul on the native BLAS when the backend is wasm and a BLAS loads
+   * (see the file comment for where this applies). Once installed it stays for the thread.
+   */
+  nativeMatmul?: boolean;
+}
+
 /**
- * Pick and initialise the backend (once; later calls return the same answer). Prints the choice
- * once to stderr so stdout stays clean for CLI output; pass `quiet` to skip the message.
+ * Pick and initialise the backend (once; later calls return the same answer, and install the
+ * native matmul kernels if they ask for them). Prints the choice once to stderr so stdout stays
+ * clean for CLI output; pass `quiet` to skip the message.
  */
-export function initBackend(opts: { quiet?: boolean } = {}): Promise<BackendName> {
+export async function initBackend(opts: BackendOptions = {}): Promise<BackendName> {
   if (chosen === undefined) {
     chosen = choose().then(async (name) => {
       await tf.ready();
-      if (!opts.quiet && !process.env.LINEARITY_QUIET) {
-        process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'; ${nativeBlasStatus()}\n`);
-      }
       return name;
     });
   }
-  return chosen;
+  const name = await chosen;
+  const native = opts.nativeMatmul === true && name === "wasm" && installNativeMatmul();
+  if (!printed && !opts.quiet && !process.env.LINEARITY_QUIET) {
+    printed = true;
+    process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'${native ? " (matmul on native BLAS)" : ""}; ${nativeBlasStatus()}\n`);
+  }
+  return name;
 }

@@ -3,11 +3,18 @@
  * when IS_NODE: tfjs issue 3830), so each worker
  * thread holds its own tfjs instance and copy of the model and runs whole batches; the main
  * thread tokenizes, hands batches out and writes the results in order.
+ *
+ * Workers multiply on the native BLAS when the starting thread does (lib/native/wasm-matmul.ts).
+ * Then the BLAS's own threads would compete with the
+ * workers for the same cores, so while a pool runs the (process-wide) BLAS thread count is
+ * divided among its workers, one thread each on a 2-core machine, and restored when it closes.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { Worker } from "worker_threads";
 import type { DecoderConfig } from "../models/config";
+import { nativeBlas } from "../native";
+import { nativeMatmulInstalled } from "../native/wasm-matmul";
 import type { ExtractPoint } from "./points";
 
 /** Worker threads `linearity extract` uses by default: one per core, at most 2 (measured in bench/extract-vs-torch.ts). */
@@ -16,13 +23,25 @@ export function defaultExtractWorkers(cores: number): number {
 }
 
 /** The compiled .js worker when it exists (dist/), else the TypeScript source through tsx (vitest, tsx). */
-function startWorker(data: { dir: string; points: ExtractPoint[] | null }): Worker {
+function startWorker(data: { dir: string; points: ExtractPoint[] | null; nativeMatmul: boolean }): Worker {
   const js = path.join(__dirname, "forward-worker.js");
   if (fs.existsSync(js)) return new Worker(js, { workerData: data });
   const ts = path.join(__dirname, "forward-worker.ts");
   if (!fs.existsSync(ts)) throw new Error(`worker script not found: neither ${js} nor ${ts}`);
   const tsx = require.resolve("tsx/cjs/api");
   return new Worker(`require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(ts)});`, { eval: true, workerData: data });
+}
+
+/**
+ * Give each of `workers` threads an equal share (at least 1) of the native BLAS's threads; returns
+ * the function that restores the previous count. Does nothing unless matmuls run on the native BLAS.
+ */
+function shareBlasThreads(workers: number): () => void {
+  const blas = nativeBlas();
+  if (blas === undefined || !nativeMatmulInstalled()) return () => undefined;
+  const before = blas.threads();
+  blas.setThreads(Math.max(1, Math.floor(before / workers)));
+  return () => blas.setThreads(before);
 }
 
 interface Pending {
@@ -47,18 +66,24 @@ export class ForwardPool {
   private closed = false;
   private failure: Error | undefined;
 
-  private constructor(private readonly slots: Slot[], readonly config: DecoderConfig, readonly hfConfig: Record<string, unknown>) {}
+  private constructor(
+    private readonly slots: Slot[],
+    readonly config: DecoderConfig,
+    readonly hfConfig: Record<string, unknown>,
+    private readonly restoreBlas: () => void,
+  ) {}
 
   /**
    * Start `n` workers on the model folder `dir` and wait until every one has loaded it. A
    * loading error (bad config, missing weights) is thrown with the loader's own message.
    */
   static async start(dir: string, n: number, points: readonly ExtractPoint[] | undefined): Promise<ForwardPool> {
+    const restoreBlas = shareBlasThreads(n);
     const slots: Slot[] = [];
     const ready: Promise<{ config: DecoderConfig; hfConfig: Record<string, unknown> }>[] = [];
     let pool: ForwardPool | undefined;
     for (let k = 0; k < n; k++) {
-      const worker = startWorker({ dir, points: points === undefined ? null : [...points] });
+      const worker = startWorker({ dir, points: points === undefined ? null : [...points], nativeMatmul: nativeMatmulInstalled() });
       const slot: Slot = { worker, busy: 0 };
       slots.push(slot);
       ready.push(
@@ -80,10 +105,11 @@ export class ForwardPool {
     }
     try {
       const [first] = await Promise.all(ready);
-      pool = new ForwardPool(slots, first.config, first.hfConfig);
+      pool = new ForwardPool(slots, first.config, first.hfConfig, restoreBlas);
       return pool;
     } catch (e) {
       await Promise.all(slots.map((s) => s.worker.terminate()));
+      restoreBlas();
       throw e;
     }
   }
@@ -123,6 +149,7 @@ export class ForwardPool {
     for (const p of this.pending.values()) p.reject(new Error("extract: the worker pool was closed"));
     this.pending.clear();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.restoreBlas();
   }
 
   private onMessage(msg: Message): void {

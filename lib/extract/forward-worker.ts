@@ -1,6 +1,8 @@
 /**
  * Worker-thread entry of {@link ForwardPool}: its own tfjs instance and copy of the model,
- * running extraction batches. workerData: `{ dir, points }` (points: ExtractPoint[] or null).
+ * running extraction batches. workerData: `{ dir, points, nativeMatmul }` (points: ExtractPoint[]
+ * or null; nativeMatmul: whether the thread that started the pool multiplies on the native BLAS,
+ * so that the workers compute as it would).
  * Messages (main -> worker): `{type: "batch", seq, tokenIds: Int32Array[]}` (the pool ends a
  * worker by terminating it);
  * (worker -> main): `{type: "ready", config, hfConfig}`, `{type: "states", seq, states}` (buffers
@@ -17,8 +19,8 @@ type Incoming = { type: "batch"; seq: number; tokenIds: Int32Array[] };
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error("forward-worker must run in a worker thread");
-  const { dir, points } = workerData as { dir: string; points: ExtractPoint[] | null };
-  await initBackend({ quiet: true });
+  const { dir, points, nativeMatmul } = workerData as { dir: string; points: ExtractPoint[] | null; nativeMatmul: boolean };
+  await initBackend({ quiet: true, nativeMatmul });
   const model = loadModel(dir);
   const layout = points === null ? undefined : pointStates(model.config.n_layers, points);
   // One batch at a time, in arrival order (the pool sends at most a few ahead).

@@ -30,7 +30,10 @@ function startCli(out: string, env: Record<string, string> = {}, textFile = text
     process.execPath,
     ["--import", "tsx", path.join(__dirname, "cli-entry.ts"), "extract", "--model", model, "--text", textFile, "--out", out,
       "--seq-len", String(settings.seqLen), "--batch-size", String(settings.batchSize)],
-    { env: { ...process.env, LINEARITY_QUIET: "1", LINEARITY_TEST_APPEND_DELAY_MS: "60", ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    // LINEARITY_NATIVE=0: the CLI's forward passes on wasm's matmul, as this process's extract()
+    // computes them, so that the datasets can be compared byte for byte (the native BLAS rounds
+    // differently; test/native/extract-native.test.ts compares the two within tolerance).
+    { env: { ...process.env, LINEARITY_QUIET: "1", LINEARITY_TEST_APPEND_DELAY_MS: "60", LINEARITY_NATIVE: "0", ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stdout = "";
   let stderr = "";

@@ -12,10 +12,9 @@ import { initBackend } from "../../lib/backend";
 import { loadModel } from "../../lib/models/load";
 import { compare, disposeOutput, tinyCheckpoints, TOL_F32, TOL_F32_REL } from "./helpers";
 import { readCheckpoint, type RefCheckpoint, type RefOutput } from "./reference/common";
-import { gpt2Reference } from "./reference/gpt2";
+import { REFERENCES } from "./reference/variants";
 import { llamaReference } from "./reference/llama";
 import { neoxReference } from "./reference/neox";
-import { optReference } from "./reference/opt";
 
 let ck: ReturnType<typeof tinyCheckpoints>;
 beforeAll(async () => {
@@ -24,18 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => ck.cleanup());
 
-const REFERENCES: [string, (c: RefCheckpoint, ids: number[]) => RefOutput][] = [
-  ["llama-gqa", llamaReference],
-  ["llama-tied", llamaReference],
-  ["gpt2", gpt2Reference],
-  ["opt", optReference],
-  ["opt-350m-style", optReference],
-  ["neox", neoxReference], // parallel residual, rotary on 2 of 8 head dims, old BOOL mask buffers
-  ["neox-sequential", neoxReference], // use_parallel_residual=false, rotary_pct 0.5, tied
-  ["qwen2", llamaReference], // q/k/v biases, no o_proj bias, tied, rope_theta 1e6
-  ["qwen2-window", llamaReference], // untied, 3-position window on block 1 only
-  ["mistral", llamaReference], // one kv head, 4-position window on every block, 7 positions
-];
 
 describe("forward passes match the float64 reference", () => {
   for (const [variant, reference] of REFERENCES) {

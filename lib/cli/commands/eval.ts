@@ -30,7 +30,7 @@ export function registerEval(program: Command): void {
     .option("--ids-out <file>", "also save the evaluated ids as int32 [sequences, seq_len] .npy")
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .action(async (flags: EvalFlags) => {
-      await initBackend();
+      await initBackend({ nativeMatmul: true }); // forward passes on the native BLAS where it loads
       const started = Date.now();
       const r = await evaluateModel({
         model: flags.model, text: flags.text, maxTokens: flags.maxTokens, seqLen: flags.seqLen,

@@ -53,7 +53,7 @@ export function registerExtract(program: Command): void {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {
         throw new Error(`--dtype must be float16 or float32, got '${flags.dtype}'`);
       }
-      await initBackend();
+      await initBackend({ nativeMatmul: true }); // forward passes on the native BLAS where it loads
       const controller = new AbortController();
       let extracting = false; // false while the model downloads and loads
       let stopCode = 0; // 130 after SIGINT, 143 after SIGTERM

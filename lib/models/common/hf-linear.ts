@@ -6,11 +6,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Dense, Norm } from "../roles";
 import type { StateDict } from "../types";
+import { transposeWeight } from "./transpose";
 
 /** `${name}.weight` [out, in] -> Dense w [in, out], with `${name}.bias` [out] when `withBias`. */
 export function linearFromHf(sd: StateDict, name: string, withBias: boolean): Dense {
   return {
-    w: tf.transpose(sd[`${name}.weight`]) as tf.Tensor2D,
+    w: transposeWeight(sd[`${name}.weight`] as tf.Tensor2D),
     b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
   };
 }
@@ -26,7 +27,7 @@ export function normFromHf(sd: StateDict, name: string, withBias: boolean): Norm
 /** Inverse of {@link linearFromHf} into `sd`: w [in, out] -> [out, in], the bias when present; nothing for undefined. */
 export function linearToHf(sd: StateDict, name: string, d: Dense | undefined): void {
   if (d === undefined) return;
-  sd[`${name}.weight`] = tf.transpose(d.w);
+  sd[`${name}.weight`] = transposeWeight(d.w);
   if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
 }
 

@@ -8,6 +8,7 @@
  * The forward pass is an ordinary matMul; values are identical to tf.matMul.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { nativeMatmulInstalled } from "../../native/wasm-matmul";
 
 /** Swap the last two axes (a copy, so the following matMul runs on contiguous rows). */
 export function transposeLast2<T extends tf.Tensor>(x: T): T {
@@ -93,11 +94,12 @@ const groupedWithFastGrad = tf.customGrad(((a: tf.Tensor3D, b: tf.Tensor3D, save
 
 /**
  * Independent products a[g] @ b[g]: a [G, m, k], b [G, k, n] -> [G, m, n], differentiable. On the
- * wasm backend through {@link groupedProduct}; elsewhere an ordinary batched matmul.
+ * wasm backend through {@link groupedProduct}, unless its matMul runs on the native BLAS
+ * (lib/native/wasm-matmul.ts: one sgemm per group); elsewhere an ordinary batched matmul.
  */
 export function batchedMatmul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
     throw new Error(`batchedMatmul: shapes [${a.shape}] and [${b.shape}] do not multiply as [G, m, k] x [G, k, n]`);
   }
-  return tf.getBackend() === "wasm" ? groupedWithFastGrad(a, b) : matmul(a, b);
+  return tf.getBackend() === "wasm" && !nativeMatmulInstalled() ? groupedWithFastGrad(a, b) : matmul(a, b);
 }
