@@ -66,6 +66,12 @@ function routeOf(r: Run): string {
   return `${m[1]} products on ${products}${m[2] ? ` (cond ${m[2]})` : ""}, solves on ${nativeLoaded ? "native LAPACK" : "JavaScript"}`;
 }
 
+/**
+ * PyTorch on every core: Debian's torch reports 1 ATen thread here unless told (its OpenBLAS
+ * threads regardless), and the original notebook's users get torch's default of all cores.
+ */
+const torchEnv = { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(os.cpus().length) };
+
 async function main(): Promise<void> {
   await initBackend({ quiet: true });
   const torch = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
@@ -82,7 +88,7 @@ async function main(): Promise<void> {
         for (let k = 0; k < repeats; k++) {
           // Alternated, so a change of load hits both.
           ours.push(timed(process.execPath, ["bin/linearity.js", "score", f.x, f.y, "--digits", "8"], childEnv));
-          if (torch) theirs.push(timed(python, ["bench/original_torch.py", f.x, f.y]));
+          if (torch) theirs.push(timed(python, ["bench/original_torch.py", f.x, f.y], torchEnv));
         }
         const best = (rs: Run[]) => rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
         const o = best(ours);
