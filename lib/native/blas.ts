@@ -11,25 +11,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** The addon's calls (native/blas.c). Operands are row-major typed arrays, bounds-checked there. */
-interface Addon {
-  gemm(
-    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-    A: Float32Array | Float64Array, lda: number, B: Float32Array | Float64Array, ldb: number,
-    beta: number, C: Float32Array | Float64Array, ldc: number,
-  ): void;
-  syrkUpper(N: number, K: number, A: Float64Array, lda: number, C: Float64Array, ldc: number): void;
-  info(): { library: string; config: string; threads: number } | null;
-  setThreads(n: number): void;
-  potrfLower(n: number, A: Float64Array, lda: number): number;
-  trsmLower(trans: boolean, M: number, N: number, L: Float64Array, ldl: number, B: Float64Array, ldb: number): void;
-  trsvLower(trans: boolean, n: number, L: Float64Array, ldl: number, x: Float64Array): void;
-  trmvLower(trans: boolean, n: number, L: Float64Array, ldl: number, x: Float64Array): void;
-  eigh(n: number, A: Float64Array, lda: number, w: Float64Array, Z: Float64Array, ldz: number): number;
-  eighInPlace(n: number, A: Float64Array, lda: number, w: Float64Array): number;
-  has(call: string): boolean;
-}
-
 /** Optional float64 factorizations and triangular calls (LAPACK / CBLAS level 2-3), row-major like the products. */
 export interface NativeLapack {
   /**
@@ -84,6 +65,15 @@ export interface NativeBlas {
   readonly lapack: Partial<NativeLapack>;
 }
 
+/** The optional calls, by name: the addon reports which its library provides (`has`). */
+const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh", "eighInPlace"] as const satisfies readonly (keyof NativeLapack)[];
+
+/** The addon's calls (native/blas.c): those of {@link NativeBlas} and {@link NativeLapack}, bounds-checked there, plus its own queries. */
+type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & {
+  info(): { library: string; config: string; threads: number } | null;
+  has(call: string): boolean;
+};
+
 let loaded: NativeBlas | null | undefined;
 let whyNot = "";
 
@@ -129,24 +119,18 @@ function load(): NativeBlas | null {
   return {
     description: `${info.library}${info.config ? ` (${info.config})` : ""}`,
     threads: () => addon.info()?.threads ?? 1,
-    setThreads: (n) => addon.setThreads(n),
-    gemm: (ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) => addon.gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc),
-    syrkUpper: (N, K, A, lda, C, ldc) => addon.syrkUpper(N, K, A, lda, C, ldc),
+    // Node-API functions do not use `this`: the addon's own functions serve as the methods.
+    setThreads: addon.setThreads,
+    gemm: addon.gemm,
+    syrkUpper: addon.syrkUpper,
     lapack: lapackOf(addon),
   };
 }
 
 /** The optional calls the loaded library provides (see {@link NativeBlas.lapack}). */
 function lapackOf(addon: Addon): Partial<NativeLapack> {
-  const out: Partial<NativeLapack> = {};
-  if (typeof addon.has !== "function") return out; // an addon built before these calls existed
-  if (addon.has("potrfLower")) out.potrfLower = (n, A, lda) => addon.potrfLower(n, A, lda);
-  if (addon.has("trsmLower")) out.trsmLower = (t, M, N, L, ldl, B, ldb) => addon.trsmLower(t, M, N, L, ldl, B, ldb);
-  if (addon.has("trsvLower")) out.trsvLower = (t, n, L, ldl, x) => addon.trsvLower(t, n, L, ldl, x);
-  if (addon.has("trmvLower")) out.trmvLower = (t, n, L, ldl, x) => addon.trmvLower(t, n, L, ldl, x);
-  if (addon.has("eigh")) out.eigh = (n, A, lda, w, Z, ldz) => addon.eigh(n, A, lda, w, Z, ldz);
-  if (addon.has("eighInPlace")) out.eighInPlace = (n, A, lda, w) => addon.eighInPlace(n, A, lda, w);
-  return out;
+  if (typeof addon.has !== "function") return {}; // an addon built before these calls existed
+  return Object.fromEntries(LAPACK_CALLS.filter((call) => addon.has(call)).map((call) => [call, addon[call]])) as Partial<NativeLapack>;
 }
 
 /** The native BLAS, or undefined where it is unavailable (see {@link nativeBlasStatus} for why). */
