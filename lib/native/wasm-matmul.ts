@@ -108,43 +108,47 @@ function columnVector(t: tf.TensorInfo | undefined, n: number): boolean {
   return t.dtype === "float32" && t.shape.length <= 1 && (size === 1 || size === n);
 }
 
-/** The activations tfjs can fuse into a matMul, applied in place (same formulas as tfjs-backend-wasm's). */
-function activate(y: Float32Array, n: number, activation: string, alpha: number, prelu: Float32Array | undefined): boolean {
+/**
+ * One of the {@link FUSABLE} activations, applied in place (same formulas as tfjs-backend-wasm's);
+ * `prelu` is given when the activation is "prelu" (the kernel checks both first).
+ */
+function activate(y: Float32Array, n: number, activation: string, alpha: number, prelu: Float32Array | undefined): void {
   switch (activation) {
     case "linear":
-      return true;
+      return;
     case "relu":
       for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
-      return true;
+      return;
     case "relu6":
       for (let i = 0; i < y.length; i++) y[i] = Math.min(Math.max(y[i], 0), 6);
-      return true;
+      return;
     case "leakyrelu":
       for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] *= alpha;
-      return true;
-    case "prelu":
-      if (prelu === undefined) return false;
-      for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] *= prelu.length === 1 ? prelu[0] : prelu[i % n];
-      return true;
+      return;
+    case "prelu": {
+      const w = prelu!;
+      for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] *= w.length === 1 ? w[0] : w[i % n];
+      return;
+    }
     case "sigmoid":
       for (let i = 0; i < y.length; i++) y[i] = 1 / (1 + Math.exp(-y[i]));
-      return true;
+      return;
     case "elu":
       for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = Math.exp(y[i]) - 1;
-      return true;
+      return;
     default:
-      return false;
+      throw new Error(`native matmul: activation '${activation}' is not fusable here`);
   }
 }
 
 const FUSABLE = new Set(["linear", "relu", "relu6", "leakyrelu", "prelu", "sigmoid", "elu"]);
 
-let installed = false;
+/** The wasm backend's own kernels, kept once the native ones replaced them (undefined: not installed). */
 let originals: { batchMatMul: tf.KernelConfig; fusedMatMul: tf.KernelConfig } | undefined;
 
 /** Whether the native kernels are installed in this thread's tfjs (see {@link installNativeMatmul}). */
 export function nativeMatmulInstalled(): boolean {
-  return installed;
+  return originals !== undefined;
 }
 
 /** The wasm backend's own BatchMatMul and _FusedMatMul kernels, once the native ones replaced them (tests compare the two). */
@@ -158,7 +162,7 @@ export function wasmMatmulKernels(): { batchMatMul: tf.KernelConfig; fusedMatMul
  * BLAS is unavailable or disabled (LINEARITY_NATIVE=0) or the wasm kernels are not registered.
  */
 export function installNativeMatmul(): boolean {
-  if (installed) return true;
+  if (originals !== undefined) return true;
   const blas = nativeBlas();
   const plain = tf.getKernel(tf.BatchMatMul, "wasm");
   const fused = tf.getKernel(tf._FusedMatMul, "wasm");
@@ -200,6 +204,5 @@ export function installNativeMatmul(): boolean {
     tf.registerKernel({ ...config, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
   originals = { batchMatMul: plain, fusedMatMul: fused };
-  installed = true;
   return true;
 }
