@@ -1,8 +1,8 @@
 /**
  * The dense float64 kernels of the d x d solves (solve.ts) behind one interface, in two
  * implementations: JavaScript loops (cholesky-blocked.ts, ml-matrix's symmetric eigensolver) and
- * the system's LAPACK / BLAS through native/blas.c (dpotrf, dtrsm, dtrsv, dtrmv, dsyevd or
- * dsyevr, dgemm).
+ * the system's LAPACK / BLAS through native/blas.c (dpotrf, dtrsm, dtrsv, dtrmv, dsyevr or
+ * dsyevd, dgemm).
  * At d_model 4,096 the JavaScript Cholesky alone takes ~15 s and the eigensolver minutes; OpenBLAS
  * does both in about a second (docs/tensor.md, "Solves").
  *
