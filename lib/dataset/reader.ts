@@ -34,6 +34,7 @@ interface Piece {
   hasTags?: boolean;
 }
 
+/** The two on-disk layouts `HiddenStateDataset` reads: this project's manifest + shards, or the original notebook's files. */
 export type DatasetLayout = "linearity-lab" | "original";
 
 interface DatasetInit {
@@ -51,6 +52,7 @@ interface DatasetInit {
 
 export type { StateChunk };
 
+/** A hidden-state dataset on disk (either layout), read lazily: states as `[tokens, d_model]`, in row chunks, or as tensors. See docs/dataset-format.md. */
 export class HiddenStateDataset {
   readonly dir: string;
   readonly layout: DatasetLayout;
