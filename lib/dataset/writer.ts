@@ -27,12 +27,14 @@ import {
   type DatasetModelInfo,
   type Manifest,
   type SampleInput,
+  type ShardInfo,
   type StoredDtype,
 } from "./types";
 
 /** float16 rounds 65520 (65504 + half its step of 32) and above to Inf. */
 const FLOAT16_OVERFLOW = 65520;
 
+/** What a new dataset records: the model, the stored dtype, free-form `extra` provenance and optional state names. */
 export interface WriterInit {
   model: DatasetModelInfo;
   dtype: StoredDtype;
@@ -43,8 +45,11 @@ export interface WriterInit {
    * see Manifest.state_names); n_states is then their number.
    */
   stateNames?: readonly string[];
+  /** Which share of an extraction this dataset holds (`extract --shard I/N`); stored as manifest.shard. */
+  shard?: ShardInfo;
 }
 
+/** Appends samples and their states to a dataset folder, one shard per call, resumable; `finish()` marks it complete. */
 export class HiddenStateWriter {
   readonly dir: string;
   private manifest: Manifest;
@@ -73,6 +78,8 @@ export class HiddenStateWriter {
       if (m.dtype !== init.dtype) mismatch.push(`dtype ${m.dtype} vs ${init.dtype}`);
       const names = (n: readonly string[] | undefined) => (n === undefined ? "the hidden states" : n.join(","));
       if (names(m.state_names) !== names(init.stateNames)) mismatch.push(`states ${names(m.state_names)} vs ${names(init.stateNames)}`);
+      const share = (sh: ShardInfo | undefined) => (sh === undefined ? "none" : JSON.stringify(sh));
+      if (share(m.shard) !== share(init.shard)) mismatch.push(`shard ${share(m.shard)} vs ${share(init.shard)}`);
       if (mismatch.length > 0) {
         throw new Error(`${dir}: cannot resume, the existing dataset differs (${mismatch.join(", ")}); choose another folder`);
       }
@@ -106,6 +113,7 @@ export class HiddenStateWriter {
       samples: [],
       shards: [],
       ...(init.extra !== undefined ? { extra: init.extra } : {}),
+      ...(init.shard !== undefined ? { shard: { ...init.shard } } : {}),
       created: now,
       updated: now,
     };
