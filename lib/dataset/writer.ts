@@ -26,6 +26,7 @@ import {
   type DatasetModelInfo,
   type Manifest,
   type SampleInput,
+  type ShardInfo,
   type StoredDtype,
 } from "./types";
 
@@ -42,6 +43,8 @@ export interface WriterInit {
    * see Manifest.state_names); n_states is then their number.
    */
   stateNames?: readonly string[];
+  /** Which share of an extraction this dataset holds (`extract --shard I/N`); stored as manifest.shard. */
+  shard?: ShardInfo;
 }
 
 export class HiddenStateWriter {
@@ -72,6 +75,8 @@ export class HiddenStateWriter {
       if (m.dtype !== init.dtype) mismatch.push(`dtype ${m.dtype} vs ${init.dtype}`);
       const names = (n: readonly string[] | undefined) => (n === undefined ? "the hidden states" : n.join(","));
       if (names(m.state_names) !== names(init.stateNames)) mismatch.push(`states ${names(m.state_names)} vs ${names(init.stateNames)}`);
+      const share = (sh: ShardInfo | undefined) => (sh === undefined ? "none" : JSON.stringify(sh));
+      if (share(m.shard) !== share(init.shard)) mismatch.push(`shard ${share(m.shard)} vs ${share(init.shard)}`);
       if (mismatch.length > 0) {
         throw new Error(`${dir}: cannot resume, the existing dataset differs (${mismatch.join(", ")}); choose another folder`);
       }
@@ -105,6 +110,7 @@ export class HiddenStateWriter {
       samples: [],
       shards: [],
       ...(init.extra !== undefined ? { extra: init.extra } : {}),
+      ...(init.shard !== undefined ? { shard: { ...init.shard } } : {}),
       created: now,
       updated: now,
     };

@@ -21,6 +21,8 @@ import { batchStates } from "./batch";
 import { ForwardPool } from "./forward-pool";
 import { parsePoints, pointStates } from "./points";
 import { cutSequences, type Sequence } from "./sequences";
+import { parseShard, planShard, shardSequences } from "./shard";
+import type { ShardInfo } from "../dataset/types";
 import { loadTextSource } from "./source";
 
 export type ExtractDtype = "float16" | "float32";
@@ -31,7 +33,7 @@ export interface ExtractProgress {
   tokens: number;
   /** Samples (sequences) in the dataset so far. */
   samples: number;
-  /** Tokens the run will reach when known (option maxTokens), else undefined. */
+  /** Tokens the run will reach when known (option maxTokens, or the shard's tokens), else undefined. */
   totalTokens?: number;
   /** Tokens processed by this run only, for a tokens/s figure. */
   tokensThisRun: number;
@@ -71,6 +73,12 @@ export interface ExtractOptions {
   points?: string;
   /** Hub revision when `model` is a hub id. */
   revision?: string;
+  /**
+   * Write only shard I of N, "I/N" counted from 0: a contiguous share of the sequences the same
+   * call without it writes (lib/extract/shard.ts). The N shard datasets together hold exactly
+   * those sequences; `HiddenStateDataset.open([...dirs])` reads them as one dataset.
+   */
+  shard?: string;
   /** Stop cleanly before the next batch when aborted (Ctrl-C in the CLI). */
   signal?: AbortSignal;
   /** Stop after this many batches in this run (tests use it to simulate an interruption). */
@@ -90,6 +98,8 @@ export interface ExtractResult {
   tokensThisRun: number;
   /** True when all sequences are written and the dataset is finished. */
   complete: boolean;
+  /** With `shard`: which share of the run the dataset holds. */
+  shard?: ShardInfo;
   /** Seconds spent in this run's batches, and the resulting tokens/s. */
   seconds: number;
   tokensPerSecond: number;
@@ -126,6 +136,7 @@ function modelName(arg: string, dir: string): string {
 /** Extract hidden states (see the file comment). Returns what the dataset holds afterwards. */
 export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   checkOptions(opts);
+  const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const points = opts.points === undefined ? undefined : parsePoints(opts.points);
   const dtype = opts.dtype ?? "float32";
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
@@ -165,13 +176,23 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       points: points?.join(",") ?? null,
     };
     const layout = points === undefined ? undefined : pointStates(cfg.n_layers, points);
-    const existing = checkResumable(opts.out, settings);
+    const existing = checkResumable(opts.out, settings, shardSpec);
     if (existing?.complete) {
       // Same settings, already finished: nothing to do.
       return {
         out: opts.out, samples: existing.n_samples, tokens: existing.n_tokens,
         samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0,
+        ...(existing.shard !== undefined ? { shard: existing.shard } : {}),
       };
+    }
+    const cut = { seqLen, maxTokens: opts.maxTokens, spread: opts.spread };
+    const shard = shardSpec === undefined ? undefined : planShard(cutSequences(docs, tokenizer, cut), shardSpec);
+    if (shard !== undefined && existing?.shard !== undefined && JSON.stringify(existing.shard) !== JSON.stringify(shard)) {
+      const was = existing.shard;
+      throw new Error(
+        `${opts.out} was started as shard ${was.index}/${was.count} of ${was.total_samples} sequences (${was.total_tokens} tokens), ` +
+          `but the text now gives ${shard.total_samples} (${shard.total_tokens} tokens); the text or tokenizer changed; use a new 'out'`,
+      );
     }
     const writer = HiddenStateWriter.open(opts.out, {
       model: {
@@ -185,11 +206,15 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       dtype,
       extra: { extraction: settings },
       stateNames: layout?.names,
+      shard,
     });
     const inThread = model;
     const run: BatchRunner =
       pool !== undefined ? (batch) => pool!.run(batch.map((s) => s.tokenIds)) : (batch) => batchStates(inThread!, batch, layout);
-    return await runBatches(run, Math.max(1, workers), tokenizer, writer, docs, { ...opts, seqLen, batchSize });
+    const all = cutSequences(docs, tokenizer, cut);
+    const sequences = shard === undefined ? all : shardSequences(all, shard);
+    const result = await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize, shard });
+    return shard === undefined ? result : { ...result, shard };
   } finally {
     model?.dispose();
     await pool?.close();
@@ -217,12 +242,12 @@ type BatchRunner = (batch: readonly Sequence[]) => Promise<Float32Array[]>;
 async function runBatches(
   run: BatchRunner,
   depth: number,
-  tokenizer: TextTokenizer,
   writer: HiddenStateWriter,
-  docs: ReturnType<typeof loadTextSource>,
-  opts: ExtractOptions & { seqLen: number; batchSize: number },
+  sequences: Iterator<Sequence>,
+  opts: Omit<ExtractOptions, "shard"> & { seqLen: number; batchSize: number; shard?: ShardInfo },
 ): Promise<ExtractResult> {
-  const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens, spread: opts.spread });
+  // What this run fills: the shard's tokens, or --max-tokens (for the progress bar's total).
+  const totalTokens = opts.shard?.n_tokens ?? opts.maxTokens;
 
   // Skip what an earlier run committed; each sequence must equal the stored one token for token
   // (a same-length edit of the text would otherwise pass), and the token count must agree.
@@ -255,7 +280,7 @@ async function runBatches(
   let seconds = 0;
   const started = Date.now();
   const report = (): void =>
-    opts.onProgress?.({ tokens, samples, totalTokens: opts.maxTokens, tokensThisRun, seconds: (Date.now() - started) / 1000 });
+    opts.onProgress?.({ tokens, samples, totalTokens, tokensThisRun, seconds: (Date.now() - started) / 1000 });
   report();
 
   // Batches handed out and not yet written, oldest first.

@@ -31,8 +31,9 @@ function cell(s: StateStats, metric: StateMetric, digits = 4): string {
 /** The manifest summary as aligned "key: value" lines. */
 function summary(ds: HiddenStateDataset): string {
   const m = ds.model;
+  const what = ds.layout === "original" ? "original block{b}/s{i} layout" : ds.shardCount !== undefined ? `the ${ds.shardCount} shard datasets of one extraction, as one` : "linearity-lab format";
   const lines: [string, string][] = [
-    ["dataset", `${ds.dir} (${ds.layout === "original" ? "original block{b}/s{i} layout" : "linearity-lab format"})`],
+    ["dataset", `${ds.dir} (${what})`],
     ["model", `${m.name} (${m.family})${m.source ? ` from ${m.source}` : ""}`],
     ["n_layers", `${ds.nLayers} (n_states = ${ds.nStates})`],
     ...(ds.stateNames !== undefined ? [["states", `sublayer points: ${ds.stateNames.join(", ")}`] as [string, string]] : []),
@@ -44,10 +45,11 @@ function summary(ds: HiddenStateDataset): string {
   ];
   if (ds.manifest) {
     lines.push(["shards", String(ds.manifest.shards.length)]);
-    if (ds.manifest.extra) lines.push(["extra", JSON.stringify(ds.manifest.extra)]);
+    const sh = ds.manifest.shard;
+    if (sh) lines.push(["shard", `${sh.index}/${sh.count}: sequences ${sh.first_sample}..${sh.first_sample + sh.n_samples - 1} of the extraction's ${sh.total_samples}`]);
   }
-  const tags = ds.layout === "linearity-lab" && ds.manifest?.shards.every((s) => s.has_tags);
-  lines.push(["token ids", ds.layout === "linearity-lab" ? "yes" : "no"], ["tags", tags ? "yes" : "no"]);
+  if (ds.extra) lines.push(["extra", JSON.stringify(ds.extra)]);
+  lines.push(["token ids", ds.layout === "linearity-lab" ? "yes" : "no"], ["tags", ds.hasTags ? "yes" : "no"]);
   const w = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(w)} : ${v}`).join("\n") + "\n";
 }
@@ -70,7 +72,7 @@ function table(stats: ConsecutiveStats, names?: readonly string[]): string {
 }
 
 /**
- * `linearity inspect DATASET`: the manifest summary and a per-state table (mean norm, cosine and
+ * `linearity inspect DATASET...`: the manifest summary and a per-state table (mean norm, cosine and
  * linearity of consecutive states, anisotropy, intrinsic dimension), computed in one streaming
  * pass over the data (the intrinsic dimension on the first --id-max-tokens tokens of that pass).
  * A metric the data leaves undefined (TwoNN where every mu = 1, a state with no variance) shows
@@ -81,7 +83,7 @@ export function registerInspect(program: Command): void {
   program
     .command("inspect")
     .description("summarise a hidden-state dataset: manifest, and per state the mean norm, consecutive cosine, linearity, anisotropy and intrinsic dimension")
-    .argument("<dataset>", "dataset folder (linearity-lab format or the original block{b}/s{i} layout)")
+    .argument("<dataset...>", "dataset folder (linearity-lab format or the original block{b}/s{i} layout), or the shard datasets of one extraction (extract --shard), read as one")
     .option("--max-tokens <n>", "use only the first n tokens (faster preview)", positiveIntFlag("--max-tokens"))
     .option("--rows <n>", "rows read per chunk", positiveIntFlag("--rows"), 4096)
     .option("--no-linearity", "skip the linearity scores (the costly part)")
@@ -91,8 +93,8 @@ export function registerInspect(program: Command): void {
     .option("--keep-fraction <f>", "TwoNN keep fraction (default: the estimator's, 0.9 standard, 0.2 llm-microscope)", fractionFlag("--keep-fraction"))
     .option("--estimator <name>", `TwoNN estimator: standard (F = i/N over the kept points) or llm-microscope (LLM-Microscope's exact one)`, choiceFlag("--estimator", TWONN_ESTIMATORS), "standard")
     .option("--json", "print the summary and table as JSON instead")
-    .action(async (dir: string, flags: InspectFlags) => {
-      const ds = HiddenStateDataset.open(dir);
+    .action(async (dirs: string[], flags: InspectFlags) => {
+      const ds = HiddenStateDataset.open(dirs);
       if (ds.nTokens === 0) {
         process.stdout.write(summary(ds) + "(no tokens committed yet)\n");
         return;
@@ -122,6 +124,7 @@ export function registerInspect(program: Command): void {
       if (flags.json) {
         const out = {
           dir: ds.dir,
+          ...(ds.shardCount !== undefined ? { shard_datasets: ds.dirs } : {}),
           layout: ds.layout,
           model: ds.model,
           n_layers: ds.nLayers,
