@@ -16,6 +16,7 @@ import { valueOrUndefined } from "../metrics/undefined-metric";
 /** The metrics of a state that the data can leave undefined (NaN, with a reason). */
 export type StateMetric = "linearityNext" | "residualLinearityNext" | "anisotropy" | "intrinsicDimension";
 
+/** One state's row of `consecutiveStats`: its mean norm, its cosine (and optionally linearity) to the next state, optional anisotropy and intrinsic dimension. */
 export interface StateStats {
   state: number;
   /** Mean over tokens of ||h_b||_2. */
@@ -37,6 +38,7 @@ export interface StateStats {
   undefinedReasons?: Partial<Record<StateMetric, string>>;
 }
 
+/** Options of `consecutiveStats`: rows per chunk, a token cap, and which optional measurements to add (linearity, anisotropy, intrinsic dimension). */
 export interface ConsecutiveStatsOptions {
   /** Rows per chunk (default 4096). */
   rows?: number;
@@ -58,6 +60,7 @@ export interface ConsecutiveStatsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What `consecutiveStats` returns: the token count and one `StateStats` per state. */
 export interface ConsecutiveStats {
   nTokens: number;
   states: StateStats[];

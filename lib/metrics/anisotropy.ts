@@ -13,6 +13,7 @@ import { GramAccumulator } from "../numerics/moments";
 import { topEigenvalue } from "./top-eigenvalue";
 import { UndefinedMetricError } from "./undefined-metric";
 
+/** Anisotropy of one state: largest covariance eigenvalue over the trace, with both parts and the token count. */
 export interface AnisotropyResult {
   /** lambda_max / trace of the centred covariance, in [1/d_model, 1]. */
   anisotropy: number;

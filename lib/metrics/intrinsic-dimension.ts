@@ -35,8 +35,10 @@ import { twoNearestNeighbours, type TwoNearest, type TwoNearestOptions } from ".
 
 /** The TwoNN estimators (see the file comment). */
 export const TWONN_ESTIMATORS = ["standard", "llm-microscope"] as const;
+/** One of {@link TWONN_ESTIMATORS}. */
 export type TwoNNEstimator = (typeof TWONN_ESTIMATORS)[number];
 
+/** Options of a TwoNN fit from neighbour distances: the estimator, the kept fraction, and LLM-Microscope's length scale. */
 export interface TwoNNFitOptions {
   /** Fraction of the sorted mu kept for the fit, in (0, 1]. Default 0.9 (standard), 0.2 (llm-microscope). */
   keepFraction?: number;
@@ -49,11 +51,13 @@ export interface TwoNNFitOptions {
   scale?: number;
 }
 
+/** Options of `intrinsicDimension`: the estimator and kept fraction, a token cap, and the neighbour search's settings. */
 export interface TwoNNOptions extends TwoNearestOptions, Omit<TwoNNFitOptions, "scale"> {
   /** Use only the first maxTokens rows (LLM-Microscope uses 4,096). Default: all. */
   maxTokens?: number;
 }
 
+/** A TwoNN fit: the intrinsic dimension (NaN with a reason when undefined), duplicates and ties dropped, ratios fitted. */
 export interface TwoNNFit {
   /** The estimated intrinsic dimension; NaN when undefined (see undefinedReason). */
   dimension: number;
@@ -67,6 +71,7 @@ export interface TwoNNFit {
   undefinedReason?: string;
 }
 
+/** A TwoNN estimate from the rows: the fit, the tokens read, and rows rescanned in float64. */
 export interface TwoNNResult extends TwoNNFit {
   /** Rows used (after maxTokens). */
   tokens: number;
@@ -74,6 +79,7 @@ export interface TwoNNResult extends TwoNNFit {
   rescanned: number;
 }
 
+/** The standard estimator's default fraction of tokens kept for the fit (the smallest distance ratios). */
 export const DEFAULT_KEEP_FRACTION = 0.9;
 /** LLM-Microscope's fraction: it fits the smallest N // 5 ratios (reduction_factor 5). */
 export const LLM_MICROSCOPE_KEEP_FRACTION = 0.2;
