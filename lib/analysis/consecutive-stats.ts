@@ -12,6 +12,7 @@ import { DEFAULT_KEEP_FRACTION, intrinsicDimension } from "../metrics/intrinsic-
 import { LinearityAccumulator } from "../metrics/linearity-accumulator";
 import { MeanNormAccumulator } from "../metrics/norms";
 
+/** One state's row of `consecutiveStats`: its mean norm, its cosine (and optionally linearity) to the next state, optional anisotropy and intrinsic dimension. */
 export interface StateStats {
   state: number;
   /** Mean over tokens of ||h_b||_2. */
@@ -28,6 +29,7 @@ export interface StateStats {
   intrinsicDimension?: number;
 }
 
+/** Options of `consecutiveStats`: rows per chunk, a token cap, and which optional measurements to add (linearity, anisotropy, intrinsic dimension). */
 export interface ConsecutiveStatsOptions {
   /** Rows per chunk (default 4096). */
   rows?: number;
@@ -47,6 +49,7 @@ export interface ConsecutiveStatsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What `consecutiveStats` returns: the token count and one `StateStats` per state. */
 export interface ConsecutiveStats {
   nTokens: number;
   states: StateStats[];

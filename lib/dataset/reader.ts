@@ -35,6 +35,7 @@ interface Piece {
   hasTags?: boolean;
 }
 
+/** The two on-disk layouts `HiddenStateDataset` reads: this project's manifest + shards, or the original notebook's files. */
 export type DatasetLayout = "linearity-lab" | "original";
 
 interface DatasetInit {
@@ -58,6 +59,7 @@ interface DatasetInit {
 
 export type { StateChunk };
 
+/** A hidden-state dataset on disk (either layout), read lazily: states as `[tokens, d_model]`, in row chunks, or as tensors. See docs/dataset-format.md. */
 export class HiddenStateDataset {
   /** The folder, or for a list of shard datasets their folders joined by " + ". */
   readonly dir: string;

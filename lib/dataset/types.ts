@@ -34,6 +34,7 @@ export interface SampleInfo {
 export const FORMAT_NAME = "linearity-lab/hidden-states";
 export const FORMAT_VERSION = 1;
 
+/** The dtypes hidden states are stored in on disk. */
 export type StoredDtype = "float16" | "float32";
 
 /** One committed shard, as listed in manifest.json. */

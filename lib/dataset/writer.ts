@@ -33,6 +33,7 @@ import {
 /** float16 rounds 65520 (65504 + half its step of 32) and above to Inf. */
 const FLOAT16_OVERFLOW = 65520;
 
+/** What a new dataset records: the model, the stored dtype, free-form `extra` provenance and optional state names. */
 export interface WriterInit {
   model: DatasetModelInfo;
   dtype: StoredDtype;
@@ -47,6 +48,7 @@ export interface WriterInit {
   shard?: ShardInfo;
 }
 
+/** Appends samples and their states to a dataset folder, one shard per call, resumable; `finish()` marks it complete. */
 export class HiddenStateWriter {
   readonly dir: string;
   private manifest: Manifest;

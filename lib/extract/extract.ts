@@ -25,6 +25,7 @@ import { parseShard, planShard, shardSequences } from "./shard";
 import type { ShardInfo } from "../dataset/types";
 import { loadTextSource } from "./source";
 
+/** The dtypes `extract` can store states in. */
 export type ExtractDtype = "float16" | "float32";
 
 /** Extraction progress as the library reports it. */
@@ -41,6 +42,7 @@ export interface ExtractProgress {
   seconds: number;
 }
 
+/** Options of `extract` (the `linearity extract` command): model, text, output folder, token budget and batching. See docs/extraction.md. */
 export interface ExtractOptions {
   /** A local model folder or a hub id (downloaded into the cache). */
   model: string;
@@ -87,6 +89,7 @@ export interface ExtractOptions {
   onDownload?: (p: DownloadProgress) => void;
 }
 
+/** What an `extract` run wrote: samples and tokens in total and in this run, completeness and speed. */
 export interface ExtractResult {
   /** The dataset folder. */
   out: string;

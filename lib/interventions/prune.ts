@@ -17,6 +17,7 @@ export const DEFAULT_CALIBRATE_TEXT = "corpus:brown:train";
 /** Default calibration tokens, BOS included. */
 export const DEFAULT_CALIBRATE_TOKENS = 16384;
 
+/** Options of `prune` (the `linearity prune` command). See docs/interventions.md. */
 export interface PruneOptions {
   /** Local model folder or hub id. */
   model: string;
@@ -40,6 +41,7 @@ export interface PruneOptions {
   onStage?: (message: string) => void;
 }
 
+/** What `prune` did: the block statistics, the selection, the fitted blocks, the folder and config written, the calibration tokens. */
 export interface PruneResult {
   readonly stats: BlockStats;
   readonly selection: Selection;

@@ -12,6 +12,7 @@
 import { GramAccumulator } from "../numerics/moments";
 import { topEigenvalue } from "./top-eigenvalue";
 
+/** Anisotropy of one state: largest covariance eigenvalue over the trace, with both parts and the token count. */
 export interface AnisotropyResult {
   /** lambda_max / trace of the centred covariance, in [1/d_model, 1]. */
   anisotropy: number;

@@ -18,6 +18,7 @@
  */
 import { twoNearestNeighbours, type TwoNearestOptions } from "./neighbours";
 
+/** Options of `intrinsicDimension`: the kept fraction, a token cap, and the neighbour search's settings. */
 export interface TwoNNOptions extends TwoNearestOptions {
   /** Fraction of the sorted mu kept for the fit, in (0, 1]. Default 0.9. */
   keepFraction?: number;
@@ -25,6 +26,7 @@ export interface TwoNNOptions extends TwoNearestOptions {
   maxTokens?: number;
 }
 
+/** A TwoNN estimate: the intrinsic dimension, the tokens read, duplicates skipped, ratios fitted, and rows rescanned in float64. */
 export interface TwoNNResult {
   /** The estimated intrinsic dimension; NaN when fewer than 2 points are left to fit. */
   dimension: number;
@@ -38,6 +40,7 @@ export interface TwoNNResult {
   rescanned: number;
 }
 
+/** TwoNN's default fraction of tokens kept for the fit (the smallest distance ratios). */
 export const DEFAULT_KEEP_FRACTION = 0.9;
 
 /** The TwoNN fit from the two nearest-neighbour distances of each point (see the file comment; NaN when < 2 points fit). */

@@ -35,7 +35,7 @@ export interface PairScore {
 export interface ScoreOptions {
   /**
    * Cut-off with numpy/torch pinv semantics: singular values of the centred, column-equilibrated X
-   * at or below rcond x the largest are cut. Default {@link DEFAULT_RCOND} (1e-5). See docs/tensor.md.
+   * at or below rcond x the largest are cut. Default {@link DEFAULT_RCOND} (1e-5). See docs/numerics.md.
    */
   rcond?: number;
   /** Rows per float32 matmul block, default 256 (the native route uses larger blocks). */

@@ -26,6 +26,7 @@ import { checkChunk, checkFinite } from "../numerics/check";
 /** float32 unit roundoff. */
 const EPS32 = 2 ** -24;
 
+/** Options of the exact nearest-neighbour search: rows per block, float32 candidates rescanned in float64, the caller's name for errors. */
 export interface TwoNearestOptions {
   /** Rows per matmul block (a block pair's [block, block] float32 product is in memory at once). Default 1024. */
   blockRows?: number;
@@ -35,6 +36,7 @@ export interface TwoNearestOptions {
   fn?: string;
 }
 
+/** Each token's distances to its first and second nearest neighbours (`r1`, `r2`, `[tokens]` each), and how many rows were rescanned in float64. */
 export interface TwoNearest {
   /** [tokens] distance to the nearest other row (0 for a row with a duplicate). */
   r1: Float64Array;
