@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
-import { describeFsError } from "../io/errors";
+import { readJsonFile } from "../io/json";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 import { declaredBlockCount, normalizeHfConfig, type DecoderConfig } from "./config";
 import { linear } from "./common/matmul";
@@ -17,20 +17,9 @@ import type { Model, StateDict } from "./types";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
 
-/** Parse a JSON file, with errors that name the file. */
+/** Parse a JSON file, with errors that name the file (size-capped, no bytes quoted: io/json.ts). */
 function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === "ENOENT" ? "no such file" : `cannot read: ${describeFsError(err)}`}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: invalid JSON (${(err as Error).message})`);
-  }
+  return readJsonFile(file);
 }
 
 /** The safetensors files of a checkpoint folder: one file, or the shards an index names. */

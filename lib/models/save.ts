@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as tf from "@tensorflow/tfjs-core";
 import { writeFileAtomic } from "../io/atomic";
+import { FLOAT16_MAX, float16Overflow } from "../io/f16";
 import { writeSafetensors, type SafetensorsInput } from "../io/safetensors";
 
 /** Weight dtypes a checkpoint can be saved in (safetensors names or torch_dtype names). */
@@ -17,7 +18,8 @@ const SAFETENSORS_DTYPE: Record<SaveDtype, "F32" | "F16" | "BF16"> = {
  * (created if needed). Each file is written to a temporary name and renamed into place, so a
  * crash leaves either the old file or the new one, never a torn one. model.safetensors is
  * written before config.json, so a folder whose config.json is new has its weights complete.
- * F16/BF16 round to nearest even.
+ * F16/BF16 round to nearest even. F16 refuses values beyond its range (±65,504), which it would
+ * store as ±Inf, before anything is written; so does every dtype for NaN and ±Inf.
  */
 export function saveCheckpoint(
   dir: string,
@@ -37,7 +39,16 @@ export function saveCheckpoint(
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name];
     if (t.dtype !== "float32") throw new Error(`saveCheckpoint: tensor '${name}' is ${t.dtype}, expected float32`);
-    inputs[name] = { dtype: st, shape: t.shape, data: t.dataSync() as Float32Array };
+    const data = t.dataSync() as Float32Array;
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`weight '${name}' holds ${data[bad]} at index ${bad}; a model with non-finite weights is not saved`);
+    if (st === "F16") {
+      const at = float16Overflow(data);
+      if (at >= 0) {
+        throw new Error(`weight '${name}' value ${data[at]} at index ${at} overflows float16 (max ${FLOAT16_MAX}); save it as float32 or bfloat16`);
+      }
+    }
+    inputs[name] = { dtype: st, shape: t.shape, data };
   }
   writeSafetensors(path.join(dir, "model.safetensors"), inputs, { format: "pt" });
   writeFileAtomic(path.join(dir, "config.json"), JSON.stringify(hfConfig, null, 2) + "\n");
