@@ -95,6 +95,16 @@ function checkBlockCount(dir: string, nLayers: number, names: Iterable<string>):
   }
 }
 
+/** normalizeHfConfig, its errors naming the folder's config.json by its path. */
+function normalizeAt(dir: string, hfConfig: unknown): DecoderConfig {
+  try {
+    return normalizeHfConfig(hfConfig);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith("config.json")) err.message = path.join(dir, err.message);
+    throw err;
+  }
+}
+
 /**
  * Load the checkpoint in `dir` and return a runnable {@link Model}. Throws a one-line error for
  * a missing/invalid config.json, an unsupported model_type, missing weight files, non-float
@@ -104,10 +114,10 @@ export function loadModel(dir: string): Model {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
   // The declared block count meets the weights before the config is normalized: its per-block
   // settings are arrays of that length. (undefined: normalizing throws the reason.)
-  const declared = declaredBlockCount(hfConfig) ?? normalizeHfConfig(hfConfig).n_layers;
+  const declared = declaredBlockCount(hfConfig) ?? normalizeAt(dir, hfConfig).n_layers;
   const opened = openWeights(dir);
   checkBlockCount(dir, declared, opened.keys());
-  const config = normalizeHfConfig(hfConfig);
+  const config = normalizeAt(dir, hfConfig);
   const family = FAMILIES[config.family];
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
