@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { HiddenStateWriter } from "../dataset/writer";
 import type { DecoderConfig } from "../models/config";
 import { loadModel } from "../models/load";
-import { resolveModel, type DownloadProgress } from "../models/hub";
+import { resolveModel, type DownloadProgress } from "../hub/hub";
 import type { Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { modelFingerprint } from "./fingerprint";

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { idsTensor } from "../models/common/ids";
 import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
-import { resolveModel } from "../models/hub";
+import { resolveModel } from "../hub/hub";
 import { loadModel } from "../models/load";
 import type { BlockOverride, Model } from "../models/types";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";

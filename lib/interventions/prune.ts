@@ -3,7 +3,7 @@
  * (select.ts), remove them or replace them by fitted affine maps (replace.ts), and write the
  * result as a model folder (pruned-folder.ts) that eval, extract and the notebooks load.
  */
-import { resolveModel } from "../models/hub";
+import { resolveModel } from "../hub/hub";
 import { loadModel } from "../models/load";
 import type { SaveDtype } from "../models/save";
 import { loadTokenizer } from "../tokenizer";

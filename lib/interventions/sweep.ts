@@ -7,7 +7,7 @@
  * must not overlap.
  */
 import * as fs from "node:fs";
-import { resolveModel } from "../models/hub";
+import { resolveModel } from "../hub/hub";
 import { loadModel } from "../models/load";
 import { loadTokenizer } from "../tokenizer";
 import { evaluationIds, nextTokenLoss, textSourcesOverlap } from "./evaluate";
