@@ -11,9 +11,10 @@
 import * as path from "node:path";
 import { HiddenStateWriter } from "../dataset/writer";
 import type { DecoderConfig } from "../models/config";
-import { loadModel } from "../models/load";
 import { resolveModel, type DownloadProgress } from "../hub/hub";
-import type { Model } from "../models/types";
+import { checkVocabulary, openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
+import { defaultMemoryBudget, parseMemorySize } from "../models/stream/memory";
+import type { RunMode } from "../models/stream/plan";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { modelFingerprint } from "./fingerprint";
 import { checkResumable, firstDifference, storedSequenceIds, type ExtractionSettings } from "./resume";
@@ -71,6 +72,14 @@ export interface ExtractOptions {
   points?: string;
   /** Hub revision when `model` is a hub id. */
   revision?: string;
+  /**
+   * Memory budget for the model, bytes or a size such as "4G" (default: three quarters of the
+   * memory available at start), shared equally by the workers. A model that does not fit half
+   * of it streams its weights block by block (lib/models/stream/).
+   */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto", see `memory`). */
+  run?: RunMode;
   /** Stop cleanly before the next batch when aborted (Ctrl-C in the CLI). */
   signal?: AbortSignal;
   /** Stop after this many batches in this run (tests use it to simulate an interruption). */
@@ -93,6 +102,8 @@ export interface ExtractResult {
   /** Seconds spent in this run's batches, and the resulting tokens/s. */
   seconds: number;
   tokensPerSecond: number;
+  /** True when the model streamed its weights block by block. */
+  streamed: boolean;
 }
 
 const DEFAULT_SEQ_LEN = 256;
@@ -131,25 +142,29 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
   const docs = loadTextSource(opts.text);
   const dir = await resolveModel(opts.model, { revision: opts.revision, onProgress: opts.onDownload });
-  // The forward passes: in this thread, or on worker threads that each load the model.
+  const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory, "extract: 'memory'");
+  // The forward passes: in this thread, or on worker threads that each open the model under
+  // their share of the budget.
   const workers = opts.workers ?? 1;
-  let model: Model | undefined;
+  let model: OpenedModel | undefined;
   let pool: ForwardPool | undefined;
   let cfg: DecoderConfig;
+  let tokenizer: TextTokenizer;
   if (workers >= 2) {
-    pool = await ForwardPool.start(dir, workers, points);
+    pool = await ForwardPool.start(dir, workers, points, { memory: Math.floor(budget / workers), run: opts.run });
     cfg = pool.config;
   } else {
-    model = loadModel(dir);
+    model = openLocalModel(dir, { memory: budget, run: opts.run });
     cfg = model.config;
   }
   try {
-    const seqLen = opts.seqLen ?? Math.min(DEFAULT_SEQ_LEN, cfg.n_ctx);
-    if (seqLen > cfg.n_ctx) {
-      throw new Error(`extract: 'seqLen' ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
+    const seqLen = sequenceLength(cfg, opts.seqLen, DEFAULT_SEQ_LEN, "extract: 'seqLen'");
+    if (model !== undefined) tokenizer = model.tokenizer;
+    else {
+      tokenizer = loadTokenizer(dir, cfg);
+      checkVocabulary(tokenizer, cfg, dir);
     }
-    const tokenizer = loadTokenizer(dir, cfg);
-    checkVocab(tokenizer, cfg.d_vocab, dir);
+    const streamed = model?.streamed ?? pool!.streamed;
 
     const settings: ExtractionSettings = {
       model: opts.model,
@@ -170,7 +185,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       // Same settings, already finished: nothing to do.
       return {
         out: opts.out, samples: existing.n_samples, tokens: existing.n_tokens,
-        samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0,
+        samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0, streamed,
       };
     }
     const writer = HiddenStateWriter.open(opts.out, {
@@ -189,21 +204,10 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
     const inThread = model;
     const run: BatchRunner =
       pool !== undefined ? (batch) => pool!.run(batch.map((s) => s.tokenIds)) : (batch) => batchStates(inThread!, batch, layout);
-    return await runBatches(run, Math.max(1, workers), tokenizer, writer, docs, { ...opts, seqLen, batchSize });
+    return { ...(await runBatches(run, Math.max(1, workers), tokenizer, writer, docs, { ...opts, seqLen, batchSize })), streamed };
   } finally {
     model?.dispose();
     await pool?.close();
-  }
-}
-
-function checkVocab(tokenizer: TextTokenizer, dVocab: number, dir: string): void {
-  if (tokenizer.vocabSize > dVocab) {
-    throw new Error(
-      `tokenizer in ${dir} has ${tokenizer.vocabSize} ids but the model's d_vocab is ${dVocab}; they do not belong together`,
-    );
-  }
-  if (tokenizer.bosTokenId !== undefined && tokenizer.bosTokenId >= dVocab) {
-    throw new Error(`bos_token_id ${tokenizer.bosTokenId} is outside the model's d_vocab ${dVocab}`);
   }
 }
 
@@ -221,7 +225,7 @@ async function runBatches(
   writer: HiddenStateWriter,
   docs: ReturnType<typeof loadTextSource>,
   opts: ExtractOptions & { seqLen: number; batchSize: number },
-): Promise<ExtractResult> {
+): Promise<Omit<ExtractResult, "streamed">> {
   const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens, spread: opts.spread });
 
   // Skip what an earlier run committed; each sequence must equal the stored one token for token

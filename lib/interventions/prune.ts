@@ -3,10 +3,9 @@
  * (select.ts), remove them or replace them by fitted affine maps (replace.ts), and write the
  * result as a model folder (pruned-folder.ts) that eval, extract and the notebooks load.
  */
-import { resolveModel } from "../hub/hub";
-import { loadModel } from "../models/load";
+import { openModel, sequenceLength } from "../models/open";
 import type { SaveDtype } from "../models/save";
-import { loadTokenizer } from "../tokenizer";
+import type { RunMode } from "../models/stream/plan";
 import { DEFAULT_EVAL_BATCH, evaluationIds, textSourcesOverlap } from "./evaluate";
 import { writePrunedFolder } from "./pruned-folder";
 import { fitLinearBlocks, measureBlocks, REPLACE_MODES, type BlockChange, type FittedBlock, type ReplaceMode } from "./replace";
@@ -35,6 +34,10 @@ export interface PruneOptions {
   /** Weight dtype of the output (default F32). */
   dtype?: SaveDtype;
   revision?: string;
+  /** Memory budget, bytes or a size such as "4G" (see openModel; default: 3/4 of the available memory). */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto"). */
+  run?: RunMode;
   /** Text the result will be evaluated on: refused when it overlaps the calibration text. */
   evalText?: string;
   onStage?: (message: string) => void;
@@ -49,6 +52,8 @@ export interface PruneResult {
   /** The written config.json. */
   readonly config: Record<string, unknown>;
   readonly calibrationTokens: number;
+  /** True when the model streamed its weights block by block. */
+  readonly streamed: boolean;
 }
 
 /** Run the whole command (see the file comment). */
@@ -62,15 +67,15 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     throw new Error(`--calibrate ${calibrate} overlaps the evaluation text ${opts.evalText}; calibrate on other tokens than you evaluate on`);
   }
   const batchSize = opts.batchSize ?? DEFAULT_EVAL_BATCH;
-  const dir = await resolveModel(opts.model, { revision: opts.revision });
-  const model = loadModel(dir);
+  const model = await openModel(opts.model, { revision: opts.revision, memory: opts.memory, run: opts.run });
+  const dir = model.dir;
   try {
     const cfg = model.config;
     if (opts.replace === "remove" && opts.blocks >= cfg.n_layers) {
       throw new Error(`--blocks ${opts.blocks} with --replace remove would remove every block of this ${cfg.n_layers}-block model; at most ${cfg.n_layers - 1}`);
     }
-    const seqLen = opts.seqLen ?? Math.min(256, cfg.n_ctx);
-    const ids = evaluationIds(calibrate, loadTokenizer(dir, cfg), seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
+    const seqLen = sequenceLength(cfg, opts.seqLen, 256, "--seq-len");
+    const ids = evaluationIds(calibrate, model.tokenizer, seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
     const tokens = ids.sequences * ids.seqLen;
 
     // 1. Per-block statistics of the unchanged model on the calibration text, and the choice.
@@ -94,7 +99,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       blocks: selection.blocks, scores: selection.scores, score_name: selection.scoreName,
       calibrate, calibrate_tokens: tokens, seq_len: ids.seqLen,
     }, opts.out, opts.dtype);
-    return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens };
+    return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens, streamed: model.streamed };
   } finally {
     model.dispose();
   }

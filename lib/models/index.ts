@@ -33,3 +33,8 @@ export { OPT } from "./opt/family";
 export { neoxBlock, neoxForward } from "./gpt_neox/forward";
 export { neoxFromHf, neoxToHf, neoxWeightSpec } from "./gpt_neox/convert";
 export { GPT_NEOX } from "./gpt_neox/family";
+export { checkVocabulary, openLocalModel, openModel, sequenceLength, type OpenedModel, type OpenModelOptions } from "./open";
+export { streamedModel } from "./stream/streamed";
+export { planModel, VOCAB_CHUNK_BYTES, WASM_HEAP_USABLE, type MemoryPlan, type RunMode } from "./stream/plan";
+export { availableMemory, defaultMemoryBudget, formatBytes, parseMemorySize, peakResidentBytes } from "./stream/memory";
+export { wholeModel } from "./whole";

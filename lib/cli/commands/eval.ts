@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { writeNpy } from "../../io/npy";
 import { DEFAULT_EVAL_BATCH, DEFAULT_EVAL_TEXT, DEFAULT_EVAL_TOKENS, evaluateModel } from "../../interventions/evaluate";
@@ -12,6 +13,7 @@ interface EvalFlags {
   batchSize: number;
   idsOut?: string;
   revision: string;
+  memory?: string;
 }
 
 /**
@@ -19,7 +21,7 @@ interface EvalFlags {
  * mean next-token loss on held-out text; the last line is the loss in nats/token alone.
  */
 export function registerEval(program: Command): void {
-  program
+  const command = program
     .command("eval")
     .description("mean next-token loss of a model folder on held-out text (last line: nats/token)")
     .requiredOption("--model <dir-or-id>", "model folder (an original checkpoint or one written by `linearity prune`) or hub id")
@@ -28,13 +30,14 @@ export function registerEval(program: Command): void {
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), DEFAULT_EVAL_BATCH)
     .option("--ids-out <file>", "also save the evaluated ids as int32 [sequences, seq_len] .npy")
-    .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--revision <rev>", "hub revision when --model is a hub id", "main");
+  memoryOption(command)
     .action(async (flags: EvalFlags) => {
       await initBackend({ nativeMatmul: true }); // forward passes on the native BLAS where it loads
       const started = Date.now();
       const r = await evaluateModel({
         model: flags.model, text: flags.text, maxTokens: flags.maxTokens, seqLen: flags.seqLen,
-        batchSize: flags.batchSize, revision: flags.revision,
+        batchSize: flags.batchSize, revision: flags.revision, memory: flags.memory,
       });
       const seconds = (Date.now() - started) / 1000;
       if (flags.idsOut !== undefined) {
@@ -49,5 +52,6 @@ export function registerEval(program: Command): void {
       if (r.perplexity !== undefined) lines.push(`perplexity: ${r.perplexity.toFixed(3)}`);
       lines.push("loss (nats/token):", r.natsPerToken.toFixed(6));
       process.stdout.write(lines.join("\n") + "\n");
+      reportPeakMemory(r.streamed);
     });
 }

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { writeFileAtomic } from "../../io/atomic";
 import { logitLens } from "../../lens/lens";
@@ -14,6 +15,7 @@ interface LensFlags {
   batchSize: number;
   json?: string;
   revision: string;
+  memory?: string;
 }
 
 /**
@@ -22,7 +24,7 @@ interface LensFlags {
  * top-1 accuracy); --json writes {"ids", "loss", "top1", "model_loss", "positions"}.
  */
 export function registerLens(program: Command): void {
-  program
+  const command = program
     .command("lens")
     .description("logit lens: next-token loss and top-1 accuracy of every hidden state through the final norm and unembedding")
     .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id")
@@ -32,11 +34,12 @@ export function registerLens(program: Command): void {
     .option("--spread", "take sequences round-robin over the documents (as extract --spread)")
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), 8)
     .option("--json <file>", "also write ids, per-state loss and top-1 as JSON")
-    .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--revision <rev>", "hub revision when --model is a hub id", "main");
+  memoryOption(command)
     .action(async (flags: LensFlags) => {
       if (flags.json !== undefined && flags.json.trim() === "") throw new Error("--json: empty file name");
       await initBackend();
-      const { summary } = await logitLens({
+      const { summary, streamed } = await logitLens({
         model: flags.model,
         text: flags.text,
         maxTokens: flags.maxTokens,
@@ -44,6 +47,7 @@ export function registerLens(program: Command): void {
         spread: flags.spread,
         batchSize: flags.batchSize,
         revision: flags.revision,
+        memory: flags.memory,
       });
       if (flags.json !== undefined) {
         const out = {
@@ -64,5 +68,6 @@ export function registerLens(program: Command): void {
           [line(head), ...rows.map(line)].join("\n") +
           "\n",
       );
+      reportPeakMemory(streamed);
     });
 }
