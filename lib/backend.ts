@@ -21,6 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { nativeBlasStatus } from "./native";
 import { installNativeMatmul } from "./native/wasm-matmul";
 
+/** The TensorFlow.js backends `initBackend` can choose, fastest first. */
 export type BackendName = "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu";
 
 const ORDER: readonly BackendName[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"];

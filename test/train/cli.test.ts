@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../lib/cli/main";
 
 /** Run `linearity train ...` in-process; resolves or rejects with the command's error. */
-function run(...args: string[]): Promise<unknown> {
-  return buildProgram().parseAsync(["node", "linearity", "train", ...args]);
+async function run(...args: string[]): Promise<unknown> {
+  return (await buildProgram()).parseAsync(["node", "linearity", "train", ...args]);
 }
 
 describe("linearity train (argument errors)", () => {

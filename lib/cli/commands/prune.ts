@@ -18,6 +18,7 @@ interface PruneFlags {
   seqLen?: number;
   batchSize: number;
   out: string;
+  force?: boolean;
   dtype: string;
   revision: string;
   memory?: string;
@@ -41,7 +42,8 @@ export function registerPrune(program: Command): void {
     .option("--calibrate-tokens <n>", "calibration tokens, BOS included", positiveIntFlag("--calibrate-tokens"), DEFAULT_CALIBRATE_TOKENS)
     .option("--seq-len <n>", "tokens per calibration sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), DEFAULT_EVAL_BATCH)
-    .requiredOption("--out <dir>", "new model folder")
+    .requiredOption("--out <dir>", "new model folder, written whole (an earlier prune result is replaced; never the source or inside a dataset/model folder)")
+    .option("--force", "replace an existing --out folder that prune did not write")
     .option("--dtype <type>", `weights of the new folder: ${DTYPES.join(", ")}`, "float32")
     .option("--revision <rev>", "hub revision when --model is a hub id", "main");
   memoryOption(command)
@@ -51,7 +53,7 @@ export function registerPrune(program: Command): void {
       const r = await prune({
         model: flags.model, blocks: flags.blocks, select: flags.select as SelectRule, replace: flags.replace as ReplaceMode,
         calibrate: flags.calibrate, calibrateTokens: flags.calibrateTokens, seqLen: flags.seqLen, batchSize: flags.batchSize,
-        out: flags.out, dtype: flags.dtype as SaveDtype, revision: flags.revision, memory: flags.memory,
+        out: flags.out, force: flags.force, dtype: flags.dtype as SaveDtype, revision: flags.revision, memory: flags.memory,
         onStage: (m) => process.stderr.write(`${m}\n`),
       });
       const { stats, selection } = r;
