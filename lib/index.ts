@@ -42,7 +42,11 @@ export { nativeBlasStatus } from "./native/blas";
 // ---- The microscope: anisotropy, intrinsic dimension (docs/microscope.md) ----------------------
 export { anisotropy, AnisotropyAccumulator, type AnisotropyResult } from "./metrics/anisotropy";
 export { topEigenvalue, type TopEigenvalue } from "./metrics/top-eigenvalue";
-export { intrinsicDimension, twoNNFromDistances, DEFAULT_KEEP_FRACTION, type TwoNNOptions, type TwoNNResult } from "./metrics/intrinsic-dimension";
+export {
+  intrinsicDimension, twoNNFromDistances, twoNNFit, defaultKeepFraction, DEFAULT_KEEP_FRACTION, LLM_MICROSCOPE_KEEP_FRACTION, TWONN_ESTIMATORS,
+  type TwoNNOptions, type TwoNNResult, type TwoNNFit, type TwoNNFitOptions, type TwoNNEstimator,
+} from "./metrics/intrinsic-dimension";
+export { UndefinedMetricError, valueOrUndefined } from "./metrics/undefined-metric";
 export { twoNearestNeighbours, type TwoNearest, type TwoNearestOptions } from "./metrics/neighbours";
 
 // ---- Logit lens and per-token maps (docs/microscope.md) -----------------------------------------
@@ -91,7 +95,7 @@ export { AdamW, type AdamWOptions } from "./optim/adamw";
 // ---- Analysis over states and checkpoints (docs/probes.md, docs/notebooks.md) ------------------
 export { groupMeans, indicesWhere, type GroupMean } from "./analysis/groups";
 export { checkpointLinearity, listCheckpointDirs, type CheckpointLinearity, type CheckpointLinearityOptions } from "./analysis/checkpoint-linearity";
-export { consecutiveStats, type ConsecutiveStats, type ConsecutiveStatsOptions, type StateStats } from "./analysis/consecutive-stats";
+export { consecutiveStats, type ConsecutiveStats, type ConsecutiveStatsOptions, type StateStats, type StateMetric } from "./analysis/consecutive-stats";
 
 // ---- Interventions: block removal and replacement (docs/interventions.md "Library API") -------
 export { evaluationIds, nextTokenLoss, evaluateModel, type EvalIds, type EvaluateOptions, type EvaluateResult, type LossResult } from "./interventions/evaluate";

@@ -261,6 +261,7 @@ function openOwn(dir: string): HiddenStateDataset {
 /** A list of shard datasets as one: pieces and samples moved along the token axis, in shard order. */
 function openShardList(dirs: readonly string[]): HiddenStateDataset {
   for (const dir of dirs) {
+    if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder (a shard dataset not written yet? rerun its task)`);
     if (!fs.existsSync(path.join(dir, MANIFEST_FILE))) {
       throw new Error(`${dir}: not a shard dataset (no ${MANIFEST_FILE}); a list of datasets must be the shards of one extraction`);
     }

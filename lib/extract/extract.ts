@@ -9,7 +9,9 @@
  * Stopping (Ctrl-C, kill, AbortSignal, maxBatches) therefore never loses or corrupts written data.
  */
 import * as path from "node:path";
-import { HiddenStateWriter } from "../dataset/writer";
+import { HiddenStateWriter, isWriterFolder } from "../dataset/writer";
+import { acquireOutputLock, type OutputLock } from "../io/lock";
+import { guardOutput } from "../io/output-guard";
 import type { DecoderConfig } from "../models/config";
 import { loadModel } from "../models/load";
 import { resolveModel, type DownloadProgress } from "../models/hub";
@@ -143,13 +145,19 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   const points = opts.points === undefined ? undefined : parsePoints(opts.points);
   const dtype = opts.dtype ?? "float32";
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
+  // The output: a new or empty folder, or a dataset of this project (to resume, checked below);
+  // never the model, the text, or inside a dataset or model folder.
+  const guardOpts = { kind: "folder", flag: "'out'", forceFlag: null, ownFolder: isWriterFolder } as const;
+  guardOutput(opts.out, { ...guardOpts, reads: [opts.model, opts.text] });
   const docs = loadTextSource(opts.text);
   const dir = await resolveModel(opts.model, { revision: opts.revision, onProgress: opts.onDownload });
+  guardOutput(opts.out, { ...guardOpts, reads: [opts.model, opts.text, dir] });
   // The forward passes: in this thread, or on worker threads that each load the model.
   const workers = opts.workers ?? 1;
   let model: Model | undefined;
   let pool: ForwardPool | undefined;
   let cfg: DecoderConfig;
+  let lock: OutputLock | undefined;
   if (workers >= 2) {
     pool = await ForwardPool.start(dir, workers, points);
     cfg = pool.config;
@@ -179,6 +187,10 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       points: points?.join(",") ?? null,
     };
     const layout = points === undefined ? undefined : pointStates(cfg.n_layers, points);
+    // Refused arguments leave nothing behind: the first sequence is cut before the folder is made.
+    checkFirstSequence(docs, tokenizer, seqLen, opts);
+    // One writer per dataset: a second extract into the same folder stops here.
+    lock = acquireOutputLock(opts.out, "extract");
     const existing = checkResumable(opts.out, settings, shardSpec);
     if (existing?.complete) {
       // Same settings, already finished: nothing to do.
@@ -219,8 +231,26 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
     const result = await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize, shard });
     return shard === undefined ? result : { ...result, shard };
   } finally {
+    lock?.release();
     model?.dispose();
     await pool?.close();
+  }
+}
+
+/**
+ * Refuse settings that give no sequence before anything is written: a seq-len or max-tokens that
+ * leaves no room after BOS, or a text that gives no tokens.
+ */
+function checkFirstSequence(docs: ReturnType<typeof loadTextSource>, tokenizer: TextTokenizer, seqLen: number, opts: ExtractOptions): void {
+  const reserved = tokenizer.bosTokenId === undefined ? 0 : 1;
+  if (seqLen <= reserved) {
+    throw new Error(`extract: 'seqLen' ${seqLen} leaves no room for a token after BOS; give at least ${reserved + 1}`);
+  }
+  if (opts.maxTokens !== undefined && opts.maxTokens <= reserved) {
+    throw new Error(`extract: 'maxTokens' ${opts.maxTokens} leaves no room for a token after BOS; give at least ${reserved + 1}`);
+  }
+  if (cutSequences(docs, tokenizer, { seqLen, maxTokens: opts.maxTokens, spread: opts.spread }).next().done) {
+    throw new Error(`text: ${opts.text} gives no tokens; there is nothing to extract`);
   }
 }
 

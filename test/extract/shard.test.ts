@@ -167,7 +167,9 @@ describe("a list of shard datasets", () => {
     expect(() => HiddenStateDataset.open([shards[1]]).samples.length).not.toThrow(); // one shard alone is a dataset
     expect(() => HiddenStateDataset.open([shards[1], shards[2]])).toThrow("shard 0/3 missing (given: 1/3");
     expect(() => HiddenStateDataset.open([shards[0], single])).toThrow(`${single}: not a shard dataset`);
-    expect(() => HiddenStateDataset.open([shards[0], path.join(tmp, "nothing")])).toThrow("not a shard dataset (no manifest.json)");
+    expect(() => HiddenStateDataset.open([shards[0], path.join(tmp, "nothing")])).toThrow(`${path.join(tmp, "nothing")}: no such folder (a shard dataset not written yet? rerun its task)`);
+    fs.mkdirSync(path.join(tmp, "empty"));
+    expect(() => HiddenStateDataset.open([shards[0], path.join(tmp, "empty")])).toThrow("empty: not a shard dataset (no manifest.json)");
   });
 
   it("refuses shards of other settings and of another split, naming the setting", async () => {

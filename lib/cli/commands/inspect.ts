@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import * as cliProgress from "cli-progress";
 import { initBackend } from "../../backend";
 import { HiddenStateDataset } from "../../dataset/reader";
-import { consecutiveStats, type ConsecutiveStats } from "../../analysis/consecutive-stats";
-import { fractionFlag, positiveIntFlag } from "../flags";
+import { consecutiveStats, type ConsecutiveStats, type StateStats, type StateMetric } from "../../analysis/consecutive-stats";
+import { TWONN_ESTIMATORS, defaultKeepFraction, type TwoNNEstimator } from "../../metrics/intrinsic-dimension";
+import { choiceFlag, fractionFlag, positiveIntFlag } from "../flags";
 
 interface InspectFlags {
   rows?: number;
@@ -12,12 +13,19 @@ interface InspectFlags {
   anisotropy: boolean;
   intrinsicDim: boolean;
   idMaxTokens: number;
-  keepFraction: number;
+  keepFraction?: number;
+  estimator: TwoNNEstimator;
   json?: boolean;
 }
 
 function fmt(v: number | undefined, digits = 4): string {
   return v === undefined ? "-" : Number.isNaN(v) ? "nan" : v.toFixed(digits);
+}
+
+/** A metric's cell: its value, or "undefined (reason)" when the data leaves it undefined. */
+function cell(s: StateStats, metric: StateMetric, digits = 4): string {
+  const reason = s.undefinedReasons?.[metric];
+  return reason !== undefined ? `undefined (${reason})` : fmt(s[metric], digits);
 }
 
 /** The manifest summary as aligned "key: value" lines. */
@@ -53,10 +61,10 @@ function table(stats: ConsecutiveStats, names?: readonly string[]): string {
     names === undefined ? String(s.state) : `${s.state} ${names[s.state]}`,
     fmt(s.meanNorm),
     fmt(s.cosineNext),
-    fmt(s.linearityNext),
-    fmt(s.residualLinearityNext),
-    fmt(s.anisotropy),
-    fmt(s.intrinsicDimension, 2),
+    cell(s, "linearityNext"),
+    cell(s, "residualLinearityNext"),
+    cell(s, "anisotropy"),
+    cell(s, "intrinsicDimension", 2),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((x, c) => x.padStart(widths[c])).join("  ");
@@ -67,6 +75,9 @@ function table(stats: ConsecutiveStats, names?: readonly string[]): string {
  * `linearity inspect DATASET...`: the manifest summary and a per-state table (mean norm, cosine and
  * linearity of consecutive states, anisotropy, intrinsic dimension), computed in one streaming
  * pass over the data (the intrinsic dimension on the first --id-max-tokens tokens of that pass).
+ * A metric the data leaves undefined (TwoNN where every mu = 1, a state with no variance) shows
+ * as "undefined (reason)" in its own cell (JSON: null, with `undefinedReasons`); the rest of the
+ * table is computed and the exit status is 0.
  */
 export function registerInspect(program: Command): void {
   program
@@ -79,7 +90,8 @@ export function registerInspect(program: Command): void {
     .option("--no-anisotropy", "skip each state's anisotropy")
     .option("--no-intrinsic-dim", "skip each state's TwoNN intrinsic dimension")
     .option("--id-max-tokens <n>", "tokens the intrinsic dimension uses, the first ones (LLM-Microscope: 4096)", positiveIntFlag("--id-max-tokens"), 4096)
-    .option("--keep-fraction <f>", "TwoNN keep fraction (scikit-dimension 0.9; LLM-Microscope 0.2)", fractionFlag("--keep-fraction"), 0.9)
+    .option("--keep-fraction <f>", "TwoNN keep fraction (default: the estimator's, 0.9 standard, 0.2 llm-microscope)", fractionFlag("--keep-fraction"))
+    .option("--estimator <name>", `TwoNN estimator: standard (F = i/N over the kept points) or llm-microscope (LLM-Microscope's exact one)`, choiceFlag("--estimator", TWONN_ESTIMATORS), "standard")
     .option("--json", "print the summary and table as JSON instead")
     .action(async (dirs: string[], flags: InspectFlags) => {
       const ds = HiddenStateDataset.open(dirs);
@@ -100,7 +112,8 @@ export function registerInspect(program: Command): void {
         anisotropy: flags.anisotropy,
         intrinsicDimension: flags.intrinsicDim,
         idMaxTokens: flags.idMaxTokens,
-        keepFraction: flags.keepFraction,
+        keepFraction: flags.keepFraction ?? defaultKeepFraction(flags.estimator),
+        estimator: flags.estimator,
         onProgress: (done, total) => {
           if (!started) bar.start(total, 0);
           started = true;

@@ -58,6 +58,7 @@ export function registerTrain(program: Command): void {
     .option("--reg <kind>", "consecutive-state regularizer added to the loss: none, cosine (1 - cos) or mse (squared distance), summed over blocks (docs/training.md)", d.reg)
     .option("--reg-weight <x>", `lambda: loss = LM + lambda * regularizer (default ${d.regWeight}; needs --reg)`, numberFlag("--reg-weight"))
     .option("--resume", "continue from the newest checkpoint in --out")
+    .option("--force", "write into an existing non-empty --out that no train run wrote")
     .action(async (o: Record<string, unknown>) => {
       const opts: TrainOptions = {
         out: path.resolve(o.out as string),
@@ -129,6 +130,7 @@ export function registerTrain(program: Command): void {
       try {
         const result = await train(opts, texts, {
           resume: Boolean(o.resume),
+          force: Boolean(o.force),
           hooks: {
             shouldStop: () => stopRequested,
             onMessage: (m) => process.stderr.write(`linearity train: ${m}\n`),
