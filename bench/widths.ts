@@ -68,9 +68,11 @@ function routeOf(r: Run): string {
 
 /**
  * PyTorch on every core: Debian's torch reports 1 ATen thread here unless told (its OpenBLAS
- * threads regardless), and the original notebook's users get torch's default of all cores.
+ * threads regardless), and the original notebook's users get torch's default of all cores. And
+ * with the right OpenBLAS kernel: read after nativeBlas() has loaded, which sets
+ * OPENBLAS_CORETYPE where OpenBLAS fell back to its generic core (docs/tensor.md "OpenBLAS kernels").
  */
-const torchEnv = { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(os.cpus().length) };
+const torchEnv = () => ({ ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(os.cpus().length) });
 
 async function main(): Promise<void> {
   await initBackend({ quiet: true });
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
         for (let k = 0; k < repeats; k++) {
           // Alternated, so a change of load hits both.
           ours.push(timed(process.execPath, ["bin/linearity.js", "score", f.x, f.y, "--digits", "8"], childEnv));
-          if (torch) theirs.push(timed(python, ["bench/original_torch.py", f.x, f.y], torchEnv));
+          if (torch) theirs.push(timed(python, ["bench/original_torch.py", f.x, f.y], torchEnv()));
         }
         const best = (rs: Run[]) => rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
         const o = best(ours);

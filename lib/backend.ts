@@ -23,6 +23,7 @@ import { nativeBlasStatus } from "./native";
 import { installFusedKernels } from "./native/wasm-fused";
 import { installNativeMatmul } from "./native/wasm-matmul";
 
+/** The TensorFlow.js backends `initBackend` can choose, fastest first. */
 export type BackendName = "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu";
 
 const ORDER: readonly BackendName[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"];

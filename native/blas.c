@@ -2,7 +2,8 @@
  * A thin Node-API binding to the system's CBLAS (OpenBLAS where installed), loaded with dlopen
  * at first use so the addon builds without BLAS headers and a missing library is a clean
  * "unavailable" rather than a load error. Only the calls lib/native/blas.ts needs: sgemm, dgemm,
- * dsyrk on row-major typed arrays, and the library's thread count; and, each optional (a library
+ * dsyrk on row-major typed arrays, the library's thread count and core (with a reload that picks the
+ * core, see reload_blas); and, each optional (a library
  * without the symbol makes only that call unavailable, see `has`), triangular solves and products
  * (cblas_dtrsm, dtrsv, dtrmv) and LAPACK's Cholesky (dpotrf_) and symmetric eigensolvers (dsyevd_, dsyevr_)
  * through the Fortran ABI: a row-major matrix is the column-major transpose, so row-major lower
@@ -10,6 +11,7 @@
  */
 #include <dlfcn.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ typedef void (*dsyrk_fn)(int, int, int, int, int, double, const double*, int, do
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char* (*get_config_fn)(void);
+typedef char* (*get_corename_fn)(void);
 typedef void (*dtrsm_fn)(int, int, int, int, int, int, int, double, const double*, int, double*, int);
 typedef void (*dtrxv_fn)(int, int, int, int, int, const double*, int, double*, int);
 /* Fortran LAPACK (gfortran ABI: arguments by pointer, hidden string lengths last). */
@@ -41,6 +44,12 @@ static dsyrk_fn p_dsyrk;
 static set_threads_fn p_set_threads;
 static get_threads_fn p_get_threads;
 static get_config_fn p_get_config;
+static get_corename_fn p_get_corename;
+/* The core OpenBLAS detected itself, kept when `reload` replaced it (NULL otherwise). */
+static char detected_core[64];
+static int reloaded = 0;
+/* One load at a time: worker threads share this library and these pointers. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static dtrsm_fn p_dtrsm;
 static dtrxv_fn p_dtrsv, p_dtrmv;
 static dpotrf_fn p_dpotrf;
@@ -50,7 +59,7 @@ static dsyevd_fn p_dsyevd;
 /* Candidates in order: OpenBLAS by its own name, then whatever Debian's libblas alternative is. */
 static const char* CANDIDATES[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3", NULL};
 
-static int load_blas(void) {
+static int load_blas_locked(void) {
   if (lib != NULL) return 1;
   for (int i = 0; CANDIDATES[i] != NULL; i++) {
     void* h = dlopen(CANDIDATES[i], RTLD_NOW | RTLD_LOCAL);
@@ -65,6 +74,7 @@ static int load_blas(void) {
     p_set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
     p_get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
     p_get_config = (get_config_fn)dlsym(h, "openblas_get_config");
+    p_get_corename = (get_corename_fn)dlsym(h, "openblas_get_corename");
     p_dtrsm = (dtrsm_fn)dlsym(h, "cblas_dtrsm");
     p_dtrsv = (dtrxv_fn)dlsym(h, "cblas_dtrsv");
     p_dtrmv = (dtrxv_fn)dlsym(h, "cblas_dtrmv");
@@ -76,6 +86,38 @@ static int load_blas(void) {
     return 1;
   }
   return 0;
+}
+
+static int load_blas(void) {
+  if (lib != NULL) return 1;
+  pthread_mutex_lock(&load_lock);
+  int ok = load_blas_locked();
+  pthread_mutex_unlock(&load_lock);
+  return ok;
+}
+
+/*
+ * Unload the library and load it again with OPENBLAS_CORETYPE=core. Why a reload: a DYNAMIC_ARCH
+ * OpenBLAS picks its kernels once, in its constructor, from CPUID's family and model; where a
+ * virtual machine masks the model it falls back to its generic Prescott (SSE3) kernels, and only
+ * OPENBLAS_CORETYPE, read by that constructor, changes the choice. The environment variable is
+ * set process-wide (setenv), so child processes (PyTorch, numpy) inherit the same kernel.
+ * Returns 1 when the library reloaded (check the core it reports: an unknown name makes OpenBLAS
+ * keep its own detection).
+ */
+static int reload_blas(const char* core) {
+  pthread_mutex_lock(&load_lock);
+  int ok = load_blas_locked();
+  if (ok && !reloaded && p_get_corename != NULL) {
+    snprintf(detected_core, sizeof detected_core, "%s", p_get_corename());
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    dlclose(lib);
+    lib = NULL;
+    ok = load_blas_locked();
+    reloaded = ok;
+  }
+  pthread_mutex_unlock(&load_lock);
+  return ok && reloaded;
 }
 
 #define CHECK(call)                                                        \
@@ -171,7 +213,7 @@ static napi_value syrk_upper(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* info(): { library, config, threads } or null when no CBLAS library can be loaded. */
+/* info(): { library, config, threads, corename, detected } (detected: the core OpenBLAS chose itself, when reloadWithCore replaced it) or null when no CBLAS library can be loaded. */
 static napi_value blas_info(napi_env env, napi_callback_info info) {
   napi_value out, v;
   (void)info;
@@ -187,7 +229,29 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, out, "config", v));
   CHECK(napi_create_int32(env, p_get_threads != NULL ? p_get_threads() : 1, &v));
   CHECK(napi_set_named_property(env, out, "threads", v));
+  CHECK(napi_create_string_utf8(env, p_get_corename != NULL ? p_get_corename() : "", NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, out, "corename", v));
+  if (reloaded) {
+    CHECK(napi_create_string_utf8(env, detected_core, NAPI_AUTO_LENGTH, &v));
+  } else {
+    CHECK(napi_get_null(env, &v));
+  }
+  CHECK(napi_set_named_property(env, out, "detected", v));
   return out;
+}
+
+/* reloadWithCore(core): see reload_blas; returns whether the library was reloaded (once per process). */
+static napi_value reload_with_core(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value a[1], r;
+  char core[32];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, a[0], core, sizeof core, &len) != napi_ok || len == 0) {
+    napi_throw_type_error(env, NULL, "native blas: reloadWithCore(core: string)");
+    return NULL;
+  }
+  CHECK(napi_get_boolean(env, reload_blas(core), &r));
+  return r;
 }
 
 /* setThreads(n): the library's thread count (OpenBLAS only; a no-op elsewhere). */
@@ -433,6 +497,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"eigh", NULL, eigh, NULL, NULL, NULL, napi_default, NULL},
       {"eighInPlace", NULL, eigh_in_place, NULL, NULL, NULL, napi_default, NULL},
       {"has", NULL, has_call, NULL, NULL, NULL, napi_default, NULL},
+      {"reloadWithCore", NULL, reload_with_core, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

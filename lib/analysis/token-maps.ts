@@ -15,6 +15,7 @@ import { lensSequences, type LensModel } from "../lens/lens";
 import { tokenLinearity } from "../metrics/token-linearity";
 import { tokenPieces, type TextTokenizer } from "../tokenizer";
 
+/** Per-token maps over one text: ids, token pieces and, per state or block, norm, lens loss and nonlinearity `[tokens]`. */
 export interface TokenMaps {
   /** [pos] token ids, BOS first when the model has one. */
   ids: Int32Array;
@@ -31,6 +32,7 @@ export interface TokenMaps {
   nonlinearity: Float64Array[];
 }
 
+/** Options of `tokenMaps`: the dataset the per-block linear maps are fitted on (`fit`) and how many of its tokens (`fitTokens`). */
 export interface TokenMapsOptions {
   /** Hidden states whose tokens the linear maps are fitted on (with the text's). */
   fit: HiddenStateDataset;

@@ -1,6 +1,6 @@
 /**
  * The `linearity` program without its sub-commands: error handling shared by the full program
- * (main.ts) and the one-command program the executable builds (entry.ts).
+ * and the one-command program (main.ts).
  *
  * Errors a user can cause (a missing file, a wrong shape) print one line, `linearity: <message>`,
  * and exit with status 1; set LINEARITY_DEBUG=1 to see the stack trace as well.

@@ -3,11 +3,16 @@
  * (select.ts), remove them or replace them by fitted affine maps (replace.ts), and write the
  * result as a model folder (pruned-folder.ts) that eval, extract and the notebooks load.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { acquireOutputLock } from "../io/lock";
+import { guardOutput } from "../io/output-guard";
 import { resolveModel } from "../models/hub";
 import { loadModel } from "../models/load";
 import type { SaveDtype } from "../models/save";
 import { loadTokenizer } from "../tokenizer";
 import { DEFAULT_EVAL_BATCH, evaluationIds, textSourcesOverlap } from "./evaluate";
+import { PRUNE_FIELD } from "./pruned-config";
 import { writePrunedFolder } from "./pruned-folder";
 import { fitLinearBlocks, measureBlocks, REPLACE_MODES, type BlockChange, type FittedBlock, type ReplaceMode } from "./replace";
 import { SELECT_RULES, selectBlocks, type BlockStats, type Selection, type SelectRule } from "./select";
@@ -17,6 +22,7 @@ export const DEFAULT_CALIBRATE_TEXT = "corpus:brown:train";
 /** Default calibration tokens, BOS included. */
 export const DEFAULT_CALIBRATE_TOKENS = 16384;
 
+/** Options of `prune` (the `linearity prune` command). See docs/interventions.md. */
 export interface PruneOptions {
   /** Local model folder or hub id. */
   model: string;
@@ -30,8 +36,13 @@ export interface PruneOptions {
   /** Tokens per calibration sequence, BOS included; default min(256, n_ctx). */
   seqLen?: number;
   batchSize?: number;
-  /** Output folder. */
+  /**
+   * Output folder: new, empty, or an earlier `prune` result (replaced whole); any other existing
+   * folder only with `force`. Never the source folder, inside it, or inside a dataset/model folder.
+   */
   out: string;
+  /** Replace an existing `out` that prune did not write. */
+  force?: boolean;
   /** Weight dtype of the output (default F32). */
   dtype?: SaveDtype;
   revision?: string;
@@ -40,6 +51,7 @@ export interface PruneOptions {
   onStage?: (message: string) => void;
 }
 
+/** What `prune` did: the block statistics, the selection, the fitted blocks, the folder and config written, the calibration tokens. */
 export interface PruneResult {
   readonly stats: BlockStats;
   readonly selection: Selection;
@@ -62,12 +74,27 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     throw new Error(`--calibrate ${calibrate} overlaps the evaluation text ${opts.evalText}; calibrate on other tokens than you evaluate on`);
   }
   const batchSize = opts.batchSize ?? DEFAULT_EVAL_BATCH;
+  // The output is checked (and locked) before the model is loaded and calibrated.
+  const guardOpts = { kind: "folder" as const, flag: "--out", force: opts.force, ownFolder: isPruneOutput } as const;
+  guardOutput(opts.out, { ...guardOpts, reads: [opts.model, calibrate] });
   const dir = await resolveModel(opts.model, { revision: opts.revision });
-  const model = loadModel(dir);
+  const out = guardOutput(opts.out, { ...guardOpts, reads: [dir, opts.model, calibrate] }).path;
+  const lock = acquireOutputLock(out, "prune");
+  if (lock.tookOver !== undefined) opts.onStage?.(lock.tookOver);
+  let model;
+  try {
+    model = loadModel(dir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   try {
     const cfg = model.config;
     if (opts.replace === "remove" && opts.blocks >= cfg.n_layers) {
       throw new Error(`--blocks ${opts.blocks} with --replace remove would remove every block of this ${cfg.n_layers}-block model; at most ${cfg.n_layers - 1}`);
+    }
+    if (opts.blocks > cfg.n_layers) {
+      throw new Error(`--blocks must be an integer from 1 to ${cfg.n_layers} (the model's blocks), got ${opts.blocks}`);
     }
     const seqLen = opts.seqLen ?? Math.min(256, cfg.n_ctx);
     const ids = evaluationIds(calibrate, loadTokenizer(dir, cfg), seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
@@ -93,9 +120,19 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       source: opts.model, source_n_layers: cfg.n_layers, select: opts.select, replace: opts.replace,
       blocks: selection.blocks, scores: selection.scores, score_name: selection.scoreName,
       calibrate, calibrate_tokens: tokens, seq_len: ids.seqLen,
-    }, opts.out, opts.dtype);
+    }, out, opts.dtype);
     return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens };
   } finally {
     model.dispose();
+    lock.release();
+  }
+}
+
+/** True for a folder an earlier `prune` wrote (its config.json carries linearity_prune). */
+function isPruneOutput(dir: string): boolean {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"))?.[PRUNE_FIELD] !== undefined;
+  } catch {
+    return false;
   }
 }

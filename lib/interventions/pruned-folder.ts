@@ -2,7 +2,9 @@
  * Write a pruned / block-replaced model folder (format: pruned-config.ts) from the source
  * checkpoint's tensors and the block changes: removed blocks dropped and the rest renumbered,
  * linear blocks stored as `<block>.linear.weight` [out, in] + `.bias`, config.json updated.
- * Tokenizer files are copied so the folder tokenizes like its source.
+ * Tokenizer files are copied so the folder tokenizes like its source. The folder is written
+ * under a temporary name and renamed into place once complete (io/atomic-folder.ts), so a kill
+ * leaves the old `out` or the new one, never weights without their tokenizer or config.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,6 +13,7 @@ import { normalizeHfConfig } from "../models/config";
 import { blockCountKey, LINEAR_BLOCKS_FIELD, linearBlockNames, linearBlocks, parseBlockName, blockPrefix } from "../models/linear-blocks";
 import { openWeights } from "../models/load";
 import { FAMILIES } from "../models/registry";
+import { writeFolderAtomic } from "../io/atomic-folder";
 import { saveCheckpoint, type SaveDtype } from "../models/save";
 import { PRUNE_FIELD, type PruneProvenance } from "./pruned-config";
 import type { BlockChange } from "./replace";
@@ -89,11 +92,13 @@ export function writePrunedFolder(
     config[PRUNE_FIELD] = { ...provenance, kept_blocks: kept, ...(previous !== undefined ? { previous } : {}) };
     if (typeof config.torch_dtype === "string") config.torch_dtype = TORCH_DTYPE[dtype];
 
-    saveCheckpoint(out, config, tensors, dtype);
-    for (const f of COPIED_FILES) {
-      const src = path.join(srcDir, f);
-      if (fs.existsSync(src)) fs.copyFileSync(src, path.join(out, f));
-    }
+    writeFolderAtomic(out, (tmp) => {
+      saveCheckpoint(tmp, config, tensors, dtype);
+      for (const f of COPIED_FILES) {
+        const src = path.join(srcDir, f);
+        if (fs.existsSync(src)) fs.copyFileSync(src, path.join(tmp, f));
+      }
+    });
     return config;
   } finally {
     tf.dispose(Object.values(tensors));

@@ -14,6 +14,7 @@ import { evaluationIds, nextTokenLoss, textSourcesOverlap } from "./evaluate";
 import { blockFunctions, fitLinearBlocks, measureBlocks, type BlockChange, type ReplaceMode } from "./replace";
 import { SELECT_RULES, selectBlocks, type SelectRule } from "./select";
 
+/** Options of `blockReplacementSweep`: the model, calibration and evaluation texts and token budgets, batching, a log callback. */
 export interface SweepOptions {
   model: string;
   calibrate?: string;

@@ -49,6 +49,7 @@ export interface SafetensorsTensor {
   readRange(start: number, end: number): Float32Array;
 }
 
+/** An opened .safetensors file: header, metadata and lazily read tensors by name. */
 export interface SafetensorsFile {
   path: string;
   /** The parsed JSON header, without `__metadata__`. */

@@ -118,6 +118,7 @@ export async function lensSequences(model: LensModel, sequences: readonly Int32A
   return out;
 }
 
+/** Logit-lens loss and top-1 accuracy per state over the positions read, with the model's own loss and the ids read. */
 export interface LensSummary {
   /** Each evaluated sequence's token ids. */
   ids: number[][];
@@ -153,6 +154,7 @@ export function summarizeLens(results: readonly SequenceLens[]): LensSummary {
   };
 }
 
+/** Options of `logitLens` (the `linearity lens` command): model, text (a `--text` spec), token budget, sequence length, batching. */
 export interface LogitLensOptions {
   /** Local model folder or hub id. */
   model: string;

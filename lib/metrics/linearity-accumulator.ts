@@ -4,6 +4,7 @@
  */
 import { GramAccumulator } from "../numerics/moments";
 import { DEFAULT_RCOND, GramFactor, explainedSumSquares, factorGram, solveMap } from "../numerics/solve";
+import { UndefinedMetricError } from "./undefined-metric";
 
 /**
  * A score clamped to [0, 1]: explained / total can leave the interval by rounding only (an
@@ -35,7 +36,7 @@ export interface PairScore {
 export interface ScoreOptions {
   /**
    * Cut-off with numpy/torch pinv semantics: singular values of the centred, column-equilibrated X
-   * at or below rcond x the largest are cut. Default {@link DEFAULT_RCOND} (1e-5). See docs/tensor.md.
+   * at or below rcond x the largest are cut. Default {@link DEFAULT_RCOND} (1e-5). See docs/numerics.md.
    */
   rcond?: number;
   /** Rows per float32 matmul block, default 256 (the native route uses larger blocks). */
@@ -118,7 +119,7 @@ export class LinearityAccumulator {
   factor(): GramFactor {
     const f = factorGram(this.acc.centered(0, 0), this.dModelX, { rcond: this.opts.rcond ?? DEFAULT_RCOND, rawDiag: this.acc.shiftedDiagonal(0) });
     if (f.rank === 0) {
-      throw new Error(`${this.acc.fn}: '${this.acc.names[0]}' has no variance (every row is the same); the score is undefined`);
+      throw new UndefinedMetricError(`${this.acc.fn}: '${this.acc.names[0]}' has no variance (every row is the same); the score is undefined`, `${this.acc.names[0]} has no variance`);
     }
     return f;
   }
@@ -147,7 +148,9 @@ export class LinearityAccumulator {
   result(): PairScore {
     const fn = this.acc.fn;
     const yy = this.acc.centeredSumSquares(1);
-    if (!(yy > 0)) throw new Error(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); the score is undefined`);
+    if (!(yy > 0)) {
+      throw new UndefinedMetricError(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); the score is undefined`, `${this.acc.names[1]} has no variance`);
+    }
     const f = this.factor();
     const out: PairScore = {
       score: clampScore(explainedSumSquares(f, this.crossXY(), this.dModelY) / yy),

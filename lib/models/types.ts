@@ -13,10 +13,12 @@ import type { ModelWeights } from "./roles";
  * - `resid_post`: the block's output (resid_mid + mlp_out, normed for post-LN OPT blocks).
  */
 export const BLOCK_POINTS = ["resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"] as const;
+/** One of the per-block points a forward pass can return (`BLOCK_POINTS`). */
 export type BlockPoint = (typeof BLOCK_POINTS)[number];
 
 /** Every point a run can read: the block points (one tensor per block) and `ln_final` (one tensor). */
 export const HOOK_POINTS = [...BLOCK_POINTS, "ln_final"] as const;
+/** One of the named points a forward pass can return (`HOOK_POINTS`). */
 export type HookPoint = (typeof HOOK_POINTS)[number];
 
 /**

@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { cpuFlagsFromCpuinfo, decideOpenblasKernel } from "./openblas-core";
 
 /** Optional float64 factorizations and triangular calls (LAPACK / CBLAS level 2-3), row-major like the products. */
 export interface NativeLapack {
@@ -40,10 +41,25 @@ export interface NativeLapack {
   eighInPlace(n: number, A: Float64Array, lda: number, w: Float64Array): number;
 }
 
+/**
+ * The kernels the loaded library runs and who chose them: OpenBLAS's own detection, the user's
+ * OPENBLAS_CORETYPE, or this project from the CPU's flags when OpenBLAS reported its generic
+ * Prescott core (see lib/native/openblas-core.ts).
+ */
+export interface BlasKernel {
+  /** The core the library reports now (`openblas_get_corename`), e.g. "SkylakeX"; "" where the library has no such call. */
+  readonly core: string;
+  readonly chosenBy: "openblas" | "user" | "cpu-flags";
+  /** With `chosenBy: "cpu-flags"`: what OpenBLAS had detected itself (its generic core). */
+  readonly detected?: string;
+}
+
 /** A loaded CBLAS library. All products are row-major. */
 export interface NativeBlas {
-  /** Library file and its configuration string, e.g. "libopenblas.so.0 (OpenBLAS 0.3.21 ... Zen)". */
+  /** Library file, its configuration string and kernel, e.g. "libopenblas.so.0 (OpenBLAS 0.3.21 ... Zen), kernel Zen (OpenBLAS's detection)". */
   readonly description: string;
+  /** Which kernels run, and who chose them. */
+  readonly kernel: BlasKernel;
   /** Threads the library multiplies with. */
   threads(): number;
   /** Set the library's thread count (OpenBLAS; others ignore it). */
@@ -70,9 +86,14 @@ const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh
 
 /** The addon's calls (native/blas.c): those of {@link NativeBlas} and {@link NativeLapack}, bounds-checked there, plus its own queries. */
 type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & {
-  info(): { library: string; config: string; threads: number } | null;
+  info(): AddonInfo | null;
   has(call: string): boolean;
+  /** Unload and load the library again with OPENBLAS_CORETYPE=core, set process-wide (once per process). */
+  reloadWithCore?(core: string): boolean;
 };
+
+/** `corename` and `detected` are absent from an addon built before the kernel choice. */
+type AddonInfo = { library: string; config: string; threads: number; corename?: string; detected?: string | null };
 
 let loaded: NativeBlas | null | undefined;
 let whyNot = "";
@@ -111,13 +132,16 @@ function load(): NativeBlas | null {
     whyNot = `the native addon did not load: ${(e as Error).message.split("\n")[0]}`;
     return null;
   }
-  const info = addon.info();
+  let info = addon.info();
   if (info === null) {
     whyNot = "no CBLAS library found (install OpenBLAS: apt-get install libopenblas0)";
     return null;
   }
+  info = withChosenKernel(addon, info);
+  const kernel = kernelOf(info);
   return {
-    description: `${info.library}${info.config ? ` (${info.config})` : ""}`,
+    description: `${info.library}${info.config ? ` (${info.config})` : ""}${describeKernel(kernel)}`,
+    kernel,
     threads: () => addon.info()?.threads ?? 1,
     // Node-API functions do not use `this`: the addon's own functions serve as the methods.
     setThreads: addon.setThreads,
@@ -125,6 +149,41 @@ function load(): NativeBlas | null {
     syrkUpper: addon.syrkUpper,
     lapack: lapackOf(addon),
   };
+}
+
+/** The CPU's flags from /proc/cpuinfo (Linux); empty elsewhere, which keeps OpenBLAS's own choice. */
+function cpuFlags(): Set<string> {
+  try {
+    return cpuFlagsFromCpuinfo(fs.readFileSync("/proc/cpuinfo", "utf8"));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Where OpenBLAS fell back to its generic core and the user set no OPENBLAS_CORETYPE, reload it
+ * with the kernel the CPU's flags allow. Worker threads share the one library, so they get the
+ * same kernel; child processes inherit the OPENBLAS_CORETYPE the addon set.
+ */
+function withChosenKernel(addon: Addon, info: AddonInfo): AddonInfo {
+  if (info.corename === undefined || typeof addon.reloadWithCore !== "function" || info.detected) return info;
+  const decision = decideOpenblasKernel(info.corename, process.env.OPENBLAS_CORETYPE, cpuFlags());
+  if (decision.action === "keep") return info;
+  addon.reloadWithCore(decision.core);
+  return addon.info() ?? info;
+}
+
+function kernelOf(info: AddonInfo): BlasKernel {
+  const core = info.corename ?? "";
+  if (info.detected) return { core, chosenBy: "cpu-flags", detected: info.detected };
+  return { core, chosenBy: process.env.OPENBLAS_CORETYPE?.trim() ? "user" : "openblas" };
+}
+
+function describeKernel(kernel: BlasKernel): string {
+  if (kernel.core === "") return "";
+  if (kernel.chosenBy === "cpu-flags") return `, kernel ${kernel.core} chosen from the CPU flags (OpenBLAS detected ${kernel.detected}; OPENBLAS_CORETYPE set for child processes)`;
+  if (kernel.chosenBy === "user") return `, kernel ${kernel.core} (your OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE})`;
+  return `, kernel ${kernel.core} (OpenBLAS's detection)`;
 }
 
 /** The optional calls the loaded library provides (see {@link NativeBlas.lapack}). */

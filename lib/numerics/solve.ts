@@ -28,7 +28,7 @@ import { PivotedCholesky, pivotedCholesky, forwardSubstitute, backSubstitute } f
 /**
  * Default rcond: cut singular values of the equilibrated centred X below 1e-5 of the largest. Float32
  * rounding of the data puts spurious singular values near 1e-7..1e-8 of the largest (calibration
- * table in docs/tensor.md); real directions of hidden states sit far above 1e-5.
+ * table in docs/numerics.md); real directions of hidden states sit far above 1e-5.
  */
 export const DEFAULT_RCOND = 1e-5;
 

@@ -296,7 +296,7 @@ describe("linearity extract", () => {
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string) => (printed.push(String(chunk)), true)) as typeof process.stdout.write;
     try {
-      await buildProgram().parseAsync(["node", "linearity", "extract", ...args]);
+      await (await buildProgram()).parseAsync(["node", "linearity", "extract", ...args]);
     } finally {
       process.stdout.write = write;
     }

@@ -1,5 +1,5 @@
 /**
- * The accuracy contract (docs/tensor.md, "Accuracy"): for float32 data, every score, residual
+ * The accuracy contract (docs/numerics.md, "Accuracy"): for float32 data, every score, residual
  * score, map and per-token value within 1e-6 of a float64 SVD least-squares reference written
  * separately (test/numerics/reference64.ts: Householder QR of the data + Jacobi SVD), with the same
  * rcond cut, for every category of issue 8; the rank equal to the reference's and independent of

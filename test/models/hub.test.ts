@@ -435,7 +435,7 @@ describe("linearity download", () => {
     const prev = process.env.HF_ENDPOINT;
     process.env.HF_ENDPOINT = hub.endpoint;
     try {
-      await buildProgram().parseAsync(["node", "linearity", "download", "org/single", "--cache", cache, "--revision", "v1"]);
+      await (await buildProgram()).parseAsync(["node", "linearity", "download", "org/single", "--cache", cache, "--revision", "v1"]);
     } finally {
       process.env.HF_ENDPOINT = prev;
       out.mockRestore();

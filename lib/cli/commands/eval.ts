@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { initBackend } from "../../backend";
 import { writeNpy } from "../../io/npy";
+import { guardOutput } from "../../io/output-guard";
 import { DEFAULT_EVAL_BATCH, DEFAULT_EVAL_TEXT, DEFAULT_EVAL_TOKENS, evaluateModel } from "../../interventions/evaluate";
 import { positiveIntFlag } from "../flags";
 
@@ -11,6 +12,7 @@ interface EvalFlags {
   seqLen?: number;
   batchSize: number;
   idsOut?: string;
+  force?: boolean;
   revision: string;
 }
 
@@ -27,9 +29,13 @@ export function registerEval(program: Command): void {
     .option("--max-tokens <n>", "evaluate at most n tokens, BOS included", positiveIntFlag("--max-tokens"), DEFAULT_EVAL_TOKENS)
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), DEFAULT_EVAL_BATCH)
-    .option("--ids-out <file>", "also save the evaluated ids as int32 [sequences, seq_len] .npy")
+    .option("--ids-out <file>", "also save the evaluated ids as int32 [sequences, seq_len] .npy (never inside a dataset or model folder)")
+    .option("--force", "overwrite --ids-out if it exists")
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .action(async (flags: EvalFlags) => {
+      // Checked before the model runs: an existing file, the model or the text are never overwritten.
+      const idsOut = flags.idsOut === undefined ? undefined
+        : guardOutput(flags.idsOut, { kind: "file", flag: "--ids-out", force: flags.force, reads: [flags.model, flags.text] });
       await initBackend({ nativeMatmul: true }); // forward passes on the native BLAS where it loads
       const started = Date.now();
       const r = await evaluateModel({
@@ -37,8 +43,8 @@ export function registerEval(program: Command): void {
         batchSize: flags.batchSize, revision: flags.revision,
       });
       const seconds = (Date.now() - started) / 1000;
-      if (flags.idsOut !== undefined) {
-        writeNpy(flags.idsOut, { dtype: "int32", shape: [r.ids.sequences, r.ids.seqLen], data: r.ids.ids });
+      if (idsOut !== undefined) {
+        writeNpy(idsOut.path, { dtype: "int32", shape: [r.ids.sequences, r.ids.seqLen], data: r.ids.ids });
       }
       const lines = [
         `model: ${flags.model} (${r.nLayers} blocks, tokenizer ${r.tokenizer})`,

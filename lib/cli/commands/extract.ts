@@ -25,6 +25,7 @@ interface ExtractFlags {
   points?: string;
   workers?: number;
   revision: string;
+  shard?: string;
 }
 
 /**
@@ -49,6 +50,7 @@ export function registerExtract(program: Command): void {
     .option("--points <list>", "store sublayer states instead of the hidden states: embed, then per block the chosen of attn_out,resid_mid,mlp_out,resid_post, then ln_final (e.g. resid_mid,resid_post)")
     .option("--workers <n>", "worker threads running the model, each with its own copy (0 or 1: the main thread; default: LINEARITY_WORKERS, else one per core, at most 2)", nonNegativeIntFlag("--workers"))
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--shard <i/n>", "write only shard i of n (counted from 0, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT): a contiguous share of the sequences; the n shard datasets together are the unsharded run (docs/cluster.md)")
     .action(async (flags: ExtractFlags) => {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {
         throw new Error(`--dtype must be float16 or float32, got '${flags.dtype}'`);
@@ -85,6 +87,7 @@ export function registerExtract(program: Command): void {
           points: flags.points,
           workers: flags.workers ?? defaultWorkers(),
           revision: flags.revision,
+          shard: flags.shard,
           signal: controller.signal,
           onDownload: download.onProgress,
           onProgress: (p) => {
@@ -97,8 +100,9 @@ export function registerExtract(program: Command): void {
         const state = result.complete
           ? "complete"
           : "stopped early; run the same command again to continue";
+        const share = result.shard === undefined ? "" : ` shard ${result.shard.index}/${result.shard.count} (sequences ${result.shard.first_sample}..${result.shard.first_sample + result.shard.n_samples - 1} of ${result.shard.total_samples}),`;
         process.stdout.write(
-          `${result.out}: ${result.samples} sequences, ${result.tokens} tokens (${result.tokensThisRun} this run${speed}); ${state}\n`,
+          `${result.out}:${share} ${result.samples} sequences, ${result.tokens} tokens (${result.tokensThisRun} this run${speed}); ${state}\n`,
         );
         if (!result.complete && stopCode !== 0) process.exitCode = stopCode;
       } finally {

@@ -17,6 +17,7 @@ interface PruneFlags {
   seqLen?: number;
   batchSize: number;
   out: string;
+  force?: boolean;
   dtype: string;
   revision: string;
 }
@@ -39,7 +40,8 @@ export function registerPrune(program: Command): void {
     .option("--calibrate-tokens <n>", "calibration tokens, BOS included", positiveIntFlag("--calibrate-tokens"), DEFAULT_CALIBRATE_TOKENS)
     .option("--seq-len <n>", "tokens per calibration sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), DEFAULT_EVAL_BATCH)
-    .requiredOption("--out <dir>", "new model folder")
+    .requiredOption("--out <dir>", "new model folder, written whole (an earlier prune result is replaced; never the source or inside a dataset/model folder)")
+    .option("--force", "replace an existing --out folder that prune did not write")
     .option("--dtype <type>", `weights of the new folder: ${DTYPES.join(", ")}`, "float32")
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .action(async (flags: PruneFlags) => {
@@ -48,7 +50,7 @@ export function registerPrune(program: Command): void {
       const r = await prune({
         model: flags.model, blocks: flags.blocks, select: flags.select as SelectRule, replace: flags.replace as ReplaceMode,
         calibrate: flags.calibrate, calibrateTokens: flags.calibrateTokens, seqLen: flags.seqLen, batchSize: flags.batchSize,
-        out: flags.out, dtype: flags.dtype as SaveDtype, revision: flags.revision,
+        out: flags.out, force: flags.force, dtype: flags.dtype as SaveDtype, revision: flags.revision,
         onStage: (m) => process.stderr.write(`${m}\n`),
       });
       const { stats, selection } = r;
