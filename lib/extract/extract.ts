@@ -189,6 +189,9 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
     const layout = points === undefined ? undefined : pointStates(cfg.n_layers, points);
     // Refused arguments leave nothing behind: the first sequence is cut before the folder is made.
     checkFirstSequence(docs, tokenizer, seqLen, opts);
+    // A shard counts the run's sequences first (and refuses more shards than sequences).
+    const cut = { seqLen, maxTokens: opts.maxTokens, spread: opts.spread };
+    const shard = shardSpec === undefined ? undefined : planShard(cutSequences(docs, tokenizer, cut), shardSpec);
     // One writer per dataset: a second extract into the same folder stops here.
     lock = acquireOutputLock(opts.out, "extract");
     const existing = checkResumable(opts.out, settings, shardSpec);
@@ -200,8 +203,6 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
         ...(existing.shard !== undefined ? { shard: existing.shard } : {}),
       };
     }
-    const cut = { seqLen, maxTokens: opts.maxTokens, spread: opts.spread };
-    const shard = shardSpec === undefined ? undefined : planShard(cutSequences(docs, tokenizer, cut), shardSpec);
     if (shard !== undefined && existing?.shard !== undefined && JSON.stringify(existing.shard) !== JSON.stringify(shard)) {
       const was = existing.shard;
       throw new Error(
