@@ -58,7 +58,7 @@ export { HiddenStateDataset, type DatasetLayout } from "./dataset/reader";
 export { ConsecutiveOutputsDataset, type ConsecutiveChunk, type ConsecutiveItem } from "./dataset/consecutive";
 export { HiddenStateWriter, type WriterInit } from "./dataset/writer";
 export { readManifest } from "./dataset/manifest";
-export type { DatasetModelInfo, Manifest, SampleInfo, SampleInput, StoredDtype } from "./dataset/types";
+export type { DatasetModelInfo, Manifest, SampleInfo, SampleInput, ShardInfo, StoredDtype } from "./dataset/types";
 // .npy and safetensors files (docs/dataset-format.md "File formats").
 export { readNpy, readNpyFloat32, readNpyInt32, writeNpy, type NpyArray, type NpyData, type NpyDtype } from "./io/npy";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensor } from "./io/safetensors";
