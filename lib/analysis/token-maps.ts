@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { HiddenStateDataset } from "../dataset/reader";
 import { lensSequences, type LensModel } from "../lens/lens";
+import { sequenceLength } from "../models/open";
 import { tokenLinearity } from "../metrics/token-linearity";
 import { tokenPieces, type TextTokenizer } from "../tokenizer";
 
@@ -53,7 +54,7 @@ export async function tokenMaps(model: LensModel, tokenizer: TextTokenizer, text
   const bos = tokenizer.bosTokenId;
   const ids = Int32Array.from(bos === undefined ? enc.ids : [bos, ...enc.ids]);
   if (ids.length < 2) throw new Error("tokenMaps: 'text' gives fewer than 2 tokens");
-  if (ids.length > cfg.n_ctx && cfg.family !== "llama") throw new Error(`tokenMaps: 'text' gives ${ids.length} tokens, more than n_ctx ${cfg.n_ctx}`);
+  sequenceLength(cfg, ids.length, ids.length, "tokenMaps: the text's token count"); // refused past learned positions only
   const tokens = tokenPieces(text, enc.offsets, bos !== undefined);
   const pos = ids.length;
 

@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { optionsAsFlags } from "./flags";
+import { explainOutOfMemory } from "./memory";
 
 /** Adds one sub-command to the program. */
 export type Register = (program: Command) => void;
@@ -39,7 +40,8 @@ export function newProgram(registers: readonly Register[]): Command {
 
 function fail(err: unknown): never {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  const msg = err instanceof Error ? err.message : String(err);
+  // The wasm runtime's "Aborted()" and "memory access out of bounds" become one readable line.
+  const msg = explainOutOfMemory(err instanceof Error ? err.message : String(err));
   process.stderr.write(`linearity: ${msg.split("\n")[0]}\n`);
   if (process.env.LINEARITY_DEBUG && err instanceof Error && err.stack) {
     process.stderr.write(err.stack + "\n");

@@ -13,9 +13,10 @@ import { HiddenStateWriter, isWriterFolder } from "../dataset/writer";
 import { acquireOutputLock, type OutputLock } from "../io/lock";
 import { guardOutput } from "../io/output-guard";
 import type { DecoderConfig } from "../models/config";
-import { loadModel } from "../models/load";
-import { resolveModel, type DownloadProgress } from "../models/hub";
-import type { Model } from "../models/types";
+import { resolveModel, type DownloadProgress } from "../hub/hub";
+import { checkVocabulary, openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
+import { defaultMemoryBudget, parseMemorySize } from "../models/stream/memory";
+import type { RunMode } from "../models/stream/plan";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { modelFingerprint } from "./fingerprint";
 import { checkResumable, firstDifference, storedSequenceIds, type ExtractionSettings } from "./resume";
@@ -78,6 +79,14 @@ export interface ExtractOptions {
   /** Hub revision when `model` is a hub id. */
   revision?: string;
   /**
+   * Memory budget for the model, bytes or a size such as "4G" (default: three quarters of the
+   * memory available at start), shared equally by the workers. A model that does not fit half
+   * of it streams its weights block by block (lib/models/stream/).
+   */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto", see `memory`). */
+  run?: RunMode;
+  /**
    * Write only shard I of N, "I/N" counted from 0: a contiguous share of the sequences the same
    * call without it writes (lib/extract/shard.ts). The N shard datasets together hold exactly
    * those sequences; `HiddenStateDataset.open([...dirs])` reads them as one dataset.
@@ -108,6 +117,8 @@ export interface ExtractResult {
   /** Seconds spent in this run's batches, and the resulting tokens/s. */
   seconds: number;
   tokensPerSecond: number;
+  /** True when the model streamed its weights block by block. */
+  streamed: boolean;
 }
 
 const DEFAULT_SEQ_LEN = 256;
@@ -152,26 +163,30 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   const docs = loadTextSource(opts.text);
   const dir = await resolveModel(opts.model, { revision: opts.revision, onProgress: opts.onDownload });
   guardOutput(opts.out, { ...guardOpts, reads: [opts.model, opts.text, dir] });
-  // The forward passes: in this thread, or on worker threads that each load the model.
+  const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory, "extract: 'memory'");
+  // The forward passes: in this thread, or on worker threads that each open the model under
+  // their share of the budget.
   const workers = opts.workers ?? 1;
-  let model: Model | undefined;
+  let model: OpenedModel | undefined;
   let pool: ForwardPool | undefined;
   let cfg: DecoderConfig;
   let lock: OutputLock | undefined;
   if (workers >= 2) {
-    pool = await ForwardPool.start(dir, workers, points);
+    pool = await ForwardPool.start(dir, workers, points, { memory: Math.floor(budget / workers), run: opts.run });
     cfg = pool.config;
   } else {
-    model = loadModel(dir);
+    model = openLocalModel(dir, { memory: budget, run: opts.run });
     cfg = model.config;
   }
   try {
-    const seqLen = opts.seqLen ?? Math.min(DEFAULT_SEQ_LEN, cfg.n_ctx);
-    if (seqLen > cfg.n_ctx) {
-      throw new Error(`extract: 'seqLen' ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
+    const seqLen = sequenceLength(cfg, opts.seqLen, DEFAULT_SEQ_LEN, "extract: 'seqLen'");
+    let tokenizer: TextTokenizer;
+    if (model !== undefined) tokenizer = model.tokenizer;
+    else {
+      tokenizer = loadTokenizer(dir, cfg);
+      checkVocabulary(tokenizer, cfg, dir);
     }
-    const tokenizer = loadTokenizer(dir, cfg);
-    checkVocab(tokenizer, cfg.d_vocab, dir);
+    const streamed = model?.streamed ?? pool!.streamed;
 
     const settings: ExtractionSettings = {
       model: opts.model,
@@ -199,7 +214,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       // Same settings, already finished: nothing to do.
       return {
         out: opts.out, samples: existing.n_samples, tokens: existing.n_tokens,
-        samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0,
+        samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0, streamed,
         ...(existing.shard !== undefined ? { shard: existing.shard } : {}),
       };
     }
@@ -229,7 +244,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       pool !== undefined ? (batch) => pool!.run(batch.map((s) => s.tokenIds)) : (batch) => batchStates(inThread!, batch, layout);
     const all = cutSequences(docs, tokenizer, cut);
     const sequences = shard === undefined ? all : shardSequences(all, shard);
-    const result = await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize, shard });
+    const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize, shard })), streamed };
     return shard === undefined ? result : { ...result, shard };
   } finally {
     lock?.release();
@@ -255,17 +270,6 @@ function checkFirstSequence(docs: ReturnType<typeof loadTextSource>, tokenizer: 
   }
 }
 
-function checkVocab(tokenizer: TextTokenizer, dVocab: number, dir: string): void {
-  if (tokenizer.vocabSize > dVocab) {
-    throw new Error(
-      `tokenizer in ${dir} has ${tokenizer.vocabSize} ids but the model's d_vocab is ${dVocab}; they do not belong together`,
-    );
-  }
-  if (tokenizer.bosTokenId !== undefined && tokenizer.bosTokenId >= dVocab) {
-    throw new Error(`bos_token_id ${tokenizer.bosTokenId} is outside the model's d_vocab ${dVocab}`);
-  }
-}
-
 /** The stored states of one batch (see batchStates), computed in this thread or on a worker. */
 type BatchRunner = (batch: readonly Sequence[]) => Promise<Float32Array[]>;
 
@@ -279,7 +283,7 @@ async function runBatches(
   writer: HiddenStateWriter,
   sequences: Iterator<Sequence>,
   opts: Omit<ExtractOptions, "shard"> & { seqLen: number; batchSize: number; shard?: ShardInfo },
-): Promise<ExtractResult> {
+): Promise<Omit<ExtractResult, "streamed">> {
   // What this run fills: the shard's tokens, or --max-tokens (for the progress bar's total).
   const totalTokens = opts.shard?.n_tokens ?? opts.maxTokens;
 

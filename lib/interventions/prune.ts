@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { acquireOutputLock } from "../io/lock";
 import { guardOutput } from "../io/output-guard";
-import { resolveModel } from "../models/hub";
-import { loadModel } from "../models/load";
+import { resolveModel } from "../hub/hub";
+import { openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import type { SaveDtype } from "../models/save";
-import { loadTokenizer } from "../tokenizer";
+import type { RunMode } from "../models/stream/plan";
 import { DEFAULT_EVAL_BATCH, evaluationIds, textSourcesOverlap } from "./evaluate";
 import { PRUNE_FIELD } from "./pruned-config";
 import { writePrunedFolder } from "./pruned-folder";
@@ -46,6 +46,10 @@ export interface PruneOptions {
   /** Weight dtype of the output (default F32). */
   dtype?: SaveDtype;
   revision?: string;
+  /** Memory budget, bytes or a size such as "4G" (see openModel; default: 3/4 of the available memory). */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto"). */
+  run?: RunMode;
   /** Text the result will be evaluated on: refused when it overlaps the calibration text. */
   evalText?: string;
   onStage?: (message: string) => void;
@@ -61,6 +65,8 @@ export interface PruneResult {
   /** The written config.json. */
   readonly config: Record<string, unknown>;
   readonly calibrationTokens: number;
+  /** True when the model streamed its weights block by block. */
+  readonly streamed: boolean;
 }
 
 /** Run the whole command (see the file comment). */
@@ -81,9 +87,9 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   const out = guardOutput(opts.out, { ...guardOpts, reads: [dir, opts.model, calibrate] }).path;
   const lock = acquireOutputLock(out, "prune");
   if (lock.tookOver !== undefined) opts.onStage?.(lock.tookOver);
-  let model;
+  let model: OpenedModel;
   try {
-    model = loadModel(dir);
+    model = openLocalModel(dir, { memory: opts.memory, run: opts.run });
   } catch (err) {
     lock.release();
     throw err;
@@ -96,8 +102,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     if (opts.blocks > cfg.n_layers) {
       throw new Error(`--blocks must be an integer from 1 to ${cfg.n_layers} (the model's blocks), got ${opts.blocks}`);
     }
-    const seqLen = opts.seqLen ?? Math.min(256, cfg.n_ctx);
-    const ids = evaluationIds(calibrate, loadTokenizer(dir, cfg), seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
+    const seqLen = sequenceLength(cfg, opts.seqLen, 256, "--seq-len");
+    const ids = evaluationIds(calibrate, model.tokenizer, seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
     const tokens = ids.sequences * ids.seqLen;
 
     // 1. Per-block statistics of the unchanged model on the calibration text, and the choice.
@@ -121,7 +127,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       blocks: selection.blocks, scores: selection.scores, score_name: selection.scoreName,
       calibrate, calibrate_tokens: tokens, seq_len: ids.seqLen,
     }, out, opts.dtype);
-    return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens };
+    return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens, streamed: model.streamed };
   } finally {
     model.dispose();
     lock.release();

@@ -14,7 +14,7 @@ import { blockCountKey, LINEAR_BLOCKS_FIELD, linearBlockNames, linearBlocks, par
 import { openWeights } from "../models/load";
 import { FAMILIES } from "../models/registry";
 import { writeFolderAtomic } from "../io/atomic-folder";
-import { saveCheckpoint, type SaveDtype } from "../models/save";
+import { saveCheckpoint, type LazyWeight, type SaveDtype } from "../models/save";
 import { PRUNE_FIELD, type PruneProvenance } from "./pruned-config";
 import type { BlockChange } from "./replace";
 
@@ -61,19 +61,21 @@ export function writePrunedFolder(
   const wasLinear = new Set(linearBlocks(hf, n));
   const isLinear = (l: number) => changes.get(l)?.kind === "linear" || (!changes.has(l) && wasLinear.has(l));
 
-  const tensors: Record<string, tf.Tensor> = {};
+  // The source's tensors are copied lazily, one at a time as the file is written, so a model
+  // larger than memory can be pruned (its blocks were streamed for calibration too).
+  const tensors: Record<string, tf.Tensor | LazyWeight> = {};
   try {
     for (const [name, t] of openWeights(srcDir)) {
       const canonical = FAMILIES[family].canonicalName(name);
       const inBlock = parseBlockName(family, canonical);
       if (inBlock === undefined) {
-        tensors[canonical] = tf.tensor(t.read(), t.shape, "float32");
+        tensors[canonical] = { shape: t.shape, read: () => t.read() };
         continue;
       }
       const to = newIndex.get(inBlock.block);
       // Removed blocks, and the old weights of blocks that become linear now, are dropped.
       if (to === undefined || changes.get(inBlock.block)?.kind === "linear") continue;
-      tensors[`${blockPrefix(family, to)}${inBlock.rest}`] = tf.tensor(t.read(), t.shape, "float32");
+      tensors[`${blockPrefix(family, to)}${inBlock.rest}`] = { shape: t.shape, read: () => t.read() };
     }
     const d = cfg.d_model;
     for (const [l, c] of changes) {
@@ -101,6 +103,6 @@ export function writePrunedFolder(
     });
     return config;
   } finally {
-    tf.dispose(Object.values(tensors));
+    tf.dispose(Object.values(tensors).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
   }
 }

@@ -1,6 +1,7 @@
 /** Types shared by every model family. */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "./config";
+import type { Readout } from "./readout";
 import type { ModelWeights } from "./roles";
 
 /**
@@ -64,10 +65,17 @@ export interface Model {
   readonly config: DecoderConfig;
   /** config.json as read. */
   readonly hfConfig: Record<string, unknown>;
-  /** The weights under their role names (owned by the model: do not dispose). */
-  readonly weights: ModelWeights;
+  /**
+   * The weights under their role names (owned by the model: do not dispose), when they are
+   * resident; undefined for a model that streams its weights from disk block by block.
+   */
+  readonly weights?: ModelWeights;
+  /** True when each forward reads the weights from disk one block at a time (lib/models/stream/). */
+  readonly streamed: boolean;
   /** Run token ids [batch, pos] int32 (equal-length rows, no padding) through the model. */
   forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
+  /** The final norm and unembedding, applied to any hidden state (the logit lens). */
+  readonly readout: Readout;
   /** The weights as a Hugging Face state dict (new tensors in HF layout, ready for saveCheckpoint). */
   stateDict(): StateDict;
   /** Free the weights. */

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { writeNpy } from "../../io/npy";
 import { guardOutput } from "../../io/output-guard";
@@ -14,6 +15,7 @@ interface EvalFlags {
   idsOut?: string;
   force?: boolean;
   revision: string;
+  memory?: string;
 }
 
 /**
@@ -21,7 +23,7 @@ interface EvalFlags {
  * mean next-token loss on held-out text; the last line is the loss in nats/token alone.
  */
 export function registerEval(program: Command): void {
-  program
+  const command = program
     .command("eval")
     .description("mean next-token loss of a model folder on held-out text (last line: nats/token)")
     .requiredOption("--model <dir-or-id>", "model folder (an original checkpoint or one written by `linearity prune`) or hub id")
@@ -31,7 +33,8 @@ export function registerEval(program: Command): void {
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), DEFAULT_EVAL_BATCH)
     .option("--ids-out <file>", "also save the evaluated ids as int32 [sequences, seq_len] .npy (never inside a dataset or model folder)")
     .option("--force", "overwrite --ids-out if it exists")
-    .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--revision <rev>", "hub revision when --model is a hub id", "main");
+  memoryOption(command)
     .action(async (flags: EvalFlags) => {
       // Checked before the model runs: an existing file, the model or the text are never overwritten.
       const idsOut = flags.idsOut === undefined ? undefined
@@ -40,7 +43,7 @@ export function registerEval(program: Command): void {
       const started = Date.now();
       const r = await evaluateModel({
         model: flags.model, text: flags.text, maxTokens: flags.maxTokens, seqLen: flags.seqLen,
-        batchSize: flags.batchSize, revision: flags.revision,
+        batchSize: flags.batchSize, revision: flags.revision, memory: flags.memory,
       });
       const seconds = (Date.now() - started) / 1000;
       if (idsOut !== undefined) {
@@ -55,5 +58,6 @@ export function registerEval(program: Command): void {
       if (r.perplexity !== undefined) lines.push(`perplexity: ${r.perplexity.toFixed(3)}`);
       lines.push("loss (nats/token):", r.natsPerToken.toFixed(6));
       process.stdout.write(lines.join("\n") + "\n");
+      reportPeakMemory(r.streamed);
     });
 }

@@ -1,5 +1,6 @@
 import * as os from "node:os";
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { extract, type ExtractDtype } from "../../extract/extract";
 import { downloadBar, extractBar } from "../progress";
@@ -26,6 +27,7 @@ interface ExtractFlags {
   workers?: number;
   revision: string;
   shard?: string;
+  memory?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ interface ExtractFlags {
  * the same command again continues.
  */
 export function registerExtract(program: Command): void {
-  program
+  const command = program
     .command("extract")
     .description("run a model over text and save every hidden state (resumable)")
     .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id (e.g. facebook/opt-125m)")
@@ -50,7 +52,8 @@ export function registerExtract(program: Command): void {
     .option("--points <list>", "store sublayer states instead of the hidden states: embed, then per block the chosen of attn_out,resid_mid,mlp_out,resid_post, then ln_final (e.g. resid_mid,resid_post)")
     .option("--workers <n>", "worker threads running the model, each with its own copy (0 or 1: the main thread; default: LINEARITY_WORKERS, else one per core, at most 2)", nonNegativeIntFlag("--workers"))
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
-    .option("--shard <i/n>", "write only shard i of n (counted from 0, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT): a contiguous share of the sequences; the n shard datasets together are the unsharded run (docs/cluster.md)")
+    .option("--shard <i/n>", "write only shard i of n (counted from 0, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT): a contiguous share of the sequences; the n shard datasets together are the unsharded run (docs/cluster.md)");
+  memoryOption(command)
     .action(async (flags: ExtractFlags) => {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {
         throw new Error(`--dtype must be float16 or float32, got '${flags.dtype}'`);
@@ -88,6 +91,7 @@ export function registerExtract(program: Command): void {
           workers: flags.workers ?? defaultWorkers(),
           revision: flags.revision,
           shard: flags.shard,
+          memory: flags.memory,
           signal: controller.signal,
           onDownload: download.onProgress,
           onProgress: (p) => {
@@ -104,6 +108,7 @@ export function registerExtract(program: Command): void {
         process.stdout.write(
           `${result.out}:${share} ${result.samples} sequences, ${result.tokens} tokens (${result.tokensThisRun} this run${speed}); ${state}\n`,
         );
+        reportPeakMemory(result.streamed);
         if (!result.complete && stopCode !== 0) process.exitCode = stopCode;
       } finally {
         bar.stop();

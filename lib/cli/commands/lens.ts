@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { writeFileAtomic } from "../../io/atomic";
 import { guardOutput } from "../../io/output-guard";
@@ -15,6 +16,7 @@ interface LensFlags {
   json?: string;
   force?: boolean;
   revision: string;
+  memory?: string;
 }
 
 /**
@@ -23,7 +25,7 @@ interface LensFlags {
  * top-1 accuracy); --json writes {"ids", "loss", "top1", "model_loss", "positions"}.
  */
 export function registerLens(program: Command): void {
-  program
+  const command = program
     .command("lens")
     .description("logit lens: next-token loss and top-1 accuracy of every hidden state through the final norm and unembedding")
     .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id")
@@ -34,13 +36,14 @@ export function registerLens(program: Command): void {
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), 8)
     .option("--json <file>", "also write ids, per-state loss and top-1 as JSON (never inside a dataset or model folder)")
     .option("--force", "overwrite --json if it exists")
-    .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--revision <rev>", "hub revision when --model is a hub id", "main");
+  memoryOption(command)
     .action(async (flags: LensFlags) => {
       // Checked before the model runs: an existing file, the model or the text are never overwritten.
       const json = flags.json === undefined ? undefined
         : guardOutput(flags.json, { kind: "file", flag: "--json", force: flags.force, reads: [flags.model, flags.text] });
       await initBackend();
-      const { summary } = await logitLens({
+      const { summary, streamed } = await logitLens({
         model: flags.model,
         text: flags.text,
         maxTokens: flags.maxTokens,
@@ -48,6 +51,7 @@ export function registerLens(program: Command): void {
         spread: flags.spread,
         batchSize: flags.batchSize,
         revision: flags.revision,
+        memory: flags.memory,
       });
       if (flags.json !== undefined) {
         const out = {
@@ -68,5 +72,6 @@ export function registerLens(program: Command): void {
           [line(head), ...rows.map(line)].join("\n") +
           "\n",
       );
+      reportPeakMemory(streamed);
     });
 }

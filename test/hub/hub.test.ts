@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildProgram } from "../../lib/cli/main";
-import { cachePathFor, defaultCacheDir, isHubId, resolveModel, shardNames } from "../../lib/models/hub";
+import { cachePathFor, defaultCacheDir, isHubId, resolveModel, shardNames } from "../../lib/hub/hub";
 
 /** A fake hub: serves `${id}/resolve/${rev}/${file}` from memory, with Range support and faults. */
 interface Fault {
