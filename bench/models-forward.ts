@@ -16,7 +16,7 @@ import { initBackend } from "../lib/backend";
 import { ensureGradients } from "../lib/models/common/gradients";
 import { batchedMatmul, linear } from "../lib/models/common/matmul";
 import { weightsFromHf } from "../lib/models/family";
-import { LLAMA } from "../lib/models/llama/runner";
+import { LLAMA } from "../lib/models/llama/family";
 import { llamaForward } from "../lib/models/llama/forward";
 import { mapWeights } from "../lib/models/roles";
 import { loadModel } from "../lib/models/load";

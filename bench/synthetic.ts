@@ -6,8 +6,8 @@
  * nonlinear update), W_s seeded Gaussian / sqrt(d).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { fillNormal, normalRng } from "../lib";
-import type { StateChunk } from "../lib";
+import { fillNormal, normalRng } from "../lib/numerics";
+import type { StateChunk } from "../lib/numerics";
 
 export class SyntheticStates {
   private readonly W: tf.Tensor2D[];

@@ -12,7 +12,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { npyHeaderBytes, writeNpy } from "../lib/io/npy";
 import { nativeBlas } from "../lib/native";
-import { fillNormal, normalRng } from "../lib";
+import { fillNormal, normalRng } from "../lib/numerics";
 
 /** Rows [r, d] times W [d, d] in float32. */
 function times(xb: Float32Array, r: number, d: number, W: Float32Array): Float32Array {

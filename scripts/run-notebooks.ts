@@ -14,9 +14,9 @@ import * as path from "path";
 import * as fs from "fs";
 import { Command } from "commander";
 import { SingleBar } from "cli-progress";
-import { readNotebook, writeNotebook } from "../lib/notebook/nbformat";
-import { executeNotebook } from "../lib/notebook/execute";
-import { renderReport } from "../lib/notebook/report";
+import { readNotebook, writeNotebook } from "../tools/notebook-harness/nbformat";
+import { executeNotebook } from "../tools/notebook-harness/execute";
+import { renderReport } from "../tools/notebook-harness/report";
 import { writeFileAtomic } from "../lib/io/atomic";
 import { listNotebooks, repoRoot } from "./notebook-paths";
 

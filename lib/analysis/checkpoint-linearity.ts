@@ -8,10 +8,10 @@ import * as path from "path";
 import { batchStates } from "../extract/batch";
 import { cutSequences, type Sequence } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
-import { loadModel } from "../models/load";
+import { openLocalModel, sequenceLength } from "../models/open";
+import type { RunMode } from "../models/stream/plan";
 import { linearityMatrix } from "../metrics/linearity-matrix";
 import type { StateChunk } from "../numerics/state-chunk";
-import { loadTokenizer } from "../tokenizer";
 
 /** Options of {@link checkpointLinearity}. */
 export interface CheckpointLinearityOptions {
@@ -23,6 +23,10 @@ export interface CheckpointLinearityOptions {
   seqLen?: number;
   /** Sequences per forward pass. Default 8. */
   batchSize?: number;
+  /** Memory budget, bytes or a size such as "4G" (see openModel; default: 3/4 of the available memory). */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto"). */
+  run?: RunMode;
 }
 
 /** Linearity of consecutive states of one checkpoint. */
@@ -73,14 +77,11 @@ export async function checkpointLinearity(dir: string, opts: CheckpointLinearity
   for (const [name, v] of [["maxTokens", maxTokens], ["batchSize", batchSize]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`checkpointLinearity: '${name}' expected a positive integer, got ${v}`);
   }
-  const model = loadModel(dir);
+  const model = openLocalModel(dir, { memory: opts.memory, run: opts.run });
   try {
     const cfg = model.config;
-    const seqLen = opts.seqLen ?? Math.min(128, cfg.n_ctx);
-    const tokenizer = loadTokenizer(dir, cfg);
-    if (tokenizer.vocabSize > cfg.d_vocab) {
-      throw new Error(`checkpointLinearity: the tokenizer of '${dir}' has ${tokenizer.vocabSize} ids but the model's d_vocab is ${cfg.d_vocab}`);
-    }
+    const seqLen = sequenceLength(cfg, opts.seqLen, 128, "checkpointLinearity: 'seqLen'");
+    const tokenizer = model.tokenizer;
     const sequences = [...cutSequences(loadTextSource(opts.text ?? "corpus:brown:heldout"), tokenizer, { seqLen, maxTokens })];
     // Forward passes batch by batch; each batch's states are one chunk of the streaming pass.
     const chunks: StateChunk[] = [];

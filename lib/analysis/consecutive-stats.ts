@@ -8,10 +8,15 @@
 import type { HiddenStateDataset } from "../dataset/reader";
 import { AnisotropyAccumulator } from "../metrics/anisotropy";
 import { CosineAccumulator } from "../metrics/cosine";
-import { DEFAULT_KEEP_FRACTION, intrinsicDimension } from "../metrics/intrinsic-dimension";
+import { intrinsicDimension, type TwoNNEstimator } from "../metrics/intrinsic-dimension";
 import { LinearityAccumulator } from "../metrics/linearity-accumulator";
 import { MeanNormAccumulator } from "../metrics/norms";
+import { valueOrUndefined } from "../metrics/undefined-metric";
 
+/** The metrics of a state that the data can leave undefined (NaN, with a reason). */
+export type StateMetric = "linearityNext" | "residualLinearityNext" | "anisotropy" | "intrinsicDimension";
+
+/** One state's row of `consecutiveStats`: its mean norm, its cosine (and optionally linearity) to the next state, optional anisotropy and intrinsic dimension. */
 export interface StateStats {
   state: number;
   /** Mean over tokens of ||h_b||_2. */
@@ -26,8 +31,14 @@ export interface StateStats {
   anisotropy?: number;
   /** TwoNN intrinsic dimension of the first idMaxTokens tokens; undefined when skipped. */
   intrinsicDimension?: number;
+  /**
+   * For each metric that the data leaves undefined (its value is NaN): why, in a few words
+   * ("every mu = 1", "no variance"). One undefined metric never stops the others.
+   */
+  undefinedReasons?: Partial<Record<StateMetric, string>>;
 }
 
+/** Options of `consecutiveStats`: rows per chunk, a token cap, and which optional measurements to add (linearity, anisotropy, intrinsic dimension). */
 export interface ConsecutiveStatsOptions {
   /** Rows per chunk (default 4096). */
   rows?: number;
@@ -41,12 +52,15 @@ export interface ConsecutiveStatsOptions {
   intrinsicDimension?: boolean;
   /** Tokens the intrinsic dimension uses, the first ones (default 4096, as LLM-Microscope). */
   idMaxTokens?: number;
-  /** TwoNN keep fraction (default 0.9, scikit-dimension; LLM-Microscope 0.2). */
+  /** TwoNN keep fraction (default: the estimator's, 0.9 standard, 0.2 llm-microscope). */
   keepFraction?: number;
+  /** TwoNN estimator (default "standard"; "llm-microscope" is LLM-Microscope's exact one). */
+  estimator?: TwoNNEstimator;
   /** Called after each chunk with tokens done and total. */
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What `consecutiveStats` returns: the token count and one `StateStats` per state. */
 export interface ConsecutiveStats {
   nTokens: number;
   states: StateStats[];
@@ -87,21 +101,29 @@ export function consecutiveStats(ds: HiddenStateDataset, opts: ConsecutiveStatsO
   }
   const states: StateStats[] = norms.map((acc, b) => {
     const s: StateStats = { state: b, meanNorm: acc.mean };
-    if (aniso.length > 0) s.anisotropy = aniso[b].result().anisotropy;
+    const undefinedReasons: Partial<Record<StateMetric, string>> = {};
+    const set = (metric: StateMetric, r: { value: number; reason?: string }): void => {
+      s[metric] = r.value;
+      if (r.reason !== undefined) undefinedReasons[metric] = r.reason;
+    };
+    if (aniso.length > 0) {
+      const r = valueOrUndefined(() => aniso[b].result());
+      set("anisotropy", { value: r.value?.anisotropy ?? NaN, reason: r.reason });
+    }
     if (idRows >= 3) {
-      s.intrinsicDimension = intrinsicDimension(idData[b], d, {
-        keepFraction: opts.keepFraction ?? DEFAULT_KEEP_FRACTION,
-        fn: "inspect",
-      }).dimension;
+      const id = intrinsicDimension(idData[b], d, { keepFraction: opts.keepFraction, estimator: opts.estimator, fn: "inspect" });
+      set("intrinsicDimension", { value: id.dimension, reason: id.undefinedReason });
     }
     if (b < S - 1) {
       s.cosineNext = cosines[b].meanCosine;
       if (withLinearity) {
-        const r = pairs[b].result();
-        s.linearityNext = r.score;
-        s.residualLinearityNext = r.residualScore;
+        const r = valueOrUndefined(() => pairs[b].result());
+        set("linearityNext", { value: r.value?.score ?? NaN, reason: r.reason });
+        const residual = r.value?.residualScore ?? NaN;
+        set("residualLinearityNext", { value: residual, reason: r.reason ?? (Number.isNaN(residual) ? "Y - X has no variance" : undefined) });
       }
     }
+    if (Object.keys(undefinedReasons).length > 0) s.undefinedReasons = undefinedReasons;
     return s;
   });
   return { nTokens: total, states };

@@ -12,9 +12,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { HiddenStateDataset } from "../dataset/reader";
 import { lensSequences, type LensModel } from "../lens/lens";
+import { sequenceLength } from "../models/open";
 import { tokenLinearity } from "../metrics/token-linearity";
 import { tokenPieces, type TextTokenizer } from "../tokenizer";
 
+/** Per-token maps over one text: ids, token pieces and, per state or block, norm, lens loss and nonlinearity `[tokens]`. */
 export interface TokenMaps {
   /** [pos] token ids, BOS first when the model has one. */
   ids: Int32Array;
@@ -31,6 +33,7 @@ export interface TokenMaps {
   nonlinearity: Float64Array[];
 }
 
+/** Options of `tokenMaps`: the dataset the per-block linear maps are fitted on (`fit`) and how many of its tokens (`fitTokens`). */
 export interface TokenMapsOptions {
   /** Hidden states whose tokens the linear maps are fitted on (with the text's). */
   fit: HiddenStateDataset;
@@ -51,7 +54,7 @@ export async function tokenMaps(model: LensModel, tokenizer: TextTokenizer, text
   const bos = tokenizer.bosTokenId;
   const ids = Int32Array.from(bos === undefined ? enc.ids : [bos, ...enc.ids]);
   if (ids.length < 2) throw new Error("tokenMaps: 'text' gives fewer than 2 tokens");
-  if (ids.length > cfg.n_ctx && cfg.family !== "llama") throw new Error(`tokenMaps: 'text' gives ${ids.length} tokens, more than n_ctx ${cfg.n_ctx}`);
+  sequenceLength(cfg, ids.length, ids.length, "tokenMaps: the text's token count"); // refused past learned positions only
   const tokens = tokenPieces(text, enc.offsets, bos !== undefined);
   const pos = ids.length;
 

@@ -82,3 +82,11 @@ export function optionsAsFlags(message: string, command: Command | undefined): s
   }
   return out;
 }
+
+/** Parser for a flag whose value is one of `choices`. */
+export function choiceFlag<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    if (!(choices as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${choices.join(", ")}, got '${value}'`);
+    return value as T;
+  };
+}

@@ -1,12 +1,13 @@
 /**
  * The `linearity` program without its sub-commands: error handling shared by the full program
- * (main.ts) and the one-command program the executable builds (entry.ts).
+ * and the one-command program (main.ts).
  *
  * Errors a user can cause (a missing file, a wrong shape) print one line, `linearity: <message>`,
  * and exit with status 1; set LINEARITY_DEBUG=1 to see the stack trace as well.
  */
 import { Command, CommanderError } from "commander";
 import { optionsAsFlags } from "./flags";
+import { explainOutOfMemory } from "./memory";
 
 /** Adds one sub-command to the program. */
 export type Register = (program: Command) => void;
@@ -39,7 +40,8 @@ export function newProgram(registers: readonly Register[]): Command {
 
 function fail(err: unknown): never {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  const msg = err instanceof Error ? err.message : String(err);
+  // The wasm runtime's "Aborted()" and "memory access out of bounds" become one readable line.
+  const msg = explainOutOfMemory(err instanceof Error ? err.message : String(err));
   process.stderr.write(`linearity: ${msg.split("\n")[0]}\n`);
   if (process.env.LINEARITY_DEBUG && err instanceof Error && err.stack) {
     process.stderr.write(err.stack + "\n");

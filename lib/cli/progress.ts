@@ -5,7 +5,7 @@
  */
 import * as cliProgress from "cli-progress";
 import type { ExtractProgress } from "../extract/extract";
-import type { DownloadProgress } from "../models/hub";
+import type { DownloadProgress } from "../hub/hub";
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);

@@ -16,6 +16,7 @@ export interface TaggedSpan {
   readonly tag: string; // Brown tag as written, e.g. "nn-tl"
 }
 
+/** One Brown Corpus file: id, genre letter, plain text and its part-of-speech spans. */
 export interface BrownDocument {
   readonly id: string; // file name, e.g. "ca01"
   readonly genre: string; // letter a..r, e.g. "a" = press: reportage

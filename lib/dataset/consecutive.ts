@@ -31,6 +31,7 @@ export interface ConsecutiveChunk {
   blocks: [number, number, number];
 }
 
+/** Pairs of consecutive states (l, l+1) of a `HiddenStateDataset`, the original notebook's dataset, as chunks `[rows, d_model]`. */
 export class ConsecutiveOutputsDataset implements Iterable<ConsecutiveItem> {
   readonly data: HiddenStateDataset;
   readonly numLayers: number;

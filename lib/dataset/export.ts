@@ -6,13 +6,12 @@
  * manifest.json included), an existing file unless `force`, and float16 values that would become
  * infinite. Temp files a killed export left beside the output are removed first.
  */
-import * as fs from "fs";
 import * as path from "path";
 import { removeStaleTemps, writeAtomicWith } from "../io/atomic";
 import { FLOAT16_MAX, float16Overflow } from "../io/f16";
 import { encodeNpyData, npyHeaderBytes, writeNpy } from "../io/npy";
+import { guardOutput } from "../io/output-guard";
 import type { HiddenStateDataset } from "./reader";
-import { FORMAT_NAME, MANIFEST_FILE } from "./types";
 
 export interface ExportStateOptions {
   /** Stored dtype of the output (default float32). */
@@ -24,33 +23,15 @@ export interface ExportStateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** True when `dir` holds a linearity-lab dataset manifest. */
-function isDatasetFolder(dir: string): boolean {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), "utf8"))?.format === FORMAT_NAME;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Refuse an output that would overwrite data: inside the exported dataset or any other dataset
- * folder, a folder, or an existing file without `force`. Then clear this output's stale temp files.
+ * Refuse an output that would overwrite data (lib/io/output-guard.ts: inside the exported dataset
+ * or any other dataset folder, a folder, or an existing file without `force`), then clear this
+ * output's stale temp files. Returns the real path to write.
  */
-export function checkExportTarget(ds: HiddenStateDataset, out: string, force = false): void {
-  const target = path.resolve(out);
-  const source = path.resolve(ds.dir);
-  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
-    if (dir === source || isDatasetFolder(dir)) {
-      throw new Error(`${out}: is inside the dataset folder ${dir}; write the export outside it`);
-    }
-    if (path.dirname(dir) === dir) break;
-  }
-  if (fs.existsSync(target)) {
-    if (fs.statSync(target).isDirectory()) throw new Error(`${out}: is a folder; give a file name`);
-    if (!force) throw new Error(`${out}: already exists; pass --force to overwrite it`);
-  }
+export function checkExportTarget(ds: HiddenStateDataset, out: string, force = false): string {
+  const target = guardOutput(out, { kind: "file", flag: "--out", force, reads: [ds.dir], what: "the export" }).path;
   removeStaleTemps(path.dirname(target), path.basename(target));
+  return target;
 }
 
 /** Write state `b` of `ds` as a [tokens, d_model] `.npy` file. */
@@ -58,8 +39,8 @@ export function exportState(ds: HiddenStateDataset, b: number, out: string, opts
   const dtype = opts.dtype ?? "float32";
   if (dtype !== "float32" && dtype !== "float16") throw new Error(`exportState: dtype must be float32 or float16, got '${dtype}'`);
   ds.rows(b, 0, 0); // validates b before creating any file
-  checkExportTarget(ds, out, opts.force);
-  writeAtomicWith(out, (w) => {
+  const target = checkExportTarget(ds, out, opts.force);
+  writeAtomicWith(target, (w) => {
     w.write(npyHeaderBytes(dtype, [ds.nTokens, ds.dModel]));
     for (const chunk of ds.chunks({ rows: opts.rows, states: [b] })) {
       const values = chunk.states[0];
@@ -84,6 +65,6 @@ export function exportTokenIds(ds: HiddenStateDataset, out: string, opts: { forc
   if (ids === undefined) {
     throw new Error(`${ds.dir}: has no token ids (the original block{b}/s{i} layout stores none)`);
   }
-  checkExportTarget(ds, out, opts.force);
-  writeNpy(out, { dtype: "int32", shape: [ids.length], data: ids });
+  const target = checkExportTarget(ds, out, opts.force);
+  writeNpy(target, { dtype: "int32", shape: [ids.length], data: ids });
 }

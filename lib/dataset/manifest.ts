@@ -74,5 +74,25 @@ export function readManifest(dir: string): Manifest {
     tokenAt += sh.n_tokens;
   });
   if (sampleAt !== m.samples.length) bad(`shards hold ${sampleAt} samples but ${m.samples.length} are listed`);
+  if (m.shard !== undefined) checkShardInfo(m, bad);
   return m;
+}
+
+/** A shard dataset's `shard` field: its share lies inside the run, and a complete one holds all of it. */
+function checkShardInfo(m: Manifest, bad: (what: string) => never): void {
+  const sh = m.shard!;
+  if (typeof sh !== "object" || sh === null) bad("'shard' must be an object");
+  for (const k of ["index", "first_sample", "n_samples", "n_tokens", "total_samples", "total_tokens"] as const) {
+    if (!isInt(sh[k])) bad(`shard.${k} must be a non-negative integer, got ${JSON.stringify(sh[k])}`);
+  }
+  if (!isInt(sh.count, 1) || sh.index >= sh.count) bad(`shard ${sh.index}/${sh.count}: the index must be in 0..count-1`);
+  if (sh.first_sample + sh.n_samples > sh.total_samples || sh.n_tokens > sh.total_tokens) {
+    bad(`shard ${sh.index}/${sh.count}: sequences ${sh.first_sample}..${sh.first_sample + sh.n_samples - 1} lie outside the run's ${sh.total_samples}`);
+  }
+  if (m.n_samples > sh.n_samples || m.n_tokens > sh.n_tokens) {
+    bad(`holds ${m.n_samples} sequences of ${m.n_tokens} tokens, more than its shard's ${sh.n_samples} of ${sh.n_tokens}`);
+  }
+  if (m.complete && (m.n_samples !== sh.n_samples || m.n_tokens !== sh.n_tokens)) {
+    bad(`is complete with ${m.n_samples} sequences of ${m.n_tokens} tokens, but its shard has ${sh.n_samples} of ${sh.n_tokens}`);
+  }
 }

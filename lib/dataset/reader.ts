@@ -11,6 +11,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { readNpyInt32 } from "../io/npy";
 import { readManifest } from "./manifest";
+import { orderShards } from "./shard-list";
 import { listOriginalSampleFiles, npySource, originalSource, type RowSource } from "./sources";
 import type { StateChunk } from "../numerics/state-chunk";
 import {
@@ -34,12 +35,17 @@ interface Piece {
   hasTags?: boolean;
 }
 
+/** The two on-disk layouts `HiddenStateDataset` reads: this project's manifest + shards, or the original notebook's files. */
 export type DatasetLayout = "linearity-lab" | "original";
 
 interface DatasetInit {
   dir: string;
+  /** The dataset folders: one, or the shard datasets in shard order. */
+  dirs: string[];
   layout: DatasetLayout;
   nStates: number;
+  nLayers: number;
+  stateNames?: readonly string[];
   dModel: number;
   dtype: string;
   model: DatasetModelInfo;
@@ -47,12 +53,20 @@ interface DatasetInit {
   samples: SampleInfo[];
   pieces: Piece[];
   manifest?: Manifest;
+  extra?: Record<string, unknown>;
+  shardCount?: number;
 }
 
 export type { StateChunk };
 
+/** A hidden-state dataset on disk (either layout), read lazily: states as `[tokens, d_model]`, in row chunks, or as tensors. See docs/dataset-format.md. */
 export class HiddenStateDataset {
+  /** The folder, or for a list of shard datasets their folders joined by " + ". */
   readonly dir: string;
+  /** The dataset folders read: one, or the shard datasets in shard order (0/N first). */
+  readonly dirs: readonly string[];
+  /** For a list of shard datasets, N; undefined for one folder. */
+  readonly shardCount?: number;
   readonly layout: DatasetLayout;
   /** n_layers + 1 hidden states, or one per entry of stateNames. */
   readonly nStates: number;
@@ -71,16 +85,20 @@ export class HiddenStateDataset {
   /** False while a writer is still running or after it was interrupted (always true for the original layout). */
   readonly complete: boolean;
   readonly samples: readonly SampleInfo[];
-  /** The parsed manifest (own format only). */
+  /** The parsed manifest (own format, one folder only; a list of shards has one per folder). */
   readonly manifest?: Manifest;
+  /** The extraction details (manifest.extra; the same in every shard of a list). */
+  readonly extra?: Record<string, unknown>;
   private readonly pieces: Piece[];
 
   private constructor(init: DatasetInit) {
     this.dir = init.dir;
+    this.dirs = init.dirs;
+    this.shardCount = init.shardCount;
     this.layout = init.layout;
     this.nStates = init.nStates;
-    this.nLayers = init.manifest?.n_layers ?? init.nStates - 1;
-    this.stateNames = init.manifest?.state_names;
+    this.nLayers = init.nLayers;
+    this.stateNames = init.stateNames;
     this.dModel = init.dModel;
     this.dtype = init.dtype;
     this.model = init.model;
@@ -88,6 +106,7 @@ export class HiddenStateDataset {
     this.samples = init.samples;
     this.pieces = init.pieces;
     this.manifest = init.manifest;
+    this.extra = init.extra;
     const last = init.pieces[init.pieces.length - 1];
     this.nTokens = last === undefined ? 0 : last.tokenOffset + last.nTokens;
   }
@@ -96,8 +115,13 @@ export class HiddenStateDataset {
    * Open a dataset folder. A folder with manifest.json is read as the project's format; one with
    * `block0/` as the original layout. File headers are checked now (shapes, dtypes, sizes), so
    * later reads fail only if files change underneath.
+   *
+   * A list of folders is read as one dataset: they must be the shard datasets of one extraction
+   * (`linearity extract --shard I/N`, all N of them, complete, in any order; see shard-list.ts),
+   * and the result holds their sequences in shard order, the unsharded run's order.
    */
-  static open(dir: string): HiddenStateDataset {
+  static open(dir: string | readonly string[]): HiddenStateDataset {
+    if (typeof dir !== "string") return dir.length === 1 ? HiddenStateDataset.open(dir[0]) : openShardList(dir);
     if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder`);
     if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder (expected a dataset folder)`);
     if (fs.existsSync(path.join(dir, MANIFEST_FILE))) return openOwn(dir);
@@ -108,6 +132,11 @@ export class HiddenStateDataset {
   /** @internal */
   static _create(init: DatasetInit): HiddenStateDataset {
     return new HiddenStateDataset(init);
+  }
+
+  /** Whether every token has a part-of-speech tag (tags() returns them). */
+  get hasTags(): boolean {
+    return this.layout === "linearity-lab" && this.pieces.every((p) => p.hasTags);
   }
 
   /** Rows `start..end` of state `b`: [end - start, d_model] row-major, read across shards. */
@@ -226,7 +255,41 @@ export class HiddenStateDataset {
 
 /** The project's own format. */
 function openOwn(dir: string): HiddenStateDataset {
-  const m = readManifest(dir);
+  return HiddenStateDataset._create(ownInit(dir, readManifest(dir)));
+}
+
+/** A list of shard datasets as one: pieces and samples moved along the token axis, in shard order. */
+function openShardList(dirs: readonly string[]): HiddenStateDataset {
+  for (const dir of dirs) {
+    if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder (a shard dataset not written yet? rerun its task)`);
+    if (!fs.existsSync(path.join(dir, MANIFEST_FILE))) {
+      throw new Error(`${dir}: not a shard dataset (no ${MANIFEST_FILE}); a list of datasets must be the shards of one extraction`);
+    }
+  }
+  const ordered = orderShards(dirs.map((dir) => ({ dir, manifest: readManifest(dir) })));
+  const parts = ordered.map((e) => ownInit(e.dir, e.manifest));
+  const pieces: Piece[] = [];
+  const samples: SampleInfo[] = [];
+  let tokens = 0;
+  for (const part of parts) {
+    for (const p of part.pieces) pieces.push({ ...p, tokenOffset: p.tokenOffset + tokens });
+    for (const s of part.samples) samples.push({ ...s, offset: s.offset + tokens });
+    tokens += part.samples.reduce((n, s) => n + s.nTokens, 0);
+  }
+  const first = parts[0];
+  return HiddenStateDataset._create({
+    ...first,
+    dir: ordered.map((e) => e.dir).join(" + "),
+    dirs: ordered.map((e) => e.dir),
+    shardCount: ordered.length,
+    complete: true,
+    samples,
+    pieces,
+    manifest: undefined,
+  });
+}
+
+function ownInit(dir: string, m: Manifest): DatasetInit {
   const pieces: Piece[] = m.shards.map((sh) => {
     const shardDir = path.join(dir, sh.dir);
     const states: RowSource[] = [];
@@ -239,10 +302,13 @@ function openOwn(dir: string): HiddenStateDataset {
     }
     return { tokenOffset: sh.token_offset, nTokens: sh.n_tokens, states, shardDir, hasTags: sh.has_tags };
   });
-  return HiddenStateDataset._create({
+  return {
     dir,
+    dirs: [dir],
     layout: "linearity-lab",
     nStates: m.n_states,
+    nLayers: m.n_layers,
+    stateNames: m.state_names,
     dModel: m.d_model,
     dtype: m.dtype,
     model: m.model,
@@ -255,7 +321,8 @@ function openOwn(dir: string): HiddenStateDataset {
     })),
     pieces,
     manifest: m,
-  });
+    extra: m.extra,
+  };
 }
 
 /** The original notebook's layout: block{b}/s{i}.npy|.safetensors. */
@@ -290,8 +357,10 @@ function openOriginal(dir: string): HiddenStateDataset {
   }
   return HiddenStateDataset._create({
     dir,
+    dirs: [dir],
     layout: "original",
     nStates: blocks.length,
+    nLayers: blocks.length - 1,
     dModel,
     dtype: sources[0][0].dtype,
     model: { name: path.basename(path.resolve(dir)), family: "unknown", n_layers: blocks.length - 1, d_model: dModel },

@@ -9,6 +9,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { BackendName, initBackend } from "../backend";
 import { HiddenStateDataset } from "./reader";
 
+/** What `openSamples()` returns: the opened dataset, every state as `[tokens, d_model]`, and a two-line summary to print. */
 export interface Samples {
   /** The TensorFlow.js backend in use. */
   backend: BackendName;

@@ -34,6 +34,7 @@ export interface SampleInfo {
 export const FORMAT_NAME = "linearity-lab/hidden-states";
 export const FORMAT_VERSION = 1;
 
+/** The dtypes hidden states are stored in on disk. */
 export type StoredDtype = "float16" | "float32";
 
 /** One committed shard, as listed in manifest.json. */
@@ -55,6 +56,27 @@ export interface ManifestSample {
   offset: number;
   text?: string;
   source?: string;
+}
+
+/**
+ * Which share of an extraction a shard dataset holds (`linearity extract --shard I/N`): the
+ * sequences `first_sample .. first_sample + n_samples - 1` of the `total_samples` sequences the
+ * same extraction without --shard writes. Shards of one extraction share every other manifest
+ * field but their samples, so a list of them reads as the unsharded dataset (docs/cluster.md).
+ */
+export interface ShardInfo {
+  /** I, counted from 0 (Slurm's SLURM_ARRAY_TASK_ID). */
+  index: number;
+  /** N, the number of shards. */
+  count: number;
+  /** This shard's first sequence among the unsharded run's sequences. */
+  first_sample: number;
+  /** Sequences and tokens this shard holds once complete. */
+  n_samples: number;
+  n_tokens: number;
+  /** Sequences and tokens of the unsharded run (all N shards together). */
+  total_samples: number;
+  total_tokens: number;
 }
 
 /** The contents of manifest.json. */
@@ -83,6 +105,8 @@ export interface Manifest {
   shards: ManifestShard[];
   /** Free-form details of the extraction (corpus, max length, tokenizer, ...). */
   extra?: Record<string, unknown>;
+  /** Present in a shard dataset (`linearity extract --shard I/N`): which share it holds. */
+  shard?: ShardInfo;
   created: string;
   updated: string;
 }

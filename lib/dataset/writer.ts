@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
 import { mkdirp } from "../io/errors";
+import { processExists } from "../io/process";
 import { writeNpy } from "../io/npy";
 import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
@@ -26,12 +27,14 @@ import {
   type DatasetModelInfo,
   type Manifest,
   type SampleInput,
+  type ShardInfo,
   type StoredDtype,
 } from "./types";
 
 /** float16 rounds 65520 (65504 + half its step of 32) and above to Inf. */
 const FLOAT16_OVERFLOW = 65520;
 
+/** What a new dataset records: the model, the stored dtype, free-form `extra` provenance and optional state names. */
 export interface WriterInit {
   model: DatasetModelInfo;
   dtype: StoredDtype;
@@ -42,8 +45,11 @@ export interface WriterInit {
    * see Manifest.state_names); n_states is then their number.
    */
   stateNames?: readonly string[];
+  /** Which share of an extraction this dataset holds (`extract --shard I/N`); stored as manifest.shard. */
+  shard?: ShardInfo;
 }
 
+/** Appends samples and their states to a dataset folder, one shard per call, resumable; `finish()` marks it complete. */
 export class HiddenStateWriter {
   readonly dir: string;
   private manifest: Manifest;
@@ -72,6 +78,8 @@ export class HiddenStateWriter {
       if (m.dtype !== init.dtype) mismatch.push(`dtype ${m.dtype} vs ${init.dtype}`);
       const names = (n: readonly string[] | undefined) => (n === undefined ? "the hidden states" : n.join(","));
       if (names(m.state_names) !== names(init.stateNames)) mismatch.push(`states ${names(m.state_names)} vs ${names(init.stateNames)}`);
+      const share = (sh: ShardInfo | undefined) => (sh === undefined ? "none" : JSON.stringify(sh));
+      if (share(m.shard) !== share(init.shard)) mismatch.push(`shard ${share(m.shard)} vs ${share(init.shard)}`);
       if (mismatch.length > 0) {
         throw new Error(`${dir}: cannot resume, the existing dataset differs (${mismatch.join(", ")}); choose another folder`);
       }
@@ -105,6 +113,7 @@ export class HiddenStateWriter {
       samples: [],
       shards: [],
       ...(init.extra !== undefined ? { extra: init.extra } : {}),
+      ...(init.shard !== undefined ? { shard: { ...init.shard } } : {}),
       created: now,
       updated: now,
     };
@@ -244,7 +253,11 @@ export class HiddenStateWriter {
     writeFileAtomic(path.join(this.dir, MANIFEST_FILE), JSON.stringify(this.manifest, null, 1) + "\n");
   }
 
-  /** Delete shard folders and temp files that the manifest does not list (an interrupted append). */
+  /**
+   * Delete shard folders and temp files that the manifest does not list (an interrupted append).
+   * Temp files and folders named after a process that is still running (another writer's
+   * shard in progress) are left alone; extract's lock (io/lock.ts) keeps such a writer out.
+   */
   private removeOrphans(): void {
     const shardsDir = path.join(this.dir, SHARDS_DIR);
     if (!fs.existsSync(shardsDir)) {
@@ -253,12 +266,34 @@ export class HiddenStateWriter {
     }
     const listed = new Set(this.manifest.shards.map((s) => path.basename(s.dir)));
     for (const name of fs.readdirSync(shardsDir)) {
-      if (!listed.has(name)) fs.rmSync(path.join(shardsDir, name), { recursive: true, force: true });
+      if (!listed.has(name) && !isLiveTemp(name)) fs.rmSync(path.join(shardsDir, name), { recursive: true, force: true });
     }
     for (const name of fs.readdirSync(this.dir)) {
-      if (isManifestTemp(name)) fs.rmSync(path.join(this.dir, name), { force: true });
+      if (isManifestTemp(name) && !isLiveTemp(name)) fs.rmSync(path.join(this.dir, name), { force: true });
     }
   }
+}
+
+/**
+ * True when `dir` holds a dataset of this writer, or only what a writer killed before its first
+ * manifest write leaves (shards/ and manifest temp files): a folder {@link HiddenStateWriter.open}
+ * resumes or cleans up rather than refuses.
+ */
+export function isWriterFolder(dir: string): boolean {
+  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) return true;
+  try {
+    return fs.readdirSync(dir).every((n) => n === SHARDS_DIR || isManifestTemp(n));
+  } catch {
+    return false;
+  }
+}
+
+/** A temp name (see tempPathFor) of another process that is still running. */
+function isLiveTemp(name: string): boolean {
+  const m = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/.exec(name);
+  if (m === null) return false;
+  const pid = Number(m[1]);
+  return pid !== process.pid && processExists(pid);
 }
 
 /** A temp file of an interrupted manifest write (see tempPathFor). */

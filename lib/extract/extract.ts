@@ -9,11 +9,14 @@
  * Stopping (Ctrl-C, kill, AbortSignal, maxBatches) therefore never loses or corrupts written data.
  */
 import * as path from "node:path";
-import { HiddenStateWriter } from "../dataset/writer";
+import { HiddenStateWriter, isWriterFolder } from "../dataset/writer";
+import { acquireOutputLock, type OutputLock } from "../io/lock";
+import { guardOutput } from "../io/output-guard";
 import type { DecoderConfig } from "../models/config";
-import { loadModel } from "../models/load";
-import { resolveModel, type DownloadProgress } from "../models/hub";
-import type { Model } from "../models/types";
+import { resolveModel, type DownloadProgress } from "../hub/hub";
+import { checkVocabulary, openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
+import { defaultMemoryBudget, parseMemorySize } from "../models/stream/memory";
+import type { RunMode } from "../models/stream/plan";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { modelFingerprint } from "./fingerprint";
 import { checkResumable, firstDifference, storedSequenceIds, type ExtractionSettings } from "./resume";
@@ -21,8 +24,11 @@ import { batchStates } from "./batch";
 import { ForwardPool } from "./forward-pool";
 import { parsePoints, pointStates } from "./points";
 import { cutSequences, type Sequence } from "./sequences";
+import { parseShard, planShard, shardSequences } from "./shard";
+import type { ShardInfo } from "../dataset/types";
 import { loadTextSource } from "./source";
 
+/** The dtypes `extract` can store states in. */
 export type ExtractDtype = "float16" | "float32";
 
 /** Extraction progress as the library reports it. */
@@ -31,7 +37,7 @@ export interface ExtractProgress {
   tokens: number;
   /** Samples (sequences) in the dataset so far. */
   samples: number;
-  /** Tokens the run will reach when known (option maxTokens), else undefined. */
+  /** Tokens the run will reach when known (option maxTokens, or the shard's tokens), else undefined. */
   totalTokens?: number;
   /** Tokens processed by this run only, for a tokens/s figure. */
   tokensThisRun: number;
@@ -39,6 +45,7 @@ export interface ExtractProgress {
   seconds: number;
 }
 
+/** Options of `extract` (the `linearity extract` command): model, text, output folder, token budget and batching. See docs/extraction.md. */
 export interface ExtractOptions {
   /** A local model folder or a hub id (downloaded into the cache). */
   model: string;
@@ -71,6 +78,20 @@ export interface ExtractOptions {
   points?: string;
   /** Hub revision when `model` is a hub id. */
   revision?: string;
+  /**
+   * Memory budget for the model, bytes or a size such as "4G" (default: three quarters of the
+   * memory available at start), shared equally by the workers. A model that does not fit half
+   * of it streams its weights block by block (lib/models/stream/).
+   */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto", see `memory`). */
+  run?: RunMode;
+  /**
+   * Write only shard I of N, "I/N" counted from 0: a contiguous share of the sequences the same
+   * call without it writes (lib/extract/shard.ts). The N shard datasets together hold exactly
+   * those sequences; `HiddenStateDataset.open([...dirs])` reads them as one dataset.
+   */
+  shard?: string;
   /** Stop cleanly before the next batch when aborted (Ctrl-C in the CLI). */
   signal?: AbortSignal;
   /** Stop after this many batches in this run (tests use it to simulate an interruption). */
@@ -79,6 +100,7 @@ export interface ExtractOptions {
   onDownload?: (p: DownloadProgress) => void;
 }
 
+/** What an `extract` run wrote: samples and tokens in total and in this run, completeness and speed. */
 export interface ExtractResult {
   /** The dataset folder. */
   out: string;
@@ -90,9 +112,13 @@ export interface ExtractResult {
   tokensThisRun: number;
   /** True when all sequences are written and the dataset is finished. */
   complete: boolean;
+  /** With `shard`: which share of the run the dataset holds. */
+  shard?: ShardInfo;
   /** Seconds spent in this run's batches, and the resulting tokens/s. */
   seconds: number;
   tokensPerSecond: number;
+  /** True when the model streamed its weights block by block. */
+  streamed: boolean;
 }
 
 const DEFAULT_SEQ_LEN = 256;
@@ -126,30 +152,41 @@ function modelName(arg: string, dir: string): string {
 /** Extract hidden states (see the file comment). Returns what the dataset holds afterwards. */
 export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   checkOptions(opts);
+  const shardSpec = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const points = opts.points === undefined ? undefined : parsePoints(opts.points);
   const dtype = opts.dtype ?? "float32";
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
+  // The output: a new or empty folder, or a dataset of this project (to resume, checked below);
+  // never the model, the text, or inside a dataset or model folder.
+  const guardOpts = { kind: "folder", flag: "'out'", forceFlag: null, ownFolder: isWriterFolder } as const;
+  guardOutput(opts.out, { ...guardOpts, reads: [opts.model, opts.text] });
   const docs = loadTextSource(opts.text);
   const dir = await resolveModel(opts.model, { revision: opts.revision, onProgress: opts.onDownload });
-  // The forward passes: in this thread, or on worker threads that each load the model.
+  guardOutput(opts.out, { ...guardOpts, reads: [opts.model, opts.text, dir] });
+  const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory, "extract: 'memory'");
+  // The forward passes: in this thread, or on worker threads that each open the model under
+  // their share of the budget.
   const workers = opts.workers ?? 1;
-  let model: Model | undefined;
+  let model: OpenedModel | undefined;
   let pool: ForwardPool | undefined;
   let cfg: DecoderConfig;
+  let lock: OutputLock | undefined;
   if (workers >= 2) {
-    pool = await ForwardPool.start(dir, workers, points);
+    pool = await ForwardPool.start(dir, workers, points, { memory: Math.floor(budget / workers), run: opts.run });
     cfg = pool.config;
   } else {
-    model = loadModel(dir);
+    model = openLocalModel(dir, { memory: budget, run: opts.run });
     cfg = model.config;
   }
   try {
-    const seqLen = opts.seqLen ?? Math.min(DEFAULT_SEQ_LEN, cfg.n_ctx);
-    if (seqLen > cfg.n_ctx) {
-      throw new Error(`extract: 'seqLen' ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
+    const seqLen = sequenceLength(cfg, opts.seqLen, DEFAULT_SEQ_LEN, "extract: 'seqLen'");
+    let tokenizer: TextTokenizer;
+    if (model !== undefined) tokenizer = model.tokenizer;
+    else {
+      tokenizer = loadTokenizer(dir, cfg);
+      checkVocabulary(tokenizer, cfg, dir);
     }
-    const tokenizer = loadTokenizer(dir, cfg);
-    checkVocab(tokenizer, cfg.d_vocab, dir);
+    const streamed = model?.streamed ?? pool!.streamed;
 
     const settings: ExtractionSettings = {
       model: opts.model,
@@ -165,13 +202,28 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       points: points?.join(",") ?? null,
     };
     const layout = points === undefined ? undefined : pointStates(cfg.n_layers, points);
-    const existing = checkResumable(opts.out, settings);
+    // Refused arguments leave nothing behind: the first sequence is cut before the folder is made.
+    checkFirstSequence(docs, tokenizer, seqLen, opts);
+    // A shard counts the run's sequences first (and refuses more shards than sequences).
+    const cut = { seqLen, maxTokens: opts.maxTokens, spread: opts.spread };
+    const shard = shardSpec === undefined ? undefined : planShard(cutSequences(docs, tokenizer, cut), shardSpec);
+    // One writer per dataset: a second extract into the same folder stops here.
+    lock = acquireOutputLock(opts.out, "extract");
+    const existing = checkResumable(opts.out, settings, shardSpec);
     if (existing?.complete) {
       // Same settings, already finished: nothing to do.
       return {
         out: opts.out, samples: existing.n_samples, tokens: existing.n_tokens,
-        samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0,
+        samplesThisRun: 0, tokensThisRun: 0, complete: true, seconds: 0, tokensPerSecond: 0, streamed,
+        ...(existing.shard !== undefined ? { shard: existing.shard } : {}),
       };
+    }
+    if (shard !== undefined && existing?.shard !== undefined && JSON.stringify(existing.shard) !== JSON.stringify(shard)) {
+      const was = existing.shard;
+      throw new Error(
+        `${opts.out} was started as shard ${was.index}/${was.count} of ${was.total_samples} sequences (${was.total_tokens} tokens), ` +
+          `but the text now gives ${shard.total_samples} (${shard.total_tokens} tokens); the text or tokenizer changed; use a new 'out'`,
+      );
     }
     const writer = HiddenStateWriter.open(opts.out, {
       model: {
@@ -185,25 +237,36 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       dtype,
       extra: { extraction: settings },
       stateNames: layout?.names,
+      shard,
     });
     const inThread = model;
     const run: BatchRunner =
       pool !== undefined ? (batch) => pool!.run(batch.map((s) => s.tokenIds)) : (batch) => batchStates(inThread!, batch, layout);
-    return await runBatches(run, Math.max(1, workers), tokenizer, writer, docs, { ...opts, seqLen, batchSize });
+    const all = cutSequences(docs, tokenizer, cut);
+    const sequences = shard === undefined ? all : shardSequences(all, shard);
+    const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize, shard })), streamed };
+    return shard === undefined ? result : { ...result, shard };
   } finally {
+    lock?.release();
     model?.dispose();
     await pool?.close();
   }
 }
 
-function checkVocab(tokenizer: TextTokenizer, dVocab: number, dir: string): void {
-  if (tokenizer.vocabSize > dVocab) {
-    throw new Error(
-      `tokenizer in ${dir} has ${tokenizer.vocabSize} ids but the model's d_vocab is ${dVocab}; they do not belong together`,
-    );
+/**
+ * Refuse settings that give no sequence before anything is written: a seq-len or max-tokens that
+ * leaves no room after BOS, or a text that gives no tokens.
+ */
+function checkFirstSequence(docs: ReturnType<typeof loadTextSource>, tokenizer: TextTokenizer, seqLen: number, opts: ExtractOptions): void {
+  const reserved = tokenizer.bosTokenId === undefined ? 0 : 1;
+  if (seqLen <= reserved) {
+    throw new Error(`extract: 'seqLen' ${seqLen} leaves no room for a token after BOS; give at least ${reserved + 1}`);
   }
-  if (tokenizer.bosTokenId !== undefined && tokenizer.bosTokenId >= dVocab) {
-    throw new Error(`bos_token_id ${tokenizer.bosTokenId} is outside the model's d_vocab ${dVocab}`);
+  if (opts.maxTokens !== undefined && opts.maxTokens <= reserved) {
+    throw new Error(`extract: 'maxTokens' ${opts.maxTokens} leaves no room for a token after BOS; give at least ${reserved + 1}`);
+  }
+  if (cutSequences(docs, tokenizer, { seqLen, maxTokens: opts.maxTokens, spread: opts.spread }).next().done) {
+    throw new Error(`text: ${opts.text} gives no tokens; there is nothing to extract`);
   }
 }
 
@@ -217,12 +280,12 @@ type BatchRunner = (batch: readonly Sequence[]) => Promise<Float32Array[]>;
 async function runBatches(
   run: BatchRunner,
   depth: number,
-  tokenizer: TextTokenizer,
   writer: HiddenStateWriter,
-  docs: ReturnType<typeof loadTextSource>,
-  opts: ExtractOptions & { seqLen: number; batchSize: number },
-): Promise<ExtractResult> {
-  const sequences = cutSequences(docs, tokenizer, { seqLen: opts.seqLen, maxTokens: opts.maxTokens, spread: opts.spread });
+  sequences: Iterator<Sequence>,
+  opts: Omit<ExtractOptions, "shard"> & { seqLen: number; batchSize: number; shard?: ShardInfo },
+): Promise<Omit<ExtractResult, "streamed">> {
+  // What this run fills: the shard's tokens, or --max-tokens (for the progress bar's total).
+  const totalTokens = opts.shard?.n_tokens ?? opts.maxTokens;
 
   // Skip what an earlier run committed; each sequence must equal the stored one token for token
   // (a same-length edit of the text would otherwise pass), and the token count must agree.
@@ -255,7 +318,7 @@ async function runBatches(
   let seconds = 0;
   const started = Date.now();
   const report = (): void =>
-    opts.onProgress?.({ tokens, samples, totalTokens: opts.maxTokens, tokensThisRun, seconds: (Date.now() - started) / 1000 });
+    opts.onProgress?.({ tokens, samples, totalTokens, tokensThisRun, seconds: (Date.now() - started) / 1000 });
   report();
 
   // Batches handed out and not yet written, oldest first.

@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Worker } from "worker_threads";
 import type { DecoderConfig } from "../models/config";
+import type { RunMode } from "../models/stream/plan";
 import { nativeBlas } from "../native";
 import { nativeMatmulInstalled } from "../native/wasm-matmul";
 import type { ExtractPoint } from "./points";
@@ -23,7 +24,7 @@ export function defaultExtractWorkers(cores: number): number {
 }
 
 /** The compiled .js worker when it exists (dist/), else the TypeScript source through tsx (vitest, tsx). */
-function startWorker(data: { dir: string; points: ExtractPoint[] | null; nativeMatmul: boolean }): Worker {
+function startWorker(data: { dir: string; points: ExtractPoint[] | null; nativeMatmul: boolean; memory?: number; run?: RunMode }): Worker {
   const js = path.join(__dirname, "forward-worker.js");
   if (fs.existsSync(js)) return new Worker(js, { workerData: data });
   const ts = path.join(__dirname, "forward-worker.ts");
@@ -55,7 +56,7 @@ interface Slot {
 }
 
 type Message =
-  | { type: "ready"; config: DecoderConfig; hfConfig: Record<string, unknown> }
+  | { type: "ready"; config: DecoderConfig; hfConfig: Record<string, unknown>; streamed: boolean }
   | { type: "states"; seq: number; states: Float32Array[] }
   | { type: "error"; seq?: number; message: string };
 
@@ -71,19 +72,28 @@ export class ForwardPool {
     readonly config: DecoderConfig,
     readonly hfConfig: Record<string, unknown>,
     private readonly restoreBlas: () => void,
+    /** True when the workers stream the weights block by block (each under its share of the budget). */
+    readonly streamed: boolean,
   ) {}
 
   /**
-   * Start `n` workers on the model folder `dir` and wait until every one has loaded it. A
-   * loading error (bad config, missing weights) is thrown with the loader's own message.
+   * Start `n` workers on the model folder `dir` and wait until every one has opened it, each
+   * under `model.memory` bytes (whole or streamed as openModel decides for that budget). A
+   * loading error (bad config, missing weights, a block past the budget) is thrown with the
+   * loader's own message.
    */
-  static async start(dir: string, n: number, points: readonly ExtractPoint[] | undefined): Promise<ForwardPool> {
+  static async start(
+    dir: string,
+    n: number,
+    points: readonly ExtractPoint[] | undefined,
+    model: { memory?: number; run?: RunMode } = {},
+  ): Promise<ForwardPool> {
     const restoreBlas = shareBlasThreads(n);
     const slots: Slot[] = [];
-    const ready: Promise<{ config: DecoderConfig; hfConfig: Record<string, unknown> }>[] = [];
+    const ready: Promise<{ config: DecoderConfig; hfConfig: Record<string, unknown>; streamed: boolean }>[] = [];
     let pool: ForwardPool | undefined;
     for (let k = 0; k < n; k++) {
-      const worker = startWorker({ dir, points: points === undefined ? null : [...points], nativeMatmul: nativeMatmulInstalled() });
+      const worker = startWorker({ dir, points: points === undefined ? null : [...points], nativeMatmul: nativeMatmulInstalled(), ...model });
       const slot: Slot = { worker, busy: 0 };
       slots.push(slot);
       ready.push(
@@ -105,7 +115,7 @@ export class ForwardPool {
     }
     try {
       const [first] = await Promise.all(ready);
-      pool = new ForwardPool(slots, first.config, first.hfConfig, restoreBlas);
+      pool = new ForwardPool(slots, first.config, first.hfConfig, restoreBlas, first.streamed);
       return pool;
     } catch (e) {
       await Promise.all(slots.map((s) => s.worker.terminate()));

@@ -1,16 +1,18 @@
 /**
  * Worker-thread entry of {@link ForwardPool}: its own tfjs instance and copy of the model,
- * running extraction batches. workerData: `{ dir, points, nativeMatmul }` (points: ExtractPoint[]
- * or null; nativeMatmul: whether the thread that started the pool multiplies on the native BLAS,
- * so that the workers compute as it would).
+ * running extraction batches. workerData: `{ dir, points, nativeMatmul, memory?, run? }` (points:
+ * ExtractPoint[] or null; nativeMatmul: whether the thread that started the pool multiplies on
+ * the native BLAS, so that the workers compute as it would; memory, run: this worker's budget in
+ * bytes and openModel's run mode).
  * Messages (main -> worker): `{type: "batch", seq, tokenIds: Int32Array[]}` (the pool ends a
  * worker by terminating it);
- * (worker -> main): `{type: "ready", config, hfConfig}`, `{type: "states", seq, states}` (buffers
+ * (worker -> main): `{type: "ready", config, hfConfig, streamed}`, `{type: "states", seq, states}` (buffers
  * transferred), `{type: "error", seq?, message}`.
  */
 import { parentPort, workerData } from "worker_threads";
 import { initBackend } from "../backend";
-import { loadModel } from "../models/load";
+import { openLocalModel } from "../models/open";
+import type { RunMode } from "../models/stream/plan";
 import { batchStates } from "./batch";
 import { pointStates, type ExtractPoint } from "./points";
 
@@ -19,9 +21,12 @@ type Incoming = { type: "batch"; seq: number; tokenIds: Int32Array[] };
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error("forward-worker must run in a worker thread");
-  const { dir, points, nativeMatmul } = workerData as { dir: string; points: ExtractPoint[] | null; nativeMatmul: boolean };
+  const { dir, points, nativeMatmul, memory, run } = workerData as {
+    dir: string; points: ExtractPoint[] | null; nativeMatmul: boolean; memory?: number; run?: RunMode;
+  };
   await initBackend({ quiet: true, nativeMatmul });
-  const model = loadModel(dir);
+  // This worker's share of the budget; the main thread tokenizes, so no tokenizer here.
+  const model = openLocalModel(dir, { memory, run, noTokenizer: true });
   const layout = points === null ? undefined : pointStates(model.config.n_layers, points);
   // One batch at a time, in arrival order (the pool sends at most a few ahead).
   let queue = Promise.resolve();
@@ -35,7 +40,7 @@ async function main(): Promise<void> {
       }
     });
   });
-  port.postMessage({ type: "ready", config: model.config, hfConfig: model.hfConfig });
+  port.postMessage({ type: "ready", config: model.config, hfConfig: model.hfConfig, streamed: model.streamed });
 }
 
 main().catch((e) => {

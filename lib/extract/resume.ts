@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { readManifest } from "../dataset/manifest";
 import { MANIFEST_FILE, TOKEN_IDS_FILE, type Manifest } from "../dataset/types";
 import { readNpyInt32 } from "../io/npy";
+import type { ShardSpec } from "./shard";
 
 /** What decides the sequences of a dataset; stored as manifest.extra.extraction. */
 export interface ExtractionSettings {
@@ -52,7 +53,7 @@ const ADDED_LATER: readonly (keyof ExtractionSettings)[] = ["revision", "weights
  * The existing manifest of `out` when it was written with the same settings (undefined when `out`
  * has no dataset yet); an error naming the first differing setting otherwise.
  */
-export function checkResumable(out: string, want: ExtractionSettings): Manifest | undefined {
+export function checkResumable(out: string, want: ExtractionSettings, shard?: ShardSpec): Manifest | undefined {
   if (!fs.existsSync(path.join(out, MANIFEST_FILE))) return undefined;
   const m = readManifest(out);
   const stored = (m.extra?.extraction ?? undefined) as Partial<ExtractionSettings> | undefined;
@@ -66,6 +67,9 @@ export function checkResumable(out: string, want: ExtractionSettings): Manifest 
     .filter((k) => !(ADDED_LATER.includes(k) && !(k in stored)))
     .filter((k) => show(before[k]) !== show(want[k]));
   const diffs = changed.map((k) => `${OPTIONS[k]} ${show(before[k])} (this run: ${show(want[k])})`);
+  // The shard is part of what decides the sequences: resuming shard 1/3 as 2/3, or as the whole run, would mix them.
+  const share = (sh: ShardSpec | undefined): string => (sh === undefined ? "(none)" : `${sh.index}/${sh.count}`);
+  if (share(m.shard) !== share(shard)) diffs.push(`'shard' ${share(m.shard)} (this run: ${share(shard)})`);
   if (diffs.length > 0) {
     const why = changed.includes("weights") ? "; the model's config.json or weights changed since the dataset was started" : "";
     throw new Error(

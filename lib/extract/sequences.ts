@@ -20,6 +20,7 @@ export const BOS_TAG = "bos";
 /** Characters tokenized at a time in a long document (cut after a newline). */
 const BLOCK_CHARS = 65536;
 
+/** One model input: token ids (BOS first), its text, its part-of-speech tags where known, the document it came from. */
 export interface Sequence {
   /** [pos] token ids, BOS first when the model has one. */
   readonly tokenIds: Int32Array;
@@ -31,6 +32,7 @@ export interface Sequence {
   readonly source: string;
 }
 
+/** How `cutSequences` cuts documents: sequence length, token budget, round-robin `spread`. */
 export interface CutOptions {
   seqLen: number;
   maxTokens?: number;

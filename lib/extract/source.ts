@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { brownSplit, loadBrown, type TaggedSpan } from "../corpus/brown";
 
+/** One document of a `--text` source: its id, its text and, for Brown, the part-of-speech spans. */
 export interface TextDocument {
   /** Brown file id ("ca01") or the text file's name. */
   readonly id: string;

@@ -10,10 +10,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { idsTensor } from "../models/common/ids";
 import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
-import { resolveModel } from "../models/hub";
-import { loadModel } from "../models/load";
+import { openModel, sequenceLength } from "../models/open";
+import type { RunMode } from "../models/stream/plan";
 import type { BlockOverride, Model } from "../models/types";
-import { loadTokenizer, type TextTokenizer } from "../tokenizer";
+import type { TextTokenizer } from "../tokenizer";
 import { calibrationSource } from "./pruned-config";
 
 /** Default number of evaluated tokens (BOS included): 256 sequences of 128, as training's final evaluation. */
@@ -110,6 +110,10 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Hub revision when `model` is a hub id. */
   revision?: string;
+  /** Memory budget, bytes or a size such as "4G" (see openModel; default: 3/4 of the available memory). */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto"). */
+  run?: RunMode;
 }
 
 /** What `linearity eval` reports. */
@@ -123,6 +127,8 @@ export interface EvaluateResult extends LossResult {
   readonly perplexity?: number;
   /** n_layers of the evaluated model. */
   readonly nLayers: number;
+  /** True when the model streamed its weights block by block. */
+  readonly streamed: boolean;
 }
 
 /** Default held-out text of `linearity eval`. */
@@ -149,25 +155,20 @@ export function textSourcesOverlap(a: string, b: string): boolean {
  */
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResult> {
   const text = opts.text ?? DEFAULT_EVAL_TEXT;
-  const dir = await resolveModel(opts.model, { revision: opts.revision });
-  const model = loadModel(dir);
+  const model = await openModel(opts.model, { revision: opts.revision, memory: opts.memory, run: opts.run });
   try {
     const cfg = model.config;
     const calibrated = calibrationSource(model.hfConfig);
     if (calibrated !== undefined && textSourcesOverlap(text, calibrated)) {
       throw new Error(`--text ${text} overlaps the text ${calibrated} this model's replacements were fitted on (config.json linearity_prune.calibrate); evaluate on other text`);
     }
-    const seqLen = opts.seqLen ?? Math.min(DEFAULT_SEQ_LEN, cfg.n_ctx);
-    if (cfg.family !== "llama" && seqLen > cfg.n_ctx) throw new Error(`--seq-len ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
-    const tokenizer = loadTokenizer(dir, cfg);
-    if (tokenizer.vocabSize > cfg.d_vocab) {
-      throw new Error(`tokenizer in ${dir} has ${tokenizer.vocabSize} ids but the model's d_vocab is ${cfg.d_vocab}; they do not belong together`);
-    }
+    const seqLen = sequenceLength(cfg, opts.seqLen, DEFAULT_SEQ_LEN, "--seq-len");
+    const tokenizer = model.tokenizer;
     const ids = evaluationIds(text, tokenizer, seqLen, opts.maxTokens ?? DEFAULT_EVAL_TOKENS);
     const loss = nextTokenLoss(model, ids, opts.batchSize ?? DEFAULT_EVAL_BATCH);
     const bytes = tokenizer.kind === "bytes";
     return {
-      ...loss, ids, tokenizer: tokenizer.kind, nLayers: cfg.n_layers,
+      ...loss, ids, tokenizer: tokenizer.kind, nLayers: cfg.n_layers, streamed: model.streamed,
       bitsPerByte: bytes ? loss.natsPerToken / Math.LN2 : undefined,
       perplexity: bytes ? undefined : Math.exp(loss.natsPerToken),
     };

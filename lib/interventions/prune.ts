@@ -3,11 +3,16 @@
  * (select.ts), remove them or replace them by fitted affine maps (replace.ts), and write the
  * result as a model folder (pruned-folder.ts) that eval, extract and the notebooks load.
  */
-import { resolveModel } from "../models/hub";
-import { loadModel } from "../models/load";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { acquireOutputLock } from "../io/lock";
+import { guardOutput } from "../io/output-guard";
+import { resolveModel } from "../hub/hub";
+import { openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import type { SaveDtype } from "../models/save";
-import { loadTokenizer } from "../tokenizer";
+import type { RunMode } from "../models/stream/plan";
 import { DEFAULT_EVAL_BATCH, evaluationIds, textSourcesOverlap } from "./evaluate";
+import { PRUNE_FIELD } from "./pruned-config";
 import { writePrunedFolder } from "./pruned-folder";
 import { fitLinearBlocks, measureBlocks, REPLACE_MODES, type BlockChange, type FittedBlock, type ReplaceMode } from "./replace";
 import { SELECT_RULES, selectBlocks, type BlockStats, type Selection, type SelectRule } from "./select";
@@ -17,6 +22,7 @@ export const DEFAULT_CALIBRATE_TEXT = "corpus:brown:train";
 /** Default calibration tokens, BOS included. */
 export const DEFAULT_CALIBRATE_TOKENS = 16384;
 
+/** Options of `prune` (the `linearity prune` command). See docs/interventions.md. */
 export interface PruneOptions {
   /** Local model folder or hub id. */
   model: string;
@@ -30,16 +36,26 @@ export interface PruneOptions {
   /** Tokens per calibration sequence, BOS included; default min(256, n_ctx). */
   seqLen?: number;
   batchSize?: number;
-  /** Output folder. */
+  /**
+   * Output folder: new, empty, or an earlier `prune` result (replaced whole); any other existing
+   * folder only with `force`. Never the source folder, inside it, or inside a dataset/model folder.
+   */
   out: string;
+  /** Replace an existing `out` that prune did not write. */
+  force?: boolean;
   /** Weight dtype of the output (default F32). */
   dtype?: SaveDtype;
   revision?: string;
+  /** Memory budget, bytes or a size such as "4G" (see openModel; default: 3/4 of the available memory). */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto"). */
+  run?: RunMode;
   /** Text the result will be evaluated on: refused when it overlaps the calibration text. */
   evalText?: string;
   onStage?: (message: string) => void;
 }
 
+/** What `prune` did: the block statistics, the selection, the fitted blocks, the folder and config written, the calibration tokens. */
 export interface PruneResult {
   readonly stats: BlockStats;
   readonly selection: Selection;
@@ -49,6 +65,8 @@ export interface PruneResult {
   /** The written config.json. */
   readonly config: Record<string, unknown>;
   readonly calibrationTokens: number;
+  /** True when the model streamed its weights block by block. */
+  readonly streamed: boolean;
 }
 
 /** Run the whole command (see the file comment). */
@@ -62,15 +80,30 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     throw new Error(`--calibrate ${calibrate} overlaps the evaluation text ${opts.evalText}; calibrate on other tokens than you evaluate on`);
   }
   const batchSize = opts.batchSize ?? DEFAULT_EVAL_BATCH;
+  // The output is checked (and locked) before the model is loaded and calibrated.
+  const guardOpts = { kind: "folder" as const, flag: "--out", force: opts.force, ownFolder: isPruneOutput } as const;
+  guardOutput(opts.out, { ...guardOpts, reads: [opts.model, calibrate] });
   const dir = await resolveModel(opts.model, { revision: opts.revision });
-  const model = loadModel(dir);
+  const out = guardOutput(opts.out, { ...guardOpts, reads: [dir, opts.model, calibrate] }).path;
+  const lock = acquireOutputLock(out, "prune");
+  if (lock.tookOver !== undefined) opts.onStage?.(lock.tookOver);
+  let model: OpenedModel;
+  try {
+    model = openLocalModel(dir, { memory: opts.memory, run: opts.run });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   try {
     const cfg = model.config;
     if (opts.replace === "remove" && opts.blocks >= cfg.n_layers) {
       throw new Error(`--blocks ${opts.blocks} with --replace remove would remove every block of this ${cfg.n_layers}-block model; at most ${cfg.n_layers - 1}`);
     }
-    const seqLen = opts.seqLen ?? Math.min(256, cfg.n_ctx);
-    const ids = evaluationIds(calibrate, loadTokenizer(dir, cfg), seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
+    if (opts.blocks > cfg.n_layers) {
+      throw new Error(`--blocks must be an integer from 1 to ${cfg.n_layers} (the model's blocks), got ${opts.blocks}`);
+    }
+    const seqLen = sequenceLength(cfg, opts.seqLen, 256, "--seq-len");
+    const ids = evaluationIds(calibrate, model.tokenizer, seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
     const tokens = ids.sequences * ids.seqLen;
 
     // 1. Per-block statistics of the unchanged model on the calibration text, and the choice.
@@ -93,9 +126,19 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       source: opts.model, source_n_layers: cfg.n_layers, select: opts.select, replace: opts.replace,
       blocks: selection.blocks, scores: selection.scores, score_name: selection.scoreName,
       calibrate, calibrate_tokens: tokens, seq_len: ids.seqLen,
-    }, opts.out, opts.dtype);
-    return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens };
+    }, out, opts.dtype);
+    return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens, streamed: model.streamed };
   } finally {
     model.dispose();
+    lock.release();
+  }
+}
+
+/** True for a folder an earlier `prune` wrote (its config.json carries linearity_prune). */
+function isPruneOutput(dir: string): boolean {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"))?.[PRUNE_FIELD] !== undefined;
+  } catch {
+    return false;
   }
 }

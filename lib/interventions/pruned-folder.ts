@@ -2,7 +2,9 @@
  * Write a pruned / block-replaced model folder (format: pruned-config.ts) from the source
  * checkpoint's tensors and the block changes: removed blocks dropped and the rest renumbered,
  * linear blocks stored as `<block>.linear.weight` [out, in] + `.bias`, config.json updated.
- * Tokenizer files are copied so the folder tokenizes like its source.
+ * Tokenizer files are copied so the folder tokenizes like its source. The folder is written
+ * under a temporary name and renamed into place once complete (io/atomic-folder.ts), so a kill
+ * leaves the old `out` or the new one, never weights without their tokenizer or config.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,7 +13,8 @@ import { normalizeHfConfig } from "../models/config";
 import { blockCountKey, LINEAR_BLOCKS_FIELD, linearBlockNames, linearBlocks, parseBlockName, blockPrefix } from "../models/linear-blocks";
 import { openWeights } from "../models/load";
 import { FAMILIES } from "../models/registry";
-import { saveCheckpoint, type SaveDtype } from "../models/save";
+import { writeFolderAtomic } from "../io/atomic-folder";
+import { saveCheckpoint, type LazyWeight, type SaveDtype } from "../models/save";
 import { PRUNE_FIELD, type PruneProvenance } from "./pruned-config";
 import type { BlockChange } from "./replace";
 
@@ -58,19 +61,21 @@ export function writePrunedFolder(
   const wasLinear = new Set(linearBlocks(hf, n));
   const isLinear = (l: number) => changes.get(l)?.kind === "linear" || (!changes.has(l) && wasLinear.has(l));
 
-  const tensors: Record<string, tf.Tensor> = {};
+  // The source's tensors are copied lazily, one at a time as the file is written, so a model
+  // larger than memory can be pruned (its blocks were streamed for calibration too).
+  const tensors: Record<string, tf.Tensor | LazyWeight> = {};
   try {
     for (const [name, t] of openWeights(srcDir)) {
       const canonical = FAMILIES[family].canonicalName(name);
       const inBlock = parseBlockName(family, canonical);
       if (inBlock === undefined) {
-        tensors[canonical] = tf.tensor(t.read(), t.shape, "float32");
+        tensors[canonical] = { shape: t.shape, read: () => t.read() };
         continue;
       }
       const to = newIndex.get(inBlock.block);
       // Removed blocks, and the old weights of blocks that become linear now, are dropped.
       if (to === undefined || changes.get(inBlock.block)?.kind === "linear") continue;
-      tensors[`${blockPrefix(family, to)}${inBlock.rest}`] = tf.tensor(t.read(), t.shape, "float32");
+      tensors[`${blockPrefix(family, to)}${inBlock.rest}`] = { shape: t.shape, read: () => t.read() };
     }
     const d = cfg.d_model;
     for (const [l, c] of changes) {
@@ -89,13 +94,15 @@ export function writePrunedFolder(
     config[PRUNE_FIELD] = { ...provenance, kept_blocks: kept, ...(previous !== undefined ? { previous } : {}) };
     if (typeof config.torch_dtype === "string") config.torch_dtype = TORCH_DTYPE[dtype];
 
-    saveCheckpoint(out, config, tensors, dtype);
-    for (const f of COPIED_FILES) {
-      const src = path.join(srcDir, f);
-      if (fs.existsSync(src)) fs.copyFileSync(src, path.join(out, f));
-    }
+    writeFolderAtomic(out, (tmp) => {
+      saveCheckpoint(tmp, config, tensors, dtype);
+      for (const f of COPIED_FILES) {
+        const src = path.join(srcDir, f);
+        if (fs.existsSync(src)) fs.copyFileSync(src, path.join(tmp, f));
+      }
+    });
     return config;
   } finally {
-    tf.dispose(Object.values(tensors));
+    tf.dispose(Object.values(tensors).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
   }
 }

@@ -17,7 +17,9 @@ import { BlockStatsAccumulator } from "./block-stats";
 import type { EvalIds } from "./evaluate";
 import type { BlockStats } from "./select";
 
+/** What happens to a selected block: removed (identity) or replaced by a fitted affine map. */
 export type ReplaceMode = "remove" | "linear";
+/** Every `ReplaceMode`, in the order the sweep runs them. */
 export const REPLACE_MODES: readonly ReplaceMode[] = ["remove", "linear"];
 
 /** An affine block: resid_post = resid_pre weight + bias; weight [d_model, d_model] in the [in, out] layout. */

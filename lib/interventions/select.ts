@@ -15,6 +15,7 @@
 
 /** The selection rules `linearity prune --select` accepts. */
 export const SELECT_RULES = ["linearity", "angular", "bi"] as const;
+/** One of `SELECT_RULES`. */
 export type SelectRule = (typeof SELECT_RULES)[number];
 
 /** What the rules read, per block l = 0..n_layers-1 (see block-stats.ts). */

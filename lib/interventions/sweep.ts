@@ -7,13 +7,13 @@
  * must not overlap.
  */
 import * as fs from "node:fs";
-import { resolveModel } from "../models/hub";
-import { loadModel } from "../models/load";
-import { loadTokenizer } from "../tokenizer";
+import { openModel, sequenceLength } from "../models/open";
+import type { RunMode } from "../models/stream/plan";
 import { evaluationIds, nextTokenLoss, textSourcesOverlap } from "./evaluate";
 import { blockFunctions, fitLinearBlocks, measureBlocks, type BlockChange, type ReplaceMode } from "./replace";
 import { SELECT_RULES, selectBlocks, type SelectRule } from "./select";
 
+/** Options of `blockReplacementSweep`: the model, calibration and evaluation texts and token budgets, batching, a log callback. */
 export interface SweepOptions {
   model: string;
   calibrate?: string;
@@ -22,6 +22,10 @@ export interface SweepOptions {
   evalTokens?: number;
   seqLen?: number;
   batchSize?: number;
+  /** Memory budget, bytes or a size such as "4G" (see openModel; default: 3/4 of the available memory). */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto"). */
+  run?: RunMode;
   onLog?: (message: string) => void;
 }
 
@@ -58,16 +62,16 @@ export async function blockReplacementSweep(opts: SweepOptions): Promise<SweepRe
   const calibrateText = opts.calibrate ?? "corpus:brown:train";
   const evalText = opts.evaluate ?? "corpus:brown:heldout";
   if (textSourcesOverlap(calibrateText, evalText)) throw new Error(`calibration text ${calibrateText} overlaps the evaluation text ${evalText}`);
-  const seqLen = opts.seqLen ?? 128;
+  const requestedSeqLen = opts.seqLen ?? 128;
   const batch = opts.batchSize ?? 8;
   const started = Date.now();
   const log = (m: string) => opts.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${m}`);
 
-  const dir = await resolveModel(opts.model);
-  const model = loadModel(dir);
+  const model = await openModel(opts.model, { memory: opts.memory, run: opts.run });
   try {
     const cfg = model.config;
-    const tokenizer = loadTokenizer(dir, cfg);
+    const seqLen = sequenceLength(cfg, requestedSeqLen, 128, "'seqLen'");
+    const tokenizer = model.tokenizer;
     const calib = evaluationIds(calibrateText, tokenizer, seqLen, opts.calibrateTokens ?? 8192);
     const held = evaluationIds(evalText, tokenizer, seqLen, opts.evalTokens ?? 8192);
     const loss = (changes: ReadonlyMap<number, BlockChange>) => {

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { fsError } from "./errors";
+import { processExists } from "./process";
 
 /** Name of a fresh temporary file beside `dest` (same folder, so the rename is atomic). */
 export function tempPathFor(dest: string): string {
@@ -24,21 +25,12 @@ export function isTempName(name: string): boolean {
  */
 const LEFTOVER = /^\..+\.(?:tmp|old)-(\d+)(?:-[0-9a-z]+)?$/;
 
-/** True when a process with this id exists (a process of another user counts as existing). */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Delete the leftovers of killed writers in `dir` (not recursive): temp files and folders whose
  * process is gone, and those of this process (a recycled pid: call this before writing). Returns
  * the names removed. Temp files of another live process are kept. `only`: just the temps of
- * this file name.
+ * this file name. A `.NAME.old-PID` folder whose NAME is missing (a writer killed between the two
+ * renames of a folder replacement, see atomic-folder.ts) is renamed back to NAME, not deleted.
  */
 export function removeStaleTemps(dir: string, only?: string): string[] {
   let names: string[];
@@ -53,6 +45,11 @@ export function removeStaleTemps(dir: string, only?: string): string[] {
     if (m === null || (only !== undefined && !name.startsWith(`.${only}.`))) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && processExists(pid)) continue;
+    const original = /^\.(.+)\.old-\d+$/.exec(name)?.[1];
+    if (original !== undefined && !fs.existsSync(path.join(dir, original))) {
+      fs.renameSync(path.join(dir, name), path.join(dir, original));
+      continue;
+    }
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }

@@ -13,10 +13,12 @@ import { decodeF16, encodeF16 } from "./f16";
 import { writeAtomicWith } from "./atomic";
 import { fsError } from "./errors";
 
+/** The .npy dtypes read and written (`int64` is read as int32 when every value fits). */
 export type NpyDtype = "float16" | "float32" | "float64" | "int32" | "int64" | "uint8";
 /** In-memory data: float16 is decoded to Float32Array; int64 is narrowed to Int32Array. */
 export type NpyData = Float32Array | Float64Array | Int32Array | Uint8Array;
 
+/** A whole .npy array in memory: dtype, shape and row-major data. */
 export interface NpyArray {
   dtype: NpyDtype;
   shape: number[];

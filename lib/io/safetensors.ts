@@ -49,6 +49,7 @@ export interface SafetensorsTensor {
   readRange(start: number, end: number): Float32Array;
 }
 
+/** An opened .safetensors file: header, metadata and lazily read tensors by name. */
 export interface SafetensorsFile {
   path: string;
   /** The parsed JSON header, without `__metadata__`. */
@@ -323,10 +324,24 @@ function openTensors(
 export interface SafetensorsInput {
   dtype: SafetensorsWriteDtype;
   shape: readonly number[];
-  data: Float32Array | Int32Array | ArrayLike<number>;
+  /**
+   * The values, or a function giving them when the tensor is written (so a file larger than
+   * memory can be written one tensor at a time from another file).
+   */
+  data: Float32Array | Int32Array | ArrayLike<number> | (() => Float32Array | Int32Array | ArrayLike<number>);
 }
 
-function encode(name: string, t: SafetensorsInput): ArrayBufferView {
+/** The values of an input, read now when they are lazy. */
+function valuesOf(name: string, t: SafetensorsInput): Float32Array | Int32Array | ArrayLike<number> {
+  if (typeof t.data !== "function") return t.data;
+  const data = t.data();
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (data.length !== count) throw new Error(`writeSafetensors: tensor '${name}' shape [${t.shape.join(", ")}] holds ${count} values, data has ${data.length}`);
+  return data;
+}
+
+function encode(name: string, input: SafetensorsInput): ArrayBufferView {
+  const t = { dtype: input.dtype, data: valuesOf(name, input) };
   switch (t.dtype) {
     case "F32":
       return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
@@ -374,7 +389,7 @@ export function writeSafetensors(
       throw new Error(`writeSafetensors: tensor '${name}' has invalid shape [${t.shape.join(", ")}]`);
     }
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) {
+    if (typeof t.data !== "function" && count !== t.data.length) {
       throw new Error(
         `writeSafetensors: tensor '${name}' shape [${t.shape.join(", ")}] holds ${count} values, data has ${t.data.length}`,
       );

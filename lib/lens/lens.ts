@@ -11,25 +11,23 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
-import { resolveModel } from "../models/hub";
 import { loadModel } from "../models/load";
+import { openModel, sequenceLength } from "../models/open";
+import type { RunMode } from "../models/stream/plan";
 import type { Model } from "../models/types";
-import { loadTokenizer, type TextTokenizer } from "../tokenizer";
-import { readoutOf, type Readout } from "./readout";
+import type { TextTokenizer } from "../tokenizer";
 
-/** A model with its readout (final norm, unembedding) as separate steps. */
-export interface LensModel extends Model {
-  readonly readout: Readout;
-}
+/** A model with its readout (final norm, unembedding) as separate steps: every Model has one. */
+export type LensModel = Model;
 
-/** A loaded model with its readout. */
+/** The model itself (every Model carries its readout; kept for callers written before it did). */
 export function withReadout(model: Model): LensModel {
-  return { ...model, readout: readoutOf(model) };
+  return model;
 }
 
-/** Load a local checkpoint folder for the lens. */
+/** Load a local checkpoint folder whole for the lens (commands open it with openModel, which may stream). */
 export function loadLensModel(dir: string): LensModel {
-  return withReadout(loadModel(dir));
+  return loadModel(dir);
 }
 
 /** The lens on one sequence: per state, per predicted position (pos - 1 of them). */
@@ -118,6 +116,7 @@ export async function lensSequences(model: LensModel, sequences: readonly Int32A
   return out;
 }
 
+/** Logit-lens loss and top-1 accuracy per state over the positions read, with the model's own loss and the ids read. */
 export interface LensSummary {
   /** Each evaluated sequence's token ids. */
   ids: number[][];
@@ -153,6 +152,7 @@ export function summarizeLens(results: readonly SequenceLens[]): LensSummary {
   };
 }
 
+/** Options of `logitLens` (the `linearity lens` command): model, text (a `--text` spec), token budget, sequence length, batching. */
 export interface LogitLensOptions {
   /** Local model folder or hub id. */
   model: string;
@@ -166,23 +166,25 @@ export interface LogitLensOptions {
   spread?: boolean;
   batchSize?: number;
   revision?: string;
+  /** Memory budget, bytes or a size such as "4G" (see openModel; default: 3/4 of the available memory). */
+  memory?: number | string;
+  /** Force whole or streamed runs (default "auto"). */
+  run?: RunMode;
 }
 
 /** Cut the text like `extract`, run the lens on every sequence, and return per-sequence results and the summary. */
-export async function logitLens(opts: LogitLensOptions): Promise<{ sequences: SequenceLens[]; summary: LensSummary; tokenizer: TextTokenizer }> {
+export async function logitLens(opts: LogitLensOptions): Promise<{ sequences: SequenceLens[]; summary: LensSummary; tokenizer: TextTokenizer; streamed: boolean }> {
   const docs = loadTextSource(opts.text);
-  const dir = await resolveModel(opts.model, { revision: opts.revision });
-  const model = loadLensModel(dir);
+  const model = await openModel(opts.model, { revision: opts.revision, memory: opts.memory, run: opts.run });
   try {
-    const seqLen = opts.seqLen ?? Math.min(256, model.config.n_ctx);
-    if (seqLen > model.config.n_ctx) throw new Error(`--seq-len ${seqLen} exceeds the model's n_ctx ${model.config.n_ctx}`);
-    const tokenizer = loadTokenizer(dir, model.config);
+    const seqLen = sequenceLength(model.config, opts.seqLen, 256, "--seq-len");
+    const tokenizer = model.tokenizer;
     const ids = [...cutSequences(docs, tokenizer, { seqLen, maxTokens: opts.maxTokens ?? 4096, spread: opts.spread })]
       .map((s) => s.tokenIds)
       .filter((s) => s.length >= 2);
     if (ids.length === 0) throw new Error(`text: ${opts.text} gives no sequence of 2 or more tokens`);
     const sequences = await lensSequences(model, ids, opts.batchSize ?? 8);
-    return { sequences, summary: summarizeLens(sequences), tokenizer };
+    return { sequences, summary: summarizeLens(sequences), tokenizer, streamed: model.streamed };
   } finally {
     model.dispose();
   }

@@ -11,7 +11,9 @@
  */
 import { GramAccumulator } from "../numerics/moments";
 import { topEigenvalue } from "./top-eigenvalue";
+import { UndefinedMetricError } from "./undefined-metric";
 
+/** Anisotropy of one state: largest covariance eigenvalue over the trace, with both parts and the token count. */
 export interface AnisotropyResult {
   /** lambda_max / trace of the centred covariance, in [1/d_model, 1]. */
   anisotropy: number;
@@ -50,7 +52,7 @@ export class AnisotropyAccumulator {
     if (n < 2) throw new Error(`${this.gram.fn}: need at least 2 tokens, got ${n}`);
     const trace = this.gram.centeredSumSquares(0);
     if (!(trace > 0)) {
-      throw new Error(`${this.gram.fn}: '${this.gram.names[0]}' has no variance (every token is the same vector)`);
+      throw new UndefinedMetricError(`${this.gram.fn}: '${this.gram.names[0]}' has no variance (every token is the same vector)`, "no variance");
     }
     const top = topEigenvalue(this.gram.centered(0, 0), this.dModel).value;
     return { anisotropy: top / trace, topVariance: top / n, totalVariance: trace / n, tokens: n };

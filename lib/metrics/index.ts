@@ -21,8 +21,11 @@ export { randomBaselineExpected, randomBaseline } from "./random-baseline";
 export type { RandomBaseline } from "./random-baseline";
 export { anisotropy, AnisotropyAccumulator } from "./anisotropy";
 export type { AnisotropyResult } from "./anisotropy";
-export { intrinsicDimension, twoNNFromDistances, DEFAULT_KEEP_FRACTION } from "./intrinsic-dimension";
-export type { TwoNNOptions, TwoNNResult } from "./intrinsic-dimension";
+export {
+  intrinsicDimension, twoNNFromDistances, twoNNFit, defaultKeepFraction, DEFAULT_KEEP_FRACTION, LLM_MICROSCOPE_KEEP_FRACTION, TWONN_ESTIMATORS,
+} from "./intrinsic-dimension";
+export type { TwoNNOptions, TwoNNResult, TwoNNFit, TwoNNFitOptions, TwoNNEstimator } from "./intrinsic-dimension";
+export { UndefinedMetricError, valueOrUndefined } from "./undefined-metric";
 export { twoNearestNeighbours } from "./neighbours";
 export type { TwoNearest, TwoNearestOptions } from "./neighbours";
 export { topEigenvalue } from "./top-eigenvalue";

@@ -5,6 +5,7 @@
 import { GramAccumulator } from "../numerics/moments";
 import type { StorageDtype } from "../numerics/cut";
 import { type CutReport, GramFactor, explainedSumSquares, solveMap } from "../numerics/solve";
+import { UndefinedMetricError } from "./undefined-metric";
 
 /**
  * A score clamped to [0, 1]: explained / total can leave the interval by rounding only (an
@@ -40,7 +41,7 @@ export interface ScoreOptions {
    * An explicit cut-off with numpy/torch pinv semantics, replacing the default precision cut:
    * singular values of the centred, column-equilibrated X at or below rcond x the largest are cut.
    * Default: the precision cut, which keeps every direction the stored values resolve (see
-   * `storage` and docs/tensor.md, "Numerics").
+   * `storage` and docs/numerics.md, "Numerics").
    */
   rcond?: number;
   /**
@@ -129,7 +130,7 @@ export class LinearityAccumulator {
   factor(): GramFactor {
     const f = this.acc.factor(0, { rcond: this.opts.rcond, storage: this.opts.storage });
     if (f.rank === 0) {
-      throw new Error(`${this.acc.fn}: '${this.acc.names[0]}' has no variance (every row is the same); the score is undefined`);
+      throw new UndefinedMetricError(`${this.acc.fn}: '${this.acc.names[0]}' has no variance (every row is the same); the score is undefined`, `${this.acc.names[0]} has no variance`);
     }
     return f;
   }
@@ -158,7 +159,9 @@ export class LinearityAccumulator {
   result(): PairScore {
     const fn = this.acc.fn;
     const yy = this.acc.centeredSumSquares(1);
-    if (!(yy > 0)) throw new Error(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); the score is undefined`);
+    if (!(yy > 0)) {
+      throw new UndefinedMetricError(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); the score is undefined`, `${this.acc.names[1]} has no variance`);
+    }
     const f = this.factor();
     const out: PairScore = {
       score: clampScore(explainedSumSquares(f, this.crossXY(), this.dModelY) / yy),

@@ -26,6 +26,7 @@ import { checkChunk, checkFinite } from "../numerics/check";
 /** float32 unit roundoff. */
 const EPS32 = 2 ** -24;
 
+/** Options of the exact nearest-neighbour search: rows per block, float32 candidates rescanned in float64, the caller's name for errors. */
 export interface TwoNearestOptions {
   /** Rows per matmul block (a block pair's [block, block] float32 product is in memory at once). Default 1024. */
   blockRows?: number;
@@ -35,6 +36,7 @@ export interface TwoNearestOptions {
   fn?: string;
 }
 
+/** Each token's distances to its first and second nearest neighbours (`r1`, `r2`, `[tokens]` each), and how many rows were rescanned in float64. */
 export interface TwoNearest {
   /** [tokens] distance to the nearest other row (0 for a row with a duplicate). */
   r1: Float64Array;
@@ -42,6 +44,8 @@ export interface TwoNearest {
   r2: Float64Array;
   /** Rows whose candidates could not prove the result and were rescanned in full. */
   rescanned: number;
+  /** Mean over rows of ||x_i - mean||, in float64: the length scale of the data (LLM-Microscope's TwoNN divides by it). */
+  meanCentredNorm: number;
 }
 
 /** Squared float64 distance between rows i and j of x [tokens, d]. */
@@ -84,15 +88,19 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
   const centred = new Float32Array(n * d);
   const sq = new Float64Array(n); // squared norms of the float32 centred rows
   let maxNorm = 0;
+  let normSum = 0; // of the float64 centred rows' norms
   for (let t = 0; t < n; t++) {
-    let s = 0;
+    let s = 0, s64 = 0;
     for (let c = 0; c < d; c++) {
-      const v = Math.fround(x[t * d + c] - mean[c]);
+      const exact = x[t * d + c] - mean[c];
+      const v = Math.fround(exact);
       centred[t * d + c] = v;
       s += v * v;
+      s64 += exact * exact;
     }
     sq[t] = s;
     maxNorm = Math.max(maxNorm, Math.sqrt(s));
+    normSum += Math.sqrt(s64);
   }
 
   // Stage 1: the k nearest candidates per row by float32 distances, sorted ascending.
@@ -169,5 +177,5 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
     r1[i] = Math.sqrt(a);
     r2[i] = Math.sqrt(b);
   }
-  return { r1, r2, rescanned };
+  return { r1, r2, rescanned, meanCentredNorm: normSum / n };
 }

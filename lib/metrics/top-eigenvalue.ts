@@ -11,6 +11,7 @@
  */
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 
+/** The largest eigenvalue of a symmetric matrix, with the Lanczos steps taken and the residual of the estimate. */
 export interface TopEigenvalue {
   /** The largest eigenvalue. */
   value: number;

@@ -1,14 +1,19 @@
 /**
- * What a model family provides (checkpoint names, converters, forward pass) and the one place
- * where a checkpoint's tensors are checked against its config.
+ * What a model family is, in one record (lib/models/<family>/family.ts): its config.json
+ * normalizer, its checkpoint names and shapes, how one block's and the head's weights are read
+ * from a checkpoint, its block, and where its positions end. Everything else (loading, streaming,
+ * the readout, pruned folders) is written once against this record, so the family is known in its
+ * own folder only. Also the one place where a checkpoint's tensors are checked against its config.
  */
-import type * as tf from "@tensorflow/tfjs-core";
-import type { DecoderConfig } from "./config";
-import type { ModelWeights } from "./roles";
-import type { ForwardOptions, ForwardOutput, StateDict } from "./types";
+import * as tf from "@tensorflow/tfjs-core";
+import type { DecoderConfig, Family } from "./config";
+import type { FamilyBlock } from "./common/forward";
+import { transposeWeight } from "./common/transpose";
+import type { BlockWeights, ModelWeights } from "./roles";
+import type { StateDict } from "./types";
 import { checkWeights, type WeightSpec } from "./weights";
 
-/** How a family's checkpoints are named; independent of its weight type. */
+/** How a family's checkpoints are named. */
 export interface CheckpointFormat {
   /** Checkpoint name -> the name the spec uses (strips or adds model-class prefixes). */
   canonicalName(name: string): string;
@@ -16,17 +21,45 @@ export interface CheckpointFormat {
   weightSpec(cfg: DecoderConfig): WeightSpec;
 }
 
-/** A model family: its checkpoint format, converters to and from the role names, and its forward. */
-export interface FamilyRunner<P extends ModelWeights> extends CheckpointFormat {
+/** The weights outside the blocks other than the two vocabulary tables (kept resident when streaming). */
+export type HeadWeights = Pick<ModelWeights, "embed_proj" | "pos_embed" | "ln_final" | "unembed_proj">;
+
+/** One model family (see the file comment). */
+export interface ModelFamily extends CheckpointFormat {
+  readonly name: Family;
+  /** config.json `model_type` values this family runs. */
+  readonly modelTypes: readonly string[];
+  /** config.json (a checked object) -> the canonical config; throws one line for unsupported variants. */
+  normalize(hf: Record<string, unknown>, modelType: string): Omit<DecoderConfig, "hf">;
+  /** config.json keys that may hold the block count, in HF's order of preference. */
+  readonly layerCountKeys: readonly string[];
+  /** Canonical name prefix of the blocks: block l's tensors are `${blockPrefix}${l}.<rest>`. */
+  readonly blockPrefix: string;
+  /** Canonical name of the token embedding, [d_vocab, d_embed]. */
+  readonly embedName: string;
+  /** Canonical name of the untied output projection, nn.Linear [d_vocab, d_embed] without bias. */
+  readonly unembedName: string;
   /**
-   * Canonically named state dict, already checked against weightSpec (see {@link weightsFromHf})
-   * -> weights by role (new tensors; the caller still owns `sd`).
+   * The longest sequence the model can run: n_ctx for learned positions (GPT-2, OPT); undefined
+   * for rotary families, which run past max_position_embeddings as HF does.
    */
-  fromHf(cfg: DecoderConfig, sd: StateDict): P;
-  /** Inverse of fromHf: canonical HF names in HF layout (new tensors), ready for saveCheckpoint. */
-  toHf(cfg: DecoderConfig, p: P): StateDict;
-  /** The forward pass. */
-  forward(cfg: DecoderConfig, p: P, ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
+  maxPositions(cfg: DecoderConfig): number | undefined;
+  /** Block l's weights by role from a checked, canonically named state dict holding at least that block (new tensors). */
+  blockFromHf(cfg: DecoderConfig, sd: StateDict, l: number): BlockWeights;
+  /** The head weights (positions, projections, final norm) from a checked state dict (new tensors). */
+  headFromHf(cfg: DecoderConfig, sd: StateDict): HeadWeights;
+  /** Inverse of {@link weightsFromHf}: canonical HF names in HF layout (new tensors), ready for saveCheckpoint. */
+  toHf(cfg: DecoderConfig, p: ModelWeights): StateDict;
+  /** The block, its per-run constants and its norm (lib/models/<family>/forward.ts). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly decoder: FamilyBlock<any>;
+}
+
+/** Split a canonical tensor name into its block index and the rest, or undefined outside the blocks. */
+export function parseBlockName(family: ModelFamily, name: string): { block: number; rest: string } | undefined {
+  if (!name.startsWith(family.blockPrefix)) return undefined;
+  const m = /^(\d+)(\..*)$/.exec(name.slice(family.blockPrefix.length));
+  return m ? { block: Number(m[1]), rest: m[2] } : undefined;
 }
 
 /**
@@ -46,13 +79,27 @@ export function checkCheckpoint(
   return canonical;
 }
 
+/** The parts of a family record that read weights (what its convert.ts defines). */
+export type WeightParts = Pick<ModelFamily, "embedName" | "unembedName" | "blockFromHf" | "headFromHf">;
+
+/** A checked, canonically named state dict -> all weights by role (new tensors; `sd` stays the caller's). */
+export function assembleWeights(family: WeightParts, cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  return {
+    embed: tf.clone(sd[family.embedName]) as tf.Tensor2D,
+    ...family.headFromHf(cfg, sd),
+    blocks: Array.from({ length: cfg.n_layers }, (_, l) => family.blockFromHf(cfg, sd, l)),
+    // nn.Linear [d_vocab, d_embed] -> [d_embed, d_vocab]; tied models read the embedding instead.
+    unembed: cfg.tie_word_embeddings ? undefined : { w: transposeWeight(sd[family.unembedName] as tf.Tensor2D) },
+  };
+}
+
 /**
  * An in-memory HF state dict (any accepted name prefixes) -> weights by role, after
  * {@link checkCheckpoint}. New tensors; the caller still owns `sd`.
  */
-export function weightsFromHf<P extends ModelWeights>(runner: FamilyRunner<P>, cfg: DecoderConfig, sd: StateDict): P {
-  checkCheckpoint(runner, cfg, `${cfg.model_type} checkpoint`, new Map(Object.entries(sd).map(([n, t]) => [n, t.shape])));
+export function weightsFromHf(family: ModelFamily, cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  checkCheckpoint(family, cfg, `${cfg.model_type} checkpoint`, new Map(Object.entries(sd).map(([n, t]) => [n, t.shape])));
   const canonical: StateDict = {};
-  for (const [name, t] of Object.entries(sd)) canonical[runner.canonicalName(name)] = t;
-  return runner.fromHf(cfg, canonical);
+  for (const [name, t] of Object.entries(sd)) canonical[family.canonicalName(name)] = t;
+  return assembleWeights(family, cfg, canonical);
 }

@@ -1,38 +1,31 @@
 /**
  * Blocks stored as an affine map (config.json field `linearity_linear_blocks`, written by
  * `linearity prune --replace linear`; the format is described in lib/interventions/pruned-config.ts
- * and docs/interventions.md) and the per-family block naming the loader and the pruner share.
+ * and docs/interventions.md) and the block naming the loader and the pruner share (from the
+ * family records).
  */
 import type { Family } from "./config";
+import { parseBlockName as parseFamilyBlockName } from "./family";
+import { FAMILIES } from "./registry";
 import type { WeightSpec } from "./weights";
 
 /** config.json field: blocks computed as an affine map (folder numbering, ascending). */
 export const LINEAR_BLOCKS_FIELD = "linearity_linear_blocks";
 
-/** The config key holding the number of blocks, per family. */
+/** The config key holding the number of blocks: the first of the family's keys present (HF's preference). */
 export function blockCountKey(family: Family, hf: Readonly<Record<string, unknown>>): string {
-  if (family === "gpt2") return hf.n_layer !== undefined ? "n_layer" : "num_hidden_layers";
-  return "num_hidden_layers";
+  const keys = FAMILIES[family].layerCountKeys;
+  return keys.find((k) => hf[k] !== undefined) ?? keys[0];
 }
-
-/** Block name prefixes as the loader's canonical names spell them. */
-const BLOCK_PATTERN: Record<Family, RegExp> = {
-  llama: /^(model\.layers\.)(\d+)(\..*)$/,
-  gpt2: /^(h\.)(\d+)(\..*)$/,
-  opt: /^(model\.decoder\.layers\.)(\d+)(\..*)$/,
-  gpt_neox: /^(gpt_neox\.layers\.)(\d+)(\..*)$/,
-};
-const BLOCK_PREFIX: Record<Family, string> = { llama: "model.layers.", gpt2: "h.", opt: "model.decoder.layers.", gpt_neox: "gpt_neox.layers." };
 
 /** Canonical name prefix of block l ("model.layers.3", "h.3", "model.decoder.layers.3"). */
 export function blockPrefix(family: Family, l: number): string {
-  return `${BLOCK_PREFIX[family]}${l}`;
+  return `${FAMILIES[family].blockPrefix}${l}`;
 }
 
 /** Split a canonical tensor name into its block index and the rest, or undefined outside blocks. */
 export function parseBlockName(family: Family, name: string): { block: number; rest: string } | undefined {
-  const m = BLOCK_PATTERN[family].exec(name);
-  return m ? { block: Number(m[2]), rest: m[3] } : undefined;
+  return parseFamilyBlockName(FAMILIES[family], name);
 }
 
 /** Names of a linear block's two tensors. */

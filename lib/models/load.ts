@@ -1,19 +1,21 @@
 /**
- * Load a local Hugging Face checkpoint folder: config.json plus model.safetensors, or shards
- * listed in model.safetensors.index.json. F32, F16 and BF16 weights become float32 tensors.
- * Every tensor name and shape is checked against the config before any weight is read.
+ * Open a local Hugging Face checkpoint folder: config.json plus model.safetensors, or shards
+ * listed in model.safetensors.index.json, every tensor name and shape checked against the config
+ * before any weight is read ({@link openCheckpoint}); {@link loadModel} then reads every weight
+ * (F32, F16 and BF16 become float32 tensors) into a whole, resident model. Streaming runs read
+ * the same opened checkpoint block by block (lib/models/stream/).
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as tf from "@tensorflow/tfjs-core";
 import { describeFsError } from "../io/errors";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
-import { declaredBlockCount, normalizeHfConfig, type DecoderConfig } from "./config";
-import { linear } from "./common/matmul";
-import { checkCheckpoint } from "./family";
-import { linearBlockNames, linearBlocks, parseBlockName, specWithLinearBlocks } from "./linear-blocks";
+import { declaredBlockCount, normalizeHfConfig, SUPPORTED_MODEL_TYPES, type DecoderConfig } from "./config";
+import { checkCheckpoint, parseBlockName, type ModelFamily } from "./family";
+import { linearBlocks, specWithLinearBlocks } from "./linear-blocks";
 import { FAMILIES } from "./registry";
-import type { Model, StateDict } from "./types";
+import type { Model } from "./types";
+import type { WeightSpec } from "./weights";
+import { wholeModel } from "./whole";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
 
@@ -88,15 +90,15 @@ export function openWeights(dir: string): Map<string, SafetensorsTensor> {
 }
 
 /**
- * The config's block count against the blocks the weights hold (`h.N.` / `layers.N.` names),
- * before anything of config size is built: a config.json claiming 5e7 blocks would otherwise
- * cost minutes and gigabytes before the shape check could fail.
+ * The config's block count against the blocks the weights hold (names under the family's block
+ * prefix), before anything of config size is built: a config.json claiming 5e7 blocks would
+ * otherwise cost minutes and gigabytes before the shape check could fail.
  */
-function checkBlockCount(dir: string, nLayers: number, names: Iterable<string>): void {
+function checkBlockCount(dir: string, family: ModelFamily, nLayers: number, names: Iterable<string>): void {
   const blocks = new Set<number>();
   for (const name of names) {
-    const m = /(?:^|\.)(?:h|layers)\.(\d+)\./.exec(name);
-    if (m !== null) blocks.add(Number(m[1]));
+    const b = parseBlockName(family, family.canonicalName(name));
+    if (b !== undefined) blocks.add(b.block);
   }
   if (nLayers > blocks.size) {
     const held = blocks.size === 0 ? "no blocks" : `${blocks.size} blocks (${Math.min(...blocks)}..${Math.max(...blocks)})`;
@@ -106,101 +108,58 @@ function checkBlockCount(dir: string, nLayers: number, names: Iterable<string>):
   }
 }
 
+/** A checkpoint folder opened and checked, no weight read yet. */
+export interface OpenedCheckpoint {
+  readonly dir: string;
+  /** config.json as read. */
+  readonly hfConfig: Record<string, unknown>;
+  readonly config: DecoderConfig;
+  readonly family: ModelFamily;
+  /** What the checkpoint holds (the family's spec, with a pruned folder's linear blocks). */
+  readonly spec: WeightSpec;
+  /** Blocks a pruned folder stores as an affine map (linear-blocks.ts), ascending. */
+  readonly linearBlocks: readonly number[];
+  /** Canonical name -> lazy tensor, for every weight the family uses (ignored buffers left out). */
+  readonly tensors: ReadonlyMap<string, SafetensorsTensor>;
+}
+
 /**
- * Load the checkpoint in `dir` and return a runnable {@link Model}. Throws a one-line error for
- * a missing/invalid config.json, an unsupported model_type, missing weight files, non-float
- * weights, or tensors that do not match the config (listing missing, misshaped and unexpected).
+ * Open `dir` (see the file comment). Throws a one-line error for a missing/invalid config.json,
+ * an unsupported model_type, missing weight files, non-float weights, or tensors that do not
+ * match the config (listing missing, misshaped and unexpected).
  */
-export function loadModel(dir: string): Model {
+export function openCheckpoint(dir: string): OpenedCheckpoint {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
   // The declared block count meets the weights before the config is normalized: its per-block
   // settings are arrays of that length. (undefined: normalizing throws the reason.)
   const declared = declaredBlockCount(hfConfig) ?? normalizeHfConfig(hfConfig).n_layers;
   const opened = openWeights(dir);
-  checkBlockCount(dir, declared, opened.keys());
+  checkBlockCount(dir, FAMILIES[SUPPORTED_MODEL_TYPES[hfConfig.model_type as string]], declared, opened.keys());
   const config = normalizeHfConfig(hfConfig);
   const family = FAMILIES[config.family];
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.
-  const handles = new Map<string, SafetensorsTensor>();
-  // Blocks a pruned folder stores as an affine map (linear-blocks.ts) replace their usual weights.
   const linearIdx = linearBlocks(hfConfig, config.n_layers);
-  const familySpec = family.weightSpec(config);
-  const spec = specWithLinearBlocks(config.family, familySpec, linearIdx, config.d_model);
+  const spec = specWithLinearBlocks(config.family, family.weightSpec(config), linearIdx, config.d_model);
   const format = { canonicalName: family.canonicalName, weightSpec: () => spec };
   checkCheckpoint(format, config, `${dir}: ${config.model_type} checkpoint`, new Map([...opened].map(([n, t]) => [n, t.shape])));
-  for (const [name, t] of opened) handles.set(family.canonicalName(name), t);
-
-  // Read the weights the family uses (ignored buffers are skipped) as float32 tensors.
-  const sd: StateDict = {};
-  try {
-    for (const [name, t] of handles) {
-      if (!spec.required.has(name) && !spec.optional.has(name)) continue;
-      if (!FLOAT_DTYPES.has(t.dtype)) {
-        throw new Error(`${dir}: tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16 or BF16`);
-      }
-      sd[name] = tf.tensor(t.read(), t.shape, "float32");
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const [raw, t] of opened) {
+    const name = family.canonicalName(raw);
+    if (!spec.required.has(name) && !spec.optional.has(name)) continue; // ignored buffers
+    if (!FLOAT_DTYPES.has(t.dtype)) {
+      throw new Error(`${dir}: tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16 or BF16`);
     }
-    if (linearIdx.length === 0) {
-      const bound = family.bind(config, sd);
-      return { config, hfConfig, weights: bound.weights, forward: bound.forward, stateDict: bound.stateDict, dispose: bound.dispose };
-    }
-    return bindWithLinearBlocks(config, hfConfig, linearIdx, sd);
-  } finally {
-    tf.dispose(Object.values(sd));
+    tensors.set(name, t);
   }
+  return { dir, hfConfig, config, family, spec, linearBlocks: linearIdx, tensors };
 }
 
 /**
- * Bind a checkpoint whose `linearIdx` blocks are affine maps: resid_post = resid_pre W^T + b, W
- * stored [out, in] like nn.Linear. The family's own tensors of those blocks are absent; zeros
- * stand in for them so the family converter sees a complete checkpoint, and the forward never
- * reads them (a blockOverride computes those blocks). stateDict() gives the folder's tensors back.
+ * Load the checkpoint in `dir` whole (every weight resident as float32) and return a runnable
+ * {@link Model}. Errors as {@link openCheckpoint}. Commands open models with openModel
+ * (lib/models/open.ts), which streams the weights when they do not fit the memory budget.
  */
-function bindWithLinearBlocks(config: DecoderConfig, hfConfig: Record<string, unknown>, linearIdx: number[], sd: StateDict): Model {
-  const family = FAMILIES[config.family];
-  const affine = new Map<number, { w: tf.Tensor2D; b: tf.Tensor1D }>();
-  for (const l of linearIdx) {
-    const names = linearBlockNames(config.family, l);
-    affine.set(l, { w: tf.transpose(sd[names.weight]) as tf.Tensor2D, b: tf.clone(sd[names.bias]) as tf.Tensor1D });
-  }
-  const full: StateDict = {};
-  const zeros: tf.Tensor[] = [];
-  for (const [name, t] of Object.entries(sd)) if (!/\.linear\.(weight|bias)$/.test(name)) full[name] = t;
-  for (const [name, shape] of family.weightSpec(config).required) {
-    if (!(name in full)) zeros.push((full[name] = tf.zeros([...shape])));
-  }
-  const bound = family.bind(config, full);
-  tf.dispose(zeros);
-  const isPlaceholder = (name: string) => affine.has(parseBlockName(config.family, name)?.block ?? -1);
-  return {
-    config,
-    hfConfig,
-    weights: bound.weights,
-    forward: (ids, opts = {}) =>
-      bound.forward(ids, {
-        ...opts,
-        // A caller's override wins; otherwise linear blocks run their affine map.
-        blockOverride: (l, x) => opts.blockOverride?.(l, x) ?? (affine.has(l) ? linear(x, affine.get(l)!.w, affine.get(l)!.b) : undefined),
-      }),
-    stateDict: () => {
-      const out = bound.stateDict();
-      for (const name of Object.keys(out)) {
-        if (isPlaceholder(name)) {
-          out[name].dispose();
-          delete out[name];
-        }
-      }
-      for (const [l, { w, b }] of affine) {
-        const names = linearBlockNames(config.family, l);
-        out[names.weight] = tf.transpose(w);
-        out[names.bias] = tf.clone(b);
-      }
-      return out;
-    },
-    dispose: () => {
-      bound.dispose();
-      tf.dispose([...affine.values()].flatMap(({ w, b }) => [w, b]));
-    },
-  };
+export function loadModel(dir: string): Model {
+  return wholeModel(openCheckpoint(dir));
 }

@@ -5,6 +5,13 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { writeFileAtomic } from "../io/atomic";
 import { writeSafetensors, type SafetensorsInput } from "../io/safetensors";
 
+/** A weight read only when it is written (e.g. a tensor of another checkpoint), so a folder larger than memory can be saved. */
+export interface LazyWeight {
+  readonly shape: readonly number[];
+  /** The float32 values. */
+  read(): Float32Array;
+}
+
 /** Weight dtypes a checkpoint can be saved in (safetensors names or torch_dtype names). */
 export type SaveDtype = "F32" | "F16" | "BF16" | "float32" | "float16" | "bfloat16";
 
@@ -17,12 +24,12 @@ const SAFETENSORS_DTYPE: Record<SaveDtype, "F32" | "F16" | "BF16"> = {
  * (created if needed). Each file is written to a temporary name and renamed into place, so a
  * crash leaves either the old file or the new one, never a torn one. model.safetensors is
  * written before config.json, so a folder whose config.json is new has its weights complete.
- * F16/BF16 round to nearest even.
+ * F16/BF16 round to nearest even. A {@link LazyWeight} is read only while it is written, one at a time.
  */
 export function saveCheckpoint(
   dir: string,
   hfConfig: Record<string, unknown>,
-  tensors: Record<string, tf.Tensor>,
+  tensors: Record<string, tf.Tensor | LazyWeight>,
   dtype: SaveDtype = "F32",
 ): void {
   const st = SAFETENSORS_DTYPE[dtype];
@@ -36,6 +43,10 @@ export function saveCheckpoint(
   const inputs: Record<string, SafetensorsInput> = {};
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name];
+    if ("read" in t) {
+      inputs[name] = { dtype: st, shape: t.shape, data: () => t.read() };
+      continue;
+    }
     if (t.dtype !== "float32") throw new Error(`saveCheckpoint: tensor '${name}' is ${t.dtype}, expected float32`);
     inputs[name] = { dtype: st, shape: t.shape, data: t.dataSync() as Float32Array };
   }

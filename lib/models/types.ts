@@ -1,6 +1,7 @@
 /** Types shared by every model family. */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "./config";
+import type { Readout } from "./readout";
 import type { ModelWeights } from "./roles";
 
 /**
@@ -13,10 +14,12 @@ import type { ModelWeights } from "./roles";
  * - `resid_post`: the block's output (resid_mid + mlp_out, normed for post-LN OPT blocks).
  */
 export const BLOCK_POINTS = ["resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"] as const;
+/** One of the per-block points a forward pass can return (`BLOCK_POINTS`). */
 export type BlockPoint = (typeof BLOCK_POINTS)[number];
 
 /** Every point a run can read: the block points (one tensor per block) and `ln_final` (one tensor). */
 export const HOOK_POINTS = [...BLOCK_POINTS, "ln_final"] as const;
+/** One of the named points a forward pass can return (`HOOK_POINTS`). */
 export type HookPoint = (typeof HOOK_POINTS)[number];
 
 /**
@@ -62,10 +65,17 @@ export interface Model {
   readonly config: DecoderConfig;
   /** config.json as read. */
   readonly hfConfig: Record<string, unknown>;
-  /** The weights under their role names (owned by the model: do not dispose). */
-  readonly weights: ModelWeights;
+  /**
+   * The weights under their role names (owned by the model: do not dispose), when they are
+   * resident; undefined for a model that streams its weights from disk block by block.
+   */
+  readonly weights?: ModelWeights;
+  /** True when each forward reads the weights from disk one block at a time (lib/models/stream/). */
+  readonly streamed: boolean;
   /** Run token ids [batch, pos] int32 (equal-length rows, no padding) through the model. */
   forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardOutput;
+  /** The final norm and unembedding, applied to any hidden state (the logit lens). */
+  readonly readout: Readout;
   /** The weights as a Hugging Face state dict (new tensors in HF layout, ready for saveCheckpoint). */
   stateDict(): StateDict;
   /** Free the weights. */

@@ -23,22 +23,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { broadcast_util, util } from "@tensorflow/tfjs-core";
 import { nativeBlas, type NativeBlas } from "./blas";
-
-/** The parts of tfjs-backend-wasm's BackendWasm these kernels use (its dist/backend_wasm.d.ts). */
-interface WasmBackend {
-  dataIdMap: { get(dataId: object): { memoryOffset: number; shape: number[]; dtype: string } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  wasm: { HEAPU8: Uint8Array };
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-
-/** The wasm heap as float32, viewed afresh (the heap's buffer changes when memory grows). */
-function heapView(backend: WasmBackend, t: tf.TensorInfo): Float32Array {
-  const data = backend.dataIdMap.get(t.dataId);
-  if (data === undefined) throw new Error("native matmul: a tensor's data is not on the wasm backend");
-  return new Float32Array(backend.wasm.HEAPU8.buffer, data.memoryOffset, util.sizeFromShape(t.shape));
-}
+import { heapView, type KernelArgs, type WasmBackend } from "./wasm-heap";
 
 /**
  * For each batch item of the broadcast batch shape `outer` (row-major), which matrix of an operand

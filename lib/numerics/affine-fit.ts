@@ -26,7 +26,7 @@ export interface AffineFitOptions {
   rcond?: number;
   /** Rows per float32 product block (default DEFAULT_BLOCK_ROWS). */
   blockRows?: number;
-  /** x's product route: "auto" (default; see docs/tensor.md), "float32" or "float64". */
+  /** x's product route: "auto" (default; see docs/numerics.md), "float32" or "float64". */
   route?: "auto" | "float32" | "float64";
   /** Names in error messages. */
   fn?: string;

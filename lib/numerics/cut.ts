@@ -21,7 +21,7 @@
  * below what the float64 sums resolve, GRAM_ULPS float64 ulps of the (shifted) raw diagonal: the
  * Gram's entries carry the rounding of sums of exact products. Without eigenvectors (the Cholesky
  * fast path, which must prove that nothing is near the cut) the bound takes max_j N_j instead.
- * Calibrated on the accuracy cases of test/metrics/accuracy.test.ts (docs/tensor.md, "Accuracy").
+ * Calibrated on the accuracy cases of test/metrics/accuracy.test.ts (docs/numerics.md, "Accuracy").
  *
  * The override, **rcond** (numpy/torch pinv semantics): lambda_k <= rcond^2 lambda_max is cut.
  */

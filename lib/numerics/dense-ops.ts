@@ -4,7 +4,7 @@
  * the system's LAPACK / BLAS through native/blas.c (dpotrf, dtrsm, dtrsv, dtrmv, dsyevr or
  * dsyevd, dgemm).
  * At d_model 4,096 the JavaScript Cholesky alone takes ~15 s and the eigensolver minutes; OpenBLAS
- * does both in about a second (docs/tensor.md, "Solves").
+ * does both in about a second (docs/numerics.md, "Solves").
  *
  * The native set falls back call by call: a library without one symbol (a CBLAS without LAPACK,
  * say) runs only that call in JavaScript. Factors are row-major lower triangles in both, so the

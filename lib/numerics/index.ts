@@ -1,7 +1,7 @@
 /**
  * How linear-algebra answers are computed: argument checks, seeded random numbers, streaming
  * moment (Gram) accumulation with its warm-up estimation, float64 factorizations and solves with
- * pinv semantics. lib/metrics says WHAT is measured on top of these. See docs/tensor.md.
+ * pinv semantics. lib/metrics says WHAT is measured on top of these. See docs/numerics.md.
  */
 export { checkShape, checkFinite, checkChunk } from "./check";
 export type { Dim } from "./check";

@@ -2,7 +2,7 @@
  * Streaming second moments of several hidden states, in O(d_model^2) memory whatever the number
  * of tokens. This is the only O(tokens * d_model^2) work in the package.
  *
- * Numerics (see docs/tensor.md, "Accuracy"):
+ * Numerics (see docs/numerics.md, "Accuracy"):
  * - Each state is shifted by a fixed vector s (the float32-rounded column mean of the first
  *   rows) before any product. Covariances are shift-invariant; the exact correction is applied
  *   in float64 from the column sums of the shifted data, so a large mean never meets float32
@@ -76,7 +76,7 @@ const F32_MIN_SCALED = 2 ** -60;
 /**
  * Rows per float32 matmul block. The float32 sums inside one matmul carry an error that grows
  * like sqrt(rows): 256 keeps the score within ~2e-7 of float64 on well-conditioned states
- * (1024: ~6e-7; docs/tensor.md, "Accuracy").
+ * (1024: ~6e-7; docs/numerics.md, "Accuracy").
  */
 export const DEFAULT_BLOCK_ROWS = 256;
 

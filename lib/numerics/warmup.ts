@@ -14,7 +14,7 @@ export const EPS32 = 2 ** -24;
 /**
  * Largest predicted error, cond * EPS32 * sqrt(blockRows), for which the float32 route is kept:
  * cond <= ~310 at the default 256-row blocks (cond: of the correlation matrix, i.e. the squared
- * condition number of the column-equilibrated state). Calibrated in docs/tensor.md ("Accuracy"):
+ * condition number of the column-equilibrated state). Calibrated in docs/numerics.md ("Accuracy"):
  * the float32 route's score error measured 1.2e-7 at cond 140 and 6.4e-7 at cond 1,200 (256-row
  * blocks), so this keeps it near 2e-7, well inside the 1e-6 contract.
  */

@@ -11,8 +11,10 @@ import { figureHash, figureHtml } from "./html";
 import { nextFigureSlot } from "./session";
 import { figureSvg } from "./svg";
 
+/** The MIME type of Plotly's JSON figure, rendered by JupyterLab's Plotly extension and VS Code. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
+/** Options every chart takes: the significant digits its numbers are rounded to (default 4). */
 export interface FigureOptions {
   /** Significant digits kept in the figure's numbers (default 4; Infinity keeps them all). */
   digits?: number;

@@ -9,6 +9,7 @@ import type { MimeBundle } from "./display";
 
 type Numbers = ArrayLike<number>;
 
+/** Titles and size shared by every chart: the chart's and its two axes' titles, height, width. */
 export interface AxisTitles {
   title?: string;
   xTitle?: string;
@@ -18,6 +19,7 @@ export interface AxisTitles {
   width?: number;
 }
 
+/** One line of a line chart: name, y values, optional x, dash, colour and markers. */
 export interface LineSeries {
   name: string;
   y: Numbers;
@@ -30,6 +32,7 @@ export interface LineSeries {
   markers?: boolean;
 }
 
+/** Input of `lineChart` / `lineFigure`: the series, a shared x, reference lines, axis settings. */
 export interface LineChartSpec extends AxisTitles, FigureOptions {
   series: LineSeries[];
   x?: ArrayLike<number | string>;
@@ -89,6 +92,7 @@ export function lineChart(spec: LineChartSpec): MimeBundle | undefined {
   return plotFigure(lineFigure(spec), spec);
 }
 
+/** Input of `histogram` / `histogramFigure`: one array or named arrays, binned in TypeScript. */
 export interface HistogramSpec extends AxisTitles, FigureOptions {
   /** One sample, or several named samples drawn over each other on the same bins. */
   values: Numbers | { name: string; values: Numbers }[];
@@ -179,6 +183,7 @@ export function histogram(spec: HistogramSpec): MimeBundle | undefined {
   return plotFigure(histogramFigure(spec), spec);
 }
 
+/** Input of `heatmap` / `heatmapFigure`: `z[row][col]` (NaN cells left empty), labels and colour scale. */
 export interface HeatmapSpec extends AxisTitles, FigureOptions {
   /** Rows of values: z[row][column]; NaN/undefined cells are drawn empty. */
   z: ArrayLike<number>[];
@@ -227,6 +232,7 @@ export function heatmap(spec: HeatmapSpec): MimeBundle | undefined {
   return plotFigure(heatmapFigure(spec), spec);
 }
 
+/** Input of `barChart` / `barFigure`: category labels and one bar series per entry. */
 export interface BarChartSpec extends AxisTitles, FigureOptions {
   /** Category labels. */
   x: ArrayLike<string | number>;

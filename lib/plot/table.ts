@@ -17,6 +17,7 @@ export interface DataFrameLike {
 /** A DataFrame, a list of records, or explicit columns and rows. */
 export type TableInput = DataFrameLike | Record<string, unknown>[] | { columns: string[]; rows: unknown[][] };
 
+/** Options of `showTable`: title, decimals, index column, row limit. */
 export interface TableOptions {
   /** Caption above the table. */
   title?: string;

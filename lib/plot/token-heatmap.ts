@@ -6,6 +6,7 @@
  */
 import { displayBundle, type MimeBundle } from "./display";
 
+/** One line of a token heat map: a label and one value per token. */
 export interface TokenHeatmapRow {
   /** Row label, e.g. "block 3". */
   label: string;
@@ -13,6 +14,7 @@ export interface TokenHeatmapRow {
   values: ArrayLike<number>;
 }
 
+/** Input of `tokenHeatmap`: the token pieces, the rows of values, titles, colour scaling (global or per row), decimals. */
 export interface TokenHeatmapSpec {
   /** [pos] the text of each token as it should be shown (see tokenPieces). */
   tokens: readonly string[];

@@ -8,6 +8,7 @@ import { ByteTokenizer } from "./byte";
 import { HfTokenizer } from "./hf";
 import type { TextTokenizer, TokenizerModelConfig } from "./types";
 
+/** The tokenizer of a model folder: Hugging Face's tokenizer.json, else the byte-level tokenizer of this project's models. */
 export function loadTokenizer(dir: string, config: TokenizerModelConfig = {}): TextTokenizer {
   if (fs.existsSync(path.join(dir, "tokenizer.json"))) return HfTokenizer.fromDir(dir, config);
   const vocab = config.d_vocab ?? config.vocab_size;

@@ -12,6 +12,7 @@ export interface Encoded {
   offsets: [number, number][];
 }
 
+/** What extraction, evaluation and the lens need from a tokenizer: encode (with offsets), decode, BOS id, vocabulary size. */
 export interface TextTokenizer {
   encode(text: string): Encoded;
   decode(ids: readonly number[]): string;

@@ -14,8 +14,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { fsyncDir, removeStaleTemps, writeFileAtomic } from "../io/atomic";
-import { mkdirp } from "../io/errors";
+import { removeStaleTemps, writeFileAtomic } from "../io/atomic";
+import { writeFolderAtomic } from "../io/atomic-folder";
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from "../io/safetensors";
 import { saveCheckpoint } from "../models/save";
 import type { StateDict } from "../models/types";
@@ -50,32 +50,6 @@ const STEP_DIR = /^step-(\d+)$/;
 /** Folder name of a step, zero-padded so names sort by step. */
 export function stepDirName(step: number): string {
   return `step-${String(step).padStart(6, "0")}`;
-}
-
-/** Write a folder's files into a temporary sibling, then rename it to `dir` (replacing it). */
-function writeFolderAtomic(dir: string, fill: (tmp: string) => void): void {
-  const parent = path.dirname(dir);
-  mkdirp(parent);
-  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
-  try {
-    fill(tmp);
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  if (fs.existsSync(dir)) {
-    // Replace an older folder of the same step (a rerun after resume): move it aside first.
-    const old = path.join(parent, `.${path.basename(dir)}.old-${process.pid}`);
-    fs.rmSync(old, { recursive: true, force: true });
-    fs.renameSync(dir, old);
-    fs.renameSync(tmp, dir);
-    fs.rmSync(old, { recursive: true, force: true });
-  } else {
-    fs.renameSync(tmp, dir);
-  }
-  fsyncDir(parent);
 }
 
 /** Write a full training checkpoint (float32 weights, optimizer moments, trainer state). */

@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import { writeFileAtomic } from "../io/atomic";
 
+/** One row of a training run's learning curve: step, learning rate, train and validation loss, tokens seen, seconds, regularizer terms. */
 export interface CurveRow {
   step: number;
   lr: number;

@@ -15,6 +15,8 @@ import { idsTensor } from "../models/common/ids";
 import { llamaForward } from "../models/llama/forward";
 import { removeStaleTemps, writeFileAtomic } from "../io/atomic";
 import { mkdirp } from "../io/errors";
+import { acquireOutputLock } from "../io/lock";
+import { guardOutput } from "../io/output-guard";
 import { AdamW } from "../optim/adamw";
 import {
   listCheckpoints,
@@ -110,13 +112,33 @@ function pick(o: TrainOptions, keys: readonly (keyof TrainOptions)[]): Record<st
   return out;
 }
 
-/** Run (or resume) training. `resume`: continue from the newest checkpoint under `opts.out`. */
+/** True for a folder a `train` run wrote (its checkpoints, curve, summary or final model). */
+export function isTrainRunFolder(dir: string): boolean {
+  return [RUN_FILES.checkpoints, RUN_FILES.curve, RUN_FILES.summary, RUN_FILES.snapshots].some((f) => fs.existsSync(path.join(dir, f)));
+}
+
+/**
+ * Run (or resume) training. `resume`: continue from the newest checkpoint under `opts.out`.
+ * `force`: write into an existing non-empty folder that no train run wrote. The output folder is
+ * checked (io/output-guard.ts) and locked (io/lock.ts) for the whole run.
+ */
 export async function train(
   opts: TrainOptions,
   texts: TrainTexts,
-  { resume = false, hooks = {} }: { resume?: boolean; hooks?: TrainHooks } = {},
+  { resume = false, force = false, hooks = {} }: { resume?: boolean; force?: boolean; hooks?: TrainHooks } = {},
 ): Promise<TrainResult> {
   checkTrainOptions(opts);
+  guardOutput(opts.out, { kind: "folder", flag: "'out'", force, ownFolder: isTrainRunFolder });
+  const lock = acquireOutputLock(opts.out, "train");
+  if (lock.tookOver !== undefined) hooks.onMessage?.(lock.tookOver);
+  try {
+    return await trainLocked(opts, texts, resume, hooks);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(opts: TrainOptions, texts: TrainTexts, resume: boolean, hooks: TrainHooks): Promise<TrainResult> {
   ensureGradients();
   const say = (m: string) => hooks.onMessage?.(m);
   const sizes: ModelSizes = { ...opts.model, n_ctx: opts.seqLen };

@@ -9,7 +9,7 @@ import { normalizeHfConfig, type DecoderConfig } from "../models/config";
 import type { StateDict } from "../models/types";
 import { weightsFromHf } from "../models/family";
 import { llamaToHf } from "../models/llama/convert";
-import { LLAMA } from "../models/llama/runner";
+import { LLAMA } from "../models/llama/family";
 import { disposeWeights, mapWeights, type ModelWeights } from "../models/roles";
 import type { NamedVariable } from "../optim/adamw";
 import { Rng } from "./random";

@@ -1,8 +1,17 @@
 /**
  * The consecutive-state regularizers of Razzhigaev et al. (2024, §4), as extra training losses:
  *
- *   cosine: R = sum_{l=1..L} mean_tokens (1 - cos(h_l, h_{l-1}))
- *   mse:    R = sum_{l=1..L} mean_tokens ||h_l - h_{l-1}||^2      (squared L2 over d_model)
+ *   cosine:   R = sum_{l=1..L} mean_tokens (1 - cos(h_l, h_{l-1}))
+ *   mse:      R = sum_{l=1..L} mean_tokens ||h_l - h_{l-1}||^2             (squared L2 over d_model)
+ *   mse-mean: R = sum_{l=1..L} mean_tokens ||h_l - h_{l-1}||^2 / d_model   (mean over d_model)
+ *
+ * `mse` is the paper's formula as printed; it grows with the width and with the stream's scale
+ * (3,443 on 16 held-out windows of the shipped model, so lambda 0.5 would be ~1,000x the LM
+ * loss). `mse-mean` is the per-d_model form, what torch's F.mse_loss(h_l, h_{l-1}) computes
+ * (mean over batch, pos and d_model): free of the width, the most plausible reading of the
+ * paper's lambda (docs/training.md). It is not free of the activation scale (26.9 there); a
+ * form relative to ||h_{l-1}||^2 would be, but the embedding pair dominates it (block 1 alone:
+ * 1,347 there, the byte embedding being ~36x smaller than block 1's output), so it is not offered.
  *
  * and the training loss is LM + lambda * R (`--reg-weight` is lambda). Minimizing R pulls each
  * block's output towards its input (raises their cosine, shrinks the update a block writes).
@@ -20,7 +29,7 @@ import { ensureGradients } from "../models/common/gradients";
 import type { ForwardOutput } from "../models/types";
 
 /** Regularizer kinds of `linearity train --reg`. */
-export const REGULARIZERS = ["none", "cosine", "mse"] as const;
+export const REGULARIZERS = ["none", "cosine", "mse", "mse-mean"] as const;
 export type RegularizerKind = (typeof REGULARIZERS)[number];
 
 /** Norms below this count as this in the cosine's denominator (as torch.cosine_similarity). */
@@ -48,6 +57,23 @@ function meanSquaredDistance(a: tf.Tensor3D, b: tf.Tensor3D): tf.Scalar {
   return tf.mean(tf.sum(tf.square(tf.sub(a, b)), -1));
 }
 
+/** Mean over tokens and d_model of (a - b)^2; a, b [batch, pos, d_model] (torch's F.mse_loss). */
+function meanSquaredError(a: tf.Tensor3D, b: tf.Tensor3D): tf.Scalar {
+  return tf.mean(tf.square(tf.sub(a, b)));
+}
+
+/** One block's term of R for `kind`. */
+function pairTerm(kind: Exclude<RegularizerKind, "none">, current: tf.Tensor3D, previous: tf.Tensor3D): tf.Scalar {
+  switch (kind) {
+    case "cosine":
+      return meanCosineDistance(current, previous);
+    case "mse":
+      return meanSquaredDistance(current, previous);
+    case "mse-mean":
+      return meanSquaredError(current, previous);
+  }
+}
+
 /**
  * R (unweighted) over consecutive `states` [batch, pos, d_model] (at least two; normally
  * {@link residualStates}): the sum over pairs (states[l-1], states[l]) of the per-token mean.
@@ -59,7 +85,7 @@ export function consecutiveStateRegularizer(kind: Exclude<RegularizerKind, "none
   return tf.tidy(() => {
     const perPair: tf.Scalar[] = [];
     for (let l = 1; l < states.length; l++) {
-      perPair.push(kind === "cosine" ? meanCosineDistance(states[l], states[l - 1]) : meanSquaredDistance(states[l], states[l - 1]));
+      perPair.push(pairTerm(kind, states[l], states[l - 1]));
     }
     return tf.addN(perPair) as tf.Scalar;
   });

@@ -21,7 +21,7 @@ export async function runInProcess(args: string[]): Promise<{ stdout: string; er
   });
   const errSpy = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
   try {
-    await buildProgram().parseAsync(["node", "linearity", ...args]);
+    await (await buildProgram()).parseAsync(["node", "linearity", ...args]);
     return { stdout };
   } catch (err) {
     return { stdout, error: (err as Error).message };

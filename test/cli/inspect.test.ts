@@ -112,11 +112,46 @@ describe("linearity inspect", () => {
     expect(e.stdout).toContain("(no tokens committed yet)");
   });
 
+  it("an undefined metric shows as 'undefined (reason)' in its own cell; the other metrics are computed, exit status 0", () => {
+    // state 0: the smallest TwoNN case with every mu = 1; state 2: every row the same (no variance).
+    const und = path.join(root, "undefined");
+    const blocks = [
+      [0, 0, 0, 0, 1, 0, 0, 2, -3, 0],
+      [0.5, 1, -2, 0.25, 1.5, -1, 3, 2, -0.5, 4],
+      [1, 2, 1, 2, 1, 2, 1, 2, 1, 2],
+    ];
+    blocks.forEach((rows, b) => {
+      fs.mkdirSync(path.join(und, `block${b}`), { recursive: true });
+      writeNpy(path.join(und, `block${b}`, "s0.npy"), { dtype: "float32", shape: [5, 2], data: Float32Array.from(rows) });
+    });
+    const r = spawnCli(["inspect", und]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    const head = lines.findIndex((l) => l.startsWith("state"));
+    expect(lines[head + 1]).toMatch(/^\s*0\s+\S+\s+\S+\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}\s+undefined \(every mu = 1\)$/);
+    expect(lines[head + 2]).toMatch(/undefined \(state 2 has no variance\)\s+undefined \(state 2 has no variance\)\s+\d\.\d{4}\s+\d\.\d{2}$/);
+    expect(lines[head + 3]).toMatch(/-\s+-\s+-\s+undefined \(no variance\)\s+undefined \(0 points to fit, needs 2\)$/);
+    const j = spawnCli(["inspect", und, "--json"]);
+    expect(j.code).toBe(0);
+    const out = JSON.parse(j.stdout) as JsonOut & { states: { undefinedReasons?: Record<string, string> }[] };
+    expect(out.states[0].intrinsicDimension).toBeNull();
+    expect(out.states[0].undefinedReasons).toEqual({ intrinsicDimension: "every mu = 1" });
+    expect(Math.abs(out.states[0].linearityNext! - referenceScore(Float32Array.from(blocks[0]), Float32Array.from(blocks[1]), 5, 2, 2))).toBeLessThan(1e-6);
+    expect(out.states[1].undefinedReasons).toEqual({ linearityNext: "state 2 has no variance", residualLinearityNext: "state 2 has no variance" });
+    expect(out.states[2].undefinedReasons).toEqual({ anisotropy: "no variance", intrinsicDimension: "0 points to fit, needs 2" });
+    // LLM-Microscope's estimator: the same state is undefined for the same reason.
+    const m = spawnCli(["inspect", und, "--estimator", "llm-microscope", "--no-linearity"]);
+    expect(m.code).toBe(0);
+    expect(m.stdout).toContain("undefined (every mu = 1)");
+  });
+
   it.each([
     [["nowhere"], /nowhere: no such folder/],
     [["."], /not a hidden-state dataset \(no manifest\.json and no block0\/ folder\)/],
     [["DS", "--max-tokens", "x"], /--max-tokens must be a positive integer, got 'x'/],
     [["DS", "--keep-fraction", "1.5"], /--keep-fraction must be a number in \(0, 1\], got '1.5'/],
+    [["DS", "--estimator", "skdim"], /--estimator must be one of standard, llm-microscope, got 'skdim'/],
   ])("rejects %j", async (args, msg) => {
     const full = args.map((a) => (a === "DS" ? ds : a === "nowhere" ? path.join(root, a) : a === "." ? root : a));
     expect((await runInProcess(["inspect", ...full])).error).toMatch(msg);

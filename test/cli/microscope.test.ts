@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { initBackend } from "../../lib/backend";
 import { writeNpy } from "../../lib/io/npy";
-import { refAnisotropy, refTwoNN, rowsOf } from "../metrics/reference";
+import { refAnisotropy, refTwoNN, refTwoNNMicroscope, rowsOf } from "../metrics/reference";
 import { runInProcess, spawnCli, tempDir, toyStates } from "./helpers";
 
 const dir = tempDir();
@@ -59,12 +59,17 @@ describe("linearity intrinsic-dim", () => {
     const s = await runInProcess(["intrinsic-dim", file("x.npy"), "--keep-fraction", "0.2", "--max-tokens", "100", "--digits", "9"]);
     expect(s.stdout).toContain(`[tokens=100 of ${N}, d_model=${D}]`);
     expect(Math.abs(lastNumber(s.stdout) - refTwoNN(rowsOf(x.slice(0, 100 * D), D), 0.2).dimension)).toBeLessThan(1e-6);
+    // LLM-Microscope's estimator, with its keep fraction 0.2 by default
+    const m = await runInProcess(["intrinsic-dim", file("x.npy"), "--estimator", "llm-microscope", "--digits", "9"]);
+    expect(m.stdout).toContain("(estimator llm-microscope, keep fraction 0.2)");
+    expect(Math.abs(lastNumber(m.stdout) - refTwoNNMicroscope(rowsOf(x, D)).dimension)).toBeLessThan(1e-6);
   });
 
   it.each([
     [["--keep-fraction", "0"], /--keep-fraction must be a number in \(0, 1\], got '0'/],
     [["--max-tokens", "2"], /needs at least 3 tokens, has 2/],
-    [["FILE", "dup.npy"], /dup\.npy: 300 of 300 tokens have an identical twin, leaving 0 points; TwoNN needs at least 2 to fit/],
+    [["FILE", "dup.npy"], /dup\.npy: the dimension is undefined \(0 points to fit, needs 2\): 300 of 300 tokens have an identical twin, 0 points to fit/],
+    [["--estimator", "x"], /--estimator must be one of standard, llm-microscope, got 'x'/],
   ])("rejects %j", async (args, msg) => {
     const argv = args[0] === "FILE" ? [file(args[1])] : [file("x.npy"), ...args];
     expect((await runInProcess(["intrinsic-dim", ...argv])).error).toMatch(msg);

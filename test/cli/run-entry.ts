@@ -1,5 +1,5 @@
 /**
- * Runs the executable's entry (lib/cli/entry.ts) from the sources, and prints on stderr, last,
+ * Runs the executable's entry (lib/cli/main.ts) from the sources, and prints on stderr, last,
  * which tfjs packages and command modules the process loaded (the start-up test in score.test.ts):
  *   node --import tsx test/cli/run-entry.ts <args...>
  */
@@ -15,4 +15,4 @@ loader._load = function (this: unknown, request: string, ...rest: unknown[]) {
 process.on("exit", () => {
   process.stderr.write(`loaded: ${[...seen].filter((r) => /tfjs|\/commands\//.test(r)).sort().join(" ")}\n`);
 });
-void (require("../../lib/cli/entry") as typeof import("../../lib/cli/entry")).run(process.argv);
+void (require("../../lib/cli/main") as typeof import("../../lib/cli/main")).main(process.argv);

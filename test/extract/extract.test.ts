@@ -242,10 +242,16 @@ describe("extract errors", () => {
     fs.writeFileSync(path.join(tmp, "empty.txt"), "");
     await expect(extract({ ...base, text: path.join(tmp, "empty.txt") })).rejects.toThrow(/empty\.txt is empty; there is nothing to extract/);
     await expect(extract({ ...base, dtype: "float64" as never })).rejects.toThrow("extract: 'dtype' must be float16 or float32, got 'float64'");
-    await expect(extract({ ...base, seqLen: 65 })).rejects.toThrow("extract: 'seqLen' 65 exceeds the model's n_ctx 64");
+    // One length policy for every command (openModel's sequenceLength): refused past learned positions (GPT-2, OPT) ...
+    await expect(extract({ ...base, model: gpt2Model, seqLen: 33 })).rejects.toThrow("extract: 'seqLen' 33 exceeds the model's n_ctx 32 (its learned positions)");
     await expect(extract({ ...base, batchSize: 0 })).rejects.toThrow("extract: 'batchSize' must be a positive integer, got 0");
     await expect(extract({ ...base, maxTokens: 1.5 })).rejects.toThrow("extract: 'maxTokens' must be a positive integer, got 1.5");
     expect(fs.existsSync(base.out)).toBe(false);
+  });
+
+  it("runs a rotary model past its n_ctx, as HF does (the same length policy as lens and eval)", async () => {
+    const r = await extract({ model: byteModel, text: textFile, out: out(), seqLen: 65, maxTokens: 65 });
+    expect(r.tokens).toBe(65);
   });
 
   it("refuses to continue a dataset written with other settings", async () => {
@@ -296,7 +302,7 @@ describe("linearity extract", () => {
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string) => (printed.push(String(chunk)), true)) as typeof process.stdout.write;
     try {
-      await buildProgram().parseAsync(["node", "linearity", "extract", ...args]);
+      await (await buildProgram()).parseAsync(["node", "linearity", "extract", ...args]);
     } finally {
       process.stdout.write = write;
     }

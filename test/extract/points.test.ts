@@ -79,7 +79,7 @@ describe("extract --points", () => {
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string) => (printed.push(String(chunk)), true)) as typeof process.stdout.write;
     try {
-      await buildProgram().parseAsync(["node", "linearity", "inspect", dir, "--no-linearity"]);
+      await (await buildProgram()).parseAsync(["node", "linearity", "inspect", dir, "--no-linearity"]);
     } finally {
       process.stdout.write = write;
     }
@@ -104,7 +104,7 @@ describe("extract --points", () => {
   it("linearity extract --points rejects an unknown point before doing any work", async () => {
     const dir = out();
     await expect(
-      buildProgram().parseAsync(["node", "linearity", "extract", "--model", model, "--text", textFile, "--out", dir, "--points", "resid_mid,mlp"]),
+      (await buildProgram()).parseAsync(["node", "linearity", "extract", "--model", model, "--text", textFile, "--out", dir, "--points", "resid_mid,mlp"]),
     ).rejects.toThrow("--points: unknown point 'mlp'");
     expect(fs.existsSync(dir)).toBe(false);
   });

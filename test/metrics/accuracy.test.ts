@@ -1,5 +1,5 @@
 /**
- * The accuracy contract (docs/tensor.md, "Accuracy"). The truth is the least-squares fit of the
+ * The accuracy contract (docs/numerics.md, "Accuracy"). The truth is the least-squares fit of the
  * stored (float32) values, computed by a float64 reference written separately
  * (test/numerics/reference64.ts: Householder QR of the data + Jacobi SVD) that keeps every
  * direction float64 resolves. With the default precision cut, every score and residual score is

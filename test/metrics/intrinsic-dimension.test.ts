@@ -2,9 +2,9 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { HiddenStateDataset } from "../../lib/dataset";
-import { intrinsicDimension, twoNNFromDistances } from "../../lib/metrics/intrinsic-dimension";
+import { intrinsicDimension, twoNNFit, twoNNFromDistances } from "../../lib/metrics/intrinsic-dimension";
 import { twoNearestNeighbours } from "../../lib/metrics/neighbours";
-import { randomOrthogonal, refTwoNN, rowsOf, xorshift } from "./reference";
+import { randomOrthogonal, refTwoNN, refTwoNNMicroscope, rowsOf, xorshift } from "./reference";
 
 beforeAll(async () => {
   await initBackend({ quiet: true });
@@ -85,11 +85,81 @@ describe("intrinsicDimension (TwoNN)", () => {
     expect(() => intrinsicDimension(x, 4, { keepFraction: 0 })).toThrow("intrinsicDimension: keepFraction must be in (0, 1], got 0");
     expect(() => intrinsicDimension(x.subarray(0, 8), 4)).toThrow("needs at least 3 rows");
     // nothing left to fit once duplicates are dropped: NaN, not a number made up
-    expect(twoNNFromDistances([0, 0, 0], [1, 1, 1])).toEqual({ dimension: NaN, duplicates: 3, fitted: 0 });
+    expect(twoNNFromDistances([0, 0, 0], [1, 1, 1])).toEqual({ dimension: NaN, duplicates: 3, ties: 0, fitted: 0, undefinedReason: "0 points to fit, needs 2" });
     expect(twoNNFromDistances([0, 1, 0, 2], [1, 2, 1, 3], 0.9).fitted).toBe(1);
     expect(twoNNFromDistances([0, 1, 0, 2], [1, 2, 1, 3], 0.9).dimension).toBeNaN();
     const bad = x.slice();
     bad[13] = NaN;
     expect(() => intrinsicDimension(bad, 4)).toThrow("has NaN at row 3, column 1");
+    expect(() => intrinsicDimension(x, 4, { estimator: "other" as never })).toThrow("intrinsicDimension: estimator must be one of standard, llm-microscope, got 'other'");
+    expect(() => twoNNFromDistances([1, 1], [2, 2], { estimator: "llm-microscope" })).toThrow("needs scale");
+  });
+});
+
+describe("LLM-Microscope's TwoNN estimator (estimator: llm-microscope)", () => {
+  it("equals a brute-force port of its intrinsic_dimension on a 5-dimensional cube, and differs from the standard estimator", () => {
+    const x = cube(1500, 5, 24, 5);
+    const ref = refTwoNNMicroscope(rowsOf(x, 24));
+    const got = intrinsicDimension(x, 24, { estimator: "llm-microscope" }); // keep 0.2 by default, as N // 5
+    expect(rel(got.dimension, ref.dimension)).toBeLessThan(1e-9);
+    expect(got.fitted).toBe(ref.fitted);
+    expect(got.fitted).toBe(300);
+    const standard = intrinsicDimension(x, 24, { keepFraction: 0.2 });
+    expect(rel(standard.dimension, refTwoNN(rowsOf(x, 24), 0.2).dimension)).toBeLessThan(1e-9);
+    // With no duplicates and no ties, F differs only by the +1 of the rank: (1 + i)/N against i/N.
+    expect(Math.abs(got.dimension - standard.dimension)).toBeGreaterThan(1e-3);
+  });
+
+  it("counts duplicates and ties (mu = 1) in F as the reference does", () => {
+    const d = 6;
+    const base = cube(500, 3, d, 6);
+    // Rows 0..59 twice; and 20 far-away triples p - e0, p, p + e0 (exact in float32): p's two
+    // nearest neighbours are at distance 1 both, a tie mu = 1.
+    const rows: number[][] = [...rowsOf(base, d), ...rowsOf(base.subarray(0, 60 * d), d)];
+    for (let k = 0; k < 20; k++) {
+      const p = [50 + 10 * k, 50, 0, 0, 0, 0];
+      rows.push(p, p.map((v, c) => (c === 0 ? v - 1 : v)), p.map((v, c) => (c === 0 ? v + 1 : v)));
+    }
+    const x = Float32Array.from(rows.flat());
+    const ref = refTwoNNMicroscope(rowsOf(x, d));
+    const got = intrinsicDimension(x, d, { estimator: "llm-microscope", blockRows: 128 });
+    expect(got.duplicates).toBe(120);
+    // 20 triple centres, plus the rows whose nearest neighbour is a duplicated row (both copies tie)
+    expect(got.ties).toBeGreaterThan(20);
+    expect(got.duplicates + got.ties).toBe(ref.dropped);
+    // The standard estimator drops the duplicates only and keeps the ties in its fit.
+    const standard = intrinsicDimension(x, d);
+    expect([standard.duplicates, standard.ties]).toEqual([120, 0]);
+    expect(rel(standard.dimension, refTwoNN(rowsOf(x, d), 0.9).dimension)).toBeLessThan(1e-9);
+    expect(rel(got.dimension, ref.dimension)).toBeLessThan(1e-9);
+    // keep fraction 0.5 = reduction 2
+    const half = intrinsicDimension(x, d, { estimator: "llm-microscope", keepFraction: 0.5 });
+    expect(rel(half.dimension, refTwoNNMicroscope(rowsOf(x, d), 2).dimension)).toBeLessThan(1e-9);
+  });
+
+  it("on a shipped state, from the same neighbours (twoNNFit), matches the reference within 1e-9", () => {
+    const ds = HiddenStateDataset.open(path.join(__dirname, "..", "..", "data-samples", "hidden-states"));
+    const x = ds.rows(2, 0, 1500);
+    const nn = twoNearestNeighbours(x, ds.dModel);
+    const ref = refTwoNNMicroscope(rowsOf(x, ds.dModel));
+    expect(rel(twoNNFit(nn, { estimator: "llm-microscope" }).dimension, ref.dimension)).toBeLessThan(1e-9);
+    expect(rel(twoNNFit(nn, { keepFraction: 0.2 }).dimension, refTwoNN(rowsOf(x, ds.dModel), 0.2).dimension)).toBeLessThan(1e-9);
+  });
+});
+
+describe("an undefined dimension is NaN with a reason, never an exception", () => {
+  // The smallest case: two copies of the origin; every other row's two nearest neighbours are those copies.
+  const tiny = Float32Array.from([0, 0, 0, 0, 1, 0, 0, 2, -3, 0]);
+  it.each([["standard"], ["llm-microscope"]] as const)("every mu = 1 (%s)", (estimator) => {
+    const r = intrinsicDimension(tiny, 2, { estimator });
+    expect(r.dimension).toBeNaN();
+    expect(r.undefinedReason).toBe("every mu = 1");
+    expect(r.duplicates).toBe(2);
+  });
+
+  it("too few points to fit", () => {
+    expect(twoNNFromDistances([0, 1, 0, 2], [1, 2, 1, 3], 0.9)).toMatchObject({ fitted: 1, undefinedReason: "1 point to fit, needs 2" });
+    // llm-microscope fits min(N // 5, N - 1) points: 4 distinct points give 0.
+    expect(twoNNFromDistances([1, 1, 1, 1], [2, 3, 4, 5], { estimator: "llm-microscope", scale: 1 })).toMatchObject({ fitted: 0, undefinedReason: "0 points to fit, needs 1" });
   });
 });

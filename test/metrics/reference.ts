@@ -39,6 +39,38 @@ export function refTwoNN(points: Mat, keep: number): { dimension: number; droppe
   return { dimension: num / den, dropped: points.length - n };
 }
 
+/**
+ * LLM-Microscope's `intrinsic_dimension` (llm_microscope functions.py), step by step as written
+ * there, by brute force in float64: centre the rows, divide by their mean length, every pairwise
+ * distance; r1 < 1e-8 is a duplicate (mu = -1); sort mu; the u values <= 1 + 1e-8 are dropped;
+ * F = (1 + u .. N + u) / (N + u); fit the first min(N // reduction, N - 1) through the origin.
+ * reduction = 5 is LLM-Microscope's default (keep 0.2).
+ */
+export function refTwoNNMicroscope(points: Mat, reduction = 5): { dimension: number; dropped: number; fitted: number } {
+  const eps = 1e-8;
+  const d = points[0].length;
+  const mean = Array.from({ length: d }, (_, c) => points.reduce((s, p) => s + p[c], 0) / points.length);
+  const centred = points.map((p) => p.map((v, c) => v - mean[c]));
+  const avgLen = centred.reduce((s, p) => s + Math.sqrt(p.reduce((t, v) => t + v * v, 0)), 0) / centred.length;
+  const e = centred.map((p) => p.map((v) => v / avgLen));
+  const mu = e.map((p, i) => {
+    const ds = e.flatMap((q, j) => (j === i ? [] : [Math.sqrt(q.reduce((t, v, c) => t + (v - p[c]) ** 2, 0))])).sort((a, b) => a - b);
+    return ds[0] < eps ? -1 : ds[1] / ds[0];
+  });
+  mu.sort((a, b) => a - b);
+  const useless = mu.filter((m) => m <= 1 + eps).length;
+  const kept = mu.slice(useless);
+  const n = kept.length;
+  const use = Math.min(Math.floor(n / reduction), n - 1);
+  let num = 0, den = 0;
+  for (let i = 0; i < use; i++) {
+    const x = Math.log(kept[i]);
+    num += x * -Math.log(1 - (1 + useless + i) / (n + useless));
+    den += x * x;
+  }
+  return { dimension: num / den, dropped: useless, fitted: Math.max(use, 0) };
+}
+
 /** A seeded uniform generator in [0, 1) (xorshift32, unrelated to the library's mulberry32). */
 export function xorshift(seed: number): () => number {
   let s = seed >>> 0 || 1;

@@ -1,6 +1,7 @@
 /**
  * Notebooks run the compiled library in dist/; a stale build makes them test old code. This
- * compares modification times of lib/**.ts with their dist/lib/**.js counterparts.
+ * compares modification times of lib/**.ts and tools/**.ts (the harness that `npm start` runs)
+ * with their dist/ counterparts.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -17,7 +18,7 @@ function walk(dir: string, out: string[] = []): string[] {
 
 /** A warning naming the sources newer than their build output, or undefined when none are. */
 export function staleBuildWarning(root: string): string | undefined {
-  const stale = walk(path.join(root, "lib")).filter((src) => {
+  const stale = [...walk(path.join(root, "lib")), ...walk(path.join(root, "tools"))].filter((src) => {
     const js = path.join(root, "dist", path.relative(root, src)).replace(/\.ts$/, ".js");
     return !fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(src).mtimeMs;
   });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { cellOptions } from "../../lib/notebook/markers";
-import type { CodeCell, Output } from "../../lib/notebook/nbformat";
-import { CellRun, checkCell, firstLine } from "../../lib/notebook/run";
-import { parseSanitize } from "../../lib/notebook/sanitize";
+import { cellOptions } from "../../tools/notebook-harness/markers";
+import type { CodeCell, Output } from "../../tools/notebook-harness/nbformat";
+import { CellRun, checkCell, firstLine } from "../../tools/notebook-harness/run";
+import { parseSanitize } from "../../tools/notebook-harness/sanitize";
 
 const rules = parseSanitize("regex: (\\d+\\.\\d{2})\\d+\nreplace: \\1\n");
 const stdout = (text: string): Output => ({ output_type: "stream", name: "stdout", text });

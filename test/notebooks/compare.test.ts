@@ -1,8 +1,8 @@
 import * as path from "path";
 import { describe, expect, test } from "vitest";
-import { coalesceStreams, compareOutputs, deepEqual, textDiff } from "../../lib/notebook/compare";
-import type { Output } from "../../lib/notebook/nbformat";
-import { loadSanitize } from "../../lib/notebook/sanitize";
+import { coalesceStreams, compareOutputs, deepEqual, textDiff } from "../../tools/notebook-harness/compare";
+import type { Output } from "../../tools/notebook-harness/nbformat";
+import { loadSanitize } from "../../tools/notebook-harness/sanitize";
 
 const rules = loadSanitize(path.resolve(__dirname, "../../notebooks/sanitize.cfg"));
 const out = (text: string, name: "stdout" | "stderr" = "stdout"): Output => ({ output_type: "stream", name, text });

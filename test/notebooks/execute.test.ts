@@ -5,9 +5,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, test } from "vitest";
-import { executeNotebook, runFailure } from "../../lib/notebook/execute";
-import { Notebook, parseNotebook } from "../../lib/notebook/nbformat";
-import { renderReport } from "../../lib/notebook/report";
+import { executeNotebook, runFailure } from "../../tools/notebook-harness/execute";
+import { Notebook, parseNotebook } from "../../tools/notebook-harness/nbformat";
+import { renderReport } from "../../tools/notebook-harness/report";
 import { figureBundle } from "../../lib/plot/bundle";
 import { resetPlotSession } from "../../lib/plot/session";
 

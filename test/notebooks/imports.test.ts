@@ -4,8 +4,9 @@
  */
 import * as path from "path";
 import { describe, expect, test } from "vitest";
-import { readNotebook } from "../../lib/notebook/nbformat";
+import { readNotebook } from "../../tools/notebook-harness/nbformat";
 import { listNotebooks } from "../../scripts/notebook-paths";
+import { publicNames } from "../public-api";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -16,12 +17,37 @@ export function moduleSpecifiers(source: string): string[] {
   return out;
 }
 
+/** Names imported from "../dist/lib" (`import { a, type B, c as d } from "../dist/lib"`), as exported. */
+export function libImports(source: string): string[] {
+  const out: string[] = [];
+  for (const m of source.matchAll(/\bimport\s+(?:type\s+)?\{([^}]*)\}\s*from\s*(["'])\.\.\/dist\/lib\2/g)) {
+    for (const part of m[1].split(",")) {
+      const name = part.trim().replace(/^type\s+/, "").split(/\s+as\s+/)[0].trim();
+      if (name) out.push(name);
+    }
+  }
+  return out;
+}
+
 describe("notebook imports", () => {
+  test("imported names are read from named imports, with type and as", () => {
+    expect(libImports(`import { a, type B,\n  c as d } from "../dist/lib";\nimport type { E } from '../dist/lib';\nimport { f } from "./x";`)).toEqual(["a", "B", "c", "E"]);
+  });
+
+  const notebooks = listNotebooks(path.join(root, "notebooks"));
+  test("every name a notebook imports is exported by lib/index.ts", () => {
+    const exported = new Set(publicNames().map((n) => n.name));
+    const missing = notebooks.flatMap((file) =>
+      readNotebook(file).cells.flatMap((c) => (c.cell_type === "code" ? libImports(c.source) : [])).filter((n) => !exported.has(n)).map((n) => `${path.basename(file)}: ${n}`),
+    );
+    expect(missing, "lib/index.ts dropped a name a notebook imports").toEqual([]);
+  });
+
   test("specifiers are found in import and require forms", () => {
     expect(moduleSpecifiers(`import { a } from "../dist/lib";\nimport * as dfd from 'danfojs-node';\nimport "x";\nconst t = require( "../dist/lib/plot" );`)).toEqual(["../dist/lib", "danfojs-node", "x", "../dist/lib/plot"]);
   });
 
-  for (const file of listNotebooks(path.join(root, "notebooks"))) {
+  for (const file of notebooks) {
     test(`${path.relative(root, file)} imports the library only as "../dist/lib"`, () => {
       const nb = readNotebook(file);
       const piecemeal = nb.cells.flatMap((c) => (c.cell_type === "code" ? moduleSpecifiers(c.source) : [])).filter((s) => s.startsWith("../dist") && s !== "../dist/lib");

@@ -5,11 +5,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { KernelClient } from "../../lib/notebook/kernel";
-import { cellOptions } from "../../lib/notebook/markers";
-import type { CodeCell } from "../../lib/notebook/nbformat";
-import { checkCell, NotebookSession } from "../../lib/notebook/run";
-import { decodeMessage, encodeMessage, newMessage } from "../../lib/notebook/wire";
+import { KernelClient } from "../../tools/notebook-harness/kernel";
+import { cellOptions } from "../../tools/notebook-harness/markers";
+import type { CodeCell } from "../../tools/notebook-harness/nbformat";
+import { checkCell, NotebookSession } from "../../tools/notebook-harness/run";
+import { decodeMessage, encodeMessage, newMessage } from "../../tools/notebook-harness/wire";
 
 describe("wire format", () => {
   test("messages are signed, and a tampered message is rejected", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { cellOptions, commentMarkers, tagMarkers } from "../../lib/notebook/markers";
-import type { CodeCell } from "../../lib/notebook/nbformat";
+import { cellOptions, commentMarkers, tagMarkers } from "../../tools/notebook-harness/markers";
+import type { CodeCell } from "../../tools/notebook-harness/nbformat";
 
 const cell = (source: string, tags?: string[]): CodeCell => ({ cell_type: "code", source, metadata: tags ? { tags } : {}, outputs: [], execution_count: 1 });
 

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, test } from "vitest";
-import { parseNotebook, pyFloat, readNotebook, serializeNotebook, splitLinesPy, stringifyPy, writeNotebook } from "../../lib/notebook/nbformat";
+import { parseNotebook, pyFloat, readNotebook, serializeNotebook, splitLinesPy, stringifyPy, writeNotebook } from "../../tools/notebook-harness/nbformat";
 
 describe("nbformat v4 IO", () => {
   test("stringifyPy matches Python's json.dumps(sort_keys=True, indent=1, ensure_ascii=False) (fixture made by Python)", () => {

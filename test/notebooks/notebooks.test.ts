@@ -1,7 +1,7 @@
 /**
  * The notebook harness: executes every notebook in notebooks/ in a fresh tslab kernel, one
  * vitest test per code cell, and compares fresh outputs with the stored ones by nbval's rules
- * (lib/notebook/run.ts). Environment:
+ * (tools/notebook-harness/run.ts). Environment:
  *   NBVAL_LAX=1                 compare only cells tagged nbval-check-output (nbval --nbval-lax)
  *   NOTEBOOK_CELL_TIMEOUT=s     per-cell timeout (default 120)
  *   NOTEBOOK_STARTUP_TIMEOUT=s  kernel start-up timeout (default 60)
@@ -11,9 +11,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { readNotebook } from "../../lib/notebook/nbformat";
-import { checkCell, codeCells, defaultCellTimeoutMs, defaultStartupTimeoutMs, firstLine, isLax, NotebookSession } from "../../lib/notebook/run";
-import { loadSanitize } from "../../lib/notebook/sanitize";
+import { readNotebook } from "../../tools/notebook-harness/nbformat";
+import { checkCell, codeCells, defaultCellTimeoutMs, defaultStartupTimeoutMs, firstLine, isLax, NotebookSession } from "../../tools/notebook-harness/run";
+import { loadSanitize } from "../../tools/notebook-harness/sanitize";
 import { listNotebooks } from "../../scripts/notebook-paths";
 import { staleBuildWarning } from "./build-check";
 

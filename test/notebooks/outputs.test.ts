@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { applyMessages, DisplayRegistry } from "../../lib/notebook/outputs";
-import type { JupyterMessage } from "../../lib/notebook/wire";
+import { applyMessages, DisplayRegistry } from "../../tools/notebook-harness/outputs";
+import type { JupyterMessage } from "../../tools/notebook-harness/wire";
 
 const msg = (msg_type: string, content: Record<string, unknown>): JupyterMessage =>
   ({ header: { msg_type, msg_id: "m", session: "s", username: "u", date: "", version: "5.3" }, parent_header: {}, metadata: {}, content, buffers: [] });

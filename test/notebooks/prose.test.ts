@@ -1,12 +1,12 @@
 /**
  * Prose that cannot go stale: every number quoted in a notebook's markdown must appear in that
  * notebook's stored outputs (or code) at the precision quoted, or be marked external
- * (lib/notebook/prose.ts). Runs on every notebook in notebooks/, without a kernel.
+ * (tools/notebook-harness/prose.ts). Runs on every notebook in notebooks/, without a kernel.
  */
 import * as path from "path";
 import { describe, expect, test } from "vitest";
-import { Notebook, parseNotebook, readNotebook } from "../../lib/notebook/nbformat";
-import { describeStale, notebookNumbers, parseQuoted, quotedNumbers, staleNumbers } from "../../lib/notebook/prose";
+import { Notebook, parseNotebook, readNotebook } from "../../tools/notebook-harness/nbformat";
+import { describeStale, notebookNumbers, parseQuoted, quotedNumbers, staleNumbers } from "../../tools/notebook-harness/prose";
 import { listNotebooks } from "../../scripts/notebook-paths";
 
 const root = path.resolve(__dirname, "../..");

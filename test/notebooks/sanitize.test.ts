@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, test } from "vitest";
-import { loadSanitize, parseSanitize, pyReplacementToJs, sanitize } from "../../lib/notebook/sanitize";
+import { loadSanitize, parseSanitize, pyReplacementToJs, sanitize } from "../../tools/notebook-harness/sanitize";
 
 const root = path.resolve(__dirname, "../..");
 

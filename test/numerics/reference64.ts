@@ -1,5 +1,5 @@
 /**
- * Independent float64 least-squares reference for the accuracy contract (docs/tensor.md,
+ * Independent float64 least-squares reference for the accuracy contract (docs/numerics.md,
  * "Accuracy"): no Gram matrices, no Cholesky, nothing from lib/. The data X is centred in float64,
  * its columns scaled to unit norm (the matrix the rcond cut is defined on), then factorized by
  * Householder QR (X_eq = Q R, on the data itself), and R by the one-sided Jacobi SVD of

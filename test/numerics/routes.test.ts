@@ -6,7 +6,9 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { FLOAT32_MAX_PREDICTED, LinearityAccumulator, LinearityMatrixAccumulator, nativeBlas, nativeBlasStatus, needsFloat64 } from "../../lib";
+import { LinearityAccumulator, LinearityMatrixAccumulator } from "../../lib/metrics";
+import { nativeBlas, nativeBlasStatus } from "../../lib/native";
+import { FLOAT32_MAX_PREDICTED, needsFloat64 } from "../../lib/numerics";
 import { conditionEstimate, factorGram } from "../../lib/numerics/solve";
 import { Mat, asFloat32, flat, gaussianMatrix, matmul, refScore } from "./reference";
 

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../lib/cli/main";
 
 /** Run `linearity train ...` in-process; resolves or rejects with the command's error. */
-function run(...args: string[]): Promise<unknown> {
-  return buildProgram().parseAsync(["node", "linearity", "train", ...args]);
+async function run(...args: string[]): Promise<unknown> {
+  return (await buildProgram()).parseAsync(["node", "linearity", "train", ...args]);
 }
 
 describe("linearity train (argument errors)", () => {
@@ -22,8 +22,8 @@ describe("linearity train (argument errors)", () => {
     await expect(run("--out", out, "--d-model", "130", "--n-heads", "4")).rejects.toThrow(/d_model=130 is not divisible by n_heads=4/);
     await expect(run("--out", out, "--beta2", "1")).rejects.toThrow(/--beta2 expected a number in \[0, 1\), got 1/);
     await expect(run("--out", out, "--final-dtype", "int8")).rejects.toThrow(/--final-dtype expected float16 or float32, got 'int8'/);
-    await expect(run("--out", out, "--reg", "l2")).rejects.toThrow(/train: --reg expected one of none, cosine, mse, got 'l2'/);
+    await expect(run("--out", out, "--reg", "l2")).rejects.toThrow(/train: --reg expected one of none, cosine, mse, mse-mean, got 'l2'/);
     await expect(run("--out", out, "--reg", "cosine", "--reg-weight", "x")).rejects.toThrow(/--reg-weight must be a number, got 'x'/);
-    await expect(run("--out", out, "--reg-weight", "0.5")).rejects.toThrow(/train: --reg-weight has no effect without --reg cosine or --reg mse/);
+    await expect(run("--out", out, "--reg-weight", "0.5")).rejects.toThrow(/train: --reg-weight has no effect without --reg cosine, mse or mse-mean/);
   });
 });

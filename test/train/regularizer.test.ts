@@ -21,7 +21,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 // states[s][t][k]: state s, token t (batch x pos flattened), component k.
 type States64 = number[][][];
 
-function reference(kind: "cosine" | "mse", states: States64): number {
+function reference(kind: "cosine" | "mse" | "mse-mean", states: States64): number {
   let total = 0;
   for (let s = 1; s < states.length; s++) {
     let pairSum = 0;
@@ -40,7 +40,7 @@ function reference(kind: "cosine" | "mse", states: States64): number {
       } else {
         let sq = 0;
         for (let k = 0; k < a.length; k++) sq += (a[k] - b[k]) ** 2;
-        pairSum += sq;
+        pairSum += kind === "mse-mean" ? sq / a.length : sq;
       }
     }
     total += pairSum / tokens;
@@ -62,9 +62,10 @@ function toTensors(states: States64): tf.Tensor3D[] {
 }
 
 describe("consecutiveStateRegularizer", () => {
-  for (const kind of ["cosine", "mse"] as const) {
+  const seeds = { cosine: [1, 3], mse: [2, 4], "mse-mean": [5, 6] } as const;
+  for (const kind of ["cosine", "mse", "mse-mean"] as const) {
     it(`${kind}: value matches a float64 reference`, () => {
-      const states = randomStates(kind === "cosine" ? 1 : 2);
+      const states = randomStates(seeds[kind][0]);
       const ts = toTensors(states);
       const got = consecutiveStateRegularizer(kind, ts).dataSync()[0];
       const want = reference(kind, states);
@@ -73,7 +74,7 @@ describe("consecutiveStateRegularizer", () => {
     });
 
     it(`${kind}: gradient matches float64 central differences`, () => {
-      const states = randomStates(kind === "cosine" ? 3 : 4);
+      const states = randomStates(seeds[kind][1]);
       const ts = toTensors(states);
       const grads = tf.grads((...xs: tf.Tensor[]) => consecutiveStateRegularizer(kind, xs as tf.Tensor3D[]))(ts);
       const h = 1e-6;
@@ -96,11 +97,24 @@ describe("consecutiveStateRegularizer", () => {
         }
       }
       // A real gradient (not all zeros), matched to float32 precision.
-      expect(scale).toBeGreaterThan(1e-2);
+      expect(scale).toBeGreaterThan(kind === "mse-mean" ? 2e-3 : 1e-2);
       expect(worst).toBeLessThan(1e-5 * Math.max(1, scale));
       tf.dispose([...ts, ...grads]);
     });
   }
+
+  it("mse-mean is mse over d_model: the same states at d_model 5 and 40 (each component copied 8 times) give the same mse-mean", () => {
+    const states = randomStates(8);
+    const wide = states.map((s) => s.map((t) => t.flatMap((v) => Array(8).fill(v))));
+    const ts = toTensors(states);
+    const tw = wide.map((s) => tf.tensor3d(s.flat(), [BATCH, POS, 8 * D]));
+    const narrow = consecutiveStateRegularizer("mse-mean", ts).dataSync()[0];
+    expect(Math.abs(consecutiveStateRegularizer("mse-mean", tw).dataSync()[0] - narrow)).toBeLessThan(1e-6 * narrow);
+    // while the summed form grows with the width
+    expect(Math.abs(consecutiveStateRegularizer("mse", tw).dataSync()[0] - 8 * consecutiveStateRegularizer("mse", ts).dataSync()[0])).toBeLessThan(1e-5 * 8 * narrow * D);
+    expect(Math.abs(consecutiveStateRegularizer("mse", ts).dataSync()[0] - D * narrow)).toBeLessThan(1e-5 * D * narrow);
+    tf.dispose([...ts, ...tw]);
+  });
 
   it("is zero for identical states and sums one term per consecutive pair", () => {
     const a = tf.randomNormal([BATCH, POS, D], 0, 1, "float32", 7) as tf.Tensor3D;
@@ -142,8 +156,8 @@ describe("train --reg", () => {
     expect(Math.abs(summary.regularizer.val - r.finalValReg!)).toBe(0);
   });
 
-  it("lambda > 0 lowers the regularizer it trains on (cosine and mse)", async () => {
-    for (const kind of ["cosine", "mse"] as const) {
+  it("lambda > 0 lowers the regularizer it trains on (cosine, mse and mse-mean)", async () => {
+    for (const kind of ["cosine", "mse", "mse-mean"] as const) {
       const off = await train(tiny(path.join(tmp, `${kind}-off`), { reg: kind, regWeight: 0, steps: 30, evalEvery: 10, checkpointEvery: 30 }), texts);
       const on = await train(tiny(path.join(tmp, `${kind}-on`), { reg: kind, regWeight: 0.5, steps: 30, evalEvery: 10, checkpointEvery: 30 }), texts);
       expect(on.finalValReg!).toBeLessThan(0.8 * off.finalValReg!);
@@ -179,7 +193,7 @@ describe("train --reg", () => {
     fs.writeFileSync(stateFile, JSON.stringify(state));
     const r = await train(tiny(out), texts, { resume: true });
     expect(r.step).toBe(6);
-    await expect(train(tiny(path.join(tmp, "bad-reg"), { reg: "l1" as never }), texts)).rejects.toThrow(/train: 'reg' expected one of none, cosine, mse, got 'l1'/);
+    await expect(train(tiny(path.join(tmp, "bad-reg"), { reg: "l1" as never }), texts)).rejects.toThrow(/train: 'reg' expected one of none, cosine, mse, mse-mean, got 'l1'/);
     await expect(train(tiny(path.join(tmp, "bad-reg"), { reg: "mse", regWeight: -1 }), texts)).rejects.toThrow(/train: 'regWeight' expected a number in \[0, Infinity\), got -1/);
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { resolveModel } from "../../models/hub";
+import { resolveModel } from "../../hub/hub";
 import { downloadBar } from "../progress";
 
 /**

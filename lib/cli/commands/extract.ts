@@ -1,5 +1,6 @@
 import * as os from "node:os";
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { extract, type ExtractDtype } from "../../extract/extract";
 import { downloadBar, extractBar } from "../progress";
@@ -25,6 +26,8 @@ interface ExtractFlags {
   points?: string;
   workers?: number;
   revision: string;
+  shard?: string;
+  memory?: string;
 }
 
 /**
@@ -35,7 +38,7 @@ interface ExtractFlags {
  * the same command again continues.
  */
 export function registerExtract(program: Command): void {
-  program
+  const command = program
     .command("extract")
     .description("run a model over text and save every hidden state (resumable)")
     .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id (e.g. facebook/opt-125m)")
@@ -49,6 +52,8 @@ export function registerExtract(program: Command): void {
     .option("--points <list>", "store sublayer states instead of the hidden states: embed, then per block the chosen of attn_out,resid_mid,mlp_out,resid_post, then ln_final (e.g. resid_mid,resid_post)")
     .option("--workers <n>", "worker threads running the model, each with its own copy (0 or 1: the main thread; default: LINEARITY_WORKERS, else one per core, at most 2)", nonNegativeIntFlag("--workers"))
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--shard <i/n>", "write only shard i of n (counted from 0, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT): a contiguous share of the sequences; the n shard datasets together are the unsharded run (docs/cluster.md)");
+  memoryOption(command)
     .action(async (flags: ExtractFlags) => {
       if (flags.dtype !== "float16" && flags.dtype !== "float32") {
         throw new Error(`--dtype must be float16 or float32, got '${flags.dtype}'`);
@@ -85,6 +90,8 @@ export function registerExtract(program: Command): void {
           points: flags.points,
           workers: flags.workers ?? defaultWorkers(),
           revision: flags.revision,
+          shard: flags.shard,
+          memory: flags.memory,
           signal: controller.signal,
           onDownload: download.onProgress,
           onProgress: (p) => {
@@ -97,9 +104,11 @@ export function registerExtract(program: Command): void {
         const state = result.complete
           ? "complete"
           : "stopped early; run the same command again to continue";
+        const share = result.shard === undefined ? "" : ` shard ${result.shard.index}/${result.shard.count} (sequences ${result.shard.first_sample}..${result.shard.first_sample + result.shard.n_samples - 1} of ${result.shard.total_samples}),`;
         process.stdout.write(
-          `${result.out}: ${result.samples} sequences, ${result.tokens} tokens (${result.tokensThisRun} this run${speed}); ${state}\n`,
+          `${result.out}:${share} ${result.samples} sequences, ${result.tokens} tokens (${result.tokensThisRun} this run${speed}); ${state}\n`,
         );
+        reportPeakMemory(result.streamed);
         if (!result.complete && stopCode !== 0) process.exitCode = stopCode;
       } finally {
         bar.stop();

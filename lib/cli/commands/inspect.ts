@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import * as cliProgress from "cli-progress";
 import { initBackend } from "../../backend";
 import { HiddenStateDataset } from "../../dataset/reader";
-import { consecutiveStats, type ConsecutiveStats } from "../../analysis/consecutive-stats";
-import { fractionFlag, positiveIntFlag } from "../flags";
+import { consecutiveStats, type ConsecutiveStats, type StateStats, type StateMetric } from "../../analysis/consecutive-stats";
+import { TWONN_ESTIMATORS, defaultKeepFraction, type TwoNNEstimator } from "../../metrics/intrinsic-dimension";
+import { choiceFlag, fractionFlag, positiveIntFlag } from "../flags";
 
 interface InspectFlags {
   rows?: number;
@@ -12,7 +13,8 @@ interface InspectFlags {
   anisotropy: boolean;
   intrinsicDim: boolean;
   idMaxTokens: number;
-  keepFraction: number;
+  keepFraction?: number;
+  estimator: TwoNNEstimator;
   json?: boolean;
 }
 
@@ -20,11 +22,18 @@ function fmt(v: number | undefined, digits = 4): string {
   return v === undefined ? "-" : Number.isNaN(v) ? "nan" : v.toFixed(digits);
 }
 
+/** A metric's cell: its value, or "undefined (reason)" when the data leaves it undefined. */
+function cell(s: StateStats, metric: StateMetric, digits = 4): string {
+  const reason = s.undefinedReasons?.[metric];
+  return reason !== undefined ? `undefined (${reason})` : fmt(s[metric], digits);
+}
+
 /** The manifest summary as aligned "key: value" lines. */
 function summary(ds: HiddenStateDataset): string {
   const m = ds.model;
+  const what = ds.layout === "original" ? "original block{b}/s{i} layout" : ds.shardCount !== undefined ? `the ${ds.shardCount} shard datasets of one extraction, as one` : "linearity-lab format";
   const lines: [string, string][] = [
-    ["dataset", `${ds.dir} (${ds.layout === "original" ? "original block{b}/s{i} layout" : "linearity-lab format"})`],
+    ["dataset", `${ds.dir} (${what})`],
     ["model", `${m.name} (${m.family})${m.source ? ` from ${m.source}` : ""}`],
     ["n_layers", `${ds.nLayers} (n_states = ${ds.nStates})`],
     ...(ds.stateNames !== undefined ? [["states", `sublayer points: ${ds.stateNames.join(", ")}`] as [string, string]] : []),
@@ -36,10 +45,11 @@ function summary(ds: HiddenStateDataset): string {
   ];
   if (ds.manifest) {
     lines.push(["shards", String(ds.manifest.shards.length)]);
-    if (ds.manifest.extra) lines.push(["extra", JSON.stringify(ds.manifest.extra)]);
+    const sh = ds.manifest.shard;
+    if (sh) lines.push(["shard", `${sh.index}/${sh.count}: sequences ${sh.first_sample}..${sh.first_sample + sh.n_samples - 1} of the extraction's ${sh.total_samples}`]);
   }
-  const tags = ds.layout === "linearity-lab" && ds.manifest?.shards.every((s) => s.has_tags);
-  lines.push(["token ids", ds.layout === "linearity-lab" ? "yes" : "no"], ["tags", tags ? "yes" : "no"]);
+  if (ds.extra) lines.push(["extra", JSON.stringify(ds.extra)]);
+  lines.push(["token ids", ds.layout === "linearity-lab" ? "yes" : "no"], ["tags", ds.hasTags ? "yes" : "no"]);
   const w = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(w)} : ${v}`).join("\n") + "\n";
 }
@@ -51,10 +61,10 @@ function table(stats: ConsecutiveStats, names?: readonly string[]): string {
     names === undefined ? String(s.state) : `${s.state} ${names[s.state]}`,
     fmt(s.meanNorm),
     fmt(s.cosineNext),
-    fmt(s.linearityNext),
-    fmt(s.residualLinearityNext),
-    fmt(s.anisotropy),
-    fmt(s.intrinsicDimension, 2),
+    cell(s, "linearityNext"),
+    cell(s, "residualLinearityNext"),
+    cell(s, "anisotropy"),
+    cell(s, "intrinsicDimension", 2),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((x, c) => x.padStart(widths[c])).join("  ");
@@ -62,25 +72,29 @@ function table(stats: ConsecutiveStats, names?: readonly string[]): string {
 }
 
 /**
- * `linearity inspect DATASET`: the manifest summary and a per-state table (mean norm, cosine and
+ * `linearity inspect DATASET...`: the manifest summary and a per-state table (mean norm, cosine and
  * linearity of consecutive states, anisotropy, intrinsic dimension), computed in one streaming
  * pass over the data (the intrinsic dimension on the first --id-max-tokens tokens of that pass).
+ * A metric the data leaves undefined (TwoNN where every mu = 1, a state with no variance) shows
+ * as "undefined (reason)" in its own cell (JSON: null, with `undefinedReasons`); the rest of the
+ * table is computed and the exit status is 0.
  */
 export function registerInspect(program: Command): void {
   program
     .command("inspect")
     .description("summarise a hidden-state dataset: manifest, and per state the mean norm, consecutive cosine, linearity, anisotropy and intrinsic dimension")
-    .argument("<dataset>", "dataset folder (linearity-lab format or the original block{b}/s{i} layout)")
+    .argument("<dataset...>", "dataset folder (linearity-lab format or the original block{b}/s{i} layout), or the shard datasets of one extraction (extract --shard), read as one")
     .option("--max-tokens <n>", "use only the first n tokens (faster preview)", positiveIntFlag("--max-tokens"))
     .option("--rows <n>", "rows read per chunk", positiveIntFlag("--rows"), 4096)
     .option("--no-linearity", "skip the linearity scores (the costly part)")
     .option("--no-anisotropy", "skip each state's anisotropy")
     .option("--no-intrinsic-dim", "skip each state's TwoNN intrinsic dimension")
     .option("--id-max-tokens <n>", "tokens the intrinsic dimension uses, the first ones (LLM-Microscope: 4096)", positiveIntFlag("--id-max-tokens"), 4096)
-    .option("--keep-fraction <f>", "TwoNN keep fraction (scikit-dimension 0.9; LLM-Microscope 0.2)", fractionFlag("--keep-fraction"), 0.9)
+    .option("--keep-fraction <f>", "TwoNN keep fraction (default: the estimator's, 0.9 standard, 0.2 llm-microscope)", fractionFlag("--keep-fraction"))
+    .option("--estimator <name>", `TwoNN estimator: standard (F = i/N over the kept points) or llm-microscope (LLM-Microscope's exact one)`, choiceFlag("--estimator", TWONN_ESTIMATORS), "standard")
     .option("--json", "print the summary and table as JSON instead")
-    .action(async (dir: string, flags: InspectFlags) => {
-      const ds = HiddenStateDataset.open(dir);
+    .action(async (dirs: string[], flags: InspectFlags) => {
+      const ds = HiddenStateDataset.open(dirs);
       if (ds.nTokens === 0) {
         process.stdout.write(summary(ds) + "(no tokens committed yet)\n");
         return;
@@ -98,7 +112,8 @@ export function registerInspect(program: Command): void {
         anisotropy: flags.anisotropy,
         intrinsicDimension: flags.intrinsicDim,
         idMaxTokens: flags.idMaxTokens,
-        keepFraction: flags.keepFraction,
+        keepFraction: flags.keepFraction ?? defaultKeepFraction(flags.estimator),
+        estimator: flags.estimator,
         onProgress: (done, total) => {
           if (!started) bar.start(total, 0);
           started = true;
@@ -109,6 +124,7 @@ export function registerInspect(program: Command): void {
       if (flags.json) {
         const out = {
           dir: ds.dir,
+          ...(ds.shardCount !== undefined ? { shard_datasets: ds.dirs } : {}),
           layout: ds.layout,
           model: ds.model,
           n_layers: ds.nLayers,

@@ -1,7 +1,8 @@
-import * as path from "node:path";
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { writeFileAtomic } from "../../io/atomic";
+import { guardOutput } from "../../io/output-guard";
 import { logitLens } from "../../lens/lens";
 import { positiveIntFlag } from "../flags";
 
@@ -13,7 +14,9 @@ interface LensFlags {
   spread?: boolean;
   batchSize: number;
   json?: string;
+  force?: boolean;
   revision: string;
+  memory?: string;
 }
 
 /**
@@ -22,7 +25,7 @@ interface LensFlags {
  * top-1 accuracy); --json writes {"ids", "loss", "top1", "model_loss", "positions"}.
  */
 export function registerLens(program: Command): void {
-  program
+  const command = program
     .command("lens")
     .description("logit lens: next-token loss and top-1 accuracy of every hidden state through the final norm and unembedding")
     .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id")
@@ -31,12 +34,16 @@ export function registerLens(program: Command): void {
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--spread", "take sequences round-robin over the documents (as extract --spread)")
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), 8)
-    .option("--json <file>", "also write ids, per-state loss and top-1 as JSON")
-    .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--json <file>", "also write ids, per-state loss and top-1 as JSON (never inside a dataset or model folder)")
+    .option("--force", "overwrite --json if it exists")
+    .option("--revision <rev>", "hub revision when --model is a hub id", "main");
+  memoryOption(command)
     .action(async (flags: LensFlags) => {
-      if (flags.json !== undefined && flags.json.trim() === "") throw new Error("--json: empty file name");
+      // Checked before the model runs: an existing file, the model or the text are never overwritten.
+      const json = flags.json === undefined ? undefined
+        : guardOutput(flags.json, { kind: "file", flag: "--json", force: flags.force, reads: [flags.model, flags.text] });
       await initBackend();
-      const { summary } = await logitLens({
+      const { summary, streamed } = await logitLens({
         model: flags.model,
         text: flags.text,
         maxTokens: flags.maxTokens,
@@ -44,6 +51,7 @@ export function registerLens(program: Command): void {
         spread: flags.spread,
         batchSize: flags.batchSize,
         revision: flags.revision,
+        memory: flags.memory,
       });
       if (flags.json !== undefined) {
         const out = {
@@ -53,7 +61,7 @@ export function registerLens(program: Command): void {
           model_loss: summary.modelLoss,
           positions: summary.positions,
         };
-        writeFileAtomic(path.resolve(flags.json), JSON.stringify(out) + "\n");
+        writeFileAtomic(json!.path, JSON.stringify(out) + "\n");
       }
       const head = ["state", "loss (nats)", "top-1"];
       const rows = summary.loss.map((l, s) => [String(s), l.toFixed(4), summary.top1[s].toFixed(4)]);
@@ -64,5 +72,6 @@ export function registerLens(program: Command): void {
           [line(head), ...rows.map(line)].join("\n") +
           "\n",
       );
+      reportPeakMemory(streamed);
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { memoryOption, reportPeakMemory } from "../memory";
 import { initBackend } from "../../backend";
 import { DEFAULT_EVAL_BATCH } from "../../interventions/evaluate";
 import { DEFAULT_CALIBRATE_TEXT, DEFAULT_CALIBRATE_TOKENS, prune } from "../../interventions/prune";
@@ -17,8 +18,10 @@ interface PruneFlags {
   seqLen?: number;
   batchSize: number;
   out: string;
+  force?: boolean;
   dtype: string;
   revision: string;
+  memory?: string;
 }
 
 const DTYPES = ["float32", "float16", "bfloat16"];
@@ -28,7 +31,7 @@ const DTYPES = ["float32", "float16", "bfloat16"];
  * [--calibrate SRC] [--calibrate-tokens N] --out DIR2`.
  */
 export function registerPrune(program: Command): void {
-  program
+  const command = program
     .command("prune")
     .description("remove K blocks, or replace them by fitted linear maps, and write a new model folder")
     .requiredOption("--model <dir-or-id>", "model folder or hub id")
@@ -39,16 +42,18 @@ export function registerPrune(program: Command): void {
     .option("--calibrate-tokens <n>", "calibration tokens, BOS included", positiveIntFlag("--calibrate-tokens"), DEFAULT_CALIBRATE_TOKENS)
     .option("--seq-len <n>", "tokens per calibration sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), DEFAULT_EVAL_BATCH)
-    .requiredOption("--out <dir>", "new model folder")
+    .requiredOption("--out <dir>", "new model folder, written whole (an earlier prune result is replaced; never the source or inside a dataset/model folder)")
+    .option("--force", "replace an existing --out folder that prune did not write")
     .option("--dtype <type>", `weights of the new folder: ${DTYPES.join(", ")}`, "float32")
-    .option("--revision <rev>", "hub revision when --model is a hub id", "main")
+    .option("--revision <rev>", "hub revision when --model is a hub id", "main");
+  memoryOption(command)
     .action(async (flags: PruneFlags) => {
       if (!DTYPES.includes(flags.dtype)) throw new Error(`--dtype must be one of ${DTYPES.join(", ")}, got '${flags.dtype}'`);
       await initBackend();
       const r = await prune({
         model: flags.model, blocks: flags.blocks, select: flags.select as SelectRule, replace: flags.replace as ReplaceMode,
         calibrate: flags.calibrate, calibrateTokens: flags.calibrateTokens, seqLen: flags.seqLen, batchSize: flags.batchSize,
-        out: flags.out, dtype: flags.dtype as SaveDtype, revision: flags.revision,
+        out: flags.out, force: flags.force, dtype: flags.dtype as SaveDtype, revision: flags.revision, memory: flags.memory,
         onStage: (m) => process.stderr.write(`${m}\n`),
       });
       const { stats, selection } = r;
@@ -66,5 +71,6 @@ export function registerPrune(program: Command): void {
       const verb = flags.replace === "remove" ? "removed" : "linear";
       lines.push(`${flags.out}: ${kept.length} of ${n} blocks (${selection.blocks.join(", ")} ${verb})`);
       process.stdout.write(lines.join("\n") + "\n");
+      reportPeakMemory(r.streamed);
     });
 }

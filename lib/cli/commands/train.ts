@@ -55,9 +55,10 @@ export function registerTrain(program: Command): void {
     .option("--snapshot-dtype <dtype>", "float16 or float32", d.snapshotDtype)
     .option("--final-dtype <dtype>", "dtype of model/ (float16 or float32)", d.finalDtype)
     .option("--final-eval-sequences <n>", "held-out windows (spread over all the held-out text) in the final validation; 0: skip", intFlag("--final-eval-sequences"), d.finalEvalSequences)
-    .option("--reg <kind>", "consecutive-state regularizer added to the loss: none, cosine (1 - cos) or mse (squared distance), summed over blocks (docs/training.md)", d.reg)
+    .option("--reg <kind>", "consecutive-state regularizer added to the loss: none, cosine (1 - cos), mse (squared distance, summed over d_model, the paper's formula as printed) or mse-mean (averaged over d_model, as torch's F.mse_loss); summed over blocks (docs/training.md)", d.reg)
     .option("--reg-weight <x>", `lambda: loss = LM + lambda * regularizer (default ${d.regWeight}; needs --reg)`, numberFlag("--reg-weight"))
     .option("--resume", "continue from the newest checkpoint in --out")
+    .option("--force", "write into an existing non-empty --out that no train run wrote")
     .action(async (o: Record<string, unknown>) => {
       const opts: TrainOptions = {
         out: path.resolve(o.out as string),
@@ -95,7 +96,7 @@ export function registerTrain(program: Command): void {
         regWeight: (o.regWeight as number | undefined) ?? d.regWeight,
       };
       if (o.regWeight !== undefined && opts.reg === "none") {
-        throw new Error("train: --reg-weight has no effect without --reg cosine or --reg mse");
+        throw new Error("train: --reg-weight has no effect without --reg cosine, mse or mse-mean");
       }
       // Check every option before the corpus is read (seconds), so mistakes fail at once.
       checkTrainOptions(opts);
@@ -129,6 +130,7 @@ export function registerTrain(program: Command): void {
       try {
         const result = await train(opts, texts, {
           resume: Boolean(o.resume),
+          force: Boolean(o.force),
           hooks: {
             shouldStop: () => stopRequested,
             onMessage: (m) => process.stderr.write(`linearity train: ${m}\n`),

@@ -1,5 +1,6 @@
 /** Causal scaled dot-product attention with grouped-query support. */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedAttention, fusedKernelsActive } from "../../native/wasm-fused";
 import { batchedMatmul, transposeLast2 } from "./matmul";
 
 /** Masked positions get this added before the softmax (exp underflows to exactly 0). */
@@ -29,7 +30,9 @@ function causalMask(rows: number, nPos: number, window: number | null): tf.Tenso
  * group are stacked along the position axis and share one product with their kv head.
  * `window` (Mistral's sliding_window) limits each query to the last `window` positions, itself
  * included; null means all earlier positions. The products are {@link batchedMatmul}s (one
- * grouped product per layer, fast on wasm). Returns [batch, n_heads, pos, d_head].
+ * grouped product per layer, fast on wasm); in inference with the native kernels installed, one
+ * fused kernel (lib/native/wasm-fused.ts: sgemm per kv head, softmax over the visible keys only).
+ * Returns [batch, n_heads, pos, d_head].
  */
 export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number, window: number | null = null): tf.Tensor4D {
   const [batch, nHeads, nPos, dHead] = q.shape;
@@ -38,6 +41,7 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
     throw new Error(`causalAttention: q [${q.shape}] does not match k [${k.shape}] / v [${v.shape}]`);
   }
   const group = nHeads / nKvHeads;
+  if (fusedKernelsActive() && [q, k, v].every((t) => t.dtype === "float32")) return fusedAttention(q, k, v, scale, window);
   return tf.tidy(() => {
     // Group the query heads that share a kv head: [batch * n_kv_heads, group * pos, d_head].
     const qGrouped = tf.reshape(q, [batch * nKvHeads, group * nPos, dHead]) as tf.Tensor3D;

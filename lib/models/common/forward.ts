@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
-import type { BlockWeights, ModelWeights, Norm } from "../roles";
+import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import { BLOCK_POINTS, HOOK_POINTS, type BlockPoint, type ForwardOptions, type ForwardOutput, type HookPoint } from "../types";
 import { embed } from "./embedding";
 import { ensureGradients } from "./gradients";
@@ -42,6 +42,42 @@ function checkPoints(fn: string, points: readonly HookPoint[]): void {
   }
 }
 
+/** Where a run takes its weights from: resident ModelWeights, or read block by block (lib/models/stream/). */
+export interface DecoderWeights {
+  /** Blocks the weights hold. */
+  readonly nBlocks: number;
+  /** Learned positions [n_ctx, d_model], when the model has them. */
+  readonly pos_embed?: tf.Tensor2D;
+  /** OPT project_in, when present. */
+  readonly embed_proj?: Dense;
+  /** The final norm, absent in post-LN OPT models. */
+  readonly ln_final?: Norm;
+  /** Token embeddings of ids [batch, pos] int32: [batch, pos, d_embed]. */
+  embedTokens(ids: tf.Tensor2D): tf.Tensor3D;
+  /** Run `fn` on block l's weights (weights read for this call are released after it). */
+  withBlock<T>(l: number, fn: (w: BlockWeights) => T): T;
+  /** Logits [batch, pos, d_vocab] of final states [batch, pos, d_model] (project_out, then the output projection). */
+  logits(final: tf.Tensor3D): tf.Tensor3D;
+}
+
+/** Resident weights as a {@link DecoderWeights}. */
+export function residentWeights(p: ModelWeights): DecoderWeights {
+  return {
+    nBlocks: p.blocks.length,
+    pos_embed: p.pos_embed,
+    embed_proj: p.embed_proj,
+    ln_final: p.ln_final,
+    embedTokens: (ids) => embed(p.embed, ids),
+    withBlock: (l, fn) => fn(p.blocks[l]),
+    logits: (final) => {
+      // project_out to d_embed if present (OPT), then the output projection, or the token
+      // embedding transposed when tied.
+      const out = p.unembed_proj !== undefined ? linear(final, p.unembed_proj.w, p.unembed_proj.b) : final;
+      return p.unembed !== undefined ? linear(out, p.unembed.w, p.unembed.b) : linear(out, transposeLast2(p.embed));
+    },
+  };
+}
+
 /**
  * Run a decoder on ids [batch, pos] int32 (no padding). Returns n_layers + 1 hidden states
  * [batch, pos, d_model], the residual before the final norm, logits [batch, pos, d_vocab] unless
@@ -56,10 +92,21 @@ export function runDecoder<Ctx>(
   ids: tf.Tensor2D,
   opts: ForwardOptions = {},
 ): ForwardOutput {
+  return runDecoderOn(family, cfg, residentWeights(p), ids, opts);
+}
+
+/** {@link runDecoder} on weights from any {@link DecoderWeights} (resident, or streamed from disk). */
+export function runDecoderOn<Ctx>(
+  family: FamilyBlock<Ctx>,
+  cfg: DecoderConfig,
+  p: DecoderWeights,
+  ids: tf.Tensor2D,
+  opts: ForwardOptions = {},
+): ForwardOutput {
   const fn = family.name;
   checkIds(fn, cfg.d_vocab, ids, p.pos_embed?.shape[0]);
-  if (p.blocks.length !== cfg.n_layers) {
-    throw new Error(`${fn}: weights have ${p.blocks.length} blocks, config has n_layers=${cfg.n_layers}`);
+  if (p.nBlocks !== cfg.n_layers) {
+    throw new Error(`${fn}: weights have ${p.nBlocks} blocks, config has n_layers=${cfg.n_layers}`);
   }
   const wanted = new Set(opts.points ?? []);
   checkPoints(fn, [...wanted]);
@@ -69,7 +116,7 @@ export function runDecoder<Ctx>(
     const ctx = family.prepare(cfg, nPos);
 
     // Token embeddings [batch, pos, d_embed], projected to d_model if d_embed != d_model (OPT).
-    let x: tf.Tensor3D = embed(p.embed, ids);
+    let x: tf.Tensor3D = p.embedTokens(ids);
     if (p.embed_proj !== undefined) x = linear(x, p.embed_proj.w, p.embed_proj.b);
     // Plus learned positions 0..pos-1, [pos, d_model] broadcast over the batch (GPT-2, OPT).
     if (p.pos_embed !== undefined) x = tf.add(x, tf.slice(p.pos_embed, [0, 0], [nPos, cfg.d_model]));
@@ -83,7 +130,7 @@ export function runDecoder<Ctx>(
       record("resid_pre", residPre);
       const replaced = opts.blockOverride?.(l, residPre);
       if (replaced === undefined) {
-        const s = family.block(cfg, p.blocks[l], residPre, ctx, l);
+        const s = p.withBlock(l, (w) => family.block(cfg, w, residPre, ctx, l));
         record("attn_out", s.attn_out);
         record("resid_mid", s.resid_mid);
         record("mlp_out", s.mlp_out);
@@ -113,11 +160,8 @@ export function runDecoder<Ctx>(
     for (const [name, ts] of recorded) points[name] = ts.map((t) => tf.clone(t));
     if (wanted.has("ln_final")) points.ln_final = [tf.clone(final)];
 
-    // Logits [batch, pos, d_vocab]: project_out to d_embed if present (OPT), then the output
-    // projection, or the token embedding transposed when tied.
+    // Logits [batch, pos, d_vocab].
     if (opts.logits === false) return { hiddenStates, residPreFinalNorm, points };
-    const out = p.unembed_proj !== undefined ? linear(final, p.unembed_proj.w, p.unembed_proj.b) : final;
-    const logits = p.unembed !== undefined ? linear(out, p.unembed.w, p.unembed.b) : linear(out, transposeLast2(p.embed));
-    return { hiddenStates, residPreFinalNorm, logits, points };
+    return { hiddenStates, residPreFinalNorm, logits: p.logits(final), points };
   });
 }

@@ -5,6 +5,7 @@
  * already store q/k weights permuted for rotate_half, so no permutation is needed here.)
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedKernelsActive, fusedRotary } from "../../native/wasm-fused";
 
 /**
  * cos and sin tables [pos, d_head] for positions 0..nPos-1; each angle appears twice (once per
@@ -42,13 +43,18 @@ export function rotateHalf<T extends tf.Tensor>(x: T): T {
  * Apply rotary embeddings: x * cos + rotate_half(x) * sin.
  * x [batch, heads, pos, d_head]; cos, sin [pos, rotary_dim] (broadcast over batch and heads).
  * When rotary_dim < d_head (GPT-NeoX's rotary_pct), only the first rotary_dim dimensions of each
- * head rotate, with rotate_half over that part alone; the rest pass through unchanged.
+ * head rotate, with rotate_half over that part alone; the rest pass through unchanged. In
+ * inference on the wasm backend with the native kernels installed, one fused kernel
+ * (lib/native/wasm-fused.ts) instead of the split, concat and arithmetic ops.
  */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
   const dHead = x.shape[3];
   const rotaryDim = cos.shape[1];
   if (rotaryDim > dHead || sin.shape[1] !== rotaryDim) {
     throw new Error(`applyRotary: cos [${cos.shape}] / sin [${sin.shape}] do not fit heads of width ${dHead}`);
+  }
+  if (fusedKernelsActive() && x.dtype === "float32" && rotaryDim % 2 === 0 && cos.shape[0] === x.shape[2] && sin.shape[0] === x.shape[2]) {
+    return fusedRotary(x, cos, sin);
   }
   return tf.tidy((): tf.Tensor4D => {
     if (rotaryDim === dHead) return tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin));

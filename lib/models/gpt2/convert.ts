@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
+import { assembleWeights, type HeadWeights, type WeightParts } from "../family";
 import type { StateDict } from "../types";
 import type { WeightSpec } from "../weights";
 
@@ -49,36 +50,44 @@ export function gpt2WeightSpec(cfg: DecoderConfig): WeightSpec {
   return { required, optional, ignored: [/^h\.\d+\.attn\.(bias|masked_bias)$/] };
 }
 
-/**
- * A checked, canonically named GPT-2 state dict -> weights by role (new tensors; the caller
- * still owns `sd`). mlp.in is c_fc, mlp.out is mlp.c_proj, attn.o is attn.c_proj.
- */
-export function gpt2FromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+/** Conv1D weights are already [in, out]: copied as they are, with their biases. */
+function conv1d(sd: StateDict, name: string): Dense {
+  return { w: tf.clone(sd[`${name}.weight`]) as tf.Tensor2D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D };
+}
+
+function layerNorm(sd: StateDict, name: string): Norm {
+  return { w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D };
+}
+
+/** Block l of a checked, canonically named GPT-2 state dict by role (new tensors). mlp.in is c_fc, mlp.out mlp.c_proj, attn.o attn.c_proj. */
+export function gpt2BlockFromHf(cfg: DecoderConfig, sd: StateDict, l: number): BlockWeights {
   const d = cfg.d_model;
-  // Conv1D weights are already [in, out]: copied as they are.
-  const dense = (name: string): Dense => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor2D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
-  const norm = (name: string): Norm => ({ w: tf.clone(sd[`${name}.weight`]) as tf.Tensor1D, b: tf.clone(sd[`${name}.bias`]) as tf.Tensor1D });
-  const blocks: BlockWeights[] = [];
-  for (let l = 0; l < cfg.n_layers; l++) {
-    const p = `h.${l}`;
-    // Fused c_attn, [d_model, 3 d_model] -> q, k, v [d_model, d_model], split along outputs.
-    const [wq, wk, wv] = tf.split(sd[`${p}.attn.c_attn.weight`], [d, d, d], 1) as tf.Tensor2D[];
-    const [bq, bk, bv] = tf.split(sd[`${p}.attn.c_attn.bias`], [d, d, d], 0) as tf.Tensor1D[];
-    blocks.push({
-      ln1: norm(`${p}.ln_1`),
-      attn: { q: { w: wq, b: bq }, k: { w: wk, b: bk }, v: { w: wv, b: bv }, o: dense(`${p}.attn.c_proj`) },
-      ln2: norm(`${p}.ln_2`),
-      mlp: { in: dense(`${p}.mlp.c_fc`), out: dense(`${p}.mlp.c_proj`) },
-    });
-  }
+  const p = `h.${l}`;
+  // Fused c_attn, [d_model, 3 d_model] -> q, k, v [d_model, d_model], split along outputs.
+  const [wq, wk, wv] = tf.split(sd[`${p}.attn.c_attn.weight`], [d, d, d], 1) as tf.Tensor2D[];
+  const [bq, bk, bv] = tf.split(sd[`${p}.attn.c_attn.bias`], [d, d, d], 0) as tf.Tensor1D[];
   return {
-    embed: tf.clone(sd["wte.weight"]) as tf.Tensor2D,
-    pos_embed: tf.clone(sd["wpe.weight"]) as tf.Tensor2D,
-    blocks,
-    ln_final: norm("ln_f"),
-    // lm_head is an nn.Linear [d_vocab, d_model]: transposed to [d_model, d_vocab].
-    unembed: cfg.tie_word_embeddings ? undefined : { w: tf.transpose(sd["lm_head.weight"]) as tf.Tensor2D },
+    ln1: layerNorm(sd, `${p}.ln_1`),
+    attn: { q: { w: wq, b: bq }, k: { w: wk, b: bk }, v: { w: wv, b: bv }, o: conv1d(sd, `${p}.attn.c_proj`) },
+    ln2: layerNorm(sd, `${p}.ln_2`),
+    mlp: { in: conv1d(sd, `${p}.mlp.c_fc`), out: conv1d(sd, `${p}.mlp.c_proj`) },
   };
+}
+
+/** The head of a GPT-2 checkpoint: learned positions and ln_f. */
+export function gpt2HeadFromHf(_cfg: DecoderConfig, sd: StateDict): HeadWeights {
+  return { pos_embed: tf.clone(sd["wpe.weight"]) as tf.Tensor2D, ln_final: layerNorm(sd, "ln_f") };
+}
+
+/** Where a GPT-2 checkpoint keeps its weights, for {@link assembleWeights} (lm_head is an nn.Linear). */
+export const GPT2_WEIGHTS: WeightParts = {
+  embedName: "wte.weight", unembedName: "lm_head.weight",
+  blockFromHf: gpt2BlockFromHf, headFromHf: gpt2HeadFromHf,
+};
+
+/** A checked, canonically named GPT-2 state dict -> weights by role (new tensors; the caller still owns `sd`). */
+export function gpt2FromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  return assembleWeights(GPT2_WEIGHTS, cfg, sd);
 }
 
 /** Inverse of gpt2FromHf: canonical GPT-2 names (no `transformer.` prefix), HF layout, new tensors. */

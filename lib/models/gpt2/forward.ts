@@ -37,7 +37,7 @@ export function gpt2Block(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Tens
   return { attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: tf.add<tf.Tensor3D>(residMid, mlpOut) };
 }
 
-const GPT2_BLOCK: FamilyBlock<void> = {
+export const GPT2_BLOCK: FamilyBlock<void> = {
   name: "gpt2Forward",
   prepare: () => undefined,
   block: (cfg, b, x) => gpt2Block(cfg, b, x),

@@ -22,6 +22,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import { linearFromHf, linearToHf, normFromHf, normToHf } from "../common/hf-linear";
+import { assembleWeights, type HeadWeights, type WeightParts } from "../family";
 import type { StateDict } from "../types";
 import type { WeightSpec } from "../weights";
 
@@ -85,31 +86,38 @@ function fuse(parts: tf.Tensor[], nHeads: number, dHead: number): tf.Tensor {
   });
 }
 
-/** A checked, canonically named GPT-NeoX state dict -> weights by role (new tensors; `sd` stays the caller's). */
-export function neoxFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+/** Block l of a checked, canonically named GPT-NeoX state dict by role (new tensors), query_key_value split per head. */
+export function neoxBlockFromHf(cfg: DecoderConfig, sd: StateDict, l: number): BlockWeights {
   // nn.Linear [out, in] -> [in, out], with its bias when present.
   const dense = (name: string, withBias: boolean) => linearFromHf(sd, name, withBias);
   const norm = (name: string) => normFromHf(sd, name, true);
-  const blocks: BlockWeights[] = [];
-  for (let l = 0; l < cfg.n_layers; l++) {
-    const p = `gpt_neox.layers.${l}`;
-    const [wq, wk, wv] = splitFused(sd[`${p}.attention.query_key_value.weight`], cfg.n_heads, cfg.d_head) as tf.Tensor2D[];
-    const [bq, bk, bv] = cfg.attn_bias
-      ? (splitFused(sd[`${p}.attention.query_key_value.bias`], cfg.n_heads, cfg.d_head) as tf.Tensor1D[])
-      : [undefined, undefined, undefined];
-    blocks.push({
-      ln1: norm(`${p}.input_layernorm`),
-      attn: { q: { w: wq, b: bq }, k: { w: wk, b: bk }, v: { w: wv, b: bv }, o: dense(`${p}.attention.dense`, cfg.attn_out_bias) },
-      ln2: norm(`${p}.post_attention_layernorm`),
-      mlp: { in: dense(`${p}.mlp.dense_h_to_4h`, true), out: dense(`${p}.mlp.dense_4h_to_h`, true) },
-    });
-  }
+  const p = `gpt_neox.layers.${l}`;
+  const [wq, wk, wv] = splitFused(sd[`${p}.attention.query_key_value.weight`], cfg.n_heads, cfg.d_head) as tf.Tensor2D[];
+  const [bq, bk, bv] = cfg.attn_bias
+    ? (splitFused(sd[`${p}.attention.query_key_value.bias`], cfg.n_heads, cfg.d_head) as tf.Tensor1D[])
+    : [undefined, undefined, undefined];
   return {
-    embed: tf.clone(sd["gpt_neox.embed_in.weight"]) as tf.Tensor2D,
-    blocks,
-    ln_final: norm("gpt_neox.final_layer_norm"),
-    unembed: cfg.tie_word_embeddings ? undefined : dense("embed_out", false),
+    ln1: norm(`${p}.input_layernorm`),
+    attn: { q: { w: wq, b: bq }, k: { w: wk, b: bk }, v: { w: wv, b: bv }, o: dense(`${p}.attention.dense`, cfg.attn_out_bias) },
+    ln2: norm(`${p}.post_attention_layernorm`),
+    mlp: { in: dense(`${p}.mlp.dense_h_to_4h`, true), out: dense(`${p}.mlp.dense_4h_to_h`, true) },
   };
+}
+
+/** The head of a GPT-NeoX checkpoint: the final LayerNorm. */
+export function neoxHeadFromHf(_cfg: DecoderConfig, sd: StateDict): HeadWeights {
+  return { ln_final: normFromHf(sd, "gpt_neox.final_layer_norm", true) };
+}
+
+/** Where a GPT-NeoX checkpoint keeps its weights, for {@link assembleWeights}. */
+export const NEOX_WEIGHTS: WeightParts = {
+  embedName: "gpt_neox.embed_in.weight", unembedName: "embed_out.weight",
+  blockFromHf: neoxBlockFromHf, headFromHf: neoxHeadFromHf,
+};
+
+/** A checked, canonically named GPT-NeoX state dict -> weights by role (new tensors; `sd` stays the caller's). */
+export function neoxFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  return assembleWeights(NEOX_WEIGHTS, cfg, sd);
 }
 
 /** Inverse of neoxFromHf: HF names and layout (new tensors), ready for saveCheckpoint. */

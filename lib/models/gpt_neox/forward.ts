@@ -54,7 +54,7 @@ export function neoxBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Tens
   return { attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: residPost };
 }
 
-const NEOX_BLOCK: FamilyBlock<Rotary> = {
+export const NEOX_BLOCK: FamilyBlock<Rotary> = {
   name: "neoxForward",
   prepare: (cfg, nPos) => rotaryTables(nPos, cfg.rotary_dim ?? cfg.d_head, cfg.rope_theta ?? 10000),
   block: (cfg, b, x, rot) => neoxBlock(cfg, b, x, rot),

@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import { linearFromHf, linearToHf, normFromHf, normToHf } from "../common/hf-linear";
+import { assembleWeights, type HeadWeights, type WeightParts } from "../family";
 import type { StateDict } from "../types";
 import type { WeightSpec } from "../weights";
 
@@ -54,39 +55,43 @@ export function llamaWeightSpec(cfg: DecoderConfig): WeightSpec {
   return { required, optional, ignored: [/\.rotary_emb\.inv_freq$/] };
 }
 
-/**
- * A checked, canonically named Llama state dict -> weights by role (new tensors; the caller
- * still owns `sd`). mlp.in is up_proj, mlp.gate is gate_proj, mlp.out is down_proj.
- */
-export function llamaFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+/** Block l of a checked, canonically named Llama state dict by role (new tensors). mlp.in is up_proj, mlp.gate gate_proj, mlp.out down_proj. */
+export function llamaBlockFromHf(cfg: DecoderConfig, sd: StateDict, l: number): BlockWeights {
   // nn.Linear [out, in] -> [in, out], with its bias when the config has one.
   const dense = (name: string, withBias: boolean) => linearFromHf(sd, name, withBias);
   const norm = (name: string) => normFromHf(sd, name, false);
-  const blocks: BlockWeights[] = [];
-  for (let l = 0; l < cfg.n_layers; l++) {
-    const p = `model.layers.${l}`;
-    blocks.push({
-      ln1: norm(`${p}.input_layernorm`),
-      attn: {
-        q: dense(`${p}.self_attn.q_proj`, cfg.attn_bias),
-        k: dense(`${p}.self_attn.k_proj`, cfg.attn_bias),
-        v: dense(`${p}.self_attn.v_proj`, cfg.attn_bias),
-        o: dense(`${p}.self_attn.o_proj`, cfg.attn_out_bias),
-      },
-      ln2: norm(`${p}.post_attention_layernorm`),
-      mlp: {
-        in: dense(`${p}.mlp.up_proj`, cfg.mlp_bias),
-        gate: dense(`${p}.mlp.gate_proj`, cfg.mlp_bias),
-        out: dense(`${p}.mlp.down_proj`, cfg.mlp_bias),
-      },
-    });
-  }
+  const p = `model.layers.${l}`;
   return {
-    embed: tf.clone(sd["model.embed_tokens.weight"]) as tf.Tensor2D,
-    blocks,
-    ln_final: norm("model.norm"),
-    unembed: cfg.tie_word_embeddings ? undefined : dense("lm_head", false),
+    ln1: norm(`${p}.input_layernorm`),
+    attn: {
+      q: dense(`${p}.self_attn.q_proj`, cfg.attn_bias),
+      k: dense(`${p}.self_attn.k_proj`, cfg.attn_bias),
+      v: dense(`${p}.self_attn.v_proj`, cfg.attn_bias),
+      o: dense(`${p}.self_attn.o_proj`, cfg.attn_out_bias),
+    },
+    ln2: norm(`${p}.post_attention_layernorm`),
+    mlp: {
+      in: dense(`${p}.mlp.up_proj`, cfg.mlp_bias),
+      gate: dense(`${p}.mlp.gate_proj`, cfg.mlp_bias),
+      out: dense(`${p}.mlp.down_proj`, cfg.mlp_bias),
+    },
   };
+}
+
+/** The head of a Llama checkpoint: the final RMSNorm (no positions, no projections). */
+export function llamaHeadFromHf(_cfg: DecoderConfig, sd: StateDict): HeadWeights {
+  return { ln_final: normFromHf(sd, "model.norm", false) };
+}
+
+/** Where a Llama checkpoint keeps its weights, for {@link assembleWeights}. */
+export const LLAMA_WEIGHTS: WeightParts = {
+  embedName: "model.embed_tokens.weight", unembedName: "lm_head.weight",
+  blockFromHf: llamaBlockFromHf, headFromHf: llamaHeadFromHf,
+};
+
+/** A checked, canonically named Llama state dict -> weights by role (new tensors; the caller still owns `sd`). */
+export function llamaFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  return assembleWeights(LLAMA_WEIGHTS, cfg, sd);
 }
 
 /**

@@ -53,7 +53,7 @@ export function llamaBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Ten
   return { attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: tf.add<tf.Tensor3D>(residMid, mlpOut) };
 }
 
-const LLAMA_BLOCK: FamilyBlock<Rotary> = {
+export const LLAMA_BLOCK: FamilyBlock<Rotary> = {
   name: "llamaForward",
   prepare: (cfg, nPos) => rotaryTables(nPos, cfg.d_head, cfg.rope_theta ?? 10000),
   block: llamaBlock,

@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import type { BlockWeights, Dense, ModelWeights, Norm } from "../roles";
 import { linearFromHf, linearToHf, normFromHf, normToHf } from "../common/hf-linear";
+import { assembleWeights, type HeadWeights, type WeightParts } from "../family";
 import type { StateDict } from "../types";
 import type { WeightSpec } from "../weights";
 
@@ -60,41 +61,47 @@ export function optWeightSpec(cfg: DecoderConfig): WeightSpec {
   return { required, optional, ignored: [] };
 }
 
-/**
- * A checked, canonically named OPT state dict -> weights by role (new tensors; the caller still
- * owns `sd`). ln1 is self_attn_layer_norm, ln2 the block's final_layer_norm, mlp.in fc1, mlp.out
- * fc2, embed_proj project_in, unembed_proj project_out.
- */
-export function optFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
-  const P = "model.decoder";
+const P = "model.decoder";
+
+/** Block l of a checked, canonically named OPT state dict by role (new tensors). ln1 is self_attn_layer_norm, ln2 the block's final_layer_norm, mlp.in fc1, mlp.out fc2. */
+export function optBlockFromHf(cfg: DecoderConfig, sd: StateDict, l: number): BlockWeights {
   // nn.Linear [out, in] -> [in, out], with its bias when the config has one.
   const dense = (name: string, withBias: boolean) => linearFromHf(sd, name, withBias);
   const norm = (name: string) => normFromHf(sd, name, true);
-  const blocks: BlockWeights[] = [];
-  for (let l = 0; l < cfg.n_layers; l++) {
-    const p = `${P}.layers.${l}`;
-    const a = `${p}.self_attn`;
-    blocks.push({
-      ln1: norm(`${p}.self_attn_layer_norm`),
-      attn: {
-        q: dense(`${a}.q_proj`, cfg.attn_bias), k: dense(`${a}.k_proj`, cfg.attn_bias),
-        v: dense(`${a}.v_proj`, cfg.attn_bias), o: dense(`${a}.out_proj`, cfg.attn_bias),
-      },
-      ln2: norm(`${p}.final_layer_norm`),
-      mlp: { in: dense(`${p}.fc1`, cfg.mlp_bias), out: dense(`${p}.fc2`, cfg.mlp_bias) },
-    });
-  }
+  const p = `${P}.layers.${l}`;
+  const a = `${p}.self_attn`;
+  return {
+    ln1: norm(`${p}.self_attn_layer_norm`),
+    attn: {
+      q: dense(`${a}.q_proj`, cfg.attn_bias), k: dense(`${a}.k_proj`, cfg.attn_bias),
+      v: dense(`${a}.v_proj`, cfg.attn_bias), o: dense(`${a}.out_proj`, cfg.attn_bias),
+    },
+    ln2: norm(`${p}.final_layer_norm`),
+    mlp: { in: dense(`${p}.fc1`, cfg.mlp_bias), out: dense(`${p}.fc2`, cfg.mlp_bias) },
+  };
+}
+
+/** The head of an OPT checkpoint: positions, project_in/out (embed_proj, unembed_proj) and the decoder's final norm. */
+export function optHeadFromHf(cfg: DecoderConfig, sd: StateDict): HeadWeights {
   const projected = cfg.d_embed !== cfg.d_model;
   return {
-    embed: tf.clone(sd[`${P}.embed_tokens.weight`]) as tf.Tensor2D,
-    embed_proj: projected ? dense(`${P}.project_in`, false) : undefined,
+    embed_proj: projected ? linearFromHf(sd, `${P}.project_in`, false) : undefined,
     // Drop the pos_offset (2) rows HF keeps in front, so row p is position p.
     pos_embed: tf.slice(sd[`${P}.embed_positions.weight`], [cfg.pos_offset, 0], [cfg.n_ctx, cfg.d_model]) as tf.Tensor2D,
-    blocks,
-    ln_final: cfg.final_norm ? norm(`${P}.final_layer_norm`) : undefined,
-    unembed_proj: projected ? dense(`${P}.project_out`, false) : undefined,
-    unembed: cfg.tie_word_embeddings ? undefined : dense("lm_head", false),
+    ln_final: cfg.final_norm ? normFromHf(sd, `${P}.final_layer_norm`, true) : undefined,
+    unembed_proj: projected ? linearFromHf(sd, `${P}.project_out`, false) : undefined,
   };
+}
+
+/** Where an OPT checkpoint keeps its weights, for {@link assembleWeights}. */
+export const OPT_WEIGHTS: WeightParts = {
+  embedName: `${P}.embed_tokens.weight`, unembedName: "lm_head.weight",
+  blockFromHf: optBlockFromHf, headFromHf: optHeadFromHf,
+};
+
+/** A checked, canonically named OPT state dict -> weights by role (new tensors; the caller still owns `sd`). */
+export function optFromHf(cfg: DecoderConfig, sd: StateDict): ModelWeights {
+  return assembleWeights(OPT_WEIGHTS, cfg, sd);
 }
 
 /**
@@ -106,7 +113,6 @@ export function optToHf(cfg: DecoderConfig, p: ModelWeights): StateDict {
   if (p.blocks.length !== cfg.n_layers || p.pos_embed === undefined) {
     throw new Error(`optToHf: weights need pos_embed and n_layers=${cfg.n_layers} blocks`);
   }
-  const P = "model.decoder";
   const sd: StateDict = {};
   const dense = (name: string, d: Dense | undefined) => linearToHf(sd, name, d);
   const norm = (name: string, n: Norm | undefined) => normToHf(sd, name, n);

@@ -55,7 +55,7 @@ export function optBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Tenso
   return { attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: layerNormOf(tf.add<tf.Tensor3D>(residMid, mlpOut), b.ln2, eps) };
 }
 
-const OPT_BLOCK: FamilyBlock<void> = {
+export const OPT_BLOCK: FamilyBlock<void> = {
   name: "optForward",
   prepare: () => undefined,
   block: (cfg, b, x) => optBlock(cfg, b, x),

@@ -5,7 +5,7 @@ import { initBackend } from "../../../lib/backend";
 import { normalizeHfConfig } from "../../../lib/models/config";
 import { weightsFromHf } from "../../../lib/models/family";
 import { neoxFromHf, neoxToHf, neoxWeightSpec } from "../../../lib/models/gpt_neox/convert";
-import { GPT_NEOX } from "../../../lib/models/gpt_neox/runner";
+import { GPT_NEOX } from "../../../lib/models/gpt_neox/family";
 import { disposeWeights } from "../../../lib/models/roles";
 import type { StateDict } from "../../../lib/models/types";
 

@@ -10,7 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { readNotebook } from "../../../lib/notebook/nbformat";
+import { readNotebook } from "../../../tools/notebook-harness/nbformat";
 
 const STATUS = `<pre id="status">pending</pre>
 <script>

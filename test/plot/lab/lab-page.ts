@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { readNotebook } from "../../../lib/notebook/nbformat";
+import { readNotebook } from "../../../tools/notebook-harness/nbformat";
 
 /** Chromium's binary, or undefined when none is installed. */
 export function findChromium(): string | undefined {

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildProgram } from "../../lib/cli/main";
-import { cachePathFor, defaultCacheDir, isHubId, resolveModel, shardNames } from "../../lib/models/hub";
+import { cachePathFor, defaultCacheDir, isHubId, resolveModel, shardNames } from "../../lib/hub/hub";
 
 /** A fake hub: serves `${id}/resolve/${rev}/${file}` from memory, with Range support and faults. */
 interface Fault {
@@ -435,7 +435,7 @@ describe("linearity download", () => {
     const prev = process.env.HF_ENDPOINT;
     process.env.HF_ENDPOINT = hub.endpoint;
     try {
-      await buildProgram().parseAsync(["node", "linearity", "download", "org/single", "--cache", cache, "--revision", "v1"]);
+      await (await buildProgram()).parseAsync(["node", "linearity", "download", "org/single", "--cache", cache, "--revision", "v1"]);
     } finally {
       process.env.HF_ENDPOINT = prev;
       out.mockRestore();

@@ -8,7 +8,7 @@
  * module differs only where the content does.
  */
 import * as fs from "fs";
-import { writeFileAtomic } from "../io/atomic";
+import { writeFileAtomic } from "../../lib/io/atomic";
 
 export type MimeBundle = Record<string, unknown>;
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveModel } from "../../lib/models/hub";
+import { resolveModel } from "../../lib/hub/hub";
 
 const REVISIONS = ["step1000", "step2000", "refs/pr/7"];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hub-revisions-"));

@@ -7,9 +7,9 @@
  */
 import { marked } from "marked";
 import type { Cell, MimeBundle, Notebook, Output } from "./nbformat";
-import { PLOTLY_MIME } from "../plot/bundle";
-import { figureHash, figureHtml, plotlyLibraryScript } from "../plot/html";
-import type { PlotlyFigure } from "../plot/figure";
+import { PLOTLY_MIME } from "../../lib/plot/bundle";
+import { figureHash, figureHtml, plotlyLibraryScript } from "../../lib/plot/html";
+import type { PlotlyFigure } from "../../lib/plot/figure";
 
 const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 

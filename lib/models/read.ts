@@ -1,0 +1,97 @@
+/**
+ * Reading an opened checkpoint's weights by part, each converted to float32 just before use:
+ * one block, the head, rows of the vocabulary tables. The whole-model loader and the streamed
+ * runner both read through here, so a block is read the same way in both.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { parseBlockName, type HeadWeights } from "./family";
+import type { OpenedCheckpoint } from "./load";
+import type { BlockWeights } from "./roles";
+import type { StateDict } from "./types";
+
+/** A tensor of the checkpoint as float32, read now (F16/BF16 decoded exactly). */
+export function readWeight(ck: OpenedCheckpoint, name: string): tf.Tensor {
+  const t = ck.tensors.get(name);
+  if (t === undefined) throw new Error(`${ck.dir}: no tensor '${name}'`);
+  return tf.tensor(t.read(), t.shape, "float32");
+}
+
+/** Rows start..end of a [rows, cols] tensor of the checkpoint as float32 [end - start, cols]. */
+export function readRows(ck: OpenedCheckpoint, name: string, start: number, end: number): tf.Tensor2D {
+  const t = ck.tensors.get(name);
+  if (t === undefined || t.shape.length !== 2) throw new Error(`${ck.dir}: no matrix '${name}'`);
+  const cols = t.shape[1];
+  return tf.tensor2d(t.readRange(start * cols, end * cols), [end - start, cols]);
+}
+
+const blockNames = new WeakMap<OpenedCheckpoint, Map<number, string[]>>();
+
+/** Canonical names of block l's tensors (a pruned folder's linear block: its .linear tensors). */
+export function namesOfBlock(ck: OpenedCheckpoint, l: number): readonly string[] {
+  let index = blockNames.get(ck);
+  if (index === undefined) {
+    index = new Map();
+    for (const name of ck.tensors.keys()) {
+      const b = parseBlockName(ck.family, name);
+      if (b !== undefined) index.set(b.block, [...(index.get(b.block) ?? []), name]);
+    }
+    blockNames.set(ck, index);
+  }
+  return index.get(l) ?? [];
+}
+
+/** Bytes of block l's weights once converted to float32 (what it occupies while it runs). */
+export function blockFloat32Bytes(ck: OpenedCheckpoint, l: number): number {
+  return namesOfBlock(ck, l).reduce((n, name) => n + 4 * ck.tensors.get(name)!.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Bytes of every weight of the checkpoint once converted to float32. */
+export function modelFloat32Bytes(ck: OpenedCheckpoint): number {
+  let n = 0;
+  for (const t of ck.tensors.values()) n += 4 * t.shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/**
+ * Block l's weights by role, read from disk now: its tensors are read and converted one block at
+ * a time, the raw float32 copies freed once the family has converted them (transposes, splits).
+ */
+export function readBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
+  const sd: StateDict = {};
+  try {
+    for (const name of namesOfBlock(ck, l)) sd[name] = readWeight(ck, name);
+    return ck.family.blockFromHf(ck.config, sd, l);
+  } finally {
+    tf.dispose(Object.values(sd));
+  }
+}
+
+/**
+ * Stand-in weights (zeros) for a pruned folder's linear block l, which holds no weights of its
+ * own; never read, since an override computes the block.
+ */
+export function placeholderBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
+  const sd: StateDict = {};
+  try {
+    for (const [name, shape] of ck.family.weightSpec(ck.config).required) {
+      if (parseBlockName(ck.family, name)?.block === l) sd[name] = tf.zeros([...shape]);
+    }
+    return ck.family.blockFromHf(ck.config, sd, l);
+  } finally {
+    tf.dispose(Object.values(sd));
+  }
+}
+
+/** The head weights (positions, projections, final norm): every tensor outside the blocks but the vocabulary tables. */
+export function readHead(ck: OpenedCheckpoint): HeadWeights {
+  const sd: StateDict = {};
+  try {
+    for (const name of ck.tensors.keys()) {
+      if (name === ck.family.embedName || name === ck.family.unembedName || parseBlockName(ck.family, name) !== undefined) continue;
+      sd[name] = readWeight(ck, name);
+    }
+    return ck.family.headFromHf(ck.config, sd);
+  } finally {
+    tf.dispose(Object.values(sd));
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Whole or streamed: what a model needs in memory, and the choice a budget allows.
+ *
+ * Whole: every weight resident as float32 (W), plus one block's raw copy while loading.
+ * Streamed: per forward, one block resident at a time, read and converted (twice its float32
+ * size for a moment: the raw copy and the converted one), plus the head (positions, final norm,
+ * projections), plus one vocabulary chunk of the unembedding. The states of the sequences in
+ * flight come on top of either; the rest of the budget is theirs.
+ */
+import type { OpenedCheckpoint } from "../load";
+import { blockFloat32Bytes, modelFloat32Bytes, namesOfBlock } from "../read";
+import { formatBytes } from "./memory";
+
+/** Rows of the vocabulary tables read at once for logits: this many bytes of float32. */
+export const VOCAB_CHUNK_BYTES = 64 * 2 ** 20;
+
+/**
+ * The most the wasm backend's heap can hold (4 GiB of 32-bit addresses), less room for the
+ * states a forward needs: a model or block past this cannot be resident in float32 there.
+ */
+export const WASM_HEAP_USABLE = 3.5 * 2 ** 30;
+
+export type RunMode = "auto" | "whole" | "streamed";
+
+/**
+ * What a streamed run's weights need at most at one time: the largest block twice (its raw
+ * float32 copy and the converted one, while it is converted), the resident head, and one
+ * vocabulary chunk of the output projection (the whole table when it is smaller).
+ */
+export function streamedWeightPeak(largestBlockBytes: number, headBytes: number, vocabTableBytes: number): number {
+  return 2 * largestBlockBytes + headBytes + Math.min(VOCAB_CHUNK_BYTES, vocabTableBytes);
+}
+
+/** What a model needs and how it will run. */
+export interface MemoryPlan {
+  /** The budget planned for, bytes. */
+  readonly budget: number;
+  readonly mode: "whole" | "streamed";
+  /** All weights in float32. */
+  readonly weightBytes: number;
+  /** The largest block in float32, and which. */
+  readonly largestBlock: { readonly block: number; readonly bytes: number };
+  /** What the weights need at most at one time in this mode (the rest is for states). */
+  readonly weightPeak: number;
+}
+
+/** Plan `ck` under `budget` bytes (see the file comment). Throws one line when even a single block cannot fit. */
+export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = "auto", flag = "--memory"): MemoryPlan {
+  const n = ck.config.n_layers;
+  let largest = { block: 0, bytes: 0 };
+  let blocksTotal = 0;
+  for (let l = 0; l < n; l++) {
+    const bytes = blockFloat32Bytes(ck, l);
+    blocksTotal += bytes;
+    if (bytes > largest.bytes) largest = { block: l, bytes };
+  }
+  const weightBytes = modelFloat32Bytes(ck);
+  const vocabBytes = (t: string | undefined) => (t === undefined || !ck.tensors.has(t) ? 0 : 4 * ck.tensors.get(t)!.shape.reduce((a, b) => a * b, 1));
+  const headBytes = weightBytes - blocksTotal - vocabBytes(ck.family.embedName) - vocabBytes(ck.config.tie_word_embeddings ? undefined : ck.family.unembedName);
+  const wholePeak = weightBytes + largest.bytes;
+  const vocabTable = vocabBytes(ck.config.tie_word_embeddings ? ck.family.embedName : ck.family.unembedName);
+  const streamedPeak = streamedWeightPeak(largest.bytes, headBytes, vocabTable);
+  const name = `block ${largest.block} (${ck.family.blockPrefix}${largest.block}, ${namesOfBlock(ck, largest.block).length} tensors)`;
+  // Whole when the weights take at most half the budget (the other half is for states) and fit the heap.
+  const wholeFits = wholePeak <= budget / 2 && wholePeak <= WASM_HEAP_USABLE;
+  const chosen = mode === "auto" ? (wholeFits ? "whole" : "streamed") : mode;
+  if (chosen === "whole") {
+    if (mode === "whole" && wholePeak > WASM_HEAP_USABLE) {
+      throw new Error(`${ck.dir}: the whole model needs ${formatBytes(wholePeak)} in float32, more than the wasm heap can hold (${formatBytes(WASM_HEAP_USABLE)}); let it stream`);
+    }
+    return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak };
+  }
+  if (streamedPeak > budget) {
+    throw new Error(
+      `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32 (${formatBytes(streamedPeak)} with its conversion copy, the head and a vocabulary chunk), more than the memory budget of ${formatBytes(budget)} (${flag})`,
+    );
+  }
+  if (2 * largest.bytes > WASM_HEAP_USABLE) {
+    throw new Error(
+      `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32, twice that while it is converted, more than the wasm heap can hold (${formatBytes(WASM_HEAP_USABLE)}); blocks this large do not run here yet`,
+    );
+  }
+  return { budget, mode: "streamed", weightBytes, largestBlock: largest, weightPeak: streamedPeak };
+}

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Re-run the unfinished shards of a sharded extraction (a task that failed, hit its time limit
+# or was preempted) and then the merge. Each re-run task resumes its shard after the last batch
+# it committed. Usage, with the same environment as submit.sh:
+#   MODEL=... TEXT=... OUT=... [EXTRACT_ARGS=...] scripts/slurm/rerun.sh N [sbatch options...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+N=${1:?usage: rerun.sh N [sbatch options for the extraction tasks]}
+shift
+: "${OUT:?set OUT to the study folder}"
+todo=()
+for ((i = 0; i < N; i++)); do
+  manifest="$OUT/shard-$i-of-$N/manifest.json"
+  grep -q '"complete": true' "$manifest" 2>/dev/null || todo+=("$i")
+done
+mkdir -p "$OUT/logs"
+export SHARDS=$N
+dependency=()
+if [ ${#todo[@]} -gt 0 ]; then
+  list=$(IFS=,; echo "${todo[*]}")
+  # --array with the unfinished indices; SLURM_ARRAY_TASK_COUNT would count only them, so the
+  # task is told N through SHARD_COUNT.
+  array=$(sbatch --parsable --array="$list" --export=ALL,SHARD_COUNT="$N" --output="$OUT/logs/extract-%A_%a.out" "$@" "$here/extract.sbatch")
+  array=${array%%;*}
+  dependency=(--dependency=afterok:"$array" --kill-on-invalid-dep=yes)
+  echo "array $array (shards $list of $N)"
+else
+  echo "every shard is complete"
+fi
+# shellcheck disable=SC2086 # MERGE_SBATCH_ARGS is a list of sbatch options
+merge=$(sbatch --parsable ${MERGE_SBATCH_ARGS:-} "${dependency[@]}" --output="$OUT/logs/merge-%j.out" "$here/merge.sbatch")
+echo "merge ${merge%%;*}"
