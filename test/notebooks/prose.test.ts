@@ -3,10 +3,11 @@
  * notebook's stored outputs (or code) at the precision quoted, or be marked external
  * (tools/notebook-harness/prose.ts). Runs on every notebook in notebooks/, without a kernel.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, test } from "vitest";
 import { Notebook, parseNotebook, readNotebook } from "../../tools/notebook-harness/nbformat";
-import { describeStale, notebookNumbers, parseQuoted, quotedNumbers, staleNumbers } from "../../tools/notebook-harness/prose";
+import { describeStale, docRegions, notebookNumbers, parseQuoted, quotedNumbers, staleDocNumbers, staleNumbers } from "../../tools/notebook-harness/prose";
 import { listNotebooks } from "../../scripts/notebook-paths";
 
 const root = path.resolve(__dirname, "../..");
@@ -78,6 +79,65 @@ describe("stale numbers", () => {
     const book = nb("intro\nthe score is 0.5", [stdout("0.7\n")]);
     expect(describeStale(book, staleNumbers(book))).toBe('markdown cell 2, line 2: 0.5 is not in the outputs: "the score is 0.5"');
   });
+});
+
+describe("checked integers", () => {
+  test("plain integers inside a checked span are checked, elsewhere not", () => {
+    expect(quotedNumbers('from step <span class="checked">650</span> on, step 700').map((q) => q.text)).toEqual(["650"]);
+    expect(stale('higher from step <span class="checked">650</span> on', [stdout("first step behind: 650\n")])).toEqual([]);
+    expect(stale('higher from step <span class="checked">700</span> on', [stdout("first step behind: 650\n")])).toEqual(["700"]);
+  });
+});
+
+describe("docs quoting a notebook", () => {
+  const book = nb("", [stdout("scores 0.76164 0.73178, MSE 1.740, first step behind 650\n")]);
+  const read = () => book;
+  test("numbers inside a region must be in the notebook's outputs; outside they are not checked", () => {
+    const doc = [
+      "intro 0.999 (not checked)",
+      "<!-- numbers from notebooks/01-x.ipynb -->",
+      "| `01-x` | scores (0.762, 0.732), MSE 1.740 |",
+      "<!-- end numbers -->",
+    ].join("\n");
+    expect(staleDocNumbers(doc, read)).toEqual([]);
+    const old = doc.replace("0.762", "0.769").replace("1.740", "1.648");
+    expect(staleDocNumbers(old, read)).toEqual([
+      'line 3: 0.769 is not in notebooks/01-x.ipynb: "| `01-x` | scores (0.769, 0.732), MSE 1.648 |"',
+      'line 3: 1.648 is not in notebooks/01-x.ipynb: "| `01-x` | scores (0.769, 0.732), MSE 1.648 |"',
+    ]);
+    expect(staleDocNumbers('<!-- numbers from notebooks/07.ipynb -->from step <span class="checked">700</span><!-- end numbers -->', read)).toHaveLength(1);
+  });
+
+  test("in a region over several notebooks, a line naming one is checked against that one", () => {
+    const other = nb("", [stdout("norms 0.86 30.7\n")]);
+    const books: Record<string, Notebook> = { "notebooks/01-x.ipynb": book, "notebooks/02-y.ipynb": other };
+    const doc = [
+      "<!-- numbers from notebooks/01-x.ipynb notebooks/02-y.ipynb -->",
+      "| `01-x` | 0.762 |",
+      "| `02-y` | 30.7 and 0.762 |",
+      "header 30.7 and 0.762",
+      "<!-- end numbers -->",
+    ].join("\n");
+    expect(staleDocNumbers(doc, (p) => books[p])).toEqual(['line 3: 0.762 is not in notebooks/02-y.ipynb: "| `02-y` | 30.7 and 0.762 |"']);
+  });
+
+  test("an unclosed region is an error", () => {
+    expect(() => docRegions("<!-- numbers from notebooks/a.ipynb -->\n0.5")).toThrow(/1 '<!-- numbers from ... -->' markers but 0 closed/);
+  });
+});
+
+describe("every doc region matches the notebook it quotes", () => {
+  const files = [path.join(root, "README.md"), ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => path.join(root, "docs", f))];
+  for (const file of files) {
+    const markdown = fs.readFileSync(file, "utf8");
+    if (docRegions(markdown).length === 0) continue;
+    test(path.relative(root, file), () => {
+      const found = staleDocNumbers(markdown, (nbPath) => readNotebook(path.join(root, nbPath)));
+      if (found.length) {
+        expect.fail(`${path.relative(root, file)}: ${found.length} number(s) are not in the notebook they quote; update the text after re-running the notebooks:\n${found.join("\n")}`);
+      }
+    });
+  }
 });
 
 describe("every notebook's prose matches its stored outputs", () => {

@@ -11,6 +11,12 @@
  *
  * Marking external numbers: wrap them in `<span class="external">...</span>`; every number
  * inside is exempt. The span renders as plain text in Jupyter, GitHub and the HTML reports.
+ * Checking an integer: `<span class="checked">650</span>` makes plain integers inside count too
+ * (a step, a count below 1,000 that is a result).
+ *
+ * Docs that quote notebooks: in any markdown file (docs/*.md, README.md), the numbers between
+ * `<!-- numbers from notebooks/A.ipynb [notebooks/B.ipynb ...] -->` and `<!-- end numbers -->`
+ * must appear in those notebooks' stored outputs by the same rules ({@link staleDocNumbers}).
  *
  * Matching "at the precision quoted": a prose number with d decimals matches an output number x
  * when x rounds to it at d decimals (|x - v| <= half a unit in the last quoted place); a
@@ -35,6 +41,7 @@ export interface QuotedNumber {
 }
 
 const EXTERNAL_SPAN = /<span\s+class\s*=\s*["']external["']\s*>[\s\S]*?<\/span>/gi;
+const CHECKED_SPAN = /<span\s+class\s*=\s*["']checked["']\s*>[\s\S]*?<\/span>/gi;
 
 /** Markdown with the parts that are not prose blanked out (same length, so lines stay put). */
 export function proseOnly(markdown: string): string {
@@ -52,30 +59,37 @@ export function proseOnly(markdown: string): string {
 // exponent; optionally followed by %. Not part of a word or of a longer number.
 const NUMBER = /(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+(?:[eE][-+−]?\d+)?|\d+[eE][-+−]?\d+|\d+)(%?)(?![\w]|[.,]\d)/g;
 
-/** Parses one number token; returns value and tolerance, or undefined when it is not checked. */
-export function parseQuoted(text: string, percent: boolean): { value: number; tolerance: number; percent?: number } | undefined {
+/**
+ * Parses one number token; returns value and tolerance, or undefined when it is not checked
+ * (a plain integer, unless `integers` is set: inside a checked span).
+ */
+export function parseQuoted(text: string, percent: boolean, integers = false): { value: number; tolerance: number; percent?: number } | undefined {
   const plain = text.replace(/,/g, "").replace("−", "-");
   const [mantissa, exponent] = plain.split(/[eE]/);
   const decimals = mantissa.includes(".") ? mantissa.length - mantissa.indexOf(".") - 1 : 0;
   const separated = text.includes(",");
   const hasExponent = exponent !== undefined;
-  if (!percent && !separated && !hasExponent && decimals === 0) return undefined;
+  if (!percent && !separated && !hasExponent && decimals === 0 && !integers) return undefined;
   const scale = percent ? 0.01 : 1;
   const value = Number(plain) * scale;
   const unit = 10 ** (-decimals + (hasExponent ? Number(exponent) : 0)) * scale;
   return { value, tolerance: unit / 2 + Math.abs(value) * 1e-12, ...(percent ? { percent: Number(plain) } : {}) };
 }
 
-/** The numbers a markdown cell quotes (after removing code, links and external spans). */
+/** The numbers a markdown cell quotes (after removing code, links and external spans; integers only inside checked spans). */
 export function quotedNumbers(markdown: string, cell = 0): QuotedNumber[] {
+  const checked = [...markdown.matchAll(CHECKED_SPAN)].map((m) => [m.index!, m.index! + m[0].length]);
   const out: QuotedNumber[] = [];
+  let offset = 0; // of the line in `markdown` (proseOnly keeps every character's place)
   proseOnly(markdown)
     .split("\n")
     .forEach((line, i) => {
       for (const m of line.matchAll(NUMBER)) {
-        const parsed = parseQuoted(m[1], m[2] === "%");
+        const at = offset + m.index!;
+        const parsed = parseQuoted(m[1], m[2] === "%", checked.some(([a, b]) => at >= a && at < b));
         if (parsed) out.push({ text: m[0], ...parsed, cell, line: i + 1 });
       }
+      offset += line.length + 1;
     });
   return out;
 }
@@ -157,4 +171,53 @@ export function describeStale(nb: Notebook, stale: QuotedNumber[]): string {
       return `markdown cell ${q.cell}, line ${q.line}: ${q.text} is not in the outputs: "${line.length > 110 ? line.slice(0, 109) + "…" : line}"`;
     })
     .join("\n");
+}
+
+/** A stretch of a markdown file whose numbers come from one or more notebooks. */
+export interface DocRegion {
+  /** The notebooks' paths as written in the marker, relative to the repository root. */
+  notebooks: string[];
+  /** 1-based line of the opening marker. */
+  line: number;
+  /** The text between the markers. */
+  text: string;
+}
+
+const REGION = /<!--\s*numbers from\s+((?:\S+?\.ipynb\s+)*\S+?\.ipynb)\s*-->([\s\S]*?)<!--\s*end numbers\s*-->/g;
+
+/**
+ * The `<!-- numbers from notebooks/A.ipynb [notebooks/B.ipynb ...] -->` ... `<!-- end numbers -->`
+ * regions of a markdown file.
+ */
+export function docRegions(markdown: string): DocRegion[] {
+  const out: DocRegion[] = [];
+  for (const m of markdown.matchAll(REGION)) {
+    out.push({ notebooks: m[1].split(/\s+/), line: markdown.slice(0, m.index).split("\n").length, text: m[2] });
+  }
+  const opened = (markdown.match(/<!--\s*numbers from\b/g) ?? []).length;
+  if (opened !== out.length) throw new Error(`${opened} '<!-- numbers from ... -->' markers but ${out.length} closed by '<!-- end numbers -->'`);
+  return out;
+}
+
+/**
+ * The numbers quoted in `markdown`'s notebook regions that are not in the outputs they quote, as
+ * "line N: 0.769 is not in notebooks/X.ipynb: <the line>" (line numbers in the file). A line that
+ * names one of the region's notebooks in inline code (a table row starting with `01-linearity`)
+ * is checked against that notebook alone; other lines against all of the region's notebooks.
+ */
+export function staleDocNumbers(markdown: string, readBook: (notebook: string) => Notebook): string[] {
+  const out: string[] = [];
+  for (const region of docRegions(markdown)) {
+    const shown = new Map(region.notebooks.map((nb) => [nb, notebookNumbers(readBook(nb))]));
+    const union = [...shown.values()].flat().sort((a, b) => a - b);
+    const lines = region.text.split("\n");
+    for (const q of quotedNumbers(region.text)) {
+      const text = lines[q.line - 1];
+      const named = region.notebooks.find((nb) => text.includes("`" + nb.replace(/^.*\//, "").replace(/\.ipynb$/, "") + "`"));
+      if (found(q, named !== undefined ? shown.get(named)! : union)) continue;
+      const trimmed = text.trim();
+      out.push(`line ${region.line + q.line - 1}: ${q.text} is not in ${named ?? region.notebooks.join(" or ")}: "${trimmed.length > 110 ? trimmed.slice(0, 109) + "…" : trimmed}"`);
+    }
+  }
+  return out;
 }
