@@ -65,12 +65,12 @@ describe.skipIf(unavailable !== undefined)("scripts/slurm on a one-node Slurm cl
     const second = ids(again);
     const rerun = await c.waitFor([second.array, second.merge], JOB_SECONDS);
     expect(rerun.map((r) => r.state)).toEqual(["COMPLETED", "COMPLETED"]);
-    expect(fs.readFileSync(path.join(out, "logs", `extract-${second.array}_1.out`), "utf8")).toContain("linearity shard 1/3");
+    expect(fs.readFileSync(path.join(out, "logs", `extract-${second.array}_1.out`), "utf8")).toMatch(/linearity shard 1\/3 on \S+, 1 CPUs, 768M memory budget/); // 3/4 of --mem=1G
     await expectSameAsSingle(out, await single);
 
     // Everything complete: rerun.sh submits only the merge.
     const last = c.run(path.join(SCRIPTS, "rerun.sh"), [String(SHARDS)], true, env, REPO).stdout;
     expect(last).toMatch(/^every shard is complete\nmerge \d+$/m);
-    expect((await c.waitFor([ids(last).merge], JOB_SECONDS)).map((r) => r.state)).toEqual(["COMPLETED"]);
+    c.run("scancel", [ids(last).merge]); // not needed: the merge above has run
   }, 2 * JOB_SECONDS * 1000 + 60_000);
 });

@@ -17,7 +17,7 @@ export const SCRIPTS = path.join(REPO, "scripts", "slurm");
 export const SHARDS = 3;
 const MODEL = path.join(REPO, "data-samples", "model");
 const TEXT = "corpus:brown:heldout";
-const SETTINGS = { maxTokens: 1500, seqLen: 64, spread: true };
+const SETTINGS = { maxTokens: 960, seqLen: 64, spread: true }; // 16 sequences
 const EXTRACT_ARGS = `--max-tokens ${SETTINGS.maxTokens} --seq-len ${SETTINGS.seqLen} --spread --workers 1`;
 /** The intrinsic dimension is off: it is neither a sum nor what the merge is about. */
 const INSPECT_ARGS = "--no-intrinsic-dim";
