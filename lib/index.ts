@@ -71,6 +71,8 @@ export { tokenPieces } from "./tokenizer/pieces";
 export type { Encoded, TextTokenizer } from "./tokenizer/types";
 
 // ---- Models (docs/models.md "API") --------------------------------------------------------------
+export { openModel, type OpenedModel, type OpenModelOptions } from "./models/open";
+export type { MemoryPlan, RunMode } from "./models/stream/plan";
 export { loadModel } from "./models/load";
 export { saveCheckpoint, type SaveDtype } from "./models/save";
 export { SUPPORTED_MODEL_TYPES, type DecoderConfig, type Family } from "./models/config";

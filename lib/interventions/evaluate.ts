@@ -30,12 +30,19 @@ export interface EvalIds {
 
 /**
  * The first sequences of exactly `seqLen` tokens that `text` gives, at most `maxTokens` tokens in
- * all (BOS included). Throws when the text gives no full sequence.
+ * all (BOS included). Throws when the text gives no full sequence. `tokensFlag` names the token
+ * budget's option in errors (prune's is --calibrate-tokens).
  */
-export function evaluationIds(text: string, tokenizer: TextTokenizer, seqLen: number, maxTokens = DEFAULT_EVAL_TOKENS): EvalIds {
+export function evaluationIds(
+  text: string,
+  tokenizer: TextTokenizer,
+  seqLen: number,
+  maxTokens = DEFAULT_EVAL_TOKENS,
+  tokensFlag = "--max-tokens",
+): EvalIds {
   if (!Number.isInteger(seqLen) || seqLen < 2) throw new Error(`--seq-len must be an integer >= 2 to predict anything, got ${seqLen}`);
   if (!Number.isInteger(maxTokens) || maxTokens < seqLen) {
-    throw new Error(`--max-tokens must be an integer >= --seq-len (${seqLen}), got ${maxTokens}`);
+    throw new Error(`${tokensFlag} must be an integer >= --seq-len (${seqLen}), got ${maxTokens}`);
   }
   const want = Math.floor(maxTokens / seqLen);
   const rows: Int32Array[] = [];

@@ -103,8 +103,18 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       throw new Error(`--blocks must be an integer from 1 to ${cfg.n_layers} (the model's blocks), got ${opts.blocks}`);
     }
     const seqLen = sequenceLength(cfg, opts.seqLen, 256, "--seq-len");
-    const ids = evaluationIds(calibrate, model.tokenizer, seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
+    const ids = evaluationIds(calibrate, model.tokenizer, seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS, "--calibrate-tokens");
     const tokens = ids.sequences * ids.seqLen;
+    // n centred states span at most n - 1 dimensions: with n <= d_model + 1 a d_model x d_model
+    // map fits every block exactly (each scores 1.000000) and the selection means nothing.
+    if (tokens <= cfg.d_model + 1) {
+      throw new Error(
+        `--calibrate-tokens: ${tokens} calibration tokens cannot rank the blocks of a d_model ${cfg.d_model} model (any ${cfg.d_model} x ${cfg.d_model} map fits ${cfg.d_model + 1} or fewer tokens exactly); give at least ${cfg.d_model + 2}, better several times d_model`,
+      );
+    }
+    if (tokens < 4 * cfg.d_model) {
+      opts.onStage?.(`warning: ${tokens} calibration tokens for d_model ${cfg.d_model}: the block scores are biased towards 1 (expect about d_model / (tokens - 1) = ${(cfg.d_model / (tokens - 1)).toFixed(3)} of linearity by chance); use several times d_model`);
+    }
 
     // 1. Per-block statistics of the unchanged model on the calibration text, and the choice.
     opts.onStage?.(`measuring ${cfg.n_layers} blocks on ${tokens} calibration tokens of ${calibrate}`);

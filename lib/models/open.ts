@@ -16,6 +16,7 @@ import { streamedModel } from "./stream/streamed";
 import type { Model } from "./types";
 import { wholeModel } from "./whole";
 
+/** Options of `openModel`: hub revision, download progress, memory budget, run mode, tokenizer or not. */
 export interface OpenModelOptions {
   /** Hub revision when the model is a hub id. */
   revision?: string;

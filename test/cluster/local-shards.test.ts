@@ -18,7 +18,9 @@ let env: NodeJS.ProcessEnv = {};
 
 beforeAll(async () => {
   await initBackend({ quiet: true });
-  env = { ...process.env, ...studyEnv(out, writeWrapper(tmp)), SHARDS: String(SHARDS) };
+  // Not the SLURM_* of a job this test may run in: the tasks are told only what Slurm would tell them.
+  const outside = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLURM_")));
+  env = { ...outside, ...studyEnv(out, writeWrapper(tmp)), SHARDS: String(SHARDS) };
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -40,6 +42,7 @@ describe("scripts/slurm as local processes", () => {
     ]);
     tasks.forEach((t, i) => expect(t.code, `task ${i}: ${t.output}`).toBe(0));
     tasks.forEach((t, i) => expect(t.output).toContain(`shard ${i}/${SHARDS} (sequences `));
+    tasks.forEach((t) => expect(t.output).toContain("1 CPUs, default memory budget")); // no Slurm allocation to size it
     const merge = await runScript("merge.sbatch", {});
     expect(merge.code, merge.output).toBe(0);
     await expectSameAsSingle(out, single);

@@ -49,6 +49,10 @@ export interface JobRecord {
   id: string;
   state: string;
   exitCode: string;
+  /** Submit, start and end times as scontrol prints them (seconds resolution). */
+  submit: string;
+  start: string;
+  end: string;
 }
 
 const TERMINAL = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE)/;
@@ -59,7 +63,9 @@ export class OneNodeSlurm {
   private readonly daemons: { name: string; child: ChildProcess; output: string[] }[] = [];
 
   private constructor(readonly dir: string) {
-    this.env = { ...process.env, SLURM_CONF: path.join(dir, "slurm.conf") };
+    // Not the SLURM_* of a job this test may itself run in: only this cluster's slurm.conf.
+    const outside = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLURM_")));
+    this.env = { ...outside, SLURM_CONF: path.join(dir, "slurm.conf") };
   }
 
   /** Start munged, slurmctld and slurmd; resolves once the node is idle. Stops what it started on failure. */
@@ -159,7 +165,14 @@ export class OneNodeSlurm {
       .map((l) => {
         const field = (k: string): string => new RegExp(`(?:^| )${k}=(\\S+)`).exec(l)?.[1] ?? "";
         const task = field("ArrayTaskId");
-        return { id: task ? `${field("ArrayJobId")}_${task}` : field("JobId"), state: field("JobState"), exitCode: field("ExitCode") };
+        return {
+          id: task ? `${field("ArrayJobId")}_${task}` : field("JobId"),
+          state: field("JobState"),
+          exitCode: field("ExitCode"),
+          submit: field("SubmitTime"),
+          start: field("StartTime"),
+          end: field("EndTime"),
+        };
       });
   }
 

@@ -10,6 +10,12 @@ import { cellOptions } from "../../tools/notebook-harness/markers";
 import type { CodeCell } from "../../tools/notebook-harness/nbformat";
 import { checkCell, NotebookSession } from "../../tools/notebook-harness/run";
 import { decodeMessage, encodeMessage, newMessage } from "../../tools/notebook-harness/wire";
+import { stripAnsi } from "../../tools/notebook-harness/ansi";
+
+// node_modules/tslab carries the colour part of patches/tslab+1.0.22.patch (an install patched
+// before it was added lacks it until `npx patch-package` runs again).
+const colourPatched = fs.readFileSync(path.join(__dirname, "../../node_modules/tslab/dist/jupyter.js"), "utf8").includes('const RED = "\\x1b[0;31m"');
+if (!colourPatched) console.warn("kernel.test: node_modules/tslab predates the traceback colour patch: run `npx patch-package`; skipping the colour check");
 
 describe("wire format", () => {
   test("messages are signed, and a tampered message is rejected", () => {
@@ -69,7 +75,11 @@ describe("tslab kernel", () => {
     const errors = r.outputs.filter((o) => o.output_type === "error");
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ ename: "RangeError", evalue: "boom" });
-    const traceback = (errors[0] as { traceback: string[] }).traceback.join("\n");
+    const lines = (errors[0] as { traceback: string[] }).traceback;
+    // The error line is coloured as IPython colours it (red name, then reset): the classic
+    // Notebook shows an error in red only through these codes.
+    if (colourPatched) expect(lines[0]).toBe("\x1b[0;31mRangeError\x1b[0m: boom");
+    const traceback = stripAnsi(lines.join("\n"));
     expect(traceback).toContain("RangeError: boom");
     // The kernel's own frames (node:vm, tslab/dist) are cut; nothing goes to stderr twice.
     expect(traceback).not.toMatch(/node:vm|tslab[\\/]dist/);
@@ -90,11 +100,20 @@ describe("tslab kernel", () => {
     expect(untagged.map((r) => r.status)).toEqual(["error", "abort"]);
   });
 
+  test("a thrown non-Error is an 'Uncaught' error, its line coloured too", async () => {
+    const r = await kernel.execute("throw 42;");
+    const error = r.iopub.find((m) => m.header.msg_type === "error")?.content as { ename: string; evalue: string; traceback: string[] };
+    expect(error).toMatchObject({ ename: "Uncaught", evalue: "42" });
+    expect(stripAnsi(error.traceback.join("\n"))).toBe("Uncaught 42");
+    if (colourPatched) expect(error.traceback).toEqual(["\x1b[0;31mUncaught\x1b[0m 42"]);
+  });
+
   test("a type error is an error message with tslab's diagnostic", async () => {
     const r = await kernel.execute('const s: number = "x";');
     expect(r.status).toBe("error");
     const error = r.iopub.find((m) => m.header.msg_type === "error")?.content as { ename: string; evalue: string };
     expect(error.ename).toBe("TSError");
+    if (colourPatched) expect((error as unknown as { traceback: string[] }).traceback[0]).toBe("\x1b[0;31mTSError\x1b[0m: the cell does not compile");
     expect(error.evalue).toContain("Type 'string' is not assignable to type 'number'");
   });
 

@@ -24,6 +24,7 @@
  * typeset as a dash).
  */
 import type { Cell, Notebook } from "./nbformat";
+import { stripAnsi } from "./ansi";
 
 /** One number quoted in markdown. */
 export interface QuotedNumber {
@@ -124,7 +125,7 @@ export function notebookNumbers(nb: Notebook): number[] {
     out.push(...numbersIn(cell.source));
     for (const o of cell.outputs) {
       if (o.output_type === "stream") out.push(...numbersIn(o.text));
-      else if (o.output_type === "error") out.push(...numbersIn(`${o.evalue}\n${o.traceback.join("\n")}`));
+      else if (o.output_type === "error") out.push(...numbersIn(stripAnsi(`${o.evalue}\n${o.traceback.join("\n")}`)));
       else {
         for (const [mime, v] of Object.entries(o.data)) {
           if (mime === "text/plain" && typeof v === "string") out.push(...numbersIn(v));

@@ -6,6 +6,7 @@
  * the library itself in `<head>`.
  */
 import { marked } from "marked";
+import { stripAnsi } from "./ansi";
 import type { Cell, MimeBundle, Notebook, Output } from "./nbformat";
 import { PLOTLY_MIME } from "../../lib/plot/bundle";
 import { figureHash, figureHtml, plotlyLibraryScript } from "../../lib/plot/html";
@@ -24,6 +25,7 @@ pre { margin: 0; white-space: pre-wrap; word-break: break-word; font: 13px/1.45 
 .input pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 10px; }
 .output { padding: 4px 10px; overflow-x: auto; }
 .stderr { background: #fff5f5; }
+.ename { color: #c62828; font-weight: 600; }
 table.dataframe { border-collapse: collapse; font-size: 13px; }
 table.dataframe th, table.dataframe td { padding: 3px 10px; border-bottom: 1px solid #d0d7de; }
 .markdown img { max-width: 100%; }
@@ -54,7 +56,8 @@ function renderOutput(o: Output): string {
     case "execute_result":
       return `<div class="output">${renderBundle(o.data)}</div>`;
     case "error":
-      return `<div class="output stderr"><pre>${escapeHtml(`${o.ename}: ${o.evalue}\n${o.traceback.join("\n")}`)}</pre></div>`;
+      // The traceback's first line is the error line; the kernel's ANSI red becomes the .ename class.
+      return `<div class="output stderr"><pre><span class="ename">${escapeHtml(o.ename)}</span>: ${escapeHtml(`${o.evalue}\n${stripAnsi(o.traceback.join("\n"))}`)}</pre></div>`;
   }
 }
 

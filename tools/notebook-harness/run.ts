@@ -14,6 +14,7 @@ import type { CodeCell, Notebook, Output } from "./nbformat";
 import { applyMessages, DisplayRegistry } from "./outputs";
 import { compareOutputs } from "./compare";
 import type { SanitizeRule } from "./sanitize";
+import { stripAnsi } from "./ansi";
 
 /** The result of running one code cell. */
 export interface CellRun {
@@ -74,9 +75,9 @@ export class NotebookSession {
   }
 }
 
-/** Concatenated stderr of a cell's outputs (where tslab puts exceptions and type errors). */
+/** Concatenated stderr and errors of a cell's outputs, without ANSI colour codes. */
 export function stderrText(outputs: readonly Output[]): string {
-  return outputs.map((o) => (o.output_type === "stream" && o.name === "stderr" ? o.text : o.output_type === "error" ? `${o.ename}: ${o.evalue}\n${o.traceback.join("\n")}` : "")).join("");
+  return stripAnsi(outputs.map((o) => (o.output_type === "stream" && o.name === "stderr" ? o.text : o.output_type === "error" ? `${o.ename}: ${o.evalue}\n${o.traceback.join("\n")}` : "")).join(""));
 }
 
 /** The verdict on one cell: undefined when it passes, else why it fails (multi-line). */

@@ -20,6 +20,7 @@ export const VOCAB_CHUNK_BYTES = 64 * 2 ** 20;
  */
 export const WASM_HEAP_USABLE = 3.5 * 2 ** 30;
 
+/** How a model runs: "auto" picks whole when it fits half the memory budget, else streamed block by block; or force one. */
 export type RunMode = "auto" | "whole" | "streamed";
 
 /**

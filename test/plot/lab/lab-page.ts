@@ -27,10 +27,19 @@ export function runPage(chromium: string, page: string, hash: string): unknown {
   return JSON.parse(text);
 }
 
+const root = path.resolve(__dirname, "../../..");
+
+/** plotly's own JupyterLab renderer module (npm jupyterlab-plotly), or undefined where it is not installed. */
+export function plotlyLabRenderer(): string | undefined {
+  const file = path.join(root, "node_modules", "jupyterlab-plotly", "lib", "plotly-renderer.js");
+  return fs.existsSync(file) ? file : undefined;
+}
+
 /** Writes index.html, page.js and cells.js for `notebooks` into `outDir`; returns index.html's path. */
 export async function buildLabPage(notebooks: string[], outDir: string): Promise<string> {
   const esbuild = await import("esbuild");
   fs.mkdirSync(outDir, { recursive: true });
+  const renderer = plotlyLabRenderer();
   await esbuild.build({
     entryPoints: [path.join(__dirname, "page.ts")],
     bundle: true,
@@ -40,6 +49,21 @@ export async function buildLabPage(notebooks: string[], outDir: string): Promise
     loader: { ".svg": "text", ".css": "empty" },
     define: { "process.env.NODE_ENV": '"production"', global: "window" },
     logLevel: "error",
+    plugins: [
+      {
+        name: "linearity-lab-page",
+        setup(build) {
+          // plotly's renderer, else the stand-in (page.ts reports which one ran).
+          build.onResolve({ filter: /^linearity-plotly-renderer$/ }, () => ({ path: renderer ?? path.join(__dirname, "plotly-standin.ts") }));
+          // The renderer loads plotly.js lazily as "plotly.js/dist/plotly": the bundled plotly.js-dist-min.
+          build.onResolve({ filter: /^plotly\.js\/dist\/plotly$/ }, (args) => build.resolve("plotly.js-dist-min", { kind: args.kind, resolveDir: root }));
+          // jupyterlab-plotly asks for Lumino 1's widgets: give it the page's Lumino (JupyterLab 4's), one Widget class.
+          build.onResolve({ filter: /^@lumino\/widgets$/ }, (args) =>
+            args.importer.includes(`${path.sep}jupyterlab-plotly${path.sep}`) ? build.resolve("@lumino/widgets", { kind: args.kind, resolveDir: root }) : undefined,
+          );
+        },
+      },
+    ],
   });
   const cells = notebooks.flatMap((file) => {
     const nb = readNotebook(file);

@@ -4,11 +4,15 @@
  * JupyterLab 4 does: JupyterLab's own OutputAreaModel, OutputArea and RenderMimeRegistry (with
  * its standard renderers and its HTML sanitizer), once trusted and once untrusted.
  *
- * With `#plotly` in the URL it also registers a Plotly MIME renderer with the rank (2) and
- * safety (safe) of the one in the `plotly` Python package >= 6.1 (plotly.py js/src/mimeExtension.ts),
- * drawing with Plotly.react from a bundled plotly.js: JupyterLab with environment.yml's
- * extension. Without it, JupyterLab has no Plotly renderer and nothing on the page defines
- * window.Plotly, so a plot draws only if the output's own HTML brings plotly.js.
+ * With `#plotly` in the URL it also registers plotly's own JupyterLab MIME renderer (npm
+ * jupyterlab-plotly, lib/plotly-renderer.js, with its rank and safety; the renderer plotly.py
+ * ships as its JupyterLab extension), loading plotly.js from the bundle: JupyterLab with
+ * environment.yml's extension. Without it, JupyterLab has no Plotly renderer and nothing on the
+ * page defines window.Plotly, so a plot draws only if the output's own HTML brings plotly.js.
+ *
+ * A plot counts as drawn when its figure has at least one trace, Plotly drew every one of them
+ * (a trace group with a visible line, marker, bar or heatmap image) and the plot has a non-zero
+ * size: an empty `data: []` or a trace that draws nothing fails.
  *
  * It also shows each plot's HTML as the classic notebook 6.5 shows an untrusted output: through
  * the same sanitizer with no CSS allowed (notebook's static/base/js/security.js calls
@@ -21,8 +25,9 @@ import { OutputArea, OutputAreaModel } from "@jupyterlab/outputarea";
 import { RenderMimeRegistry, standardRendererFactories } from "@jupyterlab/rendermime";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import { Widget } from "@lumino/widgets";
-// The CommonJS build of plotly.js exports the library and leaves window.Plotly alone.
-import * as PlotlyModule from "plotly.js-dist-min";
+// lab-page.ts resolves this to plotly's own JupyterLab renderer (jupyterlab-plotly's
+// lib/plotly-renderer.js), or to plotly-standin.ts where that package cannot be resolved.
+import plotlyExtensions from "linearity-plotly-renderer";
 
 interface StoredCell {
   notebook: string;
@@ -32,25 +37,58 @@ interface StoredCell {
 
 const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
-/** The stand-in for plotly's JupyterLab renderer: same MIME type, rank and safety, Plotly.react. */
-class RenderedPlotly extends Widget implements IRenderMime.IRenderer {
-  constructor(private readonly mimeType: string) {
-    super();
-    this.addClass("jp-RenderedPlotly");
-  }
-  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    const { data, layout, config } = model.data[this.mimeType] as { data: unknown[]; layout: Record<string, unknown>; config?: Record<string, unknown> };
-    const plotly = (PlotlyModule as unknown as { default?: { react: Function } }).default ?? (PlotlyModule as unknown as { react: Function });
-    await plotly.react(this.node, data, { ...layout }, config);
-  }
+/** What a plot output drew: traces with visible marks, against the traces its figure has. */
+interface PlotCount {
+  /** Traces in the figure's data (the Plotly JSON). */
+  expected: number;
+  /** Trace groups Plotly drew with at least one visible mark (line, marker, bar, heatmap image). */
+  traces: number;
+  /** The plot's size on the page, in CSS pixels. */
+  width: number;
+  height: number;
 }
-const plotlyFactory: IRenderMime.IRendererFactory = { safe: true, mimeTypes: [PLOTLY_MIME], createRenderer: (o) => new RenderedPlotly(o.mimeType) };
+
+/** A path that draws something: not empty, not Plotly's placeholder for a hidden bar or point. */
+function visiblePath(p: Element): boolean {
+  const d = p.getAttribute("d") ?? "";
+  return d.length > 0 && !/^M[-\d.e]+,[-\d.e]+Z$/.test(d);
+}
+
+/** Counts the traces Plotly drew in the plots (`.js-plotly-plot`) under `node`, and their size. */
+function countPlot(node: Element | undefined, figure: { data?: unknown[] } | undefined): PlotCount {
+  const expected = Array.isArray(figure?.data) ? figure!.data!.length : 0;
+  let traces = 0;
+  let width = 0;
+  let height = 0;
+  for (const gd of Array.from(node?.querySelectorAll(".js-plotly-plot") ?? [])) {
+    const box = gd.getBoundingClientRect();
+    width = Math.max(width, box.width);
+    height = Math.max(height, box.height);
+    const svg = gd.querySelector(".main-svg");
+    if (!svg) continue;
+    for (const g of Array.from(svg.querySelectorAll("g.trace.scatter"))) if (Array.from(g.querySelectorAll("path.js-line, path.point")).some(visiblePath)) traces++;
+    for (const g of Array.from(svg.querySelectorAll("g.trace.bars"))) if (Array.from(g.querySelectorAll("g.point > path")).some(visiblePath)) traces++;
+    for (const g of Array.from(svg.querySelectorAll("g.hm"))) {
+      const drawnImage = Array.from(g.querySelectorAll("image")).some(
+        (i) => (i.getAttribute("href") ?? i.getAttribute("xlink:href") ?? "").startsWith("data:image/") && Number(i.getAttribute("width")) > 0 && Number(i.getAttribute("height")) > 0,
+      );
+      if (drawnImage) traces++;
+    }
+  }
+  return { expected, traces, width, height };
+}
+
+/** A plot is drawn when its figure has traces, Plotly drew each of them, and the plot has a size. */
+function isDrawn(c: PlotCount): boolean {
+  return c.expected > 0 && c.traces === c.expected && c.width > 0 && c.height > 0;
+}
 
 async function main(): Promise<void> {
   const withExtension = location.hash.includes("plotly");
   const cells = (window as unknown as { NOTEBOOK_CELLS: StoredCell[] }).NOTEBOOK_CELLS;
   const rendermime = new RenderMimeRegistry({ initialFactories: standardRendererFactories });
-  if (withExtension) rendermime.addFactory(plotlyFactory, 2);
+  const plotlyExtension = (plotlyExtensions as { rendererFactory: IRenderMime.IRendererFactory; rank?: number }[])[0];
+  if (withExtension) rendermime.addFactory(plotlyExtension.rendererFactory, plotlyExtension.rank);
   const areas: { cell: StoredCell; trusted: boolean; area: OutputArea }[] = [];
   // Untrusted first: a trusted output that embeds plotly.js must not help the untrusted ones.
   for (const trusted of [false, true]) {
@@ -78,11 +116,13 @@ async function main(): Promise<void> {
   }
   // Let scripts load plotly.js and draw (virtual time in headless Chromium).
   await new Promise((r) => setTimeout(r, 3000));
+  const renderer = (plotlyExtension as { id?: string }).id ?? "";
   const records = areas.flatMap(({ cell, trusted, area }) =>
     cell.outputs.map((output, k) => {
       const data = (output.data ?? {}) as Record<string, unknown>;
       const node = area.widgets[k]?.node;
       const img = node?.querySelector("img.linearity-plot-static") as HTMLImageElement | null;
+      const plot = PLOTLY_MIME in data ? countPlot(node, data[PLOTLY_MIME] as { data?: unknown[] }) : undefined;
       return {
         notebook: cell.notebook,
         cell: cell.cell,
@@ -90,7 +130,8 @@ async function main(): Promise<void> {
         trusted,
         isPlot: PLOTLY_MIME in data,
         mime: output.output_type === "stream" ? `stream:${String(output.name)}` : output.output_type === "error" ? "error" : rendermime.preferredMimeType(data as never, trusted ? "any" : "ensure") ?? null,
-        drawn: Boolean(node?.querySelector(".main-svg")),
+        plot,
+        drawn: plot ? isDrawn(plot) : false,
         staticPicture: Boolean(img && img.naturalWidth > 0 && img.getAttribute("src")?.startsWith("data:image/svg+xml;base64,")),
         note: (node?.querySelector(".linearity-plot-note")?.textContent ?? "").slice(0, 60),
         text: (node?.textContent ?? "").slice(0, 80),
@@ -98,7 +139,7 @@ async function main(): Promise<void> {
       };
     }),
   );
-  document.getElementById("result")!.textContent = JSON.stringify({ withExtension, records });
+  document.getElementById("result")!.textContent = JSON.stringify({ withExtension, renderer, records });
 }
 
 /** What the classic notebook shows for an untrusted plot: the picture and the note, no script. */
