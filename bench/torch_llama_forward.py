@@ -2,7 +2,8 @@
 
     /usr/bin/python3 bench/torch_llama_forward.py MODEL_DIR IDS.npy BATCH THREADS [OUT_LAST.npy]
 
-Reads config.json and model.safetensors (parsed with numpy: no safetensors package needed), runs
+Reads config.json and model.safetensors or the shards of model.safetensors.index.json (F32, F16
+or BF16, parsed with numpy through a memory map: no safetensors package needed), runs
 every sequence of IDS.npy ([sequences, pos] int32) through the model BATCH rows at a time with
 all hidden states kept (as output_hidden_states=True), and prints one JSON line: tokens, seconds
 of the forward passes alone, seconds since the interpreter started this script, torch threads.
@@ -11,6 +12,7 @@ caller can check both implementations computed the same thing. Written from the 
 (RMSNorm, rotate_half rotary, causal softmax attention, SwiGLU); not a project dependency.
 """
 import json
+import os
 import struct
 import sys
 import time
@@ -20,19 +22,38 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def read_safetensors(path):
+def read_safetensors(path, out):
+    """Every tensor of one file into `out` as float32 torch tensors, one at a time through a
+    memory map (F32, F16 and BF16; BF16 widened by a 16-bit shift), so the peak is the float32
+    model plus one tensor rather than the file twice."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    kinds = {"F32": np.float32, "F16": np.float16}
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
     for name, info in header.items():
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
-        arr = np.frombuffer(data[a:b], dtype=kinds[info["dtype"]]).reshape(info["shape"])
-        out[name] = torch.from_numpy(arr.astype(np.float32))
+        raw = data[a:b]
+        if info["dtype"] == "BF16":
+            arr = (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = raw.view({"F32": np.float32, "F16": np.float16}[info["dtype"]]).astype(np.float32)
+        out[name] = torch.from_numpy(arr.reshape(info["shape"]))
+    del data
+    return out
+
+
+def read_checkpoint(model_dir):
+    """model.safetensors, or the shards model.safetensors.index.json names."""
+    index = f"{model_dir}/model.safetensors.index.json"
+    if os.path.exists(index):
+        files = sorted(set(json.load(open(index))["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    out = {}
+    for f in files:
+        read_safetensors(f"{model_dir}/{f}", out)
     return out
 
 
@@ -49,7 +70,7 @@ def main():
     model_dir, ids_path, batch, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     cfg = json.load(open(f"{model_dir}/config.json"))
-    w = read_safetensors(f"{model_dir}/model.safetensors")
+    w = read_checkpoint(model_dir)
     ids_all = torch.from_numpy(np.load(ids_path).astype(np.int64))
     n_layers, d = cfg["num_hidden_layers"], cfg["hidden_size"]
     n_heads = cfg["num_attention_heads"]
@@ -57,6 +78,9 @@ def main():
     d_head = cfg.get("head_dim", d // n_heads)
     eps, theta = cfg["rms_norm_eps"], cfg.get("rope_theta", 10000.0)
     pos = ids_all.shape[1]
+    window = cfg.get("sliding_window") if cfg.get("model_type") == "mistral" else None
+    if window is not None and window < pos:
+        raise SystemExit(f"torch_llama_forward: sliding_window {window} < {pos} positions is not implemented here")
     inv_freq = 1.0 / (theta ** (torch.arange(0, d_head, 2, dtype=torch.float32) / d_head))
     angles = torch.outer(torch.arange(pos, dtype=torch.float32), inv_freq)
     emb = torch.cat([angles, angles], dim=-1)
@@ -82,7 +106,7 @@ def main():
                 if n_kv != n_heads:
                     k = k.repeat_interleave(n_heads // n_kv, dim=1)
                     v = v.repeat_interleave(n_heads // n_kv, dim=1)
-                scores = (q @ k.transpose(-1, -2)) / (d_head ** 0.5) + mask
+                scores = (q @ k.transpose(-1, -2)) / (d_head ** 0.5) + mask  # windows >= pos: plain causal
                 a = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, pos, n_heads * d_head)
                 x = x + a @ w[f"{p}.self_attn.o_proj.weight"].T
                 m = rms_norm(x, w[f"{p}.post_attention_layernorm.weight"], eps)

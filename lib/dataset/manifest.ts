@@ -1,9 +1,8 @@
 /**
  * Reading and validating manifest.json. Every error names the manifest file and the field.
  */
-import * as fs from "fs";
 import * as path from "path";
-import { describeFsError } from "../io/errors";
+import { readJsonFile } from "../io/json";
 import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, type Manifest } from "./types";
 
 function isInt(v: unknown, min = 0): v is number {
@@ -13,19 +12,7 @@ function isInt(v: unknown, min = 0): v is number {
 /** Read `dir/manifest.json`, check its structure and internal consistency, and return it. */
 export function readManifest(dir: string): Manifest {
   const file = path.join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? `${file}: no such file` : `${file}: cannot read: ${describeFsError(err)}`);
-  }
-  let m: Manifest;
-  try {
-    m = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const m = readJsonFile(file) as Manifest;
   const bad = (what: string): never => {
     throw new Error(`${file}: ${what}`);
   };

@@ -11,7 +11,7 @@ import { idsTensor } from "../models/common/ids";
 import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { openModel, sequenceLength } from "../models/open";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import type { BlockOverride, Model } from "../models/types";
 import type { TextTokenizer } from "../tokenizer";
 import { calibrationSource } from "./pruned-config";
@@ -30,12 +30,19 @@ export interface EvalIds {
 
 /**
  * The first sequences of exactly `seqLen` tokens that `text` gives, at most `maxTokens` tokens in
- * all (BOS included). Throws when the text gives no full sequence.
+ * all (BOS included). Throws when the text gives no full sequence. `tokensFlag` names the token
+ * budget's option in errors (prune's is --calibrate-tokens).
  */
-export function evaluationIds(text: string, tokenizer: TextTokenizer, seqLen: number, maxTokens = DEFAULT_EVAL_TOKENS): EvalIds {
+export function evaluationIds(
+  text: string,
+  tokenizer: TextTokenizer,
+  seqLen: number,
+  maxTokens = DEFAULT_EVAL_TOKENS,
+  tokensFlag = "--max-tokens",
+): EvalIds {
   if (!Number.isInteger(seqLen) || seqLen < 2) throw new Error(`--seq-len must be an integer >= 2 to predict anything, got ${seqLen}`);
   if (!Number.isInteger(maxTokens) || maxTokens < seqLen) {
-    throw new Error(`--max-tokens must be an integer >= --seq-len (${seqLen}), got ${maxTokens}`);
+    throw new Error(`${tokensFlag} must be an integer >= --seq-len (${seqLen}), got ${maxTokens}`);
   }
   const want = Math.floor(maxTokens / seqLen);
   const rows: Int32Array[] = [];
@@ -165,7 +172,9 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
     const seqLen = sequenceLength(cfg, opts.seqLen, DEFAULT_SEQ_LEN, "--seq-len");
     const tokenizer = model.tokenizer;
     const ids = evaluationIds(text, tokenizer, seqLen, opts.maxTokens ?? DEFAULT_EVAL_TOKENS);
-    const loss = nextTokenLoss(model, ids, opts.batchSize ?? DEFAULT_EVAL_BATCH);
+    // Streamed: as many sequences per forward as the budget holds (logits, log-softmax and one-hot on top).
+    const batch = sequencesPerForward(model.plan, cfg, seqLen, opts.batchSize ?? DEFAULT_EVAL_BATCH, cfg.n_layers + 1, 16 * cfg.d_vocab);
+    const loss = nextTokenLoss(model, ids, batch);
     const bytes = tokenizer.kind === "bytes";
     return {
       ...loss, ids, tokenizer: tokenizer.kind, nLayers: cfg.n_layers, streamed: model.streamed,

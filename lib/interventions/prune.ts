@@ -10,7 +10,7 @@ import { guardOutput } from "../io/output-guard";
 import { resolveModel } from "../hub/hub";
 import { openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import type { SaveDtype } from "../models/save";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import { DEFAULT_EVAL_BATCH, evaluationIds, textSourcesOverlap } from "./evaluate";
 import { PRUNE_FIELD } from "./pruned-config";
 import { writePrunedFolder } from "./pruned-folder";
@@ -79,7 +79,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   if (opts.evalText !== undefined && textSourcesOverlap(calibrate, opts.evalText)) {
     throw new Error(`--calibrate ${calibrate} overlaps the evaluation text ${opts.evalText}; calibrate on other tokens than you evaluate on`);
   }
-  const batchSize = opts.batchSize ?? DEFAULT_EVAL_BATCH;
+  const requestedBatch = opts.batchSize ?? DEFAULT_EVAL_BATCH;
   // The output is checked (and locked) before the model is loaded and calibrated.
   const guardOpts = { kind: "folder" as const, flag: "--out", force: opts.force, ownFolder: isPruneOutput } as const;
   guardOutput(opts.out, { ...guardOpts, reads: [opts.model, calibrate] });
@@ -103,11 +103,23 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       throw new Error(`--blocks must be an integer from 1 to ${cfg.n_layers} (the model's blocks), got ${opts.blocks}`);
     }
     const seqLen = sequenceLength(cfg, opts.seqLen, 256, "--seq-len");
-    const ids = evaluationIds(calibrate, model.tokenizer, seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS);
+    const ids = evaluationIds(calibrate, model.tokenizer, seqLen, opts.calibrateTokens ?? DEFAULT_CALIBRATE_TOKENS, "--calibrate-tokens");
     const tokens = ids.sequences * ids.seqLen;
+    // n centred states span at most n - 1 dimensions: with n <= d_model + 1 a d_model x d_model
+    // map fits every block exactly (each scores 1.000000) and the selection means nothing.
+    if (tokens <= cfg.d_model + 1) {
+      throw new Error(
+        `--calibrate-tokens: ${tokens} calibration tokens cannot rank the blocks of a d_model ${cfg.d_model} model (any ${cfg.d_model} x ${cfg.d_model} map fits ${cfg.d_model + 1} or fewer tokens exactly); give at least ${cfg.d_model + 2}, better several times d_model`,
+      );
+    }
+    if (tokens < 4 * cfg.d_model) {
+      opts.onStage?.(`warning: ${tokens} calibration tokens for d_model ${cfg.d_model}: the block scores are biased towards 1 (expect about d_model / (tokens - 1) = ${(cfg.d_model / (tokens - 1)).toFixed(3)} of linearity by chance); use several times d_model`);
+    }
 
     // 1. Per-block statistics of the unchanged model on the calibration text, and the choice.
     opts.onStage?.(`measuring ${cfg.n_layers} blocks on ${tokens} calibration tokens of ${calibrate}`);
+    // Streamed: as many sequences per forward as the budget holds (each reads every block once).
+    const batchSize = sequencesPerForward(model.plan, cfg, seqLen, requestedBatch, 2 * (cfg.n_layers + 1));
     const stats = measureBlocks(model, ids, batchSize);
     const selection = selectBlocks(opts.select, stats, opts.blocks);
 

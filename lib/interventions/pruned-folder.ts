@@ -95,7 +95,15 @@ export function writePrunedFolder(
     if (typeof config.torch_dtype === "string") config.torch_dtype = TORCH_DTYPE[dtype];
 
     writeFolderAtomic(out, (tmp) => {
-      saveCheckpoint(tmp, config, tensors, dtype);
+      try {
+        saveCheckpoint(tmp, config, tensors, dtype);
+      } catch (err) {
+        // Weights float16 cannot hold (beyond 65,504) or that are not finite: name the output.
+        if (err instanceof Error && err.message.startsWith("weight '")) {
+          err.message = `${out}: ${err.message.replace("save it as float32 or bfloat16", "use --dtype float32 or bfloat16")}`;
+        }
+        throw err;
+      }
       for (const f of COPIED_FILES) {
         const src = path.join(srcDir, f);
         if (fs.existsSync(src)) fs.copyFileSync(src, path.join(tmp, f));

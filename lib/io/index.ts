@@ -3,6 +3,7 @@ export * from "./atomic";
 export * from "./atomic-folder";
 export * from "./errors";
 export * from "./f16";
+export * from "./json";
 export * from "./lock";
 export * from "./npy";
 export * from "./output-guard";

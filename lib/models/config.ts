@@ -93,6 +93,30 @@ export interface DecoderConfig {
 }
 
 /**
+ * Values that parse but would make every output NaN or fail far from config.json: sizes of 0,
+ * a head_dim of 0, a non-positive norm epsilon or rotary base, token ids that are not
+ * non-negative integers or lie outside the vocabulary.
+ */
+function checkRanges(hf: Record<string, unknown>, type: string, base: Omit<DecoderConfig, "hf">): void {
+  const positive: [string, number][] = [
+    ["n_layers", base.n_layers], ["d_model", base.d_model], ["n_heads", base.n_heads], ["d_vocab (vocab_size)", base.d_vocab],
+    ["n_ctx (max_position_embeddings)", base.n_ctx], ["d_mlp", base.d_mlp],
+  ];
+  for (const [name, v] of positive) if (!(v > 0)) refuse(type, `${name} must be at least 1, got ${v}`);
+  if (hf.head_dim !== undefined && hf.head_dim !== null && !(base.d_head > 0)) refuse(type, `'head_dim' must be a positive integer, got ${JSON.stringify(hf.head_dim)}`);
+  if (!(base.norm_eps > 0)) refuse(type, `the norm epsilon must be a positive number, got ${base.norm_eps} (it is added under a square root)`);
+  if (base.rope_theta !== undefined && !(base.rope_theta > 0)) refuse(type, `the rotary base (rope_theta) must be a positive number, got ${base.rope_theta}`);
+  for (const name of ["bos_token_id", "eos_token_id"]) {
+    const raw = hf[name];
+    if (raw === undefined || raw === null) continue;
+    for (const id of Array.isArray(raw) ? raw : [raw]) {
+      if (typeof id !== "number" || !Number.isInteger(id) || id < 0) refuse(type, `'${name}' must be a non-negative integer, got ${JSON.stringify(raw)}`);
+      if (name === "bos_token_id" && id >= base.d_vocab) refuse(type, `'bos_token_id' ${id} is outside the vocabulary (vocab_size ${base.d_vocab})`);
+    }
+  }
+}
+
+/**
  * The block count a config.json declares, read without building anything of that size; undefined
  * when the model type is unsupported or the count is not a non-negative integer (then
  * {@link normalizeHfConfig} says why).
@@ -126,6 +150,7 @@ export function normalizeHfConfig(json: unknown): DecoderConfig {
     throw new Error(`config.json: model_type '${type}' is not supported (supported: ${supported})`);
   }
   const base = FAMILIES[SUPPORTED_MODEL_TYPES[type]].normalize(hf, type);
+  checkRanges(hf, type, base);
   if (!Number.isInteger(base.d_head) || base.d_head <= 0) {
     refuse(type, `d_model=${base.d_model} is not divisible by n_heads=${base.n_heads}`);
   }

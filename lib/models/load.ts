@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { describeFsError } from "../io/errors";
+import { readJsonFile } from "../io/json";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 import { declaredBlockCount, normalizeHfConfig, SUPPORTED_MODEL_TYPES, type DecoderConfig } from "./config";
 import { checkCheckpoint, parseBlockName, type ModelFamily } from "./family";
@@ -19,20 +19,9 @@ import { wholeModel } from "./whole";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
 
-/** Parse a JSON file, with errors that name the file. */
+/** Parse a JSON file, with errors that name the file (size-capped, no bytes quoted: io/json.ts). */
 function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === "ENOENT" ? "no such file" : `cannot read: ${describeFsError(err)}`}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: invalid JSON (${(err as Error).message})`);
-  }
+  return readJsonFile(file);
 }
 
 /** The safetensors files of a checkpoint folder: one file, or the shards an index names. */
@@ -108,6 +97,16 @@ function checkBlockCount(dir: string, family: ModelFamily, nLayers: number, name
   }
 }
 
+/** normalizeHfConfig, its errors naming the folder's config.json by its path. */
+function normalizeAt(dir: string, hfConfig: unknown): DecoderConfig {
+  try {
+    return normalizeHfConfig(hfConfig);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith("config.json")) err.message = path.join(dir, err.message);
+    throw err;
+  }
+}
+
 /** A checkpoint folder opened and checked, no weight read yet. */
 export interface OpenedCheckpoint {
   readonly dir: string;
@@ -132,10 +131,10 @@ export function openCheckpoint(dir: string): OpenedCheckpoint {
   const hfConfig = readJson(path.join(dir, "config.json")) as Record<string, unknown>;
   // The declared block count meets the weights before the config is normalized: its per-block
   // settings are arrays of that length. (undefined: normalizing throws the reason.)
-  const declared = declaredBlockCount(hfConfig) ?? normalizeHfConfig(hfConfig).n_layers;
+  const declared = declaredBlockCount(hfConfig) ?? normalizeAt(dir, hfConfig).n_layers;
   const opened = openWeights(dir);
   checkBlockCount(dir, FAMILIES[SUPPORTED_MODEL_TYPES[hfConfig.model_type as string]], declared, opened.keys());
-  const config = normalizeHfConfig(hfConfig);
+  const config = normalizeAt(dir, hfConfig);
   const family = FAMILIES[config.family];
 
   // Names and shapes first, so a wrong checkpoint fails before any weight is read.

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as tf from "@tensorflow/tfjs-core";
 import { writeFileAtomic } from "../io/atomic";
+import { FLOAT16_MAX, float16Overflow } from "../io/f16";
 import { writeSafetensors, type SafetensorsInput } from "../io/safetensors";
 
 /** A weight read only when it is written (e.g. a tensor of another checkpoint), so a folder larger than memory can be saved. */
@@ -25,6 +26,8 @@ const SAFETENSORS_DTYPE: Record<SaveDtype, "F32" | "F16" | "BF16"> = {
  * crash leaves either the old file or the new one, never a torn one. model.safetensors is
  * written before config.json, so a folder whose config.json is new has its weights complete.
  * F16/BF16 round to nearest even. A {@link LazyWeight} is read only while it is written, one at a time.
+ * F16 refuses values beyond its range (±65,504), which it would store as ±Inf; every dtype
+ * refuses NaN and ±Inf (the temp file is removed, nothing is published).
  */
 export function saveCheckpoint(
   dir: string,
@@ -44,12 +47,23 @@ export function saveCheckpoint(
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name];
     if ("read" in t) {
-      inputs[name] = { dtype: st, shape: t.shape, data: () => t.read() };
+      inputs[name] = { dtype: st, shape: t.shape, data: () => storable(name, t.read(), st) };
       continue;
     }
     if (t.dtype !== "float32") throw new Error(`saveCheckpoint: tensor '${name}' is ${t.dtype}, expected float32`);
-    inputs[name] = { dtype: st, shape: t.shape, data: t.dataSync() as Float32Array };
+    inputs[name] = { dtype: st, shape: t.shape, data: storable(name, t.dataSync() as Float32Array, st) };
   }
   writeSafetensors(path.join(dir, "model.safetensors"), inputs, { format: "pt" });
   writeFileAtomic(path.join(dir, "config.json"), JSON.stringify(hfConfig, null, 2) + "\n");
+}
+
+/** `data`, after refusing NaN / ±Inf, and for F16 values it would store as ±Inf. */
+function storable(name: string, data: Float32Array, st: "F32" | "F16" | "BF16"): Float32Array {
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`weight '${name}' holds ${data[bad]} at index ${bad}; a model with non-finite weights is not saved`);
+  if (st === "F16") {
+    const at = float16Overflow(data);
+    if (at >= 0) throw new Error(`weight '${name}' value ${data[at]} at index ${at} overflows float16 (max ${FLOAT16_MAX}); save it as float32 or bfloat16`);
+  }
+  return data;
 }

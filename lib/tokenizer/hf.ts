@@ -6,27 +6,43 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { readJsonFile } from "../io/json";
 import { alignDecoded, decodePieces, piecesToOffsets } from "./offsets";
 import type { Encoded, TextTokenizer, TokenizerModelConfig } from "./types";
 
 /** Characters per encode call: long texts are cut at a newline near this size (see encode). */
 const BLOCK_CHARS = 16384;
 
+/** A JSON object file, size-capped and with errors that name it (io/json.ts). */
 function readJson(file: string): Record<string, unknown> {
-  let raw: string;
-  try {
-    raw = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new Error(`tokenizer: cannot read ${file}: ${(err as Error).message}`);
-  }
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-      throw new Error("not a JSON object");
+  const parsed = readJsonFile(file);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`${file}: not a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Ids above this are refused when the model's vocabulary size is unknown (real vocabularies stay below 2^21). */
+const MAX_TOKEN_ID = 2 ** 24;
+
+/**
+ * Refuse ids tokenizers.js would turn into a huge array before any check (its get_vocab walks
+ * 0..max id: an id of 2e9 hangs for minutes): every id of model.vocab (BPE/WordPiece: name ->
+ * id) and added_tokens must be an integer below the model's d_vocab, or 2^24 when unknown.
+ */
+function checkVocabIds(json: Record<string, unknown>, dVocab: number | undefined, source: string): void {
+  const limit = dVocab !== undefined && Number.isSafeInteger(dVocab) && dVocab > 0 ? dVocab : MAX_TOKEN_ID;
+  const where = dVocab !== undefined && limit === dVocab ? `the model's d_vocab ${dVocab}` : `2^24 (${MAX_TOKEN_ID})`;
+  const check = (id: unknown, name: string, field: string): void => {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= limit) {
+      throw new Error(`${source}: ${field} entry ${JSON.stringify(name).slice(0, 60)} has id ${JSON.stringify(id)}, outside 0..${limit - 1} (${where})`);
     }
-    return parsed as Record<string, unknown>;
-  } catch (err) {
-    throw new Error(`tokenizer: ${file} is not valid JSON: ${(err as Error).message}`);
+  };
+  const vocab = (json.model as { vocab?: unknown } | undefined)?.vocab;
+  if (vocab !== null && typeof vocab === "object" && !Array.isArray(vocab)) {
+    for (const [name, id] of Object.entries(vocab as Record<string, unknown>)) check(id, name, "model.vocab");
+  }
+  const added = json.added_tokens;
+  if (Array.isArray(added)) {
+    for (const t of added) check((t as { id?: unknown })?.id, String((t as { content?: unknown })?.content), "added_tokens");
   }
 }
 
@@ -47,6 +63,7 @@ export class HfTokenizer implements TextTokenizer {
     config: TokenizerModelConfig = {},
     source = "tokenizer.json",
   ) {
+    checkVocabIds(tokenizerJson, config.d_vocab ?? config.vocab_size, source);
     try {
       this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (err) {

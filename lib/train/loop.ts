@@ -238,6 +238,10 @@ async function trainLocked(opts: TrainOptions, texts: TrainTexts, resume: boolea
   };
   const evalChunk = Math.max(1, opts.batchSize);
   const withReg = opts.reg !== "none";
+  const lastCheckpointNote = () => {
+    const saved = listCheckpoints(checkpointsDir);
+    return saved.length === 0 ? "no checkpoint yet" : `last checkpoint: ${saved[saved.length - 1].dir}`;
+  };
 
   if (step === 0) snapshotIfAsked({ val_loss: evaluateLoss(cfg, params, valWindows, evalChunk) });
 
@@ -255,6 +259,8 @@ async function trainLocked(opts: TrainOptions, texts: TrainTexts, resume: boolea
     const lr = learningRate(step + 1, { lr: opts.lr, minLr: opts.minLr, warmup: opts.warmup, steps: opts.steps });
     let lmLoss: tf.Scalar | undefined; // kept out of the tidy scopes, disposed below
     let regValue: tf.Scalar | undefined;
+    // Set when this step's loss or gradient is not finite: the update is then not applied.
+    let badGradient: { loss: number; gradNormSq: number } | undefined;
     const loss = tf.tidy(() => {
       const ids = idsTensor(cfg.d_vocab, batch.ids, [batch.batch, batch.pos]);
       const targets = tf.tensor2d(batch.targets, [batch.batch, batch.pos], "int32");
@@ -267,10 +273,15 @@ async function trainLocked(opts: TrainOptions, texts: TrainTexts, resume: boolea
         return tf.add(lmLoss, tf.mul(regValue, opts.regWeight)) as tf.Scalar;
       }, varList);
       let gradList = variables.map((v) => grads[v.variable.name]);
-      if (opts.gradClip > 0) {
-        const norm = Math.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
-        if (norm > opts.gradClip) gradList = gradList.map((g) => tf.mul(g, opts.gradClip / norm));
+      // The squared gradient norm (for clipping, and to refuse a non-finite gradient before it
+      // reaches the weights) and the loss, read together.
+      const [lossValue, normSq] = tf.stack([value, tf.addN(gradList.map((g) => tf.sum(tf.square(g))))]).dataSync();
+      if (!Number.isFinite(lossValue) || !Number.isFinite(normSq)) {
+        badGradient = { loss: lossValue, gradNormSq: normSq };
+        return value;
       }
+      const norm = Math.sqrt(normSq);
+      if (opts.gradClip > 0 && norm > opts.gradClip) gradList = gradList.map((g) => tf.mul(g, opts.gradClip / norm));
       optimizer.step(gradList, lr);
       return value;
     });
@@ -281,8 +292,23 @@ async function trainLocked(opts: TrainOptions, texts: TrainTexts, resume: boolea
       lastReg = (regValue as tf.Scalar).dataSync()[0];
       tf.dispose([lmLoss, regValue]);
     }
-    if (!Number.isFinite(lastLoss)) {
-      throw new Error(`train: the loss became ${lastLoss} at step ${step + 1}; lower 'lr' or raise 'warmup' (last checkpoint under ${checkpointsDir})`);
+    if (badGradient !== undefined) {
+      const { loss: total, gradNormSq } = badGradient as { loss: number; gradNormSq: number };
+      const what = !Number.isFinite(total) ? `the loss became ${total}` : `the gradient's squared norm became ${gradNormSq}`;
+      const term = Math.fround(opts.regWeight) * lastReg;
+      const parts = withReg ? ` (LM loss ${lastLoss}, regularizer term ${opts.regWeight} x R = ${opts.regWeight} x ${lastReg} = ${term})` : "";
+      // The regularizer is the cause when its term is the non-finite or the dominant part.
+      const blameReg = withReg && (!Number.isFinite(term) || !Number.isFinite(lastReg) || (Number.isFinite(lastLoss) && Math.abs(term) > Math.abs(lastLoss)));
+      const advice = blameReg
+        ? `the regularizer term (${opts.regWeight} x R = ${term}) dominates; lower 'regWeight'`
+        : "lower 'lr' or raise 'warmup'";
+      throw new Error(`train: ${what} at step ${step + 1}${blameReg ? "" : parts}; the update was not applied and nothing of this step was saved; ${advice} (${lastCheckpointNote()})`);
+    }
+    const bad = nonFiniteWeights(variables);
+    if (bad !== undefined) {
+      throw new Error(
+        `train: ${bad.count.toLocaleString("en-US")} weights became NaN or infinite in the update of step ${step + 1} (first in '${bad.first}'); nothing of this step was saved; lower 'lr' or raise 'warmup' (${lastCheckpointNote()})`,
+      );
     }
     step += 1;
     tokensSeen += batch.batch * batch.pos;
@@ -349,6 +375,14 @@ async function trainLocked(opts: TrainOptions, texts: TrainTexts, resume: boolea
   optimizer.dispose();
   for (const v of varList) v.dispose();
   return result;
+}
+
+/** How many weights are not finite, and the first tensor holding one; undefined when all are finite. */
+function nonFiniteWeights(variables: readonly { name: string; variable: tf.Variable }[]): { count: number; first: string } | undefined {
+  const counts = Array.from(tf.tidy(() => tf.stack(variables.map((v) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(v.variable)), "int32")))).dataSync()));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  return { count: total, first: variables[counts.findIndex((c) => c > 0)].name };
 }
 
 /** The run's summary.json: results in nats/token and bits/byte, with the options used. */

@@ -91,6 +91,9 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "out"> = {
   regWeight: 0.5,
 };
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Throw a one-line error naming the first invalid option. */
 export function checkTrainOptions(o: TrainOptions): void {
   const ints: [string, number, number][] = [
@@ -118,6 +121,10 @@ export function checkTrainOptions(o: TrainOptions): void {
   ];
   for (const [name, v, lo, hi] of nums) {
     if (!(v >= lo && v < hi)) throw new Error(`train: '${name}' expected a number in [${lo}, ${hi}), got ${v}`);
+  }
+  // The loss is float32: a larger lambda is Inf there, and Inf x R poisons every weight.
+  if (o.regWeight > FLOAT32_MAX) {
+    throw new Error(`train: 'regWeight' expected a number in [0, ${FLOAT32_MAX}] (float32), got ${o.regWeight}`);
   }
   if (!(o.lr > 0)) throw new Error(`train: 'lr' expected a number > 0, got ${o.lr}`);
   if (!Number.isInteger(o.seed)) throw new Error(`train: 'seed' expected an integer, got ${o.seed}`);

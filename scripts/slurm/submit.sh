@@ -13,10 +13,12 @@ shift
 : "${OUT:?set OUT to the study folder}"
 mkdir -p "$OUT/logs"
 export SHARDS=$N
-array=$(sbatch --parsable --array=0-$((N - 1)) --output="$OUT/logs/extract-%A_%a.out" "$@" "$here/extract.sbatch")
+# The comment marks this study's jobs, so that rerun.sh can tell whether any still runs.
+study="linearity-study:$(cd "$OUT" && pwd)"
+array=$(sbatch --parsable --array=0-$((N - 1)) --comment="$study" --output="$OUT/logs/extract-%A_%a.out" "$@" "$here/extract.sbatch")
 array=${array%%;*}
 # shellcheck disable=SC2086 # MERGE_SBATCH_ARGS is a list of sbatch options
-merge=$(sbatch --parsable ${MERGE_SBATCH_ARGS:-} --dependency=afterok:"$array" --kill-on-invalid-dep=yes --output="$OUT/logs/merge-%j.out" "$here/merge.sbatch")
+merge=$(sbatch --parsable ${MERGE_SBATCH_ARGS:-} --comment="$study" --dependency=afterok:"$array" --kill-on-invalid-dep=yes --output="$OUT/logs/merge-%j.out" "$here/merge.sbatch")
 merge=${merge%%;*}
 echo "array $array"
 echo "merge $merge"

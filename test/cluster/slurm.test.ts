@@ -1,8 +1,9 @@
 /**
  * scripts/slurm/ on a real Slurm: a one-node cluster (test/cluster/one-node-slurm.ts) runs
- * submit.sh's array of 3 extraction tasks over the shipped model with one task made to fail,
- * so the merge job (--dependency=afterok) is cancelled; rerun.sh then re-runs that task alone and
- * a new merge. The shard datasets must be the single-machine run byte for byte and the merged
+ * submit.sh's array of 3 extraction tasks over the shipped model with one task made to fail
+ * (leaving the lock of a task killed on another node), so the merge job (--dependency=afterok) is
+ * cancelled; rerun.sh refuses while the study's jobs are queued, then removes the stale lock and
+ * re-runs that task alone and a new merge. The shard datasets must be the single-machine run byte for byte and the merged
  * numbers within 1e-9 (test/cluster/study.ts); afterwards no daemon is left. Skipped, with a
  * notice, where Slurm, munge or root is missing (.ci/run installs slurm-wlm and munge).
  */
@@ -50,6 +51,10 @@ describe.skipIf(unavailable !== undefined)("scripts/slurm on a one-node Slurm cl
     const single = singleRun(path.join(tmp, "single")); // meanwhile, in this process
     const first = ids(c.run(path.join(SCRIPTS, "submit.sh"), [String(SHARDS), ...TASK_OPTIONS], true, { ...env, FAIL_SHARD: "1" }, REPO).stdout);
     expect(Object.keys(first).sort()).toEqual(["array", "merge"]);
+    // While the study's jobs are queued or running, rerun.sh refuses (the merge waits on the array).
+    expect(() => c.run(path.join(SCRIPTS, "rerun.sh"), [String(SHARDS)], true, env, REPO)).toThrow(
+      "rerun.sh: jobs of this study are still queued or running",
+    );
     const records = await c.waitFor([first.array, first.merge], JOB_SECONDS);
     const state = (id: string): string | undefined => records.find((r) => r.id === id)?.state;
     expect(state(`${first.array}_0`)).toBe("COMPLETED");
@@ -62,6 +67,7 @@ describe.skipIf(unavailable !== undefined)("scripts/slurm on a one-node Slurm cl
 
     const again = c.run(path.join(SCRIPTS, "rerun.sh"), [String(SHARDS), ...TASK_OPTIONS], true, env, REPO).stdout;
     expect(again).toMatch(/^array \d+ \(shards 1 of 3\)$/m);
+    expect(again).toContain(`removing the stale lock ${path.join(out, ".shard-1-of-3.lock")}: {"pid":4242,"host":"a-node-that-died"`);
     const second = ids(again);
     const rerun = await c.waitFor([second.array, second.merge], JOB_SECONDS);
     expect(rerun.map((r) => r.state)).toEqual(["COMPLETED", "COMPLETED"]);

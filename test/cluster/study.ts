@@ -24,7 +24,8 @@ const INSPECT_ARGS = "--no-intrinsic-dim";
 
 /**
  * Write the `linearity` wrapper the scripts call (LINEARITY=...): the CLI from the sources. With
- * FAIL_SHARD=I in its environment, array task I fails at once (a test's injected failure).
+ * FAIL_SHARD=I in its environment, array task I fails at once, leaving the lock of a task killed
+ * on another node beside its shard (a test's injected failure).
  */
 export function writeWrapper(dir: string): string {
   const file = path.join(dir, "linearity");
@@ -32,7 +33,10 @@ export function writeWrapper(dir: string): string {
     file,
     [
       "#!/bin/bash",
-      'if [ -n "${FAIL_SHARD:-}" ] && [ "${SLURM_ARRAY_TASK_ID:-}" = "$FAIL_SHARD" ]; then echo "injected failure of task $FAIL_SHARD" >&2; exit 3; fi',
+      'if [ -n "${FAIL_SHARD:-}" ] && [ "${SLURM_ARRAY_TASK_ID:-}" = "$FAIL_SHARD" ]; then',
+      '  echo \'{"pid":4242,"host":"a-node-that-died","command":"extract","started":"2026-01-01T00:00:00.000Z"}\' > "$OUT/.shard-$FAIL_SHARD-of-$SLURM_ARRAY_TASK_COUNT.lock"',
+      '  echo "injected failure of task $FAIL_SHARD" >&2; exit 3',
+      "fi",
       `cd ${JSON.stringify(REPO)}`,
       `exec ${JSON.stringify(process.execPath)} --import tsx test/cli/run-cli.ts "$@"`,
       "",

@@ -118,7 +118,7 @@ describe("loadModel", () => {
     fs.writeFileSync(path.join(empty, "pytorch_model.bin"), "");
     expect(() => loadModel(empty)).toThrow(/no model\.safetensors or model\.safetensors\.index\.json \(found pytorch_model\.bin; only safetensors weights can be loaded\)/);
     fs.writeFileSync(path.join(empty, "config.json"), "{ not json");
-    expect(() => loadModel(empty)).toThrow(/config\.json: invalid JSON/);
+    expect(() => loadModel(empty)).toThrow(/config\.json: not valid JSON/);
   });
 
   it("refuses an index that names tensors no shard holds", () => {

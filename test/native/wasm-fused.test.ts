@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { causalAttention } from "../../lib/models/common/attention";
 import { ensureGradients } from "../../lib/models/common/gradients";
+import { embed } from "../../lib/models/common/embedding";
 import { applyRotary, rotaryTables } from "../../lib/models/common/rotary";
 import { nativeBlas, nativeBlasStatus } from "../../lib/native";
 import { fusedKernelsActive } from "../../lib/native/wasm-fused";
@@ -131,4 +132,16 @@ describe.skipIf(!runs)("fused inference kernels", () => {
       tf.dispose([q, k, v, fused]);
     });
   }
+
+  it("embedding: rows of the table exactly; an id outside the table is a one-line error", () => {
+    const table = tf.randomNormal([11, 5], 0, 1, "float32", 9) as tf.Tensor2D;
+    const ids = tf.tensor2d([[3, 0, 10], [10, 7, 3]], [2, 3], "int32");
+    const y = embed(table, ids);
+    expect(y.shape).toEqual([2, 3, 5]);
+    const t = table.arraySync();
+    expect(y.arraySync()).toEqual([[t[3], t[0], t[10]], [t[10], t[7], t[3]]]);
+    const bad = tf.tensor2d([[1, 11]], [1, 2], "int32");
+    expect(() => embed(table, bad)).toThrow("embedding: id 11 at position 1 is outside 0..10");
+    tf.dispose([table, ids, y, bad]);
+  });
 });

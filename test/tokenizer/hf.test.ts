@@ -187,7 +187,7 @@ describe("loadTokenizer", () => {
     const dir = path.join(tmp, "broken");
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, "tokenizer.json"), "{not json");
-    expect(() => loadTokenizer(dir, {})).toThrow(/broken\/tokenizer\.json is not valid JSON/);
+    expect(() => loadTokenizer(dir, {})).toThrow(/broken\/tokenizer\.json: not valid JSON/);
   });
 
   it("names the file when tokenizer.json is not a tokenizer", () => {

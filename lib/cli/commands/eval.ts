@@ -46,6 +46,10 @@ export function registerEval(program: Command): void {
         batchSize: flags.batchSize, revision: flags.revision, memory: flags.memory,
       });
       const seconds = (Date.now() - started) / 1000;
+      if (!Number.isFinite(r.natsPerToken)) {
+        // NaN weights, or a config whose maths overflows: an error, never a printed NaN with exit 0.
+        throw new Error(`${flags.model}: the loss is ${r.natsPerToken} (the model computes non-finite logits; check its weights and config.json)`);
+      }
       if (idsOut !== undefined) {
         writeNpy(idsOut.path, { dtype: "int32", shape: [r.ids.sequences, r.ids.seqLen], data: r.ids.ids });
       }

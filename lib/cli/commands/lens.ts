@@ -53,6 +53,12 @@ export function registerLens(program: Command): void {
         revision: flags.revision,
         memory: flags.memory,
       });
+      const bad = summary.loss.findIndex((l) => !Number.isFinite(l));
+      if (bad >= 0 || !Number.isFinite(summary.modelLoss)) {
+        // NaN weights, or a config whose maths overflows: an error, never a printed NaN with exit 0.
+        const where = bad >= 0 ? `state ${bad}'s lens loss is ${summary.loss[bad]}` : `the model's own loss is ${summary.modelLoss}`;
+        throw new Error(`${flags.model}: ${where} (the model computes non-finite values; check its weights and config.json)`);
+      }
       if (flags.json !== undefined) {
         const out = {
           ids: summary.ids,

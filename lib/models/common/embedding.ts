@@ -1,16 +1,22 @@
 /** Token embedding lookup with a backward pass that works on every backend. */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedGatherRows, fusedKernelsActive } from "../../native/wasm-fused";
 import { matmul } from "./matmul";
 
 /**
  * table[ids]: table [d_vocab, d_model], ids [batch, pos] int32 -> [batch, pos, d_model].
  *
  * tf.gather's gradient needs the UnsortedSegmentSum kernel, which the wasm backend lacks, so the
- * gradient is written as onehot(ids)^T @ dy ([d_vocab, tokens] @ [tokens, d_model]).
+ * gradient is written as onehot(ids)^T @ dy ([d_vocab, tokens] @ [tokens, d_model]). In inference
+ * with the native kernels installed, row copies (lib/native/wasm-fused.ts); the ids are checked
+ * against d_vocab before every forward (checkIds).
  */
 export function embed(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
   const [batch, nPos] = ids.shape;
   const [dVocab, dModel] = table.shape;
+  if (fusedKernelsActive() && table.dtype === "float32" && ids.dtype === "int32") {
+    return tf.tidy(() => tf.reshape(fusedGatherRows(table, tf.reshape(ids, [batch * nPos])), [batch, nPos, dModel]) as tf.Tensor3D);
+  }
   const lookup = tf.customGrad(((t: tf.Tensor) => {
     const flatIds = tf.reshape(ids, [batch * nPos]); // [tokens]
     return {
