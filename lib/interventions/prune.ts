@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { acquireOutputLock } from "../io/lock";
-import { guardOutput } from "../io/output-guard";
+import { guardOutput, realPathOf } from "../io/output-guard";
 import { resolveModel } from "../hub/hub";
 import { openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import type { SaveDtype } from "../models/save";
@@ -137,7 +137,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     const config = writePrunedFolder(dir, changes, {
       source: opts.model, source_n_layers: cfg.n_layers, select: opts.select, replace: opts.replace,
       blocks: selection.blocks, scores: selection.scores, score_name: selection.scoreName,
-      calibrate, calibrate_tokens: tokens, seq_len: ids.seqLen,
+      calibrate, ...(calibrate.startsWith("corpus:") ? {} : { calibrate_path: realPathOf(calibrate) }), calibrate_tokens: tokens, seq_len: ids.seqLen,
     }, out, opts.dtype);
     return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens, streamed: model.streamed };
   } finally {
