@@ -120,7 +120,14 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     opts.onStage?.(`measuring ${cfg.n_layers} blocks on ${tokens} calibration tokens of ${calibrate}`);
     // Streamed: as many sequences per forward as the budget holds (each reads every block once).
     const batchSize = sequencesPerForward(model.plan, cfg, seqLen, requestedBatch, 2 * (cfg.n_layers + 1));
-    const stats = measureBlocks(model, ids, batchSize);
+    let stats: BlockStats;
+    try {
+      stats = measureBlocks(model, ids, batchSize);
+    } catch (err) {
+      // Name the model: "the output of block 1 (residual 2) has NaN ..." alone does not say whose.
+      if (err instanceof Error && err.message.includes("the model computes non-finite values")) err.message = `${opts.model}: ${err.message}`;
+      throw err;
+    }
     const selection = selectBlocks(opts.select, stats, opts.blocks);
 
     // 2. The changes: skip the blocks, or fit affine maps one block after another.
