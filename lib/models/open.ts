@@ -5,14 +5,12 @@
  * command that runs a model (extract, lens, eval, prune, the sweep, checkpoint linearity) opens it
  * here.
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { resolveModel, type DownloadProgress } from "../hub/hub";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import type { DecoderConfig } from "./config";
 import { FAMILIES } from "./registry";
-import { openCheckpoint } from "./load";
-import { defaultMemoryBudget, parseMemorySize } from "./stream/memory";
-import { planModel, WASM_HEAP_USABLE, type MemoryPlan, type RunMode } from "./stream/plan";
+import { openCheckpoint, planFor } from "./load";
+import type { MemoryPlan, RunMode } from "./stream/plan";
 import { streamedModel } from "./stream/streamed";
 import type { Model } from "./types";
 import { wholeModel } from "./whole";
@@ -63,9 +61,7 @@ export function checkVocabulary(tokenizer: TextTokenizer, cfg: DecoderConfig, di
 /** {@link openModel} on a local folder, synchronously. */
 export function openLocalModel(dir: string, opts: Omit<OpenModelOptions, "revision" | "onDownload"> = {}): OpenedModel {
   const ck = openCheckpoint(dir);
-  const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory);
-  // The 4 GiB wasm heap bounds what one run's tensors can hold; native backends have no such cap.
-  const plan = planModel(ck, budget, opts.run ?? "auto", "--memory", tf.getBackend() === "wasm" ? WASM_HEAP_USABLE : Infinity);
+  const plan = planFor(ck, opts);
   const tokenizer = opts.noTokenizer ? undefined : loadTokenizer(dir, ck.config);
   if (tokenizer !== undefined) checkVocabulary(tokenizer, ck.config, dir);
   const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck);

@@ -18,7 +18,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cli-memory-"));
 let model = "";
 beforeAll(async () => {
   await initBackend({ quiet: true });
-  model = writeTinyCheckpoint(path.join(tmp, "m"), tinyHfConfig("llama", { n_layers: 2, d_model: 16, n_heads: 4, d_vocab: 257, n_ctx: 32, bos: 256 }));
+  model = writeTinyCheckpoint(path.join(tmp, "m"), tinyHfConfig("llama", { n_layers: 4, d_model: 64, n_heads: 4, d_vocab: 257, n_ctx: 32, bos: 256 }));
   fs.writeFileSync(path.join(tmp, "t.txt"), "A short text to evaluate, one more time. ".repeat(6));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -44,7 +44,7 @@ describe("--memory on the command line", () => {
   it("eval streams under a small budget, prints the peak resident memory, and refuses a budget below one block", () => {
     const text = path.join(tmp, "t.txt");
     // One block and a few sequences' states: far less than the whole model needs.
-    const budget = planModel(openCheckpoint(model), 2 ** 40, "streamed").weightPeak + 64 * 1024;
+    const budget = planModel(openCheckpoint(model), 2 ** 40, "streamed").weightPeak + 256 * 1024;
     expect(budget).toBeLessThan(planModel(openCheckpoint(model), 2 ** 40, "whole").weightPeak * 2);
     const ok = cli("eval", "--model", model, "--text", text, "--seq-len", "16", "--max-tokens", "64", "--memory", String(budget));
     expect(ok.status, ok.stderr).toBe(0);

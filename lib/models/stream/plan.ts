@@ -107,7 +107,8 @@ export function forwardBytesPerToken(cfg: DecoderConfig, seqLen: number, storedS
  * Sequences per forward. Whole runs keep `requested`. A streamed forward reads every block once,
  * so it takes as many sequences as the budget holds beyond the weights (fewer, larger forwards
  * read the weights fewer times), at least `requested` when they fit, fewer (down to one) when
- * they do not, and at most MAX_GROUP_TOKENS tokens.
+ * they do not, and at most MAX_GROUP_TOKENS tokens. Throws one line when not even one sequence's
+ * states fit beside the weights.
  */
 export function sequencesPerForward(
   plan: MemoryPlan, cfg: DecoderConfig, seqLen: number, requested: number, storedStates: number, extraPerToken = 0,
@@ -116,6 +117,11 @@ export function sequencesPerForward(
   const perSequence = seqLen * forwardBytesPerToken(cfg, seqLen, storedStates, extraPerToken);
   const free = Math.min(plan.budget, plan.heapLimit) - plan.weightPeak;
   const fits = Math.floor(free / perSequence);
+  if (fits < 1) {
+    throw new Error(
+      `one sequence of ${seqLen} tokens needs about ${formatBytes(perSequence)} for its states, more than the memory budget of ${formatBytes(plan.budget)} leaves beside the weights (${formatBytes(Math.max(0, free))}); use a smaller --seq-len or a larger --memory`,
+    );
+  }
   const cap = Math.max(1, Math.floor(MAX_GROUP_TOKENS / seqLen));
-  return fits >= requested ? Math.max(requested, Math.min(fits, cap)) : Math.max(1, fits);
+  return fits >= requested ? Math.max(requested, Math.min(fits, cap)) : fits;
 }

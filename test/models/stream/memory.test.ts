@@ -44,7 +44,10 @@ describe("sequencesPerForward", () => {
   it("streamed runs fill the budget beyond the weights, at least the request when it fits, at most MAX_GROUP_TOKENS", () => {
     expect(sequencesPerForward(plan("streamed", 1000 + 20 * perSeq, 1000), cfg, 16, 8, 5)).toBe(20);
     expect(sequencesPerForward(plan("streamed", 1000 + 5 * perSeq, 1000), cfg, 16, 8, 5)).toBe(5);
-    expect(sequencesPerForward(plan("streamed", 1000, 1000), cfg, 16, 8, 5)).toBe(1);
+    expect(sequencesPerForward(plan("streamed", 1000 + perSeq, 1000), cfg, 16, 8, 5)).toBe(1);
+    expect(() => sequencesPerForward(plan("streamed", 1000 + perSeq - 1, 1000), cfg, 16, 8, 5)).toThrow(
+      /^one sequence of 16 tokens needs about [\d.]+ KiB for its states, more than the memory budget of [\d.]+ KiB leaves beside the weights .*; use a smaller --seq-len or a larger --memory$/,
+    );
     expect(sequencesPerForward(plan("streamed", 2 ** 50, 1000), cfg, 16, 8, 5)).toBe(MAX_GROUP_TOKENS / 16);
   });
 });
