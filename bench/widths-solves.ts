@@ -52,7 +52,7 @@ export function benchSolves(widths: number[], jsWidths: number[]): void {
         solveMap(f, Cxy, d);
         const tm = seconds(t);
         console.log(
-          `d x d solves, d_model ${String(d).padStart(4)}, ${kind.padEnd(12)} on ${f.ops.name.padEnd(10)} kernels: factorGram ${tf} s (${f.blk ? "Cholesky" : f.eig ? "eigen" : "pivoted"} path, rank ${f.rank}), ` +
+          `d x d solves, d_model ${String(d).padStart(4)}, ${kind.padEnd(12)} on ${f.ops.name.padEnd(10)} kernels: factorGram ${tf} s (${f.kind === "cholesky" ? "Cholesky" : "eigen"} path, rank ${f.rank}), ` +
             `explained ${te} s, solveMap ${tm} s (d_y = ${d}) | load ${load()}`,
         );
       }

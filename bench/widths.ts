@@ -70,7 +70,7 @@ function routeOf(r: Run): string {
  * PyTorch on every core: Debian's torch reports 1 ATen thread here unless told (its OpenBLAS
  * threads regardless), and the original notebook's users get torch's default of all cores. And
  * with the right OpenBLAS kernel: read after nativeBlas() has loaded, which sets
- * OPENBLAS_CORETYPE where OpenBLAS fell back to its generic core (docs/tensor.md "OpenBLAS kernels").
+ * OPENBLAS_CORETYPE where OpenBLAS fell back to its generic core (docs/numerics.md "OpenBLAS kernels").
  */
 const torchEnv = () => ({ ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(os.cpus().length) });
 

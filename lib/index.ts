@@ -33,7 +33,8 @@ export { linearityMatrix, LinearityMatrixAccumulator, type LinearityMatrix, type
 export { LinearityAccumulator, type PairScore, type ScoreOptions } from "./metrics/linearity-accumulator";
 // Streaming engine under the accumulators, and its chunk type / options (docs/numerics.md "Numerics").
 export { GramAccumulator, type GramAccumulatorOptions } from "./numerics/moments";
-export { DEFAULT_RCOND } from "./numerics/solve";
+export type { CutReport } from "./numerics/solve";
+export { UNIT_ROUNDOFF, NOISE_MULTIPLE, GRAM_ULPS, type StorageDtype } from "./numerics/cut";
 export type { Route } from "./numerics/warmup";
 export type { StateChunk } from "./numerics/state-chunk";
 // Which BLAS the float64 products run on (the optional OpenBLAS addon, or JavaScript).

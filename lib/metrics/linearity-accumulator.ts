@@ -3,7 +3,8 @@
  * and Y, read the score at the end. Memory O(d_model^2) whatever the number of tokens.
  */
 import { GramAccumulator } from "../numerics/moments";
-import { DEFAULT_RCOND, GramFactor, explainedSumSquares, factorGram, solveMap } from "../numerics/solve";
+import type { StorageDtype } from "../numerics/cut";
+import { type CutReport, GramFactor, explainedSumSquares, solveMap } from "../numerics/solve";
 import { UndefinedMetricError } from "./undefined-metric";
 
 /**
@@ -22,8 +23,10 @@ export interface PairScore {
   residualScore?: number;
   /** Tokens seen. */
   nTokens: number;
-  /** Numerical rank of the centred X under the rcond cut (singular values of the column-equilibrated centred X). */
+  /** Numerical rank of the centred X under the cut (singular values of the column-equilibrated centred X). */
   rank: number;
+  /** What the cut removed: `count` = d_model_x - rank directions, at `relative` x the largest singular value, `by` precision (default) or rcond. */
+  cut: CutReport;
   /** How X's products were formed: "float32" (tfjs matmuls) or "float64" (exact: every X on the native BLAS, else ill-conditioned X). */
   route: "float32" | "float64";
   /** True when the products ran on the native BLAS (lib/native). */
@@ -35,10 +38,18 @@ export interface PairScore {
 /** Options shared by the score functions. */
 export interface ScoreOptions {
   /**
-   * Cut-off with numpy/torch pinv semantics: singular values of the centred, column-equilibrated X
-   * at or below rcond x the largest are cut. Default {@link DEFAULT_RCOND} (1e-5). See docs/numerics.md.
+   * An explicit cut-off with numpy/torch pinv semantics, replacing the default precision cut:
+   * singular values of the centred, column-equilibrated X at or below rcond x the largest are cut.
+   * Default: the precision cut, which keeps every direction the stored values resolve (see
+   * `storage` and docs/numerics.md, "Numerics").
    */
   rcond?: number;
+  /**
+   * How X was stored before it reached these float32 buffers, for the precision cut: "float32"
+   * (default), "float16" or "bfloat16" (exact in float32, coarser rounding), "float64" (values
+   * that were float64 and are exact here).
+   */
+  storage?: StorageDtype;
   /** Rows per float32 matmul block, default 256 (the native route uses larger blocks). */
   blockRows?: number;
   /**
@@ -117,7 +128,7 @@ export class LinearityAccumulator {
 
   /** Factorized centred Gram of X (for maps and per-token residuals). Throws when X has no variance. */
   factor(): GramFactor {
-    const f = factorGram(this.acc.centered(0, 0), this.dModelX, { rcond: this.opts.rcond ?? DEFAULT_RCOND, rawDiag: this.acc.shiftedDiagonal(0) });
+    const f = this.acc.factor(0, { rcond: this.opts.rcond, storage: this.opts.storage });
     if (f.rank === 0) {
       throw new UndefinedMetricError(`${this.acc.fn}: '${this.acc.names[0]}' has no variance (every row is the same); the score is undefined`, `${this.acc.names[0]} has no variance`);
     }
@@ -156,6 +167,7 @@ export class LinearityAccumulator {
       score: clampScore(explainedSumSquares(f, this.crossXY(), this.dModelY) / yy),
       nTokens: this.acc.rows,
       rank: f.rank,
+      cut: f.cut,
       route: this.acc.route(0),
       native: this.acc.native,
       conditionEstimate: this.acc.conditionEstimate(0),

@@ -8,7 +8,7 @@
  * [rows, S*d] concatenated product (27 vs 15-20 GFLOP/s here) and exploit symmetry.
  */
 import { GramAccumulator } from "../numerics/moments";
-import { DEFAULT_RCOND, explainedSumSquares, factorGram } from "../numerics/solve";
+import { type CutReport, explainedSumSquares } from "../numerics/solve";
 import type { StateChunk } from "../numerics/state-chunk";
 import { ScoreOptions, clampScore, routeOption } from "./linearity-accumulator";
 
@@ -27,6 +27,8 @@ export interface LinearityMatrix {
   nTokens: number;
   /** Numerical rank of each centred state used as a source (last state: NaN, never a source). */
   ranks: number[];
+  /** What the cut removed from each source state (last state: undefined). */
+  cuts: (CutReport | undefined)[];
   /** Per state: how its products were formed as a source ("auto" decides per source state; the last state, never a source: "float32"). */
   routes: ("float32" | "float64")[];
 }
@@ -82,13 +84,15 @@ export class LinearityMatrixAccumulator {
     const scores = nan();
     const residualScores = this.opts.residual ? nan() : undefined;
     const ranks = new Array<number>(S).fill(NaN);
+    const cuts = new Array<CutReport | undefined>(S).fill(undefined);
     const yy = Array.from({ length: S }, (_, s) => acc.centeredSumSquares(s));
     for (let s = 0; s < S; s++) {
       if (!(yy[s] > 0)) throw new Error(`linearityMatrix: 'states[${s}]' has no variance (every row is the same); scores against it are undefined`);
     }
     for (let i = 0; i < S - 1; i++) {
-      const f = factorGram(acc.centered(i, i), d, { rcond: this.opts.rcond ?? DEFAULT_RCOND, rawDiag: acc.shiftedDiagonal(i) });
+      const f = acc.factor(i, { rcond: this.opts.rcond, storage: this.opts.storage });
       ranks[i] = f.rank;
+      cuts[i] = f.cut;
       for (let j = i + 1; j < S; j++) {
         scores[i][j] = clampScore(explainedSumSquares(f, acc.centered(i, j), d) / yy[j]);
         if (residualScores) {
@@ -99,7 +103,7 @@ export class LinearityMatrixAccumulator {
       }
     }
     const routes = Array.from({ length: S }, (_, s) => (s < S - 1 ? acc.route(s) : "float32"));
-    return { scores, residualScores, nTokens: acc.rows, ranks, routes };
+    return { scores, residualScores, nTokens: acc.rows, ranks, cuts, routes };
   }
 }
 

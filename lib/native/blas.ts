@@ -79,13 +79,23 @@ export interface NativeBlas {
    * symbol (a CBLAS without LAPACK, say): callers then take their JavaScript route for that call.
    */
   readonly lapack: Partial<NativeLapack>;
+  /** Copies done in C by the addon (no BLAS involved); undefined in an addon built before them. */
+  readonly memory: Partial<NativeMemory>;
+}
+
+/** Bulk conversions of weights as they are loaded, in C (native/blas.c). */
+export interface NativeMemory {
+  /** dst [cols, rows] = src [rows, cols] transposed (float32, tiled); src and dst must not overlap. */
+  transpose32(src: Float32Array, rows: number, cols: number, dst: Float32Array): void;
+  /** dst[i] = the float32 of bfloat16 bits src[i] (exact). */
+  widenBf16(src: Uint16Array, dst: Float32Array): void;
 }
 
 /** The optional calls, by name: the addon reports which its library provides (`has`). */
 const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh", "eighInPlace"] as const satisfies readonly (keyof NativeLapack)[];
 
 /** The addon's calls (native/blas.c): those of {@link NativeBlas} and {@link NativeLapack}, bounds-checked there, plus its own queries. */
-type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & {
+type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & Partial<NativeMemory> & {
   info(): AddonInfo | null;
   has(call: string): boolean;
   /** Unload and load the library again with OPENBLAS_CORETYPE=core, set process-wide (once per process). */
@@ -148,6 +158,7 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack: lapackOf(addon),
+    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16 },
   };
 }
 

@@ -6,7 +6,7 @@
  * linear map (lib/interventions).
  */
 import { GramAccumulator } from "./moments";
-import { DEFAULT_RCOND, explainedSumSquares, factorGram, solveMap } from "./solve";
+import { explainedSumSquares, solveMap } from "./solve";
 
 /** The fitted map. */
 export interface AffineFit {
@@ -22,7 +22,7 @@ export interface AffineFit {
 }
 
 export interface AffineFitOptions {
-  /** Relative cut-off for rank-deficient x (default DEFAULT_RCOND, as the linearity score). */
+  /** Explicit relative cut-off for rank-deficient x (default: the precision cut, as the linearity score). */
   rcond?: number;
   /** Rows per float32 product block (default DEFAULT_BLOCK_ROWS). */
   blockRows?: number;
@@ -64,7 +64,7 @@ export class AffineFitAccumulator {
     const yy = this.acc.centeredSumSquares(1);
     if (!(yy > 0)) throw new Error(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); nothing to fit`);
     const dX = this.dX, dY = this.dY;
-    const f = factorGram(this.acc.centered(0, 0), dX, { rcond: this.opts.rcond ?? DEFAULT_RCOND, rawDiag: this.acc.shiftedDiagonal(0) });
+    const f = this.acc.factor(0, { rcond: this.opts.rcond });
     const Cxy = this.acc.centered(0, 1);
     const r2 = explainedSumSquares(f, Cxy, dY) / yy;
     const weight = solveMap(f, Cxy, dY);

@@ -10,8 +10,10 @@ export { GramAccumulator, DEFAULT_BLOCK_ROWS, NATIVE_BLOCK_ROWS, NATIVE_BLOCK_BY
 export type { GramAccumulatorOptions } from "./moments";
 export { FLOAT32_MAX_PREDICTED, needsFloat64, AUTO_WHITEN_MAX_PREDICTED, needsWhitening } from "./warmup";
 export type { Route } from "./warmup";
-export { DEFAULT_RCOND, factorGram, explainedSumSquares, solveMap, conditionEstimate } from "./solve";
-export type { GramFactor, FactorOptions } from "./solve";
+export { factorGram, explainedSumSquares, solveMap, conditionEstimate } from "./solve";
+export type { GramFactor, CholeskyFactor, EigenFactor, CutReport, FactorOptions } from "./solve";
+export { UNIT_ROUNDOFF, NOISE_MULTIPLE, GRAM_ULPS, storageDtypeOf } from "./cut";
+export type { StorageDtype, StoragePrecision } from "./cut";
 export { leastSquaresMap } from "./least-squares";
 export { AffineFitAccumulator } from "./affine-fit";
 export type { AffineFit, AffineFitOptions } from "./affine-fit";

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { checkShape } from "./check";
 import { float32Data } from "./data";
 import { GramAccumulator } from "./moments";
-import { DEFAULT_RCOND, factorGram, solveMap } from "./solve";
+import { factorGram, solveMap } from "./solve";
 
 /**
  * Least-squares map A [d_model_x, d_model_y] with y ~= x A: pinv(x) y, the minimum-norm solution,
@@ -24,7 +24,8 @@ export function leastSquaresMap(
   const acc = new GramAccumulator({ fn, names: ["x", "y"], dims: [d, dy], products: [[0, 0], [0, 1]], blockRows: opts.blockRows, route: [opts.route ?? "float64", "float32"] });
   acc.add([float32Data(x), float32Data(y)]);
   // The un-centred Gram: the rank and the cut are those of x itself (columns equilibrated).
-  const f = factorGram(acc.uncentered(0, 0), d, { rcond: opts.rcond ?? DEFAULT_RCOND });
+  // Precision cut of float32 values (the raw diagonal is their sum of squares), or the explicit rcond.
+  const f = factorGram(acc.uncentered(0, 0), d, { rcond: opts.rcond, precision: { dtype: "float32", rows: n } });
   const A = solveMap(f, acc.uncentered(0, 1), dy);
   return tf.tensor2d(Float32Array.from(A), [d, dy]);
 }

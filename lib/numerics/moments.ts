@@ -31,7 +31,9 @@
 import { nativeBlas, type NativeBlas } from "../native/blas";
 import { BlockProducts, ProductPlan } from "./block-products";
 import { checkChunk } from "./check";
+import { type StorageDtype } from "./cut";
 import { addProduct64 } from "./gemm64";
+import { type FactorOptions, type GramFactor, factorGram } from "./solve";
 import { Route, chooseRoute, columnScales } from "./warmup";
 
 /** Options of {@link GramAccumulator}. */
@@ -504,6 +506,19 @@ export class GramAccumulator {
     this.flush();
     const s = this.shift(i), cs = this.colsums[i], n = this.processed;
     return Float64Array.from(cs, (v, c) => s[c] + v / n);
+  }
+
+  /**
+   * The factorized centred Gram of state i, with the default precision cut for values stored as
+   * `storage` (default float32; the raw sums of squares come from the means) or `rcond`.
+   */
+  factor(i: number, opts: { rcond?: number; storage?: StorageDtype; native?: boolean } = {}): GramFactor {
+    const C = this.centered(i, i), d = this.dims[i], n = this.processed, mean = this.mean(i);
+    const sumSquares = Float64Array.from(mean, (m, c) => C[c * d + c] + n * m * m);
+    // The float32 route's sums carry ~2^-24 sqrt(blockRows) relative error, the float64 route's ~2^-52.
+    const gramRoundoff = this.route(i) === "float32" ? 2 ** -24 * Math.sqrt(this.blockRows) : Number.EPSILON;
+    const fo: FactorOptions = { rcond: opts.rcond, precision: { dtype: opts.storage ?? "float32", rows: n, sumSquares, gramRoundoff }, rawDiag: this.shiftedDiagonal(i), native: opts.native };
+    return factorGram(C, d, fo);
   }
 
   /** Centred cross-product sum (X_i - mean)^T (X_j - mean), [d_i, d_j] float64. */

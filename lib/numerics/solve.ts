@@ -5,91 +5,122 @@
  *   explained(C_xy)  = tr(C_yx C_xx^+ C_xy)   (= ||P_X Y||_F^2, P_X the projection on X's columns)
  *   map(C_xy)        = the least-squares map A with X A ~ Y
  *
- * rcond (numpy/torch pinv semantics, on a stated matrix): the singular values of the
- * COLUMN-EQUILIBRATED X (each column scaled to unit norm, after centring when the Gram is centred)
- * that are <= rcond x the largest are cut. Equilibration makes the cut, like the score, independent
- * of per-column units; a column without variance is no direction at all. The map is the
- * minimum-norm solution in equilibrated coordinates: A = S pinv_rcond(X S) Y, S = diag(1/||x_j||)
- * (the plain minimum-norm pinv(X) Y whenever nothing is cut).
+ * The cut is stated on the COLUMN-EQUILIBRATED X (each column scaled to unit norm, after centring
+ * when the Gram is centred): its singular values sigma_i, sigma_i^2 = lambda_i(R) with R = S C S
+ * (unit diagonal). Equilibration makes the cut, like the score, independent of per-column units;
+ * a column without variance is no direction at all. Two cuts (cut.ts):
+ * - precision (the default): cut what the rounding of the stored values cannot resolve, estimated
+ *   from the storage dtype, the column norms and offsets;
+ * - rcond (an explicit override, numpy/torch pinv semantics): cut sigma_i <= rcond x sigma_max.
+ * The map is the minimum-norm solution in equilibrated coordinates: A = S pinv_cut(X S) Y,
+ * S = diag(1/||x_j||) (the plain minimum-norm pinv(X) Y whenever nothing is cut).
  *
- * How: R = S C S (unit diagonal). A pivoted Cholesky of R with threshold (rcond/10)^2, plus
- * power/inverse-iteration estimates of R's extreme eigenvalues, proves in O(d^3/3) that no
- * singular value is near the cut (the common case): then triangular solves answer. Otherwise a
- * symmetric eigendecomposition of R (O(d^3) with a larger constant) applies the cut exactly:
- * sigma_i^2 = lambda_i(R).
+ * How: an unpivoted Cholesky of R over the columns with variance, plus power/inverse-iteration
+ * estimates of R's extreme eigenvalues, proves in O(d^3/3) that no eigenvalue is near the cut (the
+ * common case): the factor is then a {@link CholeskyFactor} and triangular solves answer.
+ * Otherwise a symmetric eigendecomposition of R (O(d^3), larger constant) applies the cut
+ * exactly: an {@link EigenFactor}.
  *
  * The dense kernels (Cholesky, triangular solves, eigensolver, products) run on the system's
  * LAPACK / BLAS where native/blas.c loads one, else in JavaScript (dense-ops.ts): same
  * decisions, same cut, results equal to rounding.
  */
+import { type CutRule, type StoragePrecision, cutRule } from "./cut";
 import { DenseOps, denseOps } from "./dense-ops";
-import { PivotedCholesky, pivotedCholesky, forwardSubstitute, backSubstitute } from "./linalg64";
 
-/**
- * Default rcond: cut singular values of the equilibrated centred X below 1e-5 of the largest. Float32
- * rounding of the data puts spurious singular values near 1e-7..1e-8 of the largest (calibration
- * table in docs/numerics.md); real directions of hidden states sit far above 1e-5.
- */
-export const DEFAULT_RCOND = 1e-5;
+/** What a factor cut, for reports: the rank and the count beside every score. */
+export interface CutReport {
+  /** "precision" (the default, derived from the storage dtype) or "rcond" (an explicit override). */
+  by: "precision" | "rcond";
+  /** The threshold as a fraction of the largest singular value of the equilibrated X: sigma_i <= it x sigma_max is cut. */
+  relative: number;
+  /** Directions of X not kept: d_model - rank (columns without variance included). */
+  count: number;
+}
 
-/** A factorized X Gram matrix, ready to answer projections and maps for many Y. */
-export interface GramFactor {
+interface FactorBase {
   d: number;
   /** Per column 1/sqrt(C_jj); 0 for a column without variance (treated as absent). */
   scale: Float64Array;
+  /** The columns with variance, ascending. */
+  cols: Int32Array;
   /** Numerical rank of X under the cut (after centring when the Gram was centred). */
   rank: number;
-  /** Pivoted Cholesky of the equilibrated Gram ("cholesky" semantics). */
-  chol?: PivotedCholesky;
-  /** Unpivoted (blocked) Cholesky L [m, m] of the equilibrated Gram over the columns with variance `cols`, when nothing is cut. */
-  blk?: { L: Float64Array; m: number; cols: Int32Array };
-  /** Otherwise: kept eigenpairs of the equilibrated Gram over the columns with variance `cols`; `vectors` [rank, m], row t the eigenvector of values[t]. */
-  eig?: { values: Float64Array; vectors: Float64Array; cols: Int32Array };
   /** Smallest kept over largest singular value of the equilibrated X (an estimate on the Cholesky path). */
   sigmaRatio: number;
+  /** The cut that decided the rank. */
+  cut: CutReport;
   /** The kernels that factorized it, and answer its solves. */
   ops: DenseOps;
 }
 
+/** Nothing near the cut: L [m, m] (lower, row-major), the Cholesky of R over the m columns with variance. */
+export interface CholeskyFactor extends FactorBase {
+  kind: "cholesky";
+  L: Float64Array;
+  m: number;
+}
+
+/** The exact cut: the kept eigenpairs of R over the columns with variance; `vectors` [rank, m], row t the eigenvector of values[t]. */
+export interface EigenFactor extends FactorBase {
+  kind: "eigen";
+  values: Float64Array;
+  vectors: Float64Array;
+}
+
+/** A factorized X Gram matrix, ready to answer projections and maps for many Y. */
+export type GramFactor = CholeskyFactor | EigenFactor;
+
 /** Options of {@link factorGram}. */
 export interface FactorOptions {
-  /** Relative cut-off on singular values of the equilibrated X, in [0, 1); default {@link DEFAULT_RCOND}. */
+  /**
+   * Explicit cut-off with numpy/torch pinv semantics on the equilibrated X, in [0, 1). Given, it
+   * replaces the precision cut.
+   */
   rcond?: number;
-  /** Diagonal before centring: a column whose centred variance is below 64 float64 ulps of it counts as constant. */
+  /**
+   * How the data was stored, for the default precision cut (cut.ts). Default: float32 values
+   * whose squares sum to `rawDiag` (else the Gram's diagonal), rows unknown (taken as many).
+   */
+  precision?: StoragePrecision;
+  /**
+   * Diagonal of the Gram as summed (before centring, about the shift the products used): a column
+   * whose centred variance is below 64 float64 ulps of it counts as constant, and it bounds the
+   * float64 rounding of the Gram's entries.
+   */
   rawDiag?: Float64Array;
-  /** "svd" (default): the cut above. "cholesky": pivoted Cholesky threshold rcond^2 only (estimates, no eigendecomposition). */
-  semantics?: "svd" | "cholesky";
   /** Use the system's LAPACK / BLAS where loaded (default true); false forces the JavaScript kernels. */
   native?: boolean;
 }
 
 /** Factorize C_xx [d, d] (see the file comment). */
 export function factorGram(C: Float64Array, d: number, opts: FactorOptions = {}): GramFactor {
-  const rcond = opts.rcond ?? DEFAULT_RCOND;
-  if (!(rcond >= 0 && rcond < 1)) throw new Error(`rcond must be in [0, 1), got ${rcond}`);
+  if (opts.rcond !== undefined && !(opts.rcond >= 0 && opts.rcond < 1)) throw new Error(`rcond must be in [0, 1), got ${opts.rcond}`);
   const ops = denseOps(opts.native ?? true);
   const { scale, cols } = columnScales(C, d, opts.rawDiag);
-  const floor64 = 8 * Number.EPSILON * Math.max(1, cols.length);
-  if (opts.semantics === "cholesky") {
-    // Equilibrate: R = S C S with S = diag(scale); columns without variance become zero rows.
-    const chol = pivotedCholesky(equilibrated(C, d, scale), d, Math.max(rcond * rcond, floor64));
-    return { d, scale, rank: chol.rank, chol, sigmaRatio: NaN, ops };
-  }
-  return fastFactor(C, d, scale, cols, rcond, Math.max((rcond / 10) ** 2, floor64), ops) ?? eigenFactor(C, d, scale, cols, rcond, ops);
+  const rule = cutRule(C, d, scale, cols, opts);
+  return fastFactor(C, d, scale, cols, rule, ops) ?? eigenFactor(C, d, scale, cols, rule, ops);
+}
+
+/** The report of a factor's cut, once lambda_max of R is known. */
+function report(rule: CutRule, d: number, rank: number, lmax: number): CutReport {
+  return { by: rule.by, relative: Math.sqrt(rule.bound(lmax) / lmax), count: d - rank };
 }
 
 /**
- * The fast path: an unpivoted Cholesky of the equilibrated Gram (any pivot <= (rcond/10)^2 would
- * prove a singular value within rcond/10 of the largest, lambda_max >= 1), then the eigenvalue
- * estimates prove that nothing is near the cut; undefined otherwise (its factor is then garbage).
+ * The fast path: an unpivoted Cholesky of the equilibrated Gram (a pivot at or below the cut's
+ * floor proves an eigenvalue there), then the eigenvalue estimates prove that nothing is within a
+ * factor 100 of the cut; undefined otherwise (its factor is then garbage).
  */
-function fastFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rcond: number, tol: number, ops: DenseOps): GramFactor | undefined {
-  const blk = blockedFactor(C, d, scale, cols, tol, ops);
-  if (!blk) return undefined;
-  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk, ops), 30);
+function fastFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rule: CutRule, ops: DenseOps): CholeskyFactor | undefined {
+  const m = cols.length;
+  if (m === 0) return undefined;
+  const L = equilibratedSub(C, d, scale, cols, false);
+  if (!ops.cholesky(L, m, rule.pivotFloor)) return undefined;
+  const { lmax, lmin } = extremeEigenvaluesOf(choleskyOps(L, m, ops), 30);
   // lmin is over-, lmax under-estimated by the iterations: keep a factor 100 (10 in sigma) of margin.
-  if (!(lmin > 100 * rcond * rcond * lmax)) return undefined;
-  return { d, scale, rank: cols.length, blk, sigmaRatio: Math.sqrt(lmin / lmax), ops };
+  if (!(lmin > 100 * rule.bound(lmax))) return undefined;
+  return { kind: "cholesky", d, scale, cols, rank: m, L, m, sigmaRatio: Math.sqrt(lmin / lmax), cut: report(rule, d, m, lmax), ops };
 }
 
 /** Per column 1/sqrt(C_jj), 0 for a column without variance (below 64 ulps of `rawDiag`), and the columns with variance. */
@@ -103,17 +134,6 @@ function columnScales(C: Float64Array, d: number, rawDiag: Float64Array | undefi
     if (scale[j] > 0) cols.push(j);
   }
   return { scale, cols: Int32Array.from(cols) };
-}
-
-/** R = S C S [d, d] (unit diagonal over the columns with variance, zero rows for the others). */
-function equilibrated(C: Float64Array, d: number, scale: Float64Array): Float64Array {
-  const R = new Float64Array(d * d);
-  for (let a = 0; a < d; a++) {
-    const sa = scale[a];
-    if (sa === 0) continue;
-    for (let b = 0; b < d; b++) R[a * d + b] = sa * C[a * d + b] * scale[b];
-  }
-  return R;
 }
 
 /**
@@ -132,14 +152,6 @@ function equilibratedSub(C: Float64Array, d: number, scale: Float64Array, cols: 
   return R;
 }
 
-/** The Cholesky of R over the columns with variance, or undefined. */
-function blockedFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, tol: number, ops: DenseOps): { L: Float64Array; m: number; cols: Int32Array } | undefined {
-  const m = cols.length;
-  if (m === 0) return undefined;
-  const A = equilibratedSub(C, d, scale, cols, false);
-  return ops.cholesky(A, m, tol) ? { L: A, m, cols } : undefined;
-}
-
 /** Matrix-free operations on a lower factor: v := L v, L^T v and solves, for the eigenvalue estimates. */
 interface FactorOps {
   rank: number;
@@ -149,8 +161,7 @@ interface FactorOps {
   solveLT(v: Float64Array): void;
 }
 
-function blockedOps(blk: { L: Float64Array; m: number }, ops: DenseOps): FactorOps {
-  const { L, m } = blk;
+function choleskyOps(L: Float64Array, m: number, ops: DenseOps): FactorOps {
   return {
     rank: m,
     mulL: (v) => ops.mulLowerVec(L, m, v, false),
@@ -160,20 +171,17 @@ function blockedOps(blk: { L: Float64Array; m: number }, ops: DenseOps): FactorO
   };
 }
 
-/** Rows `cols` of S C_xy, [m, d_y] (the blocked path). */
-function blockRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
-  return scaledRows(f, f.blk!.cols, Cxy, dy);
-}
-
 /** The exact cut: eigendecomposition of the equilibrated Gram over the columns with variance. */
-function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rcond: number, ops: DenseOps): GramFactor {
+function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rule: CutRule, ops: DenseOps): EigenFactor {
   const m = cols.length;
-  if (m === 0) return { d, scale, rank: 0, eig: { values: new Float64Array(0), vectors: new Float64Array(0), cols }, sigmaRatio: NaN, ops };
+  if (m === 0) {
+    return { kind: "eigen", d, scale, cols, rank: 0, values: new Float64Array(0), vectors: new Float64Array(0), sigmaRatio: NaN, cut: { by: rule.by, relative: NaN, count: d }, ops };
+  }
   const { values: lambda, vectors: V } = ops.eigh(() => equilibratedSub(C, d, scale, cols, true), m);
   let lmax = -Infinity;
   for (let k = 0; k < m; k++) lmax = Math.max(lmax, lambda[k]);
   const keep: number[] = [];
-  for (let k = 0; k < m; k++) if (lambda[k] > rcond * rcond * lmax && lambda[k] > 0) keep.push(k);
+  for (let k = 0; k < m; k++) if (lambda[k] > 0 && lambda[k] > rule.threshold(lmax, V.subarray(k * m, (k + 1) * m))) keep.push(k);
   const rank = keep.length;
   const values = Float64Array.from(keep, (k) => lambda[k]);
   // [rank, m]: row t the t-th kept eigenvector; a view when the kept ones are consecutive (sorted solvers).
@@ -186,20 +194,7 @@ function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int3
   let lo = Infinity;
   for (const v of values) lo = Math.min(lo, v);
   const sigmaRatio = rank > 0 ? Math.sqrt(lo / lmax) : NaN;
-  return { d, scale, rank, eig: { values, vectors, cols }, sigmaRatio, ops };
-}
-
-/** Kept rows of S C_xy in pivot order, [rank, d_y]. */
-function pivotRows(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
-  const { rank, pivots } = f.chol!;
-  const B = new Float64Array(rank * dy);
-  for (let a = 0; a < rank; a++) {
-    const p = pivots[a];
-    const s = f.scale[p];
-    const src = p * dy;
-    for (let c = 0; c < dy; c++) B[a * dy + c] = s * Cxy[src + c];
-  }
-  return B;
+  return { kind: "eigen", d, scale, cols, rank, values, vectors, sigmaRatio, cut: report(rule, d, rank, lmax), ops };
 }
 
 /** Rows `cols` of S C_xy, [cols.length, d_y]. */
@@ -213,101 +208,48 @@ function scaledRows(f: GramFactor, cols: Int32Array, Cxy: Float64Array, dy: numb
 }
 
 /** V_k^T S C_xy, [rank, d_y], on the eigen path. */
-function eigenCoordinates(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
-  const { vectors, cols } = f.eig!;
+function eigenCoordinates(f: EigenFactor, Cxy: Float64Array, dy: number): Float64Array {
+  const { vectors, cols } = f;
   return f.ops.matmul(false, f.rank, dy, cols.length, vectors, scaledRows(f, cols, Cxy, dy));
 }
 
 /** tr(C_yx C_xx^+ C_xy): the part of Y's sum of squares that X explains. */
 export function explainedSumSquares(f: GramFactor, Cxy: Float64Array, dy: number): number {
   let s = 0;
-  if (f.blk) {
-    const Z = blockRows(f, Cxy, dy);
-    f.ops.solveLower(f.blk.L, f.blk.m, Z, dy, false);
-    for (let k = 0; k < Z.length; k++) s += Z[k] * Z[k];
-    return s;
-  }
-  if (f.chol && !f.eig) {
-    const Z = pivotRows(f, Cxy, dy);
-    forwardSubstitute(f.chol, Z, dy);
+  if (f.kind === "cholesky") {
+    const Z = scaledRows(f, f.cols, Cxy, dy);
+    f.ops.solveLower(f.L, f.m, Z, dy, false);
     for (let k = 0; k < Z.length; k++) s += Z[k] * Z[k];
     return s;
   }
   const Z = eigenCoordinates(f, Cxy, dy);
-  const { values } = f.eig!;
   for (let t = 0; t < f.rank; t++) {
     let row = 0;
     for (let c = 0; c < dy; c++) row += Z[t * dy + c] * Z[t * dy + c];
-    s += row / values[t];
+    s += row / f.values[t];
   }
   return s;
 }
 
-/** The least-squares map [d_x, d_y] row-major: S pinv_rcond(X S) Y from the moments (see the file comment). */
+/** The least-squares map [d_x, d_y] row-major: S pinv_cut(X S) Y from the moments (see the file comment); columns without variance keep 0 (the minimum-norm choice). */
 export function solveMap(f: GramFactor, Cxy: Float64Array, dy: number): Float64Array {
-  const { d, scale } = f;
+  const { d, scale, cols } = f;
   const A = new Float64Array(d * dy);
-  if (f.blk) {
-    const { L, m, cols } = f.blk;
-    const W = blockRows(f, Cxy, dy);
-    f.ops.solveLower(L, m, W, dy, false);
-    f.ops.solveLower(L, m, W, dy, true);
-    for (let a = 0; a < m; a++) {
-      const p = cols[a];
-      for (let c = 0; c < dy; c++) A[p * dy + c] = scale[p] * W[a * dy + c];
-    }
-    return A;
+  let W: Float64Array;
+  if (f.kind === "cholesky") {
+    W = scaledRows(f, cols, Cxy, dy);
+    f.ops.solveLower(f.L, f.m, W, dy, false);
+    f.ops.solveLower(f.L, f.m, W, dy, true);
+  } else {
+    const Z = eigenCoordinates(f, Cxy, dy);
+    for (let t = 0; t < f.rank; t++) for (let c = 0; c < dy; c++) Z[t * dy + c] /= f.values[t];
+    W = f.ops.matmul(true, cols.length, dy, f.rank, f.vectors, Z); // V_k Lambda^-1 V_k^T S C_xy, [m, d_y]
   }
-  if (f.chol && !f.eig) {
-    const { rank, pivots } = f.chol;
-    const W = pivotRows(f, Cxy, dy);
-    forwardSubstitute(f.chol, W, dy);
-    backSubstitute(f.chol, W, dy);
-    for (let a = 0; a < rank; a++) {
-      const p = pivots[a];
-      for (let c = 0; c < dy; c++) A[p * dy + c] = scale[p] * W[a * dy + c];
-    }
-    return A; // columns without variance keep 0: the minimum-norm choice
-  }
-  const Z = eigenCoordinates(f, Cxy, dy);
-  const { values, vectors, cols } = f.eig!;
-  const k = f.rank;
-  for (let t = 0; t < k; t++) for (let c = 0; c < dy; c++) Z[t * dy + c] /= values[t];
-  const W = f.ops.matmul(true, cols.length, dy, k, vectors, Z); // V_k Lambda^-1 V_k^T S C_xy, [m, d_y]
   for (let a = 0; a < cols.length; a++) {
-    const p = cols[a], s = scale[p];
-    for (let c = 0; c < dy; c++) A[p * dy + c] = s * W[a * dy + c];
+    const p = cols[a], sp = scale[p];
+    for (let c = 0; c < dy; c++) A[p * dy + c] = sp * W[a * dy + c];
   }
   return A;
-}
-
-/** Operations on the pivoted factor of `f` (pivot order). */
-function pivotedOps(f: GramFactor): FactorOps {
-  const { d } = f;
-  const { rank, rows, pivots } = f.chol!;
-  return {
-    rank,
-    mulL(v) {
-      const u = new Float64Array(rank);
-      for (let a = 0; a < rank; a++) {
-        const row = pivots[a] * d;
-        let s = 0;
-        for (let b = 0; b <= a; b++) s += rows[row + b] * v[b];
-        u[a] = s;
-      }
-      v.set(u);
-    },
-    mulLT(v) {
-      const w = new Float64Array(rank);
-      for (let a = 0; a < rank; a++) {
-        const row = pivots[a] * d, va = v[a];
-        for (let b = 0; b <= a; b++) w[b] += rows[row + b] * va;
-      }
-      v.set(w);
-    },
-    solveL: (v) => forwardSubstitute(f.chol!, v, 1),
-    solveLT: (v) => backSubstitute(f.chol!, v, 1),
-  };
 }
 
 /** Power iteration on L L^T (largest) and inverse iteration (smallest eigenvalue). */
@@ -356,25 +298,22 @@ function extremeEigenvaluesOf(ops: FactorOps, iterations: number): { lmax: numbe
 export function correlationCondition(C: Float64Array, d: number, rawDiag: Float64Array | undefined, tol: number, iterations = 12, native = true): number {
   const ops = denseOps(native);
   const { scale, cols } = columnScales(C, d, rawDiag);
-  const blk = blockedFactor(C, d, scale, cols, tol, ops);
-  if (!blk) return Infinity;
-  const { lmax, lmin } = extremeEigenvaluesOf(blockedOps(blk, ops), iterations);
-  return lmax / lmin;
+  const m = cols.length;
+  if (m === 0) return Infinity;
+  const L = equilibratedSub(C, d, scale, cols, false);
+  if (!ops.cholesky(L, m, tol)) return Infinity;
+  return conditionOf(choleskyOps(L, m, ops), iterations);
 }
 
 /**
  * Estimate of the 2-norm condition number of the equilibrated (correlation) matrix R that `f`
  * factorizes (lambda_max / lambda_min of R, the squared condition number of the equilibrated X).
- * Infinity when a column with variance was dropped or nothing is left. A lower bound, typically
- * within a factor ~2 after 12 iterations.
+ * On the eigen path: of the kept part, Infinity when nothing is kept. On the Cholesky path a lower
+ * bound, typically within a factor ~2 after 12 iterations.
  */
 export function conditionEstimate(f: GramFactor, iterations = 12): number {
-  if (f.blk) return conditionOf(blockedOps(f.blk, f.ops), iterations);
-  if (!f.chol || f.eig) return f.sigmaRatio > 0 ? 1 / (f.sigmaRatio * f.sigmaRatio) : Infinity;
-  let m = 0;
-  for (let j = 0; j < f.d; j++) if (f.scale[j] > 0) m++;
-  if (f.rank < m || f.rank === 0) return Infinity;
-  return conditionOf(pivotedOps(f), iterations);
+  if (f.kind === "cholesky") return conditionOf(choleskyOps(f.L, f.m, f.ops), iterations);
+  return f.sigmaRatio > 0 ? 1 / (f.sigmaRatio * f.sigmaRatio) : Infinity;
 }
 
 function conditionOf(ops: FactorOps, iterations: number): number {

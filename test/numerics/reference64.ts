@@ -14,6 +14,8 @@ export interface Reference {
   score: number;
   /** Rank of the centred, column-equilibrated X under the cut. */
   rank: number;
+  /** Singular values of the centred, column-equilibrated X over the largest, descending. */
+  singularValues: number[];
   /** Map [d, dy] (row-major) with (Y - mean) ~ (X - mean) A. */
   map: Float64Array;
   /** Per token: 1 - ||x_i A - y_i||^2 / ||Y_c||^2 (centred). */
@@ -89,6 +91,7 @@ export function lsqReferences(x: Float64Array, ys: Float64Array[], n: number, d:
   const { U, S, V } = refSvd(R);
   const smax = Math.max(...S);
   const kept = S.map((s, t) => (s > rcond * smax && s > 0 ? t : -1)).filter((t) => t >= 0);
+  const singularValues = S.map((s) => s / smax).sort((a, b) => b - a);
   return ys.map((y, q) => {
     const B = Bs[q];
     let yy = 0;
@@ -106,7 +109,7 @@ export function lsqReferences(x: Float64Array, ys: Float64Array[], n: number, d:
     });
     const map = new Float64Array(d * dy);
     const token = new Float64Array(full ? n : 0), tokenRelative = new Float64Array(full ? n : 0);
-    if (!full) return { score: explained / yy, rank: kept.length, map, token, tokenRelative };
+    if (!full) return { score: explained / yy, rank: kept.length, singularValues, map, token, tokenRelative };
     kept.forEach((t, r) => {
       for (let a = 0; a < d; a++) {
         const w = (V[a][t] / S[t]) * colScale[a];
@@ -125,7 +128,7 @@ export function lsqReferences(x: Float64Array, ys: Float64Array[], n: number, d:
       token[i] = 1 - res / yy;
       tokenRelative[i] = nrm > 0 ? 1 - res / nrm : NaN;
     }
-    return { score: explained / yy, rank: kept.length, map, token, tokenRelative };
+    return { score: explained / yy, rank: kept.length, singularValues, map, token, tokenRelative };
   });
 }
 

@@ -63,9 +63,14 @@ describe("conditionEstimate", () => {
     }
   });
 
-  it("is Infinity when the factor drops a dependent column", () => {
+  it("a dependent column is cut (eigen path): the estimate is that of the kept part", () => {
     const C = Float64Array.from([1, 1, 0, 1, 1, 0, 0, 0, 1]);
-    expect(conditionEstimate(factorGram(C, 3, { rcond: 1e-3, semantics: "cholesky" }))).toBe(Infinity);
+    const f = factorGram(C, 3, { rcond: 1e-3 });
+    expect(f.kind).toBe("eigen");
+    expect(f.rank).toBe(2);
+    expect(f.cut.count).toBe(1);
+    // Kept eigenvalues of [[1,1,0],[1,1,0],[0,0,1]]: 2 and 1.
+    expect(Math.abs(conditionEstimate(f) - 2)).toBeLessThan(1e-12);
   });
 });
 

@@ -182,7 +182,7 @@ describe("factorGram on native and JavaScript kernels against the float64 SVD le
         const { C, Cxy, yy, rawDiag } = moments(x, y, n, d, dy);
         const f = factorGram(C, d, { rcond, native, rawDiag }); // rawDiag: the constant column is no direction
         expect(f.ops.name).toBe(ops.name);
-        expect(path === "blk" ? f.blk : f.eig).toBeDefined();
+        expect(f.kind).toBe(path === "blk" ? "cholesky" : "eigen");
         expect(f.rank).toBe(ref.rank);
         expect(Math.abs(explainedSumSquares(f, Cxy, dy) / yy - ref.score)).toBeLessThan(1e-10);
         const A = solveMap(f, Cxy, dy);

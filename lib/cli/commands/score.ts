@@ -21,7 +21,7 @@ export function registerScore(program: Command): void {
     .argument("<x>", "source states, [tokens, d_model] (.npy or single-tensor .safetensors)")
     .argument("<y>", "target states, [tokens, d_model_y], same tokens in the same order")
     .option("--residual", "score X against Y - X instead (the paper's linearity without the residual stream)")
-    .option("--rcond <r>", "cut singular values of the centred, column-equilibrated X below r x the largest (pinv semantics; default 1e-5)", positiveNumberFlag("--rcond"))
+    .option("--rcond <r>", "explicit cut: singular values of the centred, column-equilibrated X at or below r x the largest (pinv semantics); default: the precision cut, which keeps every direction the stored values resolve", positiveNumberFlag("--rcond"))
     .option("--rows <n>", "rows read per chunk", positiveIntFlag("--rows"), 4096)
     .option("--digits <n>", "decimals printed", nonNegativeIntFlag("--digits"), 6)
     .action(async (xFile: string, yFile: string, flags: ScoreFlags) => {

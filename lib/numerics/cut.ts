@@ -1,0 +1,127 @@
+/**
+ * Which directions of X a least-squares fit keeps: the cut on the singular values of the centred,
+ * column-equilibrated X (sigma_k^2 = lambda_k of R = S C S, unit diagonal; solve.ts).
+ *
+ * The default, the **precision cut**: keep every direction that the stored values resolve, cut
+ * what their rounding cannot. A value stored in a float type with unit roundoff u carries a
+ * rounding error of at most u |x|, uniform in practice: variance u^2 x^2 / 3. Over the n rows of
+ * column j that is a noise energy (u^2 / 3) sum_t x_tj^2, and in the equilibrated coordinates
+ * (column j divided by its centred norm sqrt(C_jj))
+ *
+ *     N_j = (u^2 / 3) * sumSquares_j / C_jj,
+ *
+ * so a column with a large offset (sumSquares_j >> C_jj) is noisier, as its stored digits are
+ * spent on the offset. The noise energy along a unit direction v of the equilibrated X is
+ * sum_j v_j^2 N_j; the largest of m such noise directions over n rows reaches about
+ * (1 + sqrt(m / n))^2 times that. A direction is cut when its eigenvalue lambda_k is at or below
+ *
+ *     NOISE_MULTIPLE^2 * (1 + sqrt(m / n))^2 * sum_j v_kj^2 N_j      (v_k: its eigenvector),
+ *
+ * i.e. when its singular value is within NOISE_MULTIPLE times the rounding noise along it, or
+ * below what the float64 sums resolve, GRAM_ULPS float64 ulps of the (shifted) raw diagonal: the
+ * Gram's entries carry the rounding of sums of exact products. Without eigenvectors (the Cholesky
+ * fast path, which must prove that nothing is near the cut) the bound takes max_j N_j instead.
+ * Calibrated on the accuracy cases of test/metrics/accuracy.test.ts (docs/numerics.md, "Accuracy").
+ *
+ * The override, **rcond** (numpy/torch pinv semantics): lambda_k <= rcond^2 lambda_max is cut.
+ */
+
+/** Float types a hidden state can be stored in. */
+export type StorageDtype = "float64" | "float32" | "float16" | "bfloat16";
+
+/** Unit roundoff (half an ulp at 1) of each storage type. */
+export const UNIT_ROUNDOFF: Readonly<Record<StorageDtype, number>> = {
+  float64: 2 ** -53,
+  float32: 2 ** -24,
+  float16: 2 ** -11,
+  bfloat16: 2 ** -8,
+};
+
+/** A direction is cut when its singular value is within this multiple of the rounding noise along it. */
+export const NOISE_MULTIPLE = 2;
+
+/**
+ * The Gram's floor: eigenvalues of R at or below this many ulps of its sums (float64 by default),
+ * times the largest raw-over-centred diagonal ratio, are not resolved. Measured: the null
+ * directions of exactly rank-deficient X come out at 2-3 ulps (22,986 x 768 and 100,000 x 256).
+ */
+export const GRAM_ULPS = 16;
+
+/** How the values behind a Gram were stored: what the precision cut needs. */
+export interface StoragePrecision {
+  /** The type the values were stored in before the products (float16 / bfloat16 values are exact in float32). */
+  dtype: StorageDtype;
+  /** Rows summed; default: many (the (1 + sqrt(m/n)) factor is then 1). */
+  rows?: number;
+  /** Per column, the sum of the squared stored values (offsets included), [d]; default: the Gram's raw diagonal. */
+  sumSquares?: Float64Array;
+  /**
+   * Relative rounding of the Gram's entries: float64 sums of exact products by default
+   * (Number.EPSILON); the fallback's float32 route passes 2^-24 sqrt(blockRows).
+   */
+  gramRoundoff?: number;
+}
+
+/** The storage type of a dtype name as files and datasets spell it ("float32", "F32", "bf16", ...). */
+export function storageDtypeOf(name: string): StorageDtype {
+  const n = name.toLowerCase();
+  if (n === "float64" || n === "f64" || n === "double") return "float64";
+  if (n === "float16" || n === "f16" || n === "half") return "float16";
+  if (n === "bfloat16" || n === "bf16") return "bfloat16";
+  return "float32";
+}
+
+/** A cut, evaluated on the equilibrated Gram R. */
+export interface CutRule {
+  by: "precision" | "rcond";
+  /** A threshold at or above every direction's: what the fast path must stay 100x clear of. */
+  bound(lmax: number): number;
+  /** The threshold for the direction with unit eigenvector `v` [m] (over the columns with variance). */
+  threshold(lmax: number, v: Float64Array): number;
+  /** Pivots of the unpivoted Cholesky at or below this send the factorization to the eigen path. */
+  pivotFloor: number;
+}
+
+/**
+ * The cut for C [d, d] with column scales `scale` (1/sqrt(C_jj), 0 for columns without variance)
+ * over the columns `cols`: rcond when given, else the precision cut.
+ */
+export function cutRule(
+  C: Float64Array,
+  d: number,
+  scale: Float64Array,
+  cols: Int32Array,
+  opts: { rcond?: number; precision?: StoragePrecision; rawDiag?: Float64Array },
+): CutRule {
+  const m = cols.length;
+  // The float64 rounding of the factorization itself (as before: the pivots of a unit-diagonal matrix).
+  const floor64 = 8 * Number.EPSILON * Math.max(1, m);
+  if (opts.rcond !== undefined) {
+    const r2 = opts.rcond * opts.rcond;
+    return { by: "rcond", bound: (lmax) => r2 * lmax, threshold: (lmax) => r2 * lmax, pivotFloor: Math.max(r2 / 100, floor64) };
+  }
+  const p = opts.precision ?? { dtype: "float32" };
+  const u = UNIT_ROUNDOFF[p.dtype];
+  const spread = p.rows !== undefined && p.rows > 0 ? (1 + Math.sqrt(m / p.rows)) ** 2 : 1;
+  const noise = new Float64Array(m); // N_j * NOISE_MULTIPLE^2 * spread, per kept column
+  let noiseMax = 0, gramRatio = 1;
+  for (let a = 0; a < m; a++) {
+    const j = cols[a], s2 = scale[j] * scale[j]; // 1 / C_jj
+    const raw = opts.rawDiag?.[j] ?? C[j * d + j];
+    const sumSquares = p.sumSquares?.[j] ?? raw;
+    noise[a] = NOISE_MULTIPLE ** 2 * spread * ((u * u) / 3) * sumSquares * s2;
+    noiseMax = Math.max(noiseMax, noise[a]);
+    gramRatio = Math.max(gramRatio, raw * s2);
+  }
+  const gramFloor = GRAM_ULPS * (p.gramRoundoff ?? Number.EPSILON) * gramRatio;
+  return {
+    by: "precision",
+    bound: () => Math.max(noiseMax, gramFloor),
+    threshold: (_lmax, v) => {
+      let t = 0;
+      for (let a = 0; a < m; a++) t += v[a] * v[a] * noise[a];
+      return Math.max(t, gramFloor);
+    },
+    pivotFloor: Math.max(noiseMax, gramFloor, floor64),
+  };
+}
