@@ -40,7 +40,11 @@ describe("storedTensor", () => {
       t.dispose();
     }
     // Not vacuous: BF16 rounds, F16 overflows where F32 keeps the value.
-    tf.tidy(() => expect(storedTensor(st.tensors.a).dataSync()[1]).not.toBe(values[1]));
-    tf.tidy(() => expect(storedTensor(st.tensors.b).dataSync()[7]).toBe(Infinity));
+    tf.tidy(() => {
+      expect(storedTensor(st.tensors.a).dataSync()[1]).not.toBe(values[1]);
+    });
+    tf.tidy(() => {
+      expect(storedTensor(st.tensors.b).dataSync()[7]).toBe(Infinity);
+    });
   });
 });
