@@ -9,7 +9,7 @@ import { batchStates } from "../extract/batch";
 import { cutSequences, type Sequence } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { openLocalModel, sequenceLength } from "../models/open";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import { linearityMatrix } from "../metrics/linearity-matrix";
 import type { StateChunk } from "../numerics/state-chunk";
 
@@ -85,8 +85,10 @@ export async function checkpointLinearity(dir: string, opts: CheckpointLinearity
     const sequences = [...cutSequences(loadTextSource(opts.text ?? "corpus:brown:heldout"), tokenizer, { seqLen, maxTokens })];
     // Forward passes batch by batch; each batch's states are one chunk of the streaming pass.
     const chunks: StateChunk[] = [];
-    for (let i = 0; i < sequences.length; i += batchSize) {
-      const batch: Sequence[] = sequences.slice(i, i + batchSize);
+    // Streamed: as many sequences per forward as the budget holds (each reads every block once).
+    const perForward = sequencesPerForward(model.plan, cfg, seqLen, batchSize, cfg.n_layers + 1);
+    for (let i = 0; i < sequences.length; i += perForward) {
+      const batch: Sequence[] = sequences.slice(i, i + perForward);
       const states = await batchStates(model, batch);
       const rows = batch.reduce((n, s) => n + s.tokenIds.length, 0);
       chunks.push({ start: chunks.reduce((n, c) => n + c.rows, 0), rows, states });

@@ -16,7 +16,7 @@ import type { DecoderConfig } from "../models/config";
 import { resolveModel, type DownloadProgress } from "../hub/hub";
 import { checkVocabulary, openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import { defaultMemoryBudget, parseMemorySize } from "../models/stream/memory";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { modelFingerprint } from "./fingerprint";
 import { checkResumable, firstDifference, storedSequenceIds, type ExtractionSettings } from "./resume";
@@ -64,7 +64,10 @@ export interface ExtractOptions {
   seqLen?: number;
   /** Storage type of the states. Default float32. */
   dtype?: ExtractDtype;
-  /** Sequences per forward pass. Default 8. */
+  /**
+   * Sequences per forward pass. Default 8. A streamed model takes as many more as its memory
+   * budget holds (each forward reads every block from disk once), or fewer when 8 do not fit.
+   */
   batchSize?: number;
   /**
    * Worker threads running the forward passes, each with its own copy of the model (0 or 1: in
@@ -186,7 +189,8 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       tokenizer = loadTokenizer(dir, cfg);
       checkVocabulary(tokenizer, cfg, dir);
     }
-    const streamed = model?.streamed ?? pool!.streamed;
+    const plan = model?.plan ?? pool!.plan;
+    const streamed = plan.mode === "streamed";
 
     const settings: ExtractionSettings = {
       model: opts.model,
@@ -202,6 +206,8 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       points: points?.join(",") ?? null,
     };
     const layout = points === undefined ? undefined : pointStates(cfg.n_layers, points);
+    // Streamed: as many sequences per forward as the budget holds (each forward reads every block once).
+    const perForward = sequencesPerForward(plan, cfg, seqLen, batchSize, layout?.names.length ?? cfg.n_layers + 1);
     // Refused arguments leave nothing behind: the first sequence is cut before the folder is made.
     checkFirstSequence(docs, tokenizer, seqLen, opts);
     // A shard counts the run's sequences first (and refuses more shards than sequences).
@@ -244,7 +250,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       pool !== undefined ? (batch) => pool!.run(batch.map((s) => s.tokenIds)) : (batch) => batchStates(inThread!, batch, layout);
     const all = cutSequences(docs, tokenizer, cut);
     const sequences = shard === undefined ? all : shardSequences(all, shard);
-    const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize, shard })), streamed };
+    const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize: perForward, shard })), streamed };
     return shard === undefined ? result : { ...result, shard };
   } finally {
     lock?.release();

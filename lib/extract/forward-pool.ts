@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Worker } from "worker_threads";
 import type { DecoderConfig } from "../models/config";
-import type { RunMode } from "../models/stream/plan";
+import type { MemoryPlan, RunMode } from "../models/stream/plan";
 import { nativeBlas } from "../native";
 import { nativeMatmulInstalled } from "../native/wasm-matmul";
 import type { ExtractPoint } from "./points";
@@ -56,7 +56,7 @@ interface Slot {
 }
 
 type Message =
-  | { type: "ready"; config: DecoderConfig; hfConfig: Record<string, unknown>; streamed: boolean }
+  | { type: "ready"; config: DecoderConfig; hfConfig: Record<string, unknown>; plan: MemoryPlan }
   | { type: "states"; seq: number; states: Float32Array[] }
   | { type: "error"; seq?: number; message: string };
 
@@ -72,9 +72,14 @@ export class ForwardPool {
     readonly config: DecoderConfig,
     readonly hfConfig: Record<string, unknown>,
     private readonly restoreBlas: () => void,
-    /** True when the workers stream the weights block by block (each under its share of the budget). */
-    readonly streamed: boolean,
+    /** Each worker's memory plan (whole or streamed, under its share of the budget). */
+    readonly plan: MemoryPlan,
   ) {}
+
+  /** True when the workers stream the weights block by block. */
+  get streamed(): boolean {
+    return this.plan.mode === "streamed";
+  }
 
   /**
    * Start `n` workers on the model folder `dir` and wait until every one has opened it, each
@@ -90,7 +95,7 @@ export class ForwardPool {
   ): Promise<ForwardPool> {
     const restoreBlas = shareBlasThreads(n);
     const slots: Slot[] = [];
-    const ready: Promise<{ config: DecoderConfig; hfConfig: Record<string, unknown>; streamed: boolean }>[] = [];
+    const ready: Promise<{ config: DecoderConfig; hfConfig: Record<string, unknown>; plan: MemoryPlan }>[] = [];
     let pool: ForwardPool | undefined;
     for (let k = 0; k < n; k++) {
       const worker = startWorker({ dir, points: points === undefined ? null : [...points], nativeMatmul: nativeMatmulInstalled(), ...model });
@@ -115,7 +120,7 @@ export class ForwardPool {
     }
     try {
       const [first] = await Promise.all(ready);
-      pool = new ForwardPool(slots, first.config, first.hfConfig, restoreBlas, first.streamed);
+      pool = new ForwardPool(slots, first.config, first.hfConfig, restoreBlas, first.plan);
       return pool;
     } catch (e) {
       await Promise.all(slots.map((s) => s.worker.terminate()));

@@ -6,7 +6,7 @@
  * bytes and openModel's run mode).
  * Messages (main -> worker): `{type: "batch", seq, tokenIds: Int32Array[]}` (the pool ends a
  * worker by terminating it);
- * (worker -> main): `{type: "ready", config, hfConfig, streamed}`, `{type: "states", seq, states}` (buffers
+ * (worker -> main): `{type: "ready", config, hfConfig, plan}`, `{type: "states", seq, states}` (buffers
  * transferred), `{type: "error", seq?, message}`.
  */
 import { parentPort, workerData } from "worker_threads";
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       }
     });
   });
-  port.postMessage({ type: "ready", config: model.config, hfConfig: model.hfConfig, streamed: model.streamed });
+  port.postMessage({ type: "ready", config: model.config, hfConfig: model.hfConfig, plan: model.plan });
 }
 
 main().catch((e) => {

@@ -11,7 +11,7 @@ import { idsTensor } from "../models/common/ids";
 import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { openModel, sequenceLength } from "../models/open";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import type { BlockOverride, Model } from "../models/types";
 import type { TextTokenizer } from "../tokenizer";
 import { calibrationSource } from "./pruned-config";
@@ -172,7 +172,9 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
     const seqLen = sequenceLength(cfg, opts.seqLen, DEFAULT_SEQ_LEN, "--seq-len");
     const tokenizer = model.tokenizer;
     const ids = evaluationIds(text, tokenizer, seqLen, opts.maxTokens ?? DEFAULT_EVAL_TOKENS);
-    const loss = nextTokenLoss(model, ids, opts.batchSize ?? DEFAULT_EVAL_BATCH);
+    // Streamed: as many sequences per forward as the budget holds (logits, log-softmax and one-hot on top).
+    const batch = sequencesPerForward(model.plan, cfg, seqLen, opts.batchSize ?? DEFAULT_EVAL_BATCH, cfg.n_layers + 1, 16 * cfg.d_vocab);
+    const loss = nextTokenLoss(model, ids, batch);
     const bytes = tokenizer.kind === "bytes";
     return {
       ...loss, ids, tokenizer: tokenizer.kind, nLayers: cfg.n_layers, streamed: model.streamed,

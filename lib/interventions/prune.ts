@@ -10,7 +10,7 @@ import { guardOutput } from "../io/output-guard";
 import { resolveModel } from "../hub/hub";
 import { openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import type { SaveDtype } from "../models/save";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import { DEFAULT_EVAL_BATCH, evaluationIds, textSourcesOverlap } from "./evaluate";
 import { PRUNE_FIELD } from "./pruned-config";
 import { writePrunedFolder } from "./pruned-folder";
@@ -79,7 +79,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   if (opts.evalText !== undefined && textSourcesOverlap(calibrate, opts.evalText)) {
     throw new Error(`--calibrate ${calibrate} overlaps the evaluation text ${opts.evalText}; calibrate on other tokens than you evaluate on`);
   }
-  const batchSize = opts.batchSize ?? DEFAULT_EVAL_BATCH;
+  const requestedBatch = opts.batchSize ?? DEFAULT_EVAL_BATCH;
   // The output is checked (and locked) before the model is loaded and calibrated.
   const guardOpts = { kind: "folder" as const, flag: "--out", force: opts.force, ownFolder: isPruneOutput } as const;
   guardOutput(opts.out, { ...guardOpts, reads: [opts.model, calibrate] });
@@ -118,6 +118,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
 
     // 1. Per-block statistics of the unchanged model on the calibration text, and the choice.
     opts.onStage?.(`measuring ${cfg.n_layers} blocks on ${tokens} calibration tokens of ${calibrate}`);
+    // Streamed: as many sequences per forward as the budget holds (each reads every block once).
+    const batchSize = sequencesPerForward(model.plan, cfg, seqLen, requestedBatch, 2 * (cfg.n_layers + 1));
     const stats = measureBlocks(model, ids, batchSize);
     const selection = selectBlocks(opts.select, stats, opts.blocks);
 

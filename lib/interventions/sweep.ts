@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import { openModel, sequenceLength } from "../models/open";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import { evaluationIds, nextTokenLoss, textSourcesOverlap } from "./evaluate";
 import { blockFunctions, fitLinearBlocks, measureBlocks, type BlockChange, type ReplaceMode } from "./replace";
 import { SELECT_RULES, selectBlocks, type SelectRule } from "./select";
@@ -63,7 +63,7 @@ export async function blockReplacementSweep(opts: SweepOptions): Promise<SweepRe
   const evalText = opts.evaluate ?? "corpus:brown:heldout";
   if (textSourcesOverlap(calibrateText, evalText)) throw new Error(`calibration text ${calibrateText} overlaps the evaluation text ${evalText}`);
   const requestedSeqLen = opts.seqLen ?? 128;
-  const batch = opts.batchSize ?? 8;
+  const requestedBatch = opts.batchSize ?? 8;
   const started = Date.now();
   const log = (m: string) => opts.onLog?.(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${m}`);
 
@@ -71,6 +71,8 @@ export async function blockReplacementSweep(opts: SweepOptions): Promise<SweepRe
   try {
     const cfg = model.config;
     const seqLen = sequenceLength(cfg, requestedSeqLen, 128, "'seqLen'");
+    // Streamed: as many sequences per forward as the budget holds (logits on top for the losses).
+    const batch = sequencesPerForward(model.plan, cfg, seqLen, requestedBatch, 2 * (cfg.n_layers + 1), 16 * cfg.d_vocab);
     const tokenizer = model.tokenizer;
     const calib = evaluationIds(calibrateText, tokenizer, seqLen, opts.calibrateTokens ?? 8192);
     const held = evaluationIds(evalText, tokenizer, seqLen, opts.evalTokens ?? 8192);

@@ -13,7 +13,7 @@ import { cutSequences } from "../extract/sequences";
 import { loadTextSource } from "../extract/source";
 import { loadModel } from "../models/load";
 import { openModel, sequenceLength } from "../models/open";
-import type { RunMode } from "../models/stream/plan";
+import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import type { Model } from "../models/types";
 import type { TextTokenizer } from "../tokenizer";
 
@@ -183,7 +183,9 @@ export async function logitLens(opts: LogitLensOptions): Promise<{ sequences: Se
       .map((s) => s.tokenIds)
       .filter((s) => s.length >= 2);
     if (ids.length === 0) throw new Error(`text: ${opts.text} gives no sequence of 2 or more tokens`);
-    const sequences = await lensSequences(model, ids, opts.batchSize ?? 8);
+    // Streamed: as many sequences per forward as the budget holds (the logits of one state at a time on top).
+    const batch = sequencesPerForward(model.plan, model.config, seqLen, opts.batchSize ?? 8, model.config.n_layers + 1, 16 * model.config.d_vocab);
+    const sequences = await lensSequences(model, ids, batch);
     return { sequences, summary: summarizeLens(sequences), tokenizer, streamed: model.streamed };
   } finally {
     model.dispose();

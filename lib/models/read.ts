@@ -53,17 +53,33 @@ export function modelFloat32Bytes(ck: OpenedCheckpoint): number {
 }
 
 /**
- * Block l's weights by role, read from disk now: its tensors are read and converted one block at
- * a time, the raw float32 copies freed once the family has converted them (transposes, splits).
+ * Block l's weights by role, read from disk now. Each tensor is read when the family's converter
+ * asks for it, and the raw float32 copy of the one before is freed then: the converters use each
+ * checkpoint tensor once and keep only what they make of it (a transpose, a split, a clone that
+ * shares its data), so a block costs its converted weights plus one raw tensor at most.
  */
 export function readBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
-  const sd: StateDict = {};
+  const names = new Set(namesOfBlock(ck, l));
+  const read: tf.Tensor[] = [];
+  const sd = new Proxy({} as StateDict, {
+    get: (_target, name) => {
+      if (typeof name !== "string" || !names.has(name)) return undefined;
+      tf.dispose(read.splice(0)); // the previous raw tensor has been converted by now
+      const t = readWeight(ck, name);
+      read.push(t);
+      return t;
+    },
+  });
   try {
-    for (const name of namesOfBlock(ck, l)) sd[name] = readWeight(ck, name);
     return ck.family.blockFromHf(ck.config, sd, l);
   } finally {
-    tf.dispose(Object.values(sd));
+    tf.dispose(read);
   }
+}
+
+/** Bytes of the largest single tensor of block l in float32 (the raw copy a conversion holds at most). */
+export function largestTensorBytes(ck: OpenedCheckpoint, l: number): number {
+  return Math.max(0, ...namesOfBlock(ck, l).map((name) => 4 * ck.tensors.get(name)!.shape.reduce((a, b) => a * b, 1)));
 }
 
 /**

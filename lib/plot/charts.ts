@@ -30,6 +30,11 @@ export interface LineSeries {
   color?: string;
   /** Draw markers on the points (default true). */
   markers?: boolean;
+  /**
+   * Error bars as absolute bounds per point, e.g. a 95% interval: `low[i] <= y[i] <= high[i]`
+   * (Plotly `error_y`, asymmetric). NaN bounds draw no bar at that point.
+   */
+  errorBars?: { low: Numbers; high: Numbers };
 }
 
 /** Input of `lineChart` / `lineFigure`: the series, a shared x, reference lines, axis settings. */
@@ -52,6 +57,25 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
+/** Plotly's asymmetric `error_y` from absolute bounds (distances above and below each y; NaN where a bound is missing). */
+function errorY(name: string, y: Numbers, bars: { low: Numbers; high: Numbers }): Record<string, unknown> {
+  checkNumbers("lineChart", `errorBars.low of '${name}'`, bars.low);
+  checkNumbers("lineChart", `errorBars.high of '${name}'`, bars.high);
+  if (bars.low.length !== y.length || bars.high.length !== y.length) {
+    throw new Error(`lineChart: series '${name}' has ${y.length} y values but error bars of ${bars.low.length} and ${bars.high.length}`);
+  }
+  const above: number[] = [], below: number[] = [];
+  for (let i = 0; i < y.length; i++) {
+    const [lo, hi] = [bars.low[i], bars.high[i]];
+    if (Number.isFinite(lo) && Number.isFinite(hi) && !(lo <= y[i] && y[i] <= hi)) {
+      throw new Error(`lineChart: series '${name}' point ${i}: error bar [${lo}, ${hi}] does not contain y = ${y[i]}`);
+    }
+    above.push(hi - y[i]);
+    below.push(y[i] - lo);
+  }
+  return { type: "data", symmetric: false, array: above, arrayminus: below, visible: true };
+}
+
 /** A line chart with one trace per series and optional horizontal reference lines. */
 export function lineFigure(spec: LineChartSpec): PlotlyFigure {
   if (!Array.isArray(spec.series) || spec.series.length === 0) throw new Error("lineChart: 'series' must hold at least one series");
@@ -61,6 +85,7 @@ export function lineFigure(spec: LineChartSpec): PlotlyFigure {
     if (x.length !== s.y.length) throw new Error(`lineChart: series '${s.name}' has ${s.y.length} y values but ${x.length} x values`);
     const trace: PlotlyTrace = { type: "scatter", mode: s.markers === false ? "lines" : "lines+markers", name: s.name, x: Array.from(x), y: Array.from(s.y) };
     if (s.dash || s.color) trace.line = { ...(s.dash ? { dash: s.dash } : {}), ...(s.color ? { color: s.color } : {}) };
+    if (s.errorBars) trace.error_y = errorY(s.name, s.y, s.errorBars);
     return trace;
   });
   const allX = data.flatMap((t) => t.x as unknown[]);

@@ -145,7 +145,7 @@ export function figureSvg(fig: PlotlyFigure): string {
   const stacked = layout.barmode === "stack";
   if (Array.isArray(yaxis.range)) [yLo, yHi] = (yaxis.range as number[]).map(Number) as [number, number];
   else {
-    let ys = traces.filter((t) => t.type === "scatter").flatMap((t) => numbers(t.y as unknown[]));
+    let ys = traces.filter((t) => t.type === "scatter").flatMap((t) => [...numbers(t.y as unknown[]), ...errorEnds(t).flat()]);
     if (stacked) {
       const sums = new Map<string, number>();
       for (const t of bars) (t.x as unknown[]).forEach((x, i) => sums.set(String(x), (sums.get(String(x)) ?? 0) + Number((t.y as unknown[])[i])));
@@ -228,6 +228,16 @@ export function figureSvg(fig: PlotlyFigure): string {
   return out.join("\n") + "\n";
 }
 
+/** [low, high] of each point's error bar (empty when the trace has none; NaN ends where a bound is missing). */
+function errorEnds(t: PlotlyTrace): [number, number][] {
+  const e = t.error_y as { array?: unknown[]; arrayminus?: unknown[]; visible?: boolean } | undefined;
+  if (!e || e.visible === false || !Array.isArray(e.array)) return [];
+  const yv = numbers(t.y as unknown[]);
+  const up = numbers(e.array);
+  const down = Array.isArray(e.arrayminus) ? numbers(e.arrayminus) : up;
+  return yv.map((y, i) => [y - down[i], y + up[i]]);
+}
+
 function scatterMarks(t: PlotlyTrace, color: string, xs: Scale, ys: Scale, logY: boolean): string[] {
   const xv = (t.x as unknown[]) ?? [];
   const yv = numbers(t.y as unknown[]);
@@ -248,6 +258,13 @@ function scatterMarks(t: PlotlyTrace, color: string, xs: Scale, ys: Scale, logY:
     flush();
   }
   if (mode.includes("markers")) for (const p of points) if (p) out.push(`<circle cx="${r1(p[0])}" cy="${r1(p[1])}" r="3" fill="${color}"/>`);
+  // Error bars: a vertical line with caps from the low to the high end (Plotly's look).
+  errorEnds(t).forEach(([lo, hi], i) => {
+    const p = points[i];
+    if (!p || !Number.isFinite(lo) || !Number.isFinite(hi) || (logY && lo <= 0)) return;
+    const [x, a, b] = [r1(p[0]), r1(ys.at(lo)), r1(ys.at(hi))];
+    out.push(`<path class="error-bar" fill="none" stroke="${color}" stroke-width="1.5" d="M${x},${a}V${b}M${r1(p[0] - 4)},${a}h8M${r1(p[0] - 4)},${b}h8"/>`);
+  });
   return out;
 }
 

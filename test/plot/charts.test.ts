@@ -53,6 +53,17 @@ describe("figures", () => {
     expect(fig.layout.title).toMatchObject({ text: "T" });
   });
 
+  test("lineFigure: error bars become Plotly's asymmetric error_y (distances above and below each y)", () => {
+    const fig = lineFigure({ series: [{ name: "s", y: [0.5, 0.9], errorBars: { low: [0.25, 0.8], high: [0.75, 1] } }] });
+    const e = fig.data[0].error_y as { array: number[]; arrayminus: number[]; symmetric: boolean; type: string };
+    expect(e).toMatchObject({ type: "data", symmetric: false, visible: true });
+    expect(e.array.map((v, i) => Math.abs(v - [0.25, 0.1][i]))).toEqual([0, expect.any(Number)]);
+    expect(Math.abs(e.array[1] - 0.1)).toBeLessThan(1e-12);
+    expect(Math.abs(e.arrayminus[0] - 0.25) + Math.abs(e.arrayminus[1] - 0.1)).toBeLessThan(1e-12);
+    expect(() => lineFigure({ series: [{ name: "s", y: [0.5], errorBars: { low: [0.6], high: [0.7] } }] })).toThrow("lineChart: series 's' point 0: error bar [0.6, 0.7] does not contain y = 0.5");
+    expect(() => lineFigure({ series: [{ name: "s", y: [0.5, 1], errorBars: { low: [0.4], high: [0.7] } }] })).toThrow("series 's' has 2 y values but error bars of 1 and 1");
+  });
+
   test("lineFigure errors name the series", () => {
     expect(() => lineFigure({ series: [] })).toThrow("lineChart: 'series' must hold at least one series");
     expect(() => lineFigure({ x: [0, 1], series: [{ name: "a", y: [1, 2, 3] }] })).toThrow("lineChart: series 'a' has 3 y values but 2 x values");

@@ -45,6 +45,25 @@ describe("static SVG of a figure", () => {
     expect(svg).toContain(">b</text>");
   });
 
+  test("error bars: one capped vertical path per point from its low to its high end, inside the autoscaled range", () => {
+    const fig = lineFigure({ x: [0, 1, 2], series: [{ name: "a", y: [0.5, 0.6, 0.7], errorBars: { low: [0.4, 0.6, NaN], high: [0.8, 0.65, NaN] } }] });
+    const svg = figureSvg(fig);
+    const bars = elements(svg, "path").filter((el) => el.includes('class="error-bar"'));
+    expect(bars).toHaveLength(2); // the NaN point has none
+    const ends = (el: string) => /d="M([\d.]+),([\d.]+)V([\d.]+)/.exec(el)!.slice(1).map(Number);
+    const [x0, lo0, hi0] = ends(bars[0]);
+    const [, lo1, hi1] = ends(bars[1]);
+    const markers = elements(svg, "circle").map((el) => [Number(/cx="([\d.]+)"/.exec(el)![1]), Number(/cy="([\d.]+)"/.exec(el)![1])]);
+    expect(Math.abs(x0 - markers[0][0])).toBeLessThan(0.11);
+    // y = 0.5 sits at a quarter of the bar from its low end (0.4) to its high end (0.8), in pixels (y grows downwards).
+    expect(Math.abs((lo0 - markers[0][1]) / (lo0 - hi0) - 0.25)).toBeLessThan(0.01);
+    expect(Math.abs(lo1 - markers[1][1])).toBeLessThan(0.11); // low end = y
+    expect(hi1).toBeLessThan(lo1);
+    // The autoscaled axis makes room for the top of the first bar (0.8, above every y).
+    expect(hi0).toBeGreaterThan(0);
+    expect(hi0).toBeLessThan(markers[2][1]);
+  });
+
   test("a gap (null) breaks the line into two polylines", () => {
     const svg = figureSvg({ data: [{ type: "scatter", mode: "lines", y: [1, 2, null, 3, 4] }], layout: {} });
     expect(elements(svg, "polyline")).toHaveLength(2);

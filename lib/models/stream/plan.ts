@@ -2,13 +2,14 @@
  * Whole or streamed: what a model needs in memory, and the choice a budget allows.
  *
  * Whole: every weight resident as float32 (W), plus one block's raw copy while loading.
- * Streamed: per forward, one block resident at a time, read and converted (twice its float32
- * size for a moment: the raw copy and the converted one), plus the head (positions, final norm,
- * projections), plus one vocabulary chunk of the unembedding. The states of the sequences in
+ * Streamed: per forward, one block resident at a time, read and converted tensor by tensor (its
+ * float32 size plus the raw copy of one tensor for a moment), plus the head (positions, final
+ * norm, projections), plus one vocabulary chunk of the unembedding. The states of the sequences in
  * flight come on top of either; the rest of the budget is theirs.
  */
+import type { DecoderConfig } from "../config";
 import type { OpenedCheckpoint } from "../load";
-import { blockFloat32Bytes, modelFloat32Bytes, namesOfBlock } from "../read";
+import { blockFloat32Bytes, largestTensorBytes, modelFloat32Bytes, namesOfBlock } from "../read";
 import { formatBytes } from "./memory";
 
 /** Rows of the vocabulary tables read at once for logits: this many bytes of float32. */
@@ -24,12 +25,12 @@ export const WASM_HEAP_USABLE = 3.5 * 2 ** 30;
 export type RunMode = "auto" | "whole" | "streamed";
 
 /**
- * What a streamed run's weights need at most at one time: the largest block twice (its raw
- * float32 copy and the converted one, while it is converted), the resident head, and one
+ * What a streamed run's weights need at most at one time: the largest block converted, plus the
+ * raw float32 copy of its largest tensor while that is converted, the resident head, and one
  * vocabulary chunk of the output projection (the whole table when it is smaller).
  */
-export function streamedWeightPeak(largestBlockBytes: number, headBytes: number, vocabTableBytes: number): number {
-  return 2 * largestBlockBytes + headBytes + Math.min(VOCAB_CHUNK_BYTES, vocabTableBytes);
+export function streamedWeightPeak(blockBytes: number, largestTensorBytes: number, headBytes: number, vocabTableBytes: number): number {
+  return blockBytes + largestTensorBytes + headBytes + Math.min(VOCAB_CHUNK_BYTES, vocabTableBytes);
 }
 
 /** What a model needs and how it will run. */
@@ -49,18 +50,20 @@ export interface MemoryPlan {
 export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = "auto", flag = "--memory"): MemoryPlan {
   const n = ck.config.n_layers;
   let largest = { block: 0, bytes: 0 };
+  let blockNeed = 0; // the largest block plus its largest tensor's raw copy
   let blocksTotal = 0;
   for (let l = 0; l < n; l++) {
     const bytes = blockFloat32Bytes(ck, l);
     blocksTotal += bytes;
     if (bytes > largest.bytes) largest = { block: l, bytes };
+    blockNeed = Math.max(blockNeed, bytes + largestTensorBytes(ck, l));
   }
   const weightBytes = modelFloat32Bytes(ck);
   const vocabBytes = (t: string | undefined) => (t === undefined || !ck.tensors.has(t) ? 0 : 4 * ck.tensors.get(t)!.shape.reduce((a, b) => a * b, 1));
   const headBytes = weightBytes - blocksTotal - vocabBytes(ck.family.embedName) - vocabBytes(ck.config.tie_word_embeddings ? undefined : ck.family.unembedName);
   const wholePeak = weightBytes + largest.bytes;
   const vocabTable = vocabBytes(ck.config.tie_word_embeddings ? ck.family.embedName : ck.family.unembedName);
-  const streamedPeak = streamedWeightPeak(largest.bytes, headBytes, vocabTable);
+  const streamedPeak = streamedWeightPeak(blockNeed, 0, headBytes, vocabTable);
   const name = `block ${largest.block} (${ck.family.blockPrefix}${largest.block}, ${namesOfBlock(ck, largest.block).length} tensors)`;
   // Whole when the weights take at most half the budget (the other half is for states) and fit the heap.
   const wholeFits = wholePeak <= budget / 2 && wholePeak <= WASM_HEAP_USABLE;
@@ -73,13 +76,44 @@ export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = 
   }
   if (streamedPeak > budget) {
     throw new Error(
-      `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32 (${formatBytes(streamedPeak)} with its conversion copy, the head and a vocabulary chunk), more than the memory budget of ${formatBytes(budget)} (${flag})`,
+      `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32 (${formatBytes(streamedPeak)} with a tensor's conversion copy, the head and a vocabulary chunk), more than the memory budget of ${formatBytes(budget)} (${flag})`,
     );
   }
-  if (2 * largest.bytes > WASM_HEAP_USABLE) {
+  if (blockNeed > WASM_HEAP_USABLE) {
     throw new Error(
-      `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32, twice that while it is converted, more than the wasm heap can hold (${formatBytes(WASM_HEAP_USABLE)}); blocks this large do not run here yet`,
+      `${ck.dir}: ${name} needs ${formatBytes(blockNeed)} in float32 while it is converted, more than the wasm heap can hold (${formatBytes(WASM_HEAP_USABLE)}); blocks this large do not run here yet`,
     );
   }
   return { budget, mode: "streamed", weightBytes, largestBlock: largest, weightPeak: streamedPeak };
+}
+
+/** The most tokens one streamed forward takes (bounds the group when the budget is large). */
+export const MAX_GROUP_TOKENS = 32768;
+
+/**
+ * Bytes one token of a forward holds beyond the weights: the `storedStates` states it returns
+ * (in the heap, and the copy a caller reads out), a block's intermediates (q, k, v and the
+ * attention output, the MLP's hidden width three times, a row of attention scores per head) and
+ * `extraPerToken` (e.g. logits).
+ */
+export function forwardBytesPerToken(cfg: DecoderConfig, seqLen: number, storedStates: number, extraPerToken = 0): number {
+  const work = 6 * cfg.d_model + 3 * cfg.d_mlp + 3 * cfg.n_heads * seqLen;
+  return 4 * (2 * storedStates * cfg.d_model + work) + extraPerToken;
+}
+
+/**
+ * Sequences per forward. Whole runs keep `requested`. A streamed forward reads every block once,
+ * so it takes as many sequences as the budget holds beyond the weights (fewer, larger forwards
+ * read the weights fewer times), at least `requested` when they fit, fewer (down to one) when
+ * they do not, and at most MAX_GROUP_TOKENS tokens.
+ */
+export function sequencesPerForward(
+  plan: MemoryPlan, cfg: DecoderConfig, seqLen: number, requested: number, storedStates: number, extraPerToken = 0,
+): number {
+  if (plan.mode === "whole") return requested;
+  const perSequence = seqLen * forwardBytesPerToken(cfg, seqLen, storedStates, extraPerToken);
+  const free = Math.min(plan.budget, WASM_HEAP_USABLE) - plan.weightPeak;
+  const fits = Math.floor(free / perSequence);
+  const cap = Math.max(1, Math.floor(MAX_GROUP_TOKENS / seqLen));
+  return fits >= requested ? Math.max(requested, Math.min(fits, cap)) : Math.max(1, fits);
 }
