@@ -19,7 +19,7 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: "score", load: async () => (await import("./commands/score")).registerScore },
   { name: "moments", load: async () => (await import("./commands/moments")).registerMoments },
-  { name: "merge", load: async () => (await import("./commands/moments")).registerMerge },
+  { name: "merge", load: async () => (await import("./commands/merge")).registerMerge },
   { name: "inspect", load: async () => (await import("./commands/inspect")).registerInspect },
   { name: "export", load: async () => (await import("./commands/export")).registerExport },
   { name: "extract", load: async () => (await import("./commands/extract")).registerExtract },
