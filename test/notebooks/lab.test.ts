@@ -210,9 +210,16 @@ describe("npm run lab", () => {
       const specs = await poll(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`, 10_000);
       expect(Object.keys(specs.kernelspecs as object)).toContain("tslab");
       expect(stderr.includes("adding --allow-root")).toBe(isRoot);
-    } finally {
+      // SIGTERM to `npm run lab` stops the server too (it shuts down and frees the port).
       child.kill("SIGTERM");
-      await new Promise((resolve) => child.on("exit", resolve));
+      const code = await new Promise((resolve) => child.on("exit", resolve));
+      expect(code).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/api/status?token=${token}`)).rejects.toThrow();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((resolve) => child.on("exit", resolve));
+      }
     }
     // Nothing written under HOME (runtime, data, config, IPython folders all in the clone).
     expect(listTree(home)).toEqual([]);
