@@ -79,6 +79,11 @@ function checkShardInfo(m: Manifest, bad: (what: string) => never): void {
   if (m.n_samples > sh.n_samples || m.n_tokens > sh.n_tokens) {
     bad(`holds ${m.n_samples} sequences of ${m.n_tokens} tokens, more than its shard's ${sh.n_samples} of ${sh.n_tokens}`);
   }
+  if (sh.documents !== undefined) {
+    if (!Array.isArray(sh.documents) || !sh.documents.every((d) => isInt(d)) || new Set(sh.documents).size !== sh.documents.length) {
+      bad("shard.documents must be a list of distinct non-negative integers");
+    }
+  }
   if (m.complete && (m.n_samples !== sh.n_samples || m.n_tokens !== sh.n_tokens)) {
     bad(`is complete with ${m.n_samples} sequences of ${m.n_tokens} tokens, but its shard has ${sh.n_samples} of ${sh.n_tokens}`);
   }

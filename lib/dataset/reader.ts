@@ -276,6 +276,7 @@ function openShardList(dirs: readonly string[]): HiddenStateDataset {
     for (const s of part.samples) samples.push({ ...s, offset: s.offset + tokens });
     tokens += part.samples.reduce((n, s) => n + s.nTokens, 0);
   }
+  checkDocumentNumbers(ordered, samples);
   const first = parts[0];
   return HiddenStateDataset._create({
     ...first,
@@ -287,6 +288,28 @@ function openShardList(dirs: readonly string[]): HiddenStateDataset {
     pieces,
     manifest: undefined,
   });
+}
+
+/**
+ * Each shard's `documents` (its documents' numbers in the unsharded run) must be the numbering
+ * the joined samples give (order of first appearance), or per-document groups would differ
+ * between the shards and the whole.
+ */
+function checkDocumentNumbers(ordered: readonly { dir: string; manifest: Manifest }[], samples: readonly SampleInfo[]): void {
+  const numberOf = new Map<string, number>();
+  for (const s of samples) if (s.source !== undefined && !numberOf.has(s.source)) numberOf.set(s.source, numberOf.size);
+  for (const { dir, manifest } of ordered) {
+    const want = manifest.shard?.documents;
+    if (want === undefined) continue;
+    const got: number[] = [];
+    for (const s of manifest.samples) {
+      const n = s.source === undefined ? undefined : numberOf.get(s.source);
+      if (n !== undefined && !got.includes(n)) got.push(n);
+    }
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      throw new Error(`${dir}: shard.documents ${JSON.stringify(want)} does not match its documents' order in the joined shards ${JSON.stringify(got)}`);
+    }
+  }
 }
 
 function ownInit(dir: string, m: Manifest): DatasetInit {

@@ -77,6 +77,13 @@ export interface ShardInfo {
   /** Sequences and tokens of the unsharded run (all N shards together). */
   total_samples: number;
   total_tokens: number;
+  /**
+   * The documents of this shard (the samples' `source`), in the order they first appear in it,
+   * numbered as the unsharded run numbers them (in order of first appearance, from 0): so that
+   * per-document groups (folds, jackknife units) of a shard are the unsharded run's. Absent in
+   * shards whose samples have no source.
+   */
+  documents?: number[];
 }
 
 /** The contents of manifest.json. */

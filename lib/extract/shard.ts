@@ -36,7 +36,11 @@ export function shardRange(total: number, index: number, count: number): [number
  */
 export function planShard(all: Iterable<Sequence>, spec: ShardSpec): ShardInfo {
   const lengths: number[] = [];
-  for (const s of all) lengths.push(s.tokenIds.length);
+  const sources: string[] = [];
+  for (const s of all) {
+    lengths.push(s.tokenIds.length);
+    sources.push(s.source);
+  }
   const total = lengths.length;
   if (total < spec.count) {
     throw new Error(
@@ -53,7 +57,25 @@ export function planShard(all: Iterable<Sequence>, spec: ShardSpec): ShardInfo {
     n_tokens: sum(start, end),
     total_samples: total,
     total_tokens: sum(0, total),
+    documents: documentNumbers(sources, start, end),
   };
+}
+
+/**
+ * The run's number (order of first appearance, from 0) of each document of sequences
+ * start..end-1, listed in the order the documents first appear among those sequences.
+ */
+function documentNumbers(sources: readonly string[], start: number, end: number): number[] {
+  const numberOf = new Map<string, number>();
+  for (const s of sources) if (!numberOf.has(s)) numberOf.set(s, numberOf.size);
+  const seen = new Set<string>();
+  const out: number[] = [];
+  for (const s of sources.slice(start, end)) {
+    if (seen.has(s)) continue;
+    seen.add(s);
+    out.push(numberOf.get(s)!);
+  }
+  return out;
 }
 
 /** The sequences of `shard` out of the run's sequences `all` (lazily; the rest are skipped). */

@@ -5,6 +5,7 @@
  * `.to(torch.bfloat16)` do); overflow gives ±Inf, tiny values become subnormals or ±0, and NaN
  * stays NaN (quiet, sign and top payload bits kept where they fit).
  */
+import { nativeBlas } from "../native/blas";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -93,8 +94,16 @@ export function encodeF16(values: ArrayLike<number>, out = new Uint16Array(value
   return out;
 }
 
-/** Decode a bfloat16 array (uint16 bit patterns) into float32. */
+/**
+ * Decode a bfloat16 array (uint16 bit patterns) into float32: in C where the native addon provides
+ * it (a 7B checkpoint is 6.7G values; this loop took 6.4 s for TinyLlama's 1.1G under load).
+ */
 export function decodeBf16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+  const native = nativeBlas()?.memory.widenBf16;
+  if (native !== undefined && out.length >= bits.length) {
+    native(bits, out);
+    return out;
+  }
   const view = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < bits.length; i++) view[i] = bits[i] << 16;
   return out;

@@ -29,7 +29,8 @@ export interface NativeLapack {
   /**
    * All eigenpairs of the symmetric A [n, n] (its upper triangle is read; A is overwritten): w [n]
    * ascending, row k of Z [n, ldz] the unit eigenvector of w[k]. Returns LAPACK's info, 0 on
-   * success (dsyevr, MRRR).
+   * success (dsyevr, MRRR), or {@link EIGH_INCOMPLETE} when dsyevr reported success but found
+   * fewer than n eigenvalues. A, w and Z must not overlap (refused).
    */
   eigh(n: number, A: Float64Array, lda: number, w: Float64Array, Z: Float64Array, ldz: number): number;
   /**
@@ -79,17 +80,32 @@ export interface NativeBlas {
    * symbol (a CBLAS without LAPACK, say): callers then take their JavaScript route for that call.
    */
   readonly lapack: Partial<NativeLapack>;
+  /** Copies done in C by the addon (no BLAS involved); undefined in an addon built before them. */
+  readonly memory: Partial<NativeMemory>;
 }
+
+/** Bulk conversions of weights as they are loaded, in C (native/blas.c). */
+export interface NativeMemory {
+  /** dst [cols, rows] = src [rows, cols] transposed (float32, tiled); src and dst must not overlap. */
+  transpose32(src: Float32Array, rows: number, cols: number, dst: Float32Array): void;
+  /** dst[i] = the float32 of bfloat16 bits src[i] (exact). */
+  widenBf16(src: Uint16Array, dst: Float32Array): void;
+}
+
+/** eigh's code for "dsyevr reported success but returned fewer than n eigenvalues" (outside LAPACK's -1..-21). */
+export const EIGH_INCOMPLETE = -1000;
 
 /** The optional calls, by name: the addon reports which its library provides (`has`). */
 const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh", "eighInPlace"] as const satisfies readonly (keyof NativeLapack)[];
 
 /** The addon's calls (native/blas.c): those of {@link NativeBlas} and {@link NativeLapack}, bounds-checked there, plus its own queries. */
-type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & {
+type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & Partial<NativeMemory> & {
   info(): AddonInfo | null;
   has(call: string): boolean;
   /** Unload and load the library again with OPENBLAS_CORETYPE=core, set process-wide (once per process). */
   reloadWithCore?(core: string): boolean;
+  /** One sgemm, dgemm and dpotrf under a signal guard (see {@link selfTestFailure}); null, or the crash. */
+  selfTest?(a32: Float32Array, b32: Float32Array, c32: Float32Array, a64: Float64Array, b64: Float64Array, c64: Float64Array, s64: Float64Array): string | null;
 };
 
 /** `corename` and `detected` are absent from an addon built before the kernel choice. */
@@ -138,6 +154,12 @@ function load(): NativeBlas | null {
     return null;
   }
   info = withChosenKernel(addon, info);
+  const failed = selfTestFailure(addon);
+  if (failed !== undefined) {
+    whyNot = `the BLAS library ${info.library} failed its self-test (${failed}); using the wasm / JavaScript routes`;
+    if (!process.env.LINEARITY_QUIET) process.stderr.write(`linearity-lab: notice: ${whyNot}\n`);
+    return null;
+  }
   const kernel = kernelOf(info);
   return {
     description: `${info.library}${info.config ? ` (${info.config})` : ""}${describeKernel(kernel)}`,
@@ -148,7 +170,38 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack: lapackOf(addon),
+    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16 },
   };
+}
+
+/**
+ * Run the library once on small products whose answers JavaScript knows exactly (integers, so
+ * float32 and float64 are exact): C = A B in sgemm and dgemm, and the Cholesky factor of a 3 x 3
+ * positive definite matrix in dpotrf where the library has it. Returns what went wrong, or
+ * undefined. Catches a library that crashes (reported by the addon's signal guard), one whose
+ * products do nothing or compute something else, and a broken LAPACK.
+ */
+export function selfTestFailure(addon: Pick<Addon, "selfTest" | "has">): string | undefined {
+  if (typeof addon.selfTest !== "function") return undefined; // an addon built before the self-test
+  const a = [1, 2, 3, 4, 5, 6], b = [7, 8, 9, 10, 11, 12];
+  const want = [58, 64, 139, 154]; // [[1,2,3],[4,5,6]] [[7,8],[9,10],[11,12]]
+  const c32 = new Float32Array(4).fill(NaN), c64 = new Float64Array(4).fill(NaN);
+  // [[4,2,2],[2,5,3],[2,3,6]] = L L^T with L = [[2,0,0],[1,2,0],[1,1,2]].
+  const s64 = Float64Array.of(4, 2, 2, 2, 5, 3, 2, 3, 6);
+  const crash = addon.selfTest(Float32Array.from(a), Float32Array.from(b), c32, Float64Array.from(a), Float64Array.from(b), c64, s64);
+  if (crash !== null) return crash;
+  const differs = (got: ArrayLike<number>, at: readonly number[], expected: readonly number[]) => at.findIndex((i, k) => got[i] !== expected[k]);
+  const idx = [0, 1, 2, 3];
+  let k = differs(c32, idx, want);
+  if (k >= 0) return `cblas_sgemm gave ${c32[k]} where ${want[k]} is right`;
+  k = differs(c64, idx, want);
+  if (k >= 0) return `cblas_dgemm gave ${c64[k]} where ${want[k]} is right`;
+  if (addon.has("potrfLower")) {
+    const lower = [0, 3, 4, 6, 7, 8], l = [2, 1, 2, 1, 1, 2];
+    k = differs(s64, lower, l);
+    if (k >= 0) return `dpotrf_ gave ${s64[lower[k]]} where ${l[k]} is right`;
+  }
+  return undefined;
 }
 
 /** The CPU's flags from /proc/cpuinfo (Linux); empty elsewhere, which keeps OpenBLAS's own choice. */

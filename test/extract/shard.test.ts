@@ -100,10 +100,15 @@ describe("extract --shard", () => {
       const m = readManifest(shards[i]);
       expect(m.complete).toBe(true);
       const [start, end] = shardRange(total.n_samples, i, 3);
+      // The run numbers documents by first appearance; each shard lists its documents' numbers.
+      const numberOf = new Map<string, number>();
+      for (const smp of total.samples) if (!numberOf.has(smp.source!)) numberOf.set(smp.source!, numberOf.size);
+      const documents = [...new Set(m.samples.map((smp) => numberOf.get(smp.source!)!))];
       expect(m.shard).toEqual({
         index: i, count: 3, first_sample: start, n_samples: end - start, n_tokens: m.n_tokens,
-        total_samples: total.n_samples, total_tokens: total.n_tokens,
+        total_samples: total.n_samples, total_tokens: total.n_tokens, documents,
       });
+      if (i > 0) expect(documents[0]).toBeGreaterThan(0); // --spread: later shards start past document 0's first sequence
       expect(m.shard!.first_sample).toBe(first);
       expect(m.n_samples).toBe(end - start);
       expect(m.extra).toEqual(total.extra); // the same settings; the share is manifest.shard
@@ -170,6 +175,16 @@ describe("a list of shard datasets", () => {
     expect(() => HiddenStateDataset.open([shards[0], path.join(tmp, "nothing")])).toThrow(`${path.join(tmp, "nothing")}: no such folder (a shard dataset not written yet? rerun its task)`);
     fs.mkdirSync(path.join(tmp, "empty"));
     expect(() => HiddenStateDataset.open([shards[0], path.join(tmp, "empty")])).toThrow("empty: not a shard dataset (no manifest.json)");
+  });
+
+  it("refuses a shard whose document numbers disagree with the joined order", () => {
+    const tampered = path.join(tmp, "tampered-1");
+    fs.cpSync(shards[1], tampered, { recursive: true });
+    const file = path.join(tampered, "manifest.json");
+    const m = JSON.parse(fs.readFileSync(file, "utf8"));
+    m.shard.documents = [...m.shard.documents].reverse();
+    fs.writeFileSync(file, JSON.stringify(m));
+    expect(() => HiddenStateDataset.open([shards[0], tampered, shards[2]])).toThrow(`${tampered}: shard.documents [`);
   });
 
   it("refuses shards of other settings and of another split, naming the setting", async () => {

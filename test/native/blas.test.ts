@@ -84,3 +84,36 @@ describe.skipIf(!blas)("native BLAS (system CBLAS through native/blas.c)", () =>
     expect(blas!.threads()).toBe(was);
   });
 });
+
+describe.skipIf(!blas)("native BLAS refuses what BLAS leaves undefined (issue 20)", () => {
+  // The raw addon, for `has`, which lib/native/blas.ts only uses to pick the optional calls.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = blas ? (require(require("node:path").join(__dirname, "../../native/build/Release/blas.node")) as { has(c: string): boolean }) : undefined;
+
+  test("sizes outside int32, fractions and NaN are refused, not wrapped (2^32 + 2 was 2, NaN was 0)", () => {
+    const A = new Float64Array(16), B = new Float64Array(16), C = new Float64Array(16);
+    for (const bad of [2 ** 32 + 2, NaN, 1.5, -(2 ** 31) - 1, Infinity]) {
+      expect(() => blas!.gemm(false, false, bad, 2, 2, 1, A, 2, B, 2, 0, C, 2)).toThrow(/integers in int32's range/);
+      expect(() => blas!.syrkUpper(2, bad, A, 2, C, 2)).toThrow(/syrkUpper/);
+      if (blas!.lapack.potrfLower) expect(() => blas!.lapack.potrfLower!(bad, A, 4)).toThrow(/potrfLower/);
+    }
+  });
+
+  test("an output overlapping an input is refused; disjoint views of one buffer are fine", () => {
+    const buf = new Float64Array(64);
+    const A = buf.subarray(0, 16), B = buf.subarray(16, 32), C = buf.subarray(32, 48);
+    expect(() => blas!.gemm(false, false, 4, 4, 4, 1, A, 4, B, 4, 0, A, 4)).toThrow("gemm output C overlaps input A or B");
+    expect(() => blas!.gemm(false, false, 4, 4, 4, 1, A, 4, B, 4, 0, buf.subarray(20, 36), 4)).toThrow("overlaps");
+    blas!.gemm(false, false, 4, 4, 4, 1, A, 4, B, 4, 0, C, 4);
+    expect(() => blas!.syrkUpper(4, 4, A, 4, buf.subarray(8, 24), 4)).toThrow("syrkUpper output C overlaps input A");
+    if (blas!.lapack.trsmLower) expect(() => blas!.lapack.trsmLower!(false, 4, 4, A, 4, buf.subarray(4, 20), 4)).toThrow("trsmLower B overlaps L");
+    if (blas!.lapack.trsvLower) expect(() => blas!.lapack.trsvLower!(false, 4, A, 4, buf.subarray(2, 6))).toThrow("trsvLower x overlaps L");
+    if (blas!.lapack.eigh) expect(() => blas!.lapack.eigh!(4, A, 4, buf.subarray(12, 16), C, 4)).toThrow("eigh A, w and Z must not overlap");
+  });
+
+  test("has() reports the symbol behind each call (syrkUpper asked for dgemm before)", () => {
+    expect(addon!.has("syrkUpper")).toBe(true); // every loadable library has cblas_dsyrk
+    expect(addon!.has("gemm")).toBe(true);
+    expect(addon!.has("nonsense")).toBe(false);
+  });
+});

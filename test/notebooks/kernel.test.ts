@@ -78,7 +78,11 @@ describe("tslab kernel", () => {
     const lines = (errors[0] as { traceback: string[] }).traceback;
     // The error line is coloured as IPython colours it (red name, then reset): the classic
     // Notebook shows an error in red only through these codes.
-    if (colourPatched) expect(lines[0]).toBe("\x1b[0;31mRangeError\x1b[0m: boom");
+    if (colourPatched) {
+      expect(lines[0]).toBe("\x1b[0;31mRangeError\x1b[0m: boom");
+      // Every error line is coloured (Node may repeat it below the failing source line and caret).
+      expect(lines.filter((l) => l.startsWith("RangeError"))).toEqual([]);
+    }
     const traceback = stripAnsi(lines.join("\n"));
     expect(traceback).toContain("RangeError: boom");
     // The kernel's own frames (node:vm, tslab/dist) are cut; nothing goes to stderr twice.
