@@ -113,6 +113,9 @@ function main(): number | Promise<number> {
   const child = spawn(jupyter, argv, { cwd: path.join(root, "notebooks"), stdio: "inherit", env });
   // Ctrl-C reaches jupyter through the terminal's process group; just wait for it to finish.
   process.on("SIGINT", () => undefined);
+  // A SIGTERM or SIGHUP sent to this process alone (a process manager, a test, a closed
+  // terminal) goes on to Jupyter, which shuts its kernels down; it must not outlive us.
+  for (const signal of ["SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
   return new Promise((resolve) => {
     child.on("error", (err) => {
       process.stderr.write(`npm run lab: cannot start ${jupyter}: ${err.message}\n`);

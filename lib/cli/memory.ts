@@ -27,7 +27,7 @@ export function reportPeakMemory(streamed?: boolean): void {
 }
 
 /** Messages the wasm runtime or V8 gives when memory runs out, which mean nothing to a user. */
-const OUT_OF_MEMORY = /Aborted\(|memory access out of bounds|WebAssembly\.Memory|Array buffer allocation failed|Invalid typed array length|Cannot allocate|out of memory/i;
+const OUT_OF_MEMORY = /Aborted\(|memory access out of bounds|WebAssembly\.Memory|Array buffer allocation failed|Invalid typed array length|Cannot allocate|out of memory|OOM when allocating/i;
 
 /** A user-facing line for an out-of-memory failure, or the message unchanged. */
 export function explainOutOfMemory(message: string): string {

@@ -25,7 +25,7 @@ export function withReadout(model: Model): LensModel {
   return model;
 }
 
-/** Load a local checkpoint folder whole for the lens (commands open it with openModel, which may stream). */
+/** Load a local checkpoint folder for the lens: whole when it fits the default memory budget, streamed otherwise (loadModel). */
 export function loadLensModel(dir: string): LensModel {
   return loadModel(dir);
 }

@@ -7,6 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import * as tf from "@tensorflow/tfjs-core";
 import { readJsonFile } from "../io/json";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 import { declaredBlockCount, normalizeHfConfig, SUPPORTED_MODEL_TYPES, type DecoderConfig } from "./config";
@@ -15,6 +16,9 @@ import { linearBlocks, specWithLinearBlocks } from "./linear-blocks";
 import { FAMILIES } from "./registry";
 import type { Model } from "./types";
 import type { WeightSpec } from "./weights";
+import { defaultMemoryBudget, parseMemorySize } from "./stream/memory";
+import { planModel, WASM_HEAP_USABLE, type MemoryPlan, type RunMode } from "./stream/plan";
+import { streamedModel } from "./stream/streamed";
 import { wholeModel } from "./whole";
 
 const FLOAT_DTYPES = new Set(["F32", "F16", "BF16"]);
@@ -155,10 +159,20 @@ export function openCheckpoint(dir: string): OpenedCheckpoint {
 }
 
 /**
- * Load the checkpoint in `dir` whole (every weight resident as float32) and return a runnable
- * {@link Model}. Errors as {@link openCheckpoint}. Commands open models with openModel
- * (lib/models/open.ts), which streams the weights when they do not fit the memory budget.
+ * Load the checkpoint in `dir` and return a runnable {@link Model}: whole (every weight resident
+ * as float32) when it fits half the memory budget (`opts.memory`, bytes or "4G"; default three
+ * quarters of the memory available), streamed block by block otherwise (lib/models/stream/), or
+ * as `opts.run` says. Errors as {@link openCheckpoint}, and a budget too small for one block.
+ * openModel (lib/models/open.ts) adds hub ids, the tokenizer and the memory plan.
  */
-export function loadModel(dir: string): Model {
-  return wholeModel(openCheckpoint(dir));
+export function loadModel(dir: string, opts: { memory?: number | string; run?: RunMode } = {}): Model {
+  const ck = openCheckpoint(dir);
+  return planFor(ck, opts).mode === "whole" ? wholeModel(ck) : streamedModel(ck);
+}
+
+/** The memory plan of an opened checkpoint under `opts.memory` (default: 3/4 of the available memory). */
+export function planFor(ck: OpenedCheckpoint, opts: { memory?: number | string; run?: RunMode } = {}): MemoryPlan {
+  const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory);
+  // The 4 GiB wasm heap bounds what one run's tensors can hold; native backends have no such cap.
+  return planModel(ck, budget, opts.run ?? "auto", "--memory", tf.getBackend() === "wasm" ? WASM_HEAP_USABLE : Infinity);
 }

@@ -9,9 +9,8 @@ import { resolveModel, type DownloadProgress } from "../hub/hub";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import type { DecoderConfig } from "./config";
 import { FAMILIES } from "./registry";
-import { openCheckpoint } from "./load";
-import { defaultMemoryBudget, parseMemorySize } from "./stream/memory";
-import { planModel, type MemoryPlan, type RunMode } from "./stream/plan";
+import { openCheckpoint, planFor } from "./load";
+import type { MemoryPlan, RunMode } from "./stream/plan";
 import { streamedModel } from "./stream/streamed";
 import type { Model } from "./types";
 import { wholeModel } from "./whole";
@@ -62,8 +61,7 @@ export function checkVocabulary(tokenizer: TextTokenizer, cfg: DecoderConfig, di
 /** {@link openModel} on a local folder, synchronously. */
 export function openLocalModel(dir: string, opts: Omit<OpenModelOptions, "revision" | "onDownload"> = {}): OpenedModel {
   const ck = openCheckpoint(dir);
-  const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory);
-  const plan = planModel(ck, budget, opts.run ?? "auto");
+  const plan = planFor(ck, opts);
   const tokenizer = opts.noTokenizer ? undefined : loadTokenizer(dir, ck.config);
   if (tokenizer !== undefined) checkVocabulary(tokenizer, ck.config, dir);
   const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck);

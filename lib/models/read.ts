@@ -4,6 +4,7 @@
  * runner both read through here, so a block is read the same way in both.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { storedTensor } from "./common/stored-tensor";
 import { parseBlockName, type HeadWeights } from "./family";
 import type { OpenedCheckpoint } from "./load";
 import type { BlockWeights } from "./roles";
@@ -13,7 +14,7 @@ import type { StateDict } from "./types";
 export function readWeight(ck: OpenedCheckpoint, name: string): tf.Tensor {
   const t = ck.tensors.get(name);
   if (t === undefined) throw new Error(`${ck.dir}: no tensor '${name}'`);
-  return tf.tensor(t.read(), t.shape, "float32");
+  return storedTensor(t); // on wasm, F16/BF16 decoded straight into the tensor's memory
 }
 
 /** Rows start..end of a [rows, cols] tensor of the checkpoint as float32 [end - start, cols]. */

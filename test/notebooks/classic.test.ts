@@ -3,7 +3,8 @@
  * kernel: a scratch notebook's cells are run from the page (Jupyter.notebook.execute_all_cells),
  * and a thrown error must show its name in red, as the Notebook shows IPython's errors (it
  * colours errors only through the ANSI codes in the traceback; patches/tslab+1.0.22.patch adds
- * them). Skipped, with a notice, without `jupyter notebook` or Chromium.
+ * them). Skipped, with a notice, without `jupyter notebook` or Chromium (CHROMIUM=none and
+ * LINEARITY_JUPYTER=none simulate their absence).
  * Env LINEARITY_SCREENSHOTS=<folder> keeps a screenshot of the page.
  */
 import { spawn, spawnSync } from "child_process";
@@ -15,10 +16,11 @@ import { afterAll, describe, expect, test } from "vitest";
 import { kernelJson } from "../../scripts/kernelspec";
 import { labEnv } from "../../scripts/lab-env";
 import { findChromium } from "../plot/lab/lab-page";
+import { findJupyter, findJupyterPython } from "./jupyter";
 
 const root = path.resolve(__dirname, "../..");
 const chromium = findChromium();
-const jupyter = ["/usr/bin/jupyter", "jupyter"].find((j) => spawnSync(j, ["notebook", "--version"], { stdio: "ignore" }).status === 0);
+const jupyter = findJupyter("notebook");
 const colourPatched = fs.readFileSync(path.join(root, "node_modules", "tslab", "dist", "jupyter.js"), "utf8").includes('const RED = "\\x1b[0;31m"');
 const missing = [!chromium && "Chromium", !jupyter && "`jupyter notebook`", !colourPatched && "the colour part of patches/ in node_modules/tslab (run `npx patch-package`)"].filter(Boolean);
 if (missing.length > 0) console.warn(`test/notebooks/classic.test.ts: SKIPPED, no ${missing.join(", no ")}`);
@@ -166,7 +168,7 @@ describe.skipIf(missing.length > 0)("the classic Notebook (headless Chromium)", 
   }, 300_000);
 
   test("`python3 -m nbformat.sign NOTEBOOK` (docs/notebooks.md) trusts a notebook: its plots draw; unsigned, the static pictures show", async (ctx) => {
-    const python = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import nbformat.sign"], { stdio: "ignore" }).status === 0);
+    const python = findJupyterPython("nbformat.sign");
     if (!python) {
       console.warn("classic.test: no python3 with nbformat: skipping the trust check");
       return ctx.skip();

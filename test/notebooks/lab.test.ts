@@ -13,6 +13,7 @@ import * as path from "path";
 import { afterAll, describe, expect, test } from "vitest";
 import { kernelJson, withJupyterPath, writeLocalKernelspec } from "../../scripts/kernelspec";
 import { defaultJupyterDataDir, jupyterArgv, jupyterCommand, labEnv, parseLabArgs } from "../../scripts/lab-env";
+import { findJupyter, findJupyterPython } from "./jupyter";
 
 const root = path.resolve(__dirname, "../..");
 const script = path.join(root, "dist", "scripts", "lab.js");
@@ -172,7 +173,7 @@ describe("npm run lab", () => {
   });
 
   test("Jupyter's own kernelspec lookup finds the kernel (skipped without python3's jupyter_client)", (ctx) => {
-    const python = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import jupyter_client"]).status === 0);
+    const python = findJupyterPython("jupyter_client");
     if (!python) {
       console.warn("lab.test: no python3 with jupyter_client: skipping the kernelspec lookup check");
       ctx.skip();
@@ -188,7 +189,7 @@ describe("npm run lab", () => {
   });
 
   test("the real classic Notebook starts (as root where the tests run as root), serves notebooks/ and the tslab kernel, and writes nothing in HOME (skipped without jupyter-notebook)", async (ctx) => {
-    const jupyter = ["/usr/bin/jupyter", "jupyter"].find((j) => spawnSync(j, ["notebook", "--version"], { stdio: "ignore" }).status === 0);
+    const jupyter = findJupyter("notebook");
     if (!jupyter) {
       console.warn("lab.test: no `jupyter notebook` installed: skipping the real-server check");
       return ctx.skip();
@@ -209,9 +210,16 @@ describe("npm run lab", () => {
       const specs = await poll(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`, 10_000);
       expect(Object.keys(specs.kernelspecs as object)).toContain("tslab");
       expect(stderr.includes("adding --allow-root")).toBe(isRoot);
-    } finally {
+      // SIGTERM to `npm run lab` stops the server too (it shuts down and frees the port).
       child.kill("SIGTERM");
-      await new Promise((resolve) => child.on("exit", resolve));
+      const code = await new Promise((resolve) => child.on("exit", resolve));
+      expect(code).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/api/status?token=${token}`)).rejects.toThrow();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((resolve) => child.on("exit", resolve));
+      }
     }
     // Nothing written under HOME (runtime, data, config, IPython folders all in the clone).
     expect(listTree(home)).toEqual([]);

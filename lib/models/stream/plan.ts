@@ -44,10 +44,12 @@ export interface MemoryPlan {
   readonly largestBlock: { readonly block: number; readonly bytes: number };
   /** What the weights need at most at one time in this mode (the rest is for states). */
   readonly weightPeak: number;
+  /** The most one run's tensors can occupy: WASM_HEAP_USABLE on the wasm backend, unbounded on the others. */
+  readonly heapLimit: number;
 }
 
 /** Plan `ck` under `budget` bytes (see the file comment). Throws one line when even a single block cannot fit. */
-export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = "auto", flag = "--memory"): MemoryPlan {
+export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = "auto", flag = "--memory", heapLimit = WASM_HEAP_USABLE): MemoryPlan {
   const n = ck.config.n_layers;
   let largest = { block: 0, bytes: 0 };
   let blockNeed = 0; // the largest block plus its largest tensor's raw copy
@@ -66,25 +68,25 @@ export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = 
   const streamedPeak = streamedWeightPeak(blockNeed, 0, headBytes, vocabTable);
   const name = `block ${largest.block} (${ck.family.blockPrefix}${largest.block}, ${namesOfBlock(ck, largest.block).length} tensors)`;
   // Whole when the weights take at most half the budget (the other half is for states) and fit the heap.
-  const wholeFits = wholePeak <= budget / 2 && wholePeak <= WASM_HEAP_USABLE;
+  const wholeFits = wholePeak <= budget / 2 && wholePeak <= heapLimit;
   const chosen = mode === "auto" ? (wholeFits ? "whole" : "streamed") : mode;
   if (chosen === "whole") {
-    if (mode === "whole" && wholePeak > WASM_HEAP_USABLE) {
-      throw new Error(`${ck.dir}: the whole model needs ${formatBytes(wholePeak)} in float32, more than the wasm heap can hold (${formatBytes(WASM_HEAP_USABLE)}); let it stream`);
+    if (mode === "whole" && wholePeak > heapLimit) {
+      throw new Error(`${ck.dir}: the whole model needs ${formatBytes(wholePeak)} in float32, more than the wasm heap can hold (${formatBytes(heapLimit)}); let it stream`);
     }
-    return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak };
+    return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak, heapLimit };
   }
   if (streamedPeak > budget) {
     throw new Error(
       `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32 (${formatBytes(streamedPeak)} with a tensor's conversion copy, the head and a vocabulary chunk), more than the memory budget of ${formatBytes(budget)} (${flag})`,
     );
   }
-  if (blockNeed > WASM_HEAP_USABLE) {
+  if (blockNeed > heapLimit) {
     throw new Error(
-      `${ck.dir}: ${name} needs ${formatBytes(blockNeed)} in float32 while it is converted, more than the wasm heap can hold (${formatBytes(WASM_HEAP_USABLE)}); blocks this large do not run here yet`,
+      `${ck.dir}: ${name} needs ${formatBytes(blockNeed)} in float32 while it is converted, more than the wasm heap can hold (${formatBytes(heapLimit)}); blocks this large run only on a native backend (tfjs-node)`,
     );
   }
-  return { budget, mode: "streamed", weightBytes, largestBlock: largest, weightPeak: streamedPeak };
+  return { budget, mode: "streamed", weightBytes, largestBlock: largest, weightPeak: streamedPeak, heapLimit };
 }
 
 /** The most tokens one streamed forward takes (bounds the group when the budget is large). */
@@ -105,15 +107,21 @@ export function forwardBytesPerToken(cfg: DecoderConfig, seqLen: number, storedS
  * Sequences per forward. Whole runs keep `requested`. A streamed forward reads every block once,
  * so it takes as many sequences as the budget holds beyond the weights (fewer, larger forwards
  * read the weights fewer times), at least `requested` when they fit, fewer (down to one) when
- * they do not, and at most MAX_GROUP_TOKENS tokens.
+ * they do not, and at most MAX_GROUP_TOKENS tokens. Throws one line when not even one sequence's
+ * states fit beside the weights.
  */
 export function sequencesPerForward(
   plan: MemoryPlan, cfg: DecoderConfig, seqLen: number, requested: number, storedStates: number, extraPerToken = 0,
 ): number {
   if (plan.mode === "whole") return requested;
   const perSequence = seqLen * forwardBytesPerToken(cfg, seqLen, storedStates, extraPerToken);
-  const free = Math.min(plan.budget, WASM_HEAP_USABLE) - plan.weightPeak;
+  const free = Math.min(plan.budget, plan.heapLimit) - plan.weightPeak;
   const fits = Math.floor(free / perSequence);
+  if (fits < 1) {
+    throw new Error(
+      `one sequence of ${seqLen} tokens needs about ${formatBytes(perSequence)} for its states, more than the memory budget of ${formatBytes(plan.budget)} leaves beside the weights (${formatBytes(Math.max(0, free))}); use a smaller --seq-len or a larger --memory`,
+    );
+  }
   const cap = Math.max(1, Math.floor(MAX_GROUP_TOKENS / seqLen));
-  return fits >= requested ? Math.max(requested, Math.min(fits, cap)) : Math.max(1, fits);
+  return fits >= requested ? Math.max(requested, Math.min(fits, cap)) : fits;
 }

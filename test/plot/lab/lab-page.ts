@@ -6,8 +6,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { readNotebook } from "../../../tools/notebook-harness/nbformat";
 
-/** Chromium's binary, or undefined when none is installed. */
+/** Chromium's binary, or undefined when none is installed. Env CHROMIUM names one; CHROMIUM=none simulates none. */
 export function findChromium(): string | undefined {
+  if (process.env.CHROMIUM === "none") return undefined;
   const candidates = [process.env.CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].filter((c): c is string => Boolean(c));
   return candidates.find((c) => fs.existsSync(c));
 }
