@@ -51,7 +51,9 @@ function columnMeans64(src: RowSource, step: number): Float64Array {
   for (let s = 0; s < src.rows; s += step) {
     const v = src.read64!(s, Math.min(src.rows, s + step));
     for (let k = 0; k < v.length; k++) {
-      if (Math.abs(v[k]) > FLOAT32_MAX && Number.isFinite(v[k])) {
+      // Named here, before a NaN mean turns its whole column into NaN (reported as out of range).
+      if (!Number.isFinite(v[k])) throw new Error(`${src.file}: has ${v[k]} at row ${s + Math.floor(k / d)}, column ${k % d}`);
+      if (Math.abs(v[k]) > FLOAT32_MAX) {
         throw new Error(`${src.file}: value ${v[k]} at row ${s + Math.floor(k / d)}, column ${k % d} does not fit in float32 (largest ${FLOAT32_MAX.toPrecision(2)})`);
       }
       m[k % d] += v[k];
