@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const close = (a: number[], b: number[], tol: number) => {
+const close = (a: readonly number[], b: readonly number[], tol: number) => {
   expect(a.length).toBe(b.length);
   a.forEach((x, i) => expect(Math.abs(x - b[i]), `index ${i}`).toBeLessThanOrEqual(tol));
 };
