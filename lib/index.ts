@@ -31,6 +31,16 @@ export { angularDistance, type AngularDistanceOptions } from "./metrics/angular-
 export { randomBaseline, randomBaselineExpected, type RandomBaseline } from "./metrics/random-baseline";
 export { linearityMatrix, LinearityMatrixAccumulator, type LinearityMatrix, type LinearityMatrixOptions } from "./metrics/linearity-matrix";
 export { LinearityAccumulator, type PairScore, type ScoreOptions } from "./metrics/linearity-accumulator";
+// A score with its rank, cut, chance floor, adjusted score, out-of-sample score (cv) and jackknife
+// interval (docs/numerics.md "Scores with their floor, out-of-sample score and interval").
+export { linearityStats, type LinearityStatsOptions } from "./metrics/linearity-stats-tensor";
+export { pairStats, Z95, type LinearityStats, type JackknifeInterval, type PairStatsOptions } from "./metrics/linearity-stats";
+export { datasetMoments, consecutivePairStats, DEFAULT_MOMENT_UNITS, type DatasetMomentsOptions, type ConsecutivePairStats } from "./analysis/dataset-moments";
+export { tokenGroups, type TokenGroups } from "./dataset/token-groups";
+// Mergeable per-group float64 moments and their file (docs/dataset-format.md "Moments files").
+export { MomentAccumulator, type MomentAccumulatorOptions } from "./numerics/moment-accumulator";
+export { mergeMomentSets, totalOf, type MomentSet, type MomentState, type UnitMoments, type UnitRule } from "./numerics/moment-set";
+export { readMomentsFile, writeMomentsFile, isMomentsFile, MOMENTS_FORMAT, MOMENTS_VERSION } from "./io/moments-file";
 // Streaming engine under the accumulators, and its chunk type / options (docs/numerics.md "Numerics").
 export { GramAccumulator, type GramAccumulatorOptions } from "./numerics/moments";
 export type { CutReport } from "./numerics/solve";

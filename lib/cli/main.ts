@@ -18,6 +18,8 @@ export interface CommandEntry {
 /** Every sub-command, in the order `linearity --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: "score", load: async () => (await import("./commands/score")).registerScore },
+  { name: "moments", load: async () => (await import("./commands/moments")).registerMoments },
+  { name: "merge", load: async () => (await import("./commands/merge")).registerMerge },
   { name: "inspect", load: async () => (await import("./commands/inspect")).registerInspect },
   { name: "export", load: async () => (await import("./commands/export")).registerExport },
   { name: "extract", load: async () => (await import("./commands/extract")).registerExtract },

@@ -12,6 +12,7 @@ import { FLOAT16_MAX, float16Overflow } from "../io/f16";
 import { encodeNpyData, npyHeaderBytes, writeNpy } from "../io/npy";
 import { guardOutput } from "../io/output-guard";
 import type { HiddenStateDataset } from "./reader";
+import { tokenGroups, type TokenGroups } from "./token-groups";
 
 export interface ExportStateOptions {
   /** Stored dtype of the output (default float32). */
@@ -67,4 +68,16 @@ export function exportTokenIds(ds: HiddenStateDataset, out: string, opts: { forc
   }
   const target = checkExportTarget(ds, out, opts.force);
   writeNpy(target, { dtype: "int32", shape: [ids.length], data: ids });
+}
+
+/**
+ * Write the group (document) id of every token as int32 [tokens] (see token-groups.ts): the
+ * `--groups` file of `linearity score` for exported states. Returns where the ids came from
+ * ("documents", or "sequences" for a dataset without document ids).
+ */
+export function exportGroups(ds: HiddenStateDataset, out: string, opts: { force?: boolean } = {}): TokenGroups {
+  const groups = tokenGroups(ds);
+  const target = checkExportTarget(ds, out, opts.force);
+  writeNpy(target, { dtype: "int32", shape: [groups.ids.length], data: groups.ids });
+  return groups;
 }

@@ -43,6 +43,14 @@ export class BlockStatsAccumulator {
     resid.forEach((r, l) => {
       if (r.length !== rows * d) throw new Error(`blockStats: residual ${l} has ${r.length} values, expected ${rows} x ${d}`);
     });
+    // A non-finite state is named by the block that produced it (the accumulators would say 'y').
+    resid.forEach((r, l) => {
+      const k = r.findIndex((v) => !Number.isFinite(v));
+      if (k >= 0) {
+        const where = l === 0 ? "the embedding output (residual 0)" : `the output of block ${l - 1} (residual ${l})`;
+        throw new Error(`${where} has ${r[k]} at token ${this.tokens + Math.floor(k / d)}, column ${k % d} of the calibration text; the model computes non-finite values`);
+      }
+    });
     // Block l maps residual l to residual l + 1: its linearity and its input/output cosine.
     for (let l = 0; l < n; l++) {
       this.linearity[l].add(resid[l], resid[l + 1]);

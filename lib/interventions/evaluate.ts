@@ -5,7 +5,6 @@
  * same length), each position predicts the next token, and the loss is the mean negative log
  * likelihood over all predicted tokens, in nats/token, summed in float64.
  */
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { idsTensor } from "../models/common/ids";
 import { cutSequences } from "../extract/sequences";
@@ -14,7 +13,8 @@ import { openModel, sequenceLength } from "../models/open";
 import { sequencesPerForward, type RunMode } from "../models/stream/plan";
 import type { BlockOverride, Model } from "../models/types";
 import type { TextTokenizer } from "../tokenizer";
-import { calibrationSource } from "./pruned-config";
+import { realPathOf } from "../io/output-guard";
+import { calibrationSources } from "./pruned-config";
 
 /** Default number of evaluated tokens (BOS included): 256 sequences of 128, as training's final evaluation. */
 export const DEFAULT_EVAL_TOKENS = 32768;
@@ -150,8 +150,8 @@ export function textSourcesOverlap(a: string, b: string): boolean {
   if (a === b) return true;
   const brown = (s: string) => s === "corpus:brown" || s.startsWith("corpus:brown:");
   if (brown(a) && brown(b)) return a === "corpus:brown" || b === "corpus:brown";
-  // Two spellings of one file (relative to the working directory).
-  if (!a.startsWith("corpus:") && !b.startsWith("corpus:")) return path.resolve(a) === path.resolve(b);
+  // Two spellings of one file (relative to the working directory, or through a symlink).
+  if (!a.startsWith("corpus:") && !b.startsWith("corpus:")) return realPathOf(a) === realPathOf(b);
   return false;
 }
 
@@ -165,9 +165,10 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
   const model = await openModel(opts.model, { revision: opts.revision, memory: opts.memory, run: opts.run });
   try {
     const cfg = model.config;
-    const calibrated = calibrationSource(model.hfConfig);
-    if (calibrated !== undefined && textSourcesOverlap(text, calibrated)) {
-      throw new Error(`--text ${text} overlaps the text ${calibrated} this model's replacements were fitted on (config.json linearity_prune.calibrate); evaluate on other text`);
+    for (const calibrated of calibrationSources(model.hfConfig)) {
+      if (textSourcesOverlap(text, calibrated)) {
+        throw new Error(`--text ${text} overlaps the text ${calibrated} this model's replacements were fitted on (config.json linearity_prune); evaluate on other text`);
+      }
     }
     const seqLen = sequenceLength(cfg, opts.seqLen, DEFAULT_SEQ_LEN, "--seq-len");
     const tokenizer = model.tokenizer;

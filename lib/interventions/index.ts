@@ -7,7 +7,7 @@ export { BlockStatsAccumulator } from "./block-stats";
 export { blockFunctions, fitAffine, fitLinearBlocks, forEachResidualBatch, measureBlocks, REPLACE_MODES } from "./replace";
 export type { AffineBlock, BlockChange, FittedBlock, ReplaceMode } from "./replace";
 export { writePrunedFolder } from "./pruned-folder";
-export { calibrationSource, LINEAR_BLOCKS_FIELD, PRUNE_FIELD, type PruneProvenance } from "./pruned-config";
+export { calibrationSource, calibrationSources, LINEAR_BLOCKS_FIELD, PRUNE_FIELD, type PruneProvenance } from "./pruned-config";
 export { DEFAULT_CALIBRATE_TEXT, DEFAULT_CALIBRATE_TOKENS, prune, type PruneOptions, type PruneResult } from "./prune";
 export { sublayerLinearity, type SublayerLinearity } from "./sublayers";
 export { blockReplacementSweep, readSweep, type SweepOptions, type SweepPoint, type SweepResult } from "./sweep";

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { acquireOutputLock } from "../io/lock";
-import { guardOutput } from "../io/output-guard";
+import { guardOutput, realPathOf } from "../io/output-guard";
 import { resolveModel } from "../hub/hub";
 import { openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import type { SaveDtype } from "../models/save";
@@ -120,7 +120,14 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     opts.onStage?.(`measuring ${cfg.n_layers} blocks on ${tokens} calibration tokens of ${calibrate}`);
     // Streamed: as many sequences per forward as the budget holds (each reads every block once).
     const batchSize = sequencesPerForward(model.plan, cfg, seqLen, requestedBatch, 2 * (cfg.n_layers + 1));
-    const stats = measureBlocks(model, ids, batchSize);
+    let stats: BlockStats;
+    try {
+      stats = measureBlocks(model, ids, batchSize);
+    } catch (err) {
+      // Name the model: "the output of block 1 (residual 2) has NaN ..." alone does not say whose.
+      if (err instanceof Error && err.message.includes("the model computes non-finite values")) err.message = `${opts.model}: ${err.message}`;
+      throw err;
+    }
     const selection = selectBlocks(opts.select, stats, opts.blocks);
 
     // 2. The changes: skip the blocks, or fit affine maps one block after another.
@@ -137,7 +144,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     const config = writePrunedFolder(dir, changes, {
       source: opts.model, source_n_layers: cfg.n_layers, select: opts.select, replace: opts.replace,
       blocks: selection.blocks, scores: selection.scores, score_name: selection.scoreName,
-      calibrate, calibrate_tokens: tokens, seq_len: ids.seqLen,
+      calibrate, ...(calibrate.startsWith("corpus:") ? {} : { calibrate_path: realPathOf(calibrate) }), calibrate_tokens: tokens, seq_len: ids.seqLen,
     }, out, opts.dtype);
     return { stats, selection, fits, out: opts.out, config, calibrationTokens: tokens, streamed: model.streamed };
   } finally {

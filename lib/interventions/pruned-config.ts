@@ -37,14 +37,30 @@ export interface PruneProvenance {
   kept_blocks: number[];
   /** Calibration text and how many tokens of it were used (BOS included), at which seq-len. */
   calibrate: string;
+  /** A calibration file's real path (symlinks resolved), so eval can compare from any folder. */
+  calibrate_path?: string;
   calibrate_tokens: number;
   seq_len: number;
 }
 
-/** The calibration text recorded by `linearity prune`, if any. */
+/** The calibration text recorded by `linearity prune`, if any (the latest prune's; see {@link calibrationSources}). */
 export function calibrationSource(hf: Readonly<Record<string, unknown>>): string | undefined {
-  const p = hf[PRUNE_FIELD];
-  if (typeof p !== "object" || p === null) return undefined;
-  const c = (p as Record<string, unknown>).calibrate;
-  return typeof c === "string" ? c : undefined;
+  return calibrationSources(hf)[0];
+}
+
+/**
+ * Every calibration text a pruned folder's replacements were fitted on: its own prune's and
+ * those of the prunes before it (`linearity_prune.previous`, a folder pruned again), each as the
+ * real path recorded for a file (`calibrate_path`) when there is one, else as given.
+ */
+export function calibrationSources(hf: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  let p: unknown = hf[PRUNE_FIELD];
+  for (let depth = 0; typeof p === "object" && p !== null && depth < 64; depth++) {
+    const r = p as Record<string, unknown>;
+    const c = typeof r.calibrate_path === "string" ? r.calibrate_path : r.calibrate;
+    if (typeof c === "string") out.push(c);
+    p = r.previous;
+  }
+  return out;
 }

@@ -13,9 +13,9 @@ import { writeAtomicWith } from "./atomic";
 
 /** BOOL appears as a buffer in some checkpoints (GPT-NeoX's causal-mask `attention.bias`). */
 export type SafetensorsDtype = "F16" | "BF16" | "F32" | "F64" | "I32" | "I64" | "BOOL";
-export type SafetensorsWriteDtype = "F16" | "BF16" | "F32" | "I32" | "BOOL";
+export type SafetensorsWriteDtype = "F16" | "BF16" | "F32" | "F64" | "I32" | "BOOL";
 
-const WRITE_DTYPES: readonly SafetensorsWriteDtype[] = ["F16", "BF16", "F32", "I32", "BOOL"];
+const WRITE_DTYPES: readonly SafetensorsWriteDtype[] = ["F16", "BF16", "F32", "F64", "I32", "BOOL"];
 const ITEM_SIZE: Record<SafetensorsDtype, number> = { F16: 2, BF16: 2, F32: 4, F64: 8, I32: 4, I64: 8, BOOL: 1 };
 /** Every dtype of the format (bytes per element), for layout checks of files this reader cannot decode. */
 const FORMAT_ITEM_SIZE: Record<string, number> = {
@@ -320,7 +320,7 @@ function openTensors(
   return { path: file, header, metadata, names, tensors };
 }
 
-/** A tensor to write: float data for F32/F16/BF16 (rounded to nearest even), integers for I32, nonzero = true for BOOL. */
+/** A tensor to write: float data for F64/F32/F16/BF16 (rounded to nearest even below F64), integers for I32, nonzero = true for BOOL. */
 export interface SafetensorsInput {
   dtype: SafetensorsWriteDtype;
   shape: readonly number[];
@@ -345,6 +345,8 @@ function encode(name: string, input: SafetensorsInput): ArrayBufferView {
   switch (t.dtype) {
     case "F32":
       return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+    case "F64":
+      return t.data instanceof Float64Array ? t.data : Float64Array.from(t.data);
     case "F16":
       return encodeF16(t.data);
     case "BF16":

@@ -81,10 +81,15 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
   const k = Math.min(opts.candidates ?? 8, n - 1);
   const block = Math.max(1, opts.blockRows ?? 1024);
 
-  // Centre the columns (float64 mean), round to float32 for the matmuls.
+  // Centre the columns (float64 mean), scale by a power of two that brings the largest centred
+  // value near 1 (exact, and TwoNN does not depend on scale: states scaled by 1e30 squared to
+  // Inf in float32, by 1e-30 to 0), round to float32 for the matmuls.
   const mean = new Float64Array(d);
   for (let t = 0; t < n; t++) for (let c = 0; c < d; c++) mean[c] += x[t * d + c];
   for (let c = 0; c < d; c++) mean[c] /= n;
+  let maxAbs = 0;
+  for (let t = 0; t < n; t++) for (let c = 0; c < d; c++) maxAbs = Math.max(maxAbs, Math.abs(x[t * d + c] - mean[c]));
+  const scale = maxAbs > 0 ? 2 ** -Math.round(Math.log2(maxAbs)) : 1;
   const centred = new Float32Array(n * d);
   const sq = new Float64Array(n); // squared norms of the float32 centred rows
   let maxNorm = 0;
@@ -93,7 +98,7 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
     let s = 0, s64 = 0;
     for (let c = 0; c < d; c++) {
       const exact = x[t * d + c] - mean[c];
-      const v = Math.fround(exact);
+      const v = Math.fround(exact * scale);
       centred[t * d + c] = v;
       s += v * v;
       s64 += exact * exact;
@@ -166,8 +171,9 @@ export function twoNearestNeighbours(x: Float32Array, dModel: number, opts: TwoN
       const j = candIdx[i * k + p];
       if (j >= 0) take(exactSquared(x, d, i, j));
     }
-    // Rows not among the candidates have float32 distance >= the k-th candidate's.
-    const floor = k < n - 1 ? candDist[i * k + k - 1] - errorBound(d, Math.sqrt(sq[i]), maxNorm) : Infinity;
+    // Rows not among the candidates have float32 distance >= the k-th candidate's (scaled back:
+    // the candidates' distances are of the scaled rows, a and b of the original ones).
+    const floor = k < n - 1 ? (candDist[i * k + k - 1] - errorBound(d, Math.sqrt(sq[i]), maxNorm)) / (scale * scale) : Infinity;
     if (a > 0 && !(floor > b)) {
       rescanned++;
       a = Infinity;

@@ -50,6 +50,16 @@ export function weightFiles(dir: string): { files: string[]; index?: Record<stri
     const files = [...new Set(Object.values(weightMap))].map((f) => path.join(dir, f));
     return { files, index: weightMap };
   }
+  for (const name of ["model.safetensors", "model.safetensors.index.json"]) {
+    const p = path.join(dir, name);
+    let link: string | undefined;
+    try {
+      if (fs.lstatSync(p).isSymbolicLink()) link = fs.readlinkSync(p);
+    } catch {
+      // absent: the message below
+    }
+    if (link !== undefined) throw new Error(`${p}: is a symbolic link to a missing file (${link})`);
+  }
   const present = fs.readdirSync(dir).filter((f) => /\.(bin|pt|pth|ckpt|h5|msgpack|safetensors)$/.test(f));
   throw new Error(
     `${dir}: no model.safetensors or model.safetensors.index.json` +

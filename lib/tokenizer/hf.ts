@@ -51,6 +51,8 @@ export class HfTokenizer implements TextTokenizer {
   readonly vocabSize: number;
   readonly kind: string;
   private readonly tokenizer: Tokenizer;
+  /** The tokenizer.json file, for error messages. */
+  private readonly source: string;
 
   /**
    * @param tokenizerJson the parsed tokenizer.json
@@ -63,11 +65,12 @@ export class HfTokenizer implements TextTokenizer {
     config: TokenizerModelConfig = {},
     source = "tokenizer.json",
   ) {
+    this.source = source;
     checkVocabIds(tokenizerJson, config.d_vocab ?? config.vocab_size, source);
     try {
       this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (err) {
-      throw new Error(`tokenizer: ${source} is not a tokenizer tokenizers.js can load: ${(err as Error).message}`);
+      throw new Error(`${source}: not a tokenizer tokenizers.js can load: ${(err as Error).message}`);
     }
     const model = tokenizerJson.model as { type?: string } | undefined;
     this.kind = `tokenizer.json (${model?.type ?? "unknown model"})`;
@@ -112,7 +115,12 @@ export class HfTokenizer implements TextTokenizer {
   }
 
   private encodeBlock(text: string): Encoded {
-    const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    let ids: number[];
+    try {
+      ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    } catch (err) {
+      throw new Error(`${this.source}: the tokenizer failed to encode the text: ${(err as Error).message.split("\n")[0]}`);
+    }
     if (ids.length === 0) return { ids, offsets: [] };
     const pieces = decodePieces((window) => this.decodeRaw(window), ids);
     const pieceOffsets = piecesToOffsets(pieces);
@@ -133,7 +141,7 @@ export class HfTokenizer implements TextTokenizer {
   decode(ids: readonly number[]): string {
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new Error(`tokenizer.decode: id ${id} is outside 0..${this.vocabSize - 1}`);
+        throw new Error(`${this.source}: cannot decode id ${id}, outside 0..${this.vocabSize - 1}`);
       }
     }
     return this.decodeRaw(ids);

@@ -66,3 +66,18 @@ describe("prune refuses what it cannot do right", () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 });
+
+describe("prune on a model that computes NaN", () => {
+  it("names the model and the block whose output is not finite", async () => {
+    const dir = path.join(tmp, "nan-model");
+    fs.cpSync(model, dir, { recursive: true });
+    const st = readSafetensors(path.join(dir, "model.safetensors"));
+    const tensors = Object.fromEntries(st.names.map((n) => [n, { dtype: "F32" as const, shape: st.tensors[n].shape, data: Float32Array.from(st.tensors[n].data) }]));
+    tensors["model.layers.1.mlp.down_proj.weight"].data.fill(NaN);
+    writeSafetensors(path.join(dir, "model.safetensors"), tensors, { format: "pt" });
+    await expect(prune({ ...base(), model: dir, out: path.join(tmp, "nan-out") })).rejects.toThrow(
+      `${dir}: the output of block 1 (residual 2) has NaN at token 0, column 0 of the calibration text; the model computes non-finite values`,
+    );
+    expect(fs.existsSync(path.join(tmp, "nan-out"))).toBe(false);
+  });
+});

@@ -221,7 +221,7 @@ describe("writeSafetensors", () => {
     expect(() => writeSafetensors(p, { a: { dtype: "F32", shape: [2], data: [1] } })).toThrow(
       /tensor 'a' shape \[2\] holds 2 values, data has 1/,
     );
-    expect(() => writeSafetensors(p, { a: { dtype: "F64" as never, shape: [1], data: [1] } })).toThrow(/tensor 'a' has unsupported dtype 'F64'/);
+    expect(() => writeSafetensors(p, { a: { dtype: "I64" as never, shape: [1], data: [1] } })).toThrow(/tensor 'a' has unsupported dtype 'I64'/);
     expect(() => writeSafetensors(p, { a: { dtype: "F32", shape: [1.5], data: [1] } })).toThrow(/invalid shape/);
     expect(() => writeSafetensors(p, { a: { dtype: "I32", shape: [1], data: [0.5] } })).toThrow(/value 0.5 at index 0 is not an int32/);
     expect(() => writeSafetensors(p, { __metadata__: { dtype: "F32", shape: [1], data: [1] } })).toThrow(/not a valid tensor name/);

@@ -66,3 +66,21 @@ describe("non-finite outputs are errors", () => {
     expect(fs.existsSync(json)).toBe(false);
   });
 });
+
+describe("folder files named in errors", () => {
+  it("a dangling model.safetensors symlink is named as one, not as 'no model.safetensors (found model.safetensors)'", () => {
+    const dir = path.join(tmp, "dangling");
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(model, "config.json"), path.join(dir, "config.json"));
+    fs.symlinkSync(path.join(tmp, "nowhere.safetensors"), path.join(dir, "model.safetensors"));
+    expect(() => loadModel(dir)).toThrow(`${path.join(dir, "model.safetensors")}: is a symbolic link to a missing file (${path.join(tmp, "nowhere.safetensors")})`);
+  });
+
+  it("a tokenizer.json tokenizers.js cannot load is named first, in the usual form", async () => {
+    const dir = path.join(tmp, "bad-tokenizer");
+    fs.cpSync(model, dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify({ model: { type: "BPE", vocab: { a: 0 }, merges: [] } }));
+    const r = await runInProcess(["eval", "--model", dir, "--text", text, "--max-tokens", "128", "--seq-len", "32"]);
+    expect(r.error).toMatch(new RegExp(`^${path.join(dir, "tokenizer.json")}: not a tokenizer tokenizers.js can load: `));
+  });
+});

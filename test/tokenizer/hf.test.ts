@@ -79,7 +79,7 @@ describe("HfTokenizer: GPT-2-style byte-level BPE", () => {
   });
 
   it("rejects ids outside the vocabulary in decode", () => {
-    expect(() => tok.decode([0, 9999])).toThrow(/id 9999 is outside 0\.\.265/);
+    expect(() => tok.decode([0, 9999])).toThrow(/cannot decode id 9999, outside 0\.\.265/);
   });
 });
 
@@ -194,6 +194,6 @@ describe("loadTokenizer", () => {
     const dir = path.join(tmp, "wrong");
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify({ hello: 1 }));
-    expect(() => loadTokenizer(dir, {})).toThrow(/wrong\/tokenizer\.json is not a tokenizer tokenizers\.js can load/);
+    expect(() => loadTokenizer(dir, {})).toThrow(/wrong\/tokenizer\.json: not a tokenizer tokenizers\.js can load/);
   });
 });

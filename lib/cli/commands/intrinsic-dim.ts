@@ -42,7 +42,14 @@ export function registerIntrinsicDim(program: Command): void {
       if (rows < 3) throw new Error(`${file}: needs at least 3 tokens, has ${rows}`);
       await initBackend();
       const keepFraction = flags.keepFraction ?? defaultKeepFraction(flags.estimator);
-      const r = intrinsicDimension(x.read(0, rows), x.dModel, { keepFraction, estimator: flags.estimator, fn: "intrinsic-dim" });
+      let r;
+      try {
+        r = intrinsicDimension(x.read(0, rows), x.dModel, { keepFraction, estimator: flags.estimator, fn: "intrinsic-dim" });
+      } catch (err) {
+        // The library names its argument 'x'; the user knows the file.
+        if (err instanceof Error) err.message = err.message.replace(/^intrinsic-dim: 'x'/, `${file}:`);
+        throw err;
+      }
       const ties = flags.estimator === "llm-microscope" ? `, ties (mu <= 1 + 1e-8) dropped: ${r.ties}` : "";
       if (Number.isNaN(r.dimension)) {
         throw new Error(
