@@ -16,7 +16,8 @@ import type { DecoderConfig } from "../models/config";
 import { resolveModel, type DownloadProgress } from "../hub/hub";
 import { checkVocabulary, openLocalModel, sequenceLength, type OpenedModel } from "../models/open";
 import { defaultMemoryBudget, parseMemorySize } from "../models/stream/memory";
-import { sequencesPerForward, type RunMode } from "../models/stream/plan";
+import { openCheckpoint } from "../models/load";
+import { planModel, sequencesPerForward, type RunMode } from "../models/stream/plan";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { modelFingerprint } from "./fingerprint";
 import { checkResumable, firstDifference, storedSequenceIds, type ExtractionSettings } from "./resume";
@@ -129,6 +130,21 @@ export interface ExtractResult {
 const DEFAULT_SEQ_LEN = 256;
 const DEFAULT_BATCH = 8;
 
+/**
+ * Worker threads for a run: `asked`, except 1 when the model would stream under a worker's share
+ * of the budget. Each worker of a streamed model reads and converts every block for its own
+ * forwards on one BLAS thread, while one forward of many sequences on every BLAS thread reads
+ * each block once: a Llama-2-7B shape with 1,024 tokens gave the second worker nothing to do.
+ */
+function workersFor(dir: string, asked: number, budget: number, run: RunMode | undefined): number {
+  if (asked < 2 || run === "whole") return asked;
+  try {
+    return planModel(openCheckpoint(dir), Math.floor(budget / asked), run ?? "auto").mode === "streamed" ? 1 : asked;
+  } catch {
+    return 1; // not even one block fits a worker's share: the whole budget in this thread may hold it
+  }
+}
+
 /** Validate the options; messages name the options (the CLI turns them into its flags). */
 function checkOptions(opts: ExtractOptions): void {
   const dtype = opts.dtype ?? "float32";
@@ -171,7 +187,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
   const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory, "extract: 'memory'");
   // The forward passes: in this thread, or on worker threads that each open the model under
   // their share of the budget.
-  const workers = opts.workers ?? 1;
+  const workers = workersFor(dir, opts.workers ?? 1, budget, opts.run);
   let model: OpenedModel | undefined;
   let pool: ForwardPool | undefined;
   let cfg: DecoderConfig;

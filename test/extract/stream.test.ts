@@ -77,7 +77,7 @@ describe("streamed extraction", () => {
       expect(streamed.tokens).toBe(whole.tokens);
       expect(contents(streamed.out)).toEqual(contents(whole.out));
       if ("points" in extra) {
-        // Two worker threads, each streaming under half the budget.
+        // Two worker threads asked: a model that streams under half the budget runs in this thread instead.
         const workers = await extract({ ...settings, out: path.join(tmp, "workers"), memory: 2 * oneBlock, workers: 2 });
         expect(workers.streamed).toBe(true);
         expect(contents(workers.out)).toEqual(contents(whole.out));

@@ -50,7 +50,7 @@ export function registerExtract(program: Command): void {
     .option("--dtype <type>", "float16 or float32 storage", "float32")
     .option("--batch-size <n>", "sequences per forward pass", positiveIntFlag("--batch-size"), 8)
     .option("--points <list>", "store sublayer states instead of the hidden states: embed, then per block the chosen of attn_out,resid_mid,mlp_out,resid_post, then ln_final (e.g. resid_mid,resid_post)")
-    .option("--workers <n>", "worker threads running the model, each with its own copy (0 or 1: the main thread; default: LINEARITY_WORKERS, else one per core, at most 2)", nonNegativeIntFlag("--workers"))
+    .option("--workers <n>", "worker threads running the model, each with its own copy (0 or 1: the main thread; default: LINEARITY_WORKERS, else one per core, at most 2); a model that would stream under a worker's share of --memory runs in the main thread on every BLAS thread", nonNegativeIntFlag("--workers"))
     .option("--revision <rev>", "hub revision when --model is a hub id", "main")
     .option("--shard <i/n>", "write only shard i of n (counted from 0, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT): a contiguous share of the sequences; the n shard datasets together are the unsharded run (docs/cluster.md)");
   memoryOption(command)

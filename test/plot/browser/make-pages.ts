@@ -18,7 +18,22 @@ window.__errors = window.__errors || [];
 setTimeout(function () {
   var divs = document.querySelectorAll(".linearity-plot");
   var drawn = 0;
-  for (var i = 0; i < divs.length; i++) if (divs[i].querySelector(".main-svg")) drawn++;
+  // Drawn = Plotly drew one trace group with a visible mark per trace of the figure, at a size
+  // (a .main-svg alone is not enough: Plotly makes one for a figure with no data).
+  var visible = function (els) {
+    for (var k = 0; k < els.length; k++) {
+      var d = els[k].getAttribute("d") || els[k].getAttribute("href") || els[k].getAttribute("xlink:href") || "";
+      if (d.length > 0 && !/^M[-\d.e]+,[-\d.e]+Z$/.test(d)) return true;
+    }
+    return false;
+  };
+  for (var i = 0; i < divs.length; i++) {
+    var gd = divs[i].classList.contains("js-plotly-plot") ? divs[i] : divs[i].querySelector(".js-plotly-plot");
+    if (!gd || !gd.data || gd.data.length === 0 || gd.offsetWidth === 0 || gd.offsetHeight === 0) continue;
+    var traces = 0, groups = gd.querySelectorAll(".main-svg g.trace.scatter, .main-svg g.trace.bars, .main-svg g.hm");
+    for (var j = 0; j < groups.length; j++) if (visible(groups[j].querySelectorAll("path.js-line, path.point, g.point > path, image"))) traces++;
+    if (traces === gd.data.length) drawn++;
+  }
   document.getElementById("status").textContent = "plots=" + divs.length + " drawn=" + drawn + " amd=" + (typeof define === "function" && !!define.amd) + " errors=" + JSON.stringify(window.__errors);
 }, 3000);
 </script>`;
