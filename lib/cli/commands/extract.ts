@@ -94,6 +94,7 @@ export function registerExtract(program: Command): void {
           memory: flags.memory,
           signal: controller.signal,
           onDownload: download.onProgress,
+          onNotice: (m) => process.stderr.write(`linearity: ${m}\n`),
           onProgress: (p) => {
             extracting = true;
             bar.onProgress(p);
