@@ -45,7 +45,7 @@ describe("scripts/slurm as local processes", () => {
     tasks.forEach((t) => expect(t.output).toContain("1 CPUs, default memory budget")); // no Slurm allocation to size it
     const merge = await runScript("merge.sbatch", {});
     expect(merge.code, merge.output).toBe(0);
-    await expectSameAsSingle(out, single);
+    await expectSameAsSingle(out, single, env);
   }, 120_000);
 
   it("the merge refuses a missing or repeated shard by name and writes nothing", async () => {

@@ -72,7 +72,7 @@ describe.skipIf(unavailable !== undefined)("scripts/slurm on a one-node Slurm cl
     const rerun = await c.waitFor([second.array, second.merge], JOB_SECONDS);
     expect(rerun.map((r) => r.state)).toEqual(["COMPLETED", "COMPLETED"]);
     expect(fs.readFileSync(path.join(out, "logs", `extract-${second.array}_1.out`), "utf8")).toMatch(/linearity shard 1\/3 on \S+, 1 CPUs, 768M memory budget/); // 3/4 of --mem=1G
-    await expectSameAsSingle(out, await single);
+    await expectSameAsSingle(out, await single, { ...process.env, ...env });
 
     // Everything complete: rerun.sh submits only the merge.
     const last = c.run(path.join(SCRIPTS, "rerun.sh"), [String(SHARDS)], true, env, REPO).stdout;
