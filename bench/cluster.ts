@@ -5,7 +5,7 @@
  *
  * A random-weight byte-level Llama of OPT-125m's size (d_model 768, 12 blocks, 12 heads, d_mlp
  * 2048, F32; the architecture `linearity train` makes) extracts BENCH_CLUSTER_TOKENS tokens
- * (default 3072) of corpus:brown:heldout, seq-len 128, batch 8, float16 states, as a whole
+ * (default 3072) of corpus:brown:heldout (--spread: one sequence per document), seq-len 128, batch 8, float16 states, as a whole
  * process (`node bin/linearity.js extract`, default workers): once unsharded, then as 3 shards
  * one after another (`--shard i/3`), BENCH_ROUNDS times (default 2), alternating. It prints the
  * tokens/s of each (whole process and in the batches), and the fixed cost a task pays on top of
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     const sd = initialStateDict(SIZES, new Rng(12));
     saveCheckpoint(model, llamaHfConfig(SIZES), sd, "F32");
     tf.dispose(Object.values(sd));
-    const settings = ["--model", model, "--text", "corpus:brown:heldout", "--max-tokens", String(TOKENS), "--seq-len", "128", "--batch-size", "8", "--dtype", "float16"];
+    const settings = ["--model", model, "--text", "corpus:brown:heldout", "--max-tokens", String(TOKENS), "--seq-len", "128", "--batch-size", "8", "--dtype", "float16", "--spread"];
     console.log(`== one machine of a sharded extraction: Llama d_model 768 x 12 blocks, ${TOKENS} tokens, seq-len 128, batch 8, float16 ==`);
     console.log(`${os.cpus().length} cores, load average at the start ${load()}; extract's products: ${nativeBlasStatus()}`);
     const whole: number[] = [];
@@ -124,13 +124,20 @@ async function main(): Promise<void> {
         `tokens per CPU-s unsharded ${Math.max(...wholeCpu).toFixed(0)} / ${median(wholeCpu).toFixed(0)}, sharded ${Math.max(...shardCpu).toFixed(0)} / ${median(shardCpu).toFixed(0)}`,
     );
     if (hasCommand("moments") && hasCommand("merge")) {
-      const files = shardDirs.map((d) => `${d}.moments`);
+      const files = shardDirs.map((d) => `${d}.moments.safetensors`);
       let each = 0;
-      shardDirs.forEach((d, i) => (each += cli(["moments", d, "--out", files[i]]).seconds));
-      const merged = cli(["merge", ...files, "--out", path.join(tmp, "merged.moments")]);
+      let eachCpu = 0;
+      shardDirs.forEach((d, i) => {
+        const m = cli(["moments", d, "--out", files[i]]);
+        each += m.seconds;
+        eachCpu += m.cpu;
+      });
+      const merged = cli(["merge", ...files, "--out", path.join(tmp, "merged.moments.safetensors")]);
       const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
       console.log(
-        `moments: ${(each / SHARDS).toFixed(1)} s per shard; merge of ${SHARDS} files (${(bytes / 2 ** 20).toFixed(1)} MiB) ${merged.seconds.toFixed(2)} s whole process; load ${load()}`,
+        `moments: ${(each / SHARDS).toFixed(1)} s (${(eachCpu / SHARDS).toFixed(1)} CPU-s) per shard of ${TOKENS / SHARDS} tokens; ` +
+          `merge of ${SHARDS} files (${(bytes / 2 ** 20).toFixed(0)} MiB in all) ${merged.seconds.toFixed(1)} s (${merged.cpu.toFixed(1)} CPU-s) whole process, ` +
+          `${(bytes / 2 ** 20 / merged.seconds).toFixed(0)} MiB/s of input; load ${load()}`,
       );
     } else {
       console.log("moments / merge: not in this build of the CLI; skipped");

@@ -22,6 +22,7 @@ import * as os from "os";
 import * as path from "path";
 import { initBackend } from "../lib/backend";
 import { nativeBlasStatus } from "../lib/native";
+import { writeNpy } from "../lib/io/npy";
 import { makePair } from "./widths-data";
 import { benchMemory } from "./widths-memory";
 import { benchSolves } from "./widths-solves";
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
           line += ` | PyTorch ${t.seconds.toFixed(2)} s (runs ${theirs.map((r) => r.seconds.toFixed(1)).join(", ")}; ${t.stdout.trim().split(" ").slice(-2).join(" ")}; peak ${t.peakMB.toFixed(0)} MB) | ratio ${(t.seconds / o.seconds).toFixed(2)}x | scores ${score.toFixed(6)} vs ${tScore.toFixed(6)}`;
         }
         console.log(line + ` | load ${load()}`);
+        if (d === 768 && process.env.BENCH_FOLDS !== "0") benchFolds(f, n);
         fs.rmSync(f.x);
         fs.rmSync(f.y);
       }
@@ -110,6 +112,28 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   if (process.env.BENCH_MEMORY === "1") benchMemory(root);
+}
+
+/**
+ * The out-of-sample score's cost: `score X Y --groups G --folds 5` (50 contiguous groups, the
+ * per-group moments of one pass) against the plain score, alternated; target <= 2x.
+ */
+function benchFolds(f: { x: string; y: string }, n: number): void {
+  const groups = path.join(path.dirname(f.x), "groups.npy");
+  writeNpy(groups, { dtype: "int32", shape: [n], data: Int32Array.from({ length: n }, (_, t) => Math.floor((t * 50) / n)) });
+  const plain: Run[] = [], folds: Run[] = [];
+  for (let k = 0; k < repeats; k++) {
+    plain.push(timed(process.execPath, ["bin/linearity.js", "score", f.x, f.y], childEnv));
+    folds.push(timed(process.execPath, ["bin/linearity.js", "score", f.x, f.y, "--groups", groups, "--folds", "5"], childEnv));
+  }
+  const sec = (rs: Run[]) => rs.map((r) => r.seconds).sort((a, b) => a - b);
+  const best = (rs: Run[]) => sec(rs)[0], median = (rs: Run[]) => sec(rs)[Math.floor((rs.length - 1) / 2)];
+  const cv = /cv \(5 folds by group\): (\S+)/.exec(folds[0].stdout)?.[1];
+  console.log(
+    `  --folds 5, 50 groups: ${best(folds).toFixed(2)} s best, ${median(folds).toFixed(2)} s median (runs ${folds.map((r) => r.seconds.toFixed(1)).join(", ")}) against plain ${best(plain).toFixed(2)} / ${median(plain).toFixed(2)} s: ` +
+      `${(best(folds) / best(plain)).toFixed(2)}x best, ${(median(folds) / median(plain)).toFixed(2)}x median (target <= 2x); cv ${cv} | load ${load()}`,
+  );
+  fs.rmSync(groups);
 }
 
 main().catch((e) => {

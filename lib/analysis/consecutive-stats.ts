@@ -9,7 +9,11 @@ import type { HiddenStateDataset } from "../dataset/reader";
 import { AnisotropyAccumulator } from "../metrics/anisotropy";
 import { CosineAccumulator } from "../metrics/cosine";
 import { intrinsicDimension, type TwoNNEstimator } from "../metrics/intrinsic-dimension";
-import { LinearityAccumulator } from "../metrics/linearity-accumulator";
+import { type LinearityStats, pairStats } from "../metrics/linearity-stats";
+import { storageDtypeOf } from "../numerics/cut";
+import { MomentAccumulator } from "../numerics/moment-accumulator";
+import type { UnitRule } from "../numerics/moment-set";
+import { tokenGroups } from "../dataset/token-groups";
 import { MeanNormAccumulator } from "../metrics/norms";
 import { valueOrUndefined } from "../metrics/undefined-metric";
 
@@ -27,6 +31,10 @@ export interface StateStats {
   linearityNext?: number;
   /** Score of state b against h_{b+1} - h_b (the paper's "w/o residual"). */
   residualLinearityNext?: number;
+  /** The linearity score b -> b+1 with its rank, cut, chance floor, adjusted score (and cv, jackknife when asked for). */
+  linearityStats?: LinearityStats;
+  /** The same for the score without the residual. */
+  residualStats?: LinearityStats;
   /** Largest eigenvalue over trace of the centred covariance; undefined when skipped. */
   anisotropy?: number;
   /** TwoNN intrinsic dimension of the first idMaxTokens tokens; undefined when skipped. */
@@ -56,6 +64,16 @@ export interface ConsecutiveStatsOptions {
   keepFraction?: number;
   /** TwoNN estimator (default "standard"; "llm-microscope" is LLM-Microscope's exact one). */
   estimator?: TwoNNEstimator;
+  /** K of the out-of-sample linearity score, folds by document (fold = document mod K). */
+  folds?: number;
+  /** The leave-one-unit-out jackknife of the linearity scores (units: `units`). */
+  jackknife?: boolean;
+  /**
+   * With folds or the jackknife: documents merged by id mod this count into units (default 20,
+   * rounded down to a multiple of the folds; 0: one unit per document). Memory: one set of the
+   * 2 (n_states - 1) d_model^2 float64 blocks per unit.
+   */
+  units?: number;
   /** Called after each chunk with tokens done and total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -64,6 +82,8 @@ export interface ConsecutiveStatsOptions {
 export interface ConsecutiveStats {
   nTokens: number;
   states: StateStats[];
+  /** With folds or jackknife: the groups used ("documents", or "sequences" where the dataset records none) and how many. */
+  groups?: { from: "documents" | "sequences"; count: number; units: UnitRule };
 }
 
 /** Compute {@link StateStats} for every state of `ds` in one pass over its chunks. */
@@ -77,9 +97,18 @@ export function consecutiveStats(ds: HiddenStateDataset, opts: ConsecutiveStatsO
   const withLinearity = opts.linearity ?? true;
   const norms = Array.from({ length: S }, (_, b) => new MeanNormAccumulator(d, "consecutiveStats", `state ${b}`));
   const cosines = Array.from({ length: S - 1 }, () => new CosineAccumulator(d, {}, "consecutiveStats"));
-  const pairs = withLinearity
-    ? Array.from({ length: S - 1 }, (_, b) => new LinearityAccumulator(d, d, { fn: "consecutiveStats", names: [`state ${b}`, `state ${b + 1}`], residual: true }))
-    : [];
+  // Every consecutive pair's moments in one accumulator; per document only when cv or the jackknife needs them.
+  const grouped = withLinearity && (opts.folds !== undefined || opts.jackknife === true);
+  const groups = grouped ? tokenGroups(ds, total) : undefined;
+  const K = opts.folds ?? 1, wanted = opts.units ?? 20;
+  const modulus = opts.jackknife ? (wanted === 0 ? 0 : Math.max(K, Math.floor(wanted / K) * K)) : K;
+  const unitRule: UnitRule = !grouped ? { kind: "one" } : modulus === 0 ? { kind: "group", groupsFrom: groups!.from } : { kind: "group mod", modulus, groupsFrom: groups!.from };
+  const products: [number, number][] = [];
+  for (let b = 0; b < S - 1; b++) products.push([b, b], [b, b + 1]);
+  const dtype = storageDtypeOf(ds.dtype);
+  const moments = withLinearity
+    ? new MomentAccumulator({ fn: "consecutiveStats", states: Array.from({ length: S }, (_, b) => ({ name: `state ${b}`, dim: d, dtype })), products, unitRule })
+    : undefined;
   const aniso = (opts.anisotropy ?? true)
     ? Array.from({ length: S }, (_, b) => new AnisotropyAccumulator(d, { fn: "inspect", name: `state ${b}` }))
     : [];
@@ -93,38 +122,40 @@ export function consecutiveStats(ds: HiddenStateDataset, opts: ConsecutiveStatsO
       const take = Math.min(chunk.rows, idRows - chunk.start);
       idData.forEach((buf, b) => buf.set(st[b].subarray(0, take * d), chunk.start * d));
     }
-    for (let b = 0; b < S - 1; b++) {
-      cosines[b].add(st[b], st[b + 1]);
-      pairs[b]?.add(st[b], st[b + 1]);
-    }
+    for (let b = 0; b < S - 1; b++) cosines[b].add(st[b], st[b + 1]);
+    moments?.add(st, groups?.ids.subarray(chunk.start, chunk.start + chunk.rows));
     opts.onProgress?.(chunk.start + chunk.rows, total);
   }
+  const set = moments?.result();
   const states: StateStats[] = norms.map((acc, b) => {
     const s: StateStats = { state: b, meanNorm: acc.mean };
     const undefinedReasons: Partial<Record<StateMetric, string>> = {};
-    const set = (metric: StateMetric, r: { value: number; reason?: string }): void => {
+    const setMetric = (metric: StateMetric, r: { value: number; reason?: string }): void => {
       s[metric] = r.value;
       if (r.reason !== undefined) undefinedReasons[metric] = r.reason;
     };
     if (aniso.length > 0) {
       const r = valueOrUndefined(() => aniso[b].result());
-      set("anisotropy", { value: r.value?.anisotropy ?? NaN, reason: r.reason });
+      setMetric("anisotropy", { value: r.value?.anisotropy ?? NaN, reason: r.reason });
     }
     if (idRows >= 3) {
       const id = intrinsicDimension(idData[b], d, { keepFraction: opts.keepFraction, estimator: opts.estimator, fn: "inspect" });
-      set("intrinsicDimension", { value: id.dimension, reason: id.undefinedReason });
+      setMetric("intrinsicDimension", { value: id.dimension, reason: id.undefinedReason });
     }
     if (b < S - 1) {
       s.cosineNext = cosines[b].meanCosine;
-      if (withLinearity) {
-        const r = valueOrUndefined(() => pairs[b].result());
-        set("linearityNext", { value: r.value?.score ?? NaN, reason: r.reason });
-        const residual = r.value?.residualScore ?? NaN;
-        set("residualLinearityNext", { value: residual, reason: r.reason ?? (Number.isNaN(residual) ? "Y - X has no variance" : undefined) });
+      if (set !== undefined) {
+        const stat = { folds: opts.folds, jackknife: opts.jackknife, fn: "consecutiveStats" };
+        const r = valueOrUndefined(() => pairStats(set, b, b + 1, stat));
+        setMetric("linearityNext", { value: r.value?.score ?? NaN, reason: r.reason });
+        if (r.value) s.linearityStats = r.value;
+        const q = r.reason !== undefined ? { reason: r.reason } : valueOrUndefined(() => pairStats(set, b, b + 1, { ...stat, residual: true }));
+        setMetric("residualLinearityNext", { value: q.value?.score ?? NaN, reason: q.reason });
+        if (q.value) s.residualStats = q.value;
       }
     }
     if (Object.keys(undefinedReasons).length > 0) s.undefinedReasons = undefinedReasons;
     return s;
   });
-  return { nTokens: total, states };
+  return { nTokens: total, states, ...(groups !== undefined ? { groups: { from: groups.from, count: groups.count, units: unitRule } } : {}) };
 }

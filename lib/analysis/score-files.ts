@@ -3,7 +3,8 @@
  * holding one tensor), streamed in chunks so neither file is loaded whole.
  */
 import { npySource, safetensorsSource, type RowSource } from "../dataset/sources";
-import { FLOAT32_MAX, readNpy } from "../io/npy";
+import { readNpy } from "../io/npy";
+import { centredToFloat32, floatColumnMeans64 } from "../numerics/precentre";
 import { LinearityAccumulator, type ScoreOptions } from "../metrics/linearity-accumulator";
 import { type LinearityStats, pairStats } from "../metrics/linearity-stats";
 import { type StorageDtype, storageDtypeOf } from "../numerics/cut";
@@ -45,22 +46,9 @@ export interface ScoreFilesOptions extends ScoreOptions {
   rows?: number;
 }
 
-/** Column means of a float64 source in float64, [d_model]. */
+/** Column means of a float64 source in float64, [d_model] (errors name the file). */
 function columnMeans64(src: RowSource, step: number): Float64Array {
-  const d = src.dModel, m = new Float64Array(d);
-  for (let s = 0; s < src.rows; s += step) {
-    const v = src.read64!(s, Math.min(src.rows, s + step));
-    for (let k = 0; k < v.length; k++) {
-      // Named here, before a NaN mean turns its whole column into NaN (reported as out of range).
-      if (!Number.isFinite(v[k])) throw new Error(`${src.file}: has ${v[k]} at row ${s + Math.floor(k / d)}, column ${k % d}`);
-      if (Math.abs(v[k]) > FLOAT32_MAX) {
-        throw new Error(`${src.file}: value ${v[k]} at row ${s + Math.floor(k / d)}, column ${k % d} does not fit in float32 (largest ${FLOAT32_MAX.toPrecision(2)})`);
-      }
-      m[k % d] += v[k];
-    }
-  }
-  for (let c = 0; c < d; c++) m[c] /= src.rows;
-  return m;
+  return floatColumnMeans64((s, e) => src.read64!(s, e), src.rows, src.dModel, step, src.file);
 }
 
 /** Open a matrix file by extension (.npy or .safetensors). */
@@ -91,18 +79,8 @@ function openPair(xFile: string, yFile: string, opts: { residual?: boolean; rows
     // float32, so X = 1e8 + N(0, 1) keeps its spread. Scores do not depend on centring.
     const xMean = x.read64 ? columnMeans64(x, step) : undefined;
     const yMean = y.read64 ? columnMeans64(y, step) : undefined;
-    const read = (src: RowSource, mean: Float64Array | undefined, s: number, e: number): Float32Array => {
-      if (!mean || !src.read64) return src.read(s, e);
-      const v = src.read64(s, e), d = src.dModel;
-      const out = Float32Array.from(v, (val, k) => val - mean[k % d]);
-      for (let k = 0; k < out.length; k++) {
-        // A finite value that stays beyond float32's range after centring cannot be scored in float32.
-        if (!Number.isFinite(out[k]) && Number.isFinite(v[k])) {
-          throw new Error(`${src.file}: row ${s + Math.floor(k / d)}, column ${k % d} is ${v[k]}, beyond float32's range (${FLOAT32_MAX.toPrecision(2)}) even after centring`);
-        }
-      }
-      return out;
-    };
+    const read = (src: RowSource, mean: Float64Array | undefined, s: number, e: number): Float32Array =>
+      !mean || !src.read64 ? src.read(s, e) : centredToFloat32(src.read64(s, e), mean, src.dModel, s, src.file);
     for (let start = 0; start < x.rows; start += step) {
       const end = Math.min(x.rows, start + step);
       yield { start, x: read(x, xMean, start, end), y: read(y, yMean, start, end) };

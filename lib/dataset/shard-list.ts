@@ -22,7 +22,7 @@ function label(sh: ShardInfo): string {
  * The fields in which two JSON values differ, as `path value (other: value)` strings, recursing
  * into objects so that a message names the one setting that differs rather than a whole object.
  */
-function differences(a: unknown, b: unknown, at: string, otherName: string): string[] {
+export function differences(a: unknown, b: unknown, at: string, otherName: string): string[] {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (isObject(a) && isObject(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
@@ -33,7 +33,7 @@ function differences(a: unknown, b: unknown, at: string, otherName: string): str
 }
 
 /** The manifest fields every shard of one extraction shares (all but its own samples and share). */
-function sharedFields(m: Manifest): Record<string, unknown> {
+export function sharedFields(m: Manifest): Record<string, unknown> {
   return {
     model: m.model,
     n_layers: m.n_layers,

@@ -102,6 +102,8 @@ export interface ExtractOptions {
   maxBatches?: number;
   onProgress?: (p: ExtractProgress) => void;
   onDownload?: (p: DownloadProgress) => void;
+  /** One-line notices, e.g. that the lock of a writer that is gone was taken over. */
+  onNotice?: (message: string) => void;
 }
 
 /** What an `extract` run wrote: samples and tokens in total and in this run, completeness and speed. */
@@ -231,6 +233,7 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
     const shard = shardSpec === undefined ? undefined : planShard(cutSequences(docs, tokenizer, cut), shardSpec);
     // One writer per dataset: a second extract into the same folder stops here.
     lock = acquireOutputLock(opts.out, "extract");
+    if (lock.tookOver !== undefined) opts.onNotice?.(lock.tookOver);
     const existing = checkResumable(opts.out, settings, shardSpec);
     if (existing?.complete) {
       // Same settings, already finished: nothing to do.

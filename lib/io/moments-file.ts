@@ -10,7 +10,9 @@
  *   units.<u>.block.<i>.<j>    [d_i, d_j]         centred cross products sum_t (x_i,t - mean_i)(x_j,t - mean_j)^T
  * and string metadata: format "linearity-lab/moments", version "1", states (JSON
  * [{name, d_model, dtype}]), products (JSON [[i, j], ...]), units (JSON {kind: "group" |
- * "group mod" | "one", modulus?, groupsFrom?}), tokens, and free-form `source`.
+ * "group mod" | "one", modulus?, groupsFrom?}), tokens, and free-form `source`; for moments of
+ * shard datasets (`extract --shard I/N`) also `shards` (JSON {@link MomentsShards}), which
+ * `linearity merge` checks (lib/dataset/shard-coverage.ts).
  */
 import type { StorageDtype } from "../numerics/cut";
 import type { MomentSet, UnitMoments } from "../numerics/moment-set";
@@ -21,8 +23,22 @@ export const MOMENTS_FORMAT = "linearity-lab/moments";
 /** The format version this code writes and reads. */
 export const MOMENTS_VERSION = 1;
 
-/** Write `set` to `file` atomically (temp file + rename); `source` says what it was computed from. */
-export function writeMomentsFile(file: string, set: MomentSet, source = ""): void {
+/**
+ * Which shards of one extraction a moments file sums (absent for a whole dataset): the split's
+ * count N, the shard indices held, and the manifest fields the shards share (model, states,
+ * dtype, extraction settings, the run's totals), to tell shards of other extractions apart.
+ */
+export interface MomentsShards {
+  count: number;
+  indices: number[];
+  extraction: Record<string, unknown>;
+}
+
+/**
+ * Write `set` to `file` atomically (temp file + rename); `source` says what it was computed from,
+ * `shards` which shards of an extraction it holds.
+ */
+export function writeMomentsFile(file: string, set: MomentSet, source = "", shards?: MomentsShards): void {
   const tensors: Record<string, SafetensorsInput> = {};
   for (const u of set.units) {
     const p = `units.${u.id}`;
@@ -41,6 +57,7 @@ export function writeMomentsFile(file: string, set: MomentSet, source = ""): voi
     units: JSON.stringify(set.unitRule),
     tokens: String(set.units.reduce((n, u) => n + u.count, 0)),
     source,
+    ...(shards !== undefined ? { shards: JSON.stringify(shards) } : {}),
   });
 }
 
@@ -54,8 +71,20 @@ export function isMomentsFile(file: string): boolean {
   }
 }
 
+/** The `shards` of a moments file from its header alone (no tensor is read); undefined for a whole dataset's. */
+export function readMomentsShards(file: string): MomentsShards | undefined {
+  const meta = readSafetensors(file).metadata ?? {};
+  if (meta.format !== MOMENTS_FORMAT) throw new Error(`${file}: not a moments file (format is ${meta.format === undefined ? "missing" : `'${meta.format}'`}); write one with 'linearity moments'`);
+  if (meta.shards === undefined) return undefined;
+  try {
+    return JSON.parse(meta.shards) as MomentsShards;
+  } catch {
+    throw new Error(`${file}: not a moments file (its shards metadata is not JSON); write one with 'linearity moments'`);
+  }
+}
+
 /** Read a moments file; errors name the file and what is wrong. */
-export function readMomentsFile(file: string): MomentSet & { source: string } {
+export function readMomentsFile(file: string): MomentSet & { source: string; shards?: MomentsShards } {
   const st = readSafetensors(file);
   const meta = st.metadata ?? {};
   const bad = (what: string): never => {
@@ -96,5 +125,17 @@ export function readMomentsFile(file: string): MomentSet & { source: string } {
     };
   });
   if (units.length === 0) bad("it has no units");
-  return { states: states.map((s) => ({ name: s.name, dim: s.d_model, dtype: s.dtype })), products, unitRule, units, source: meta.source ?? "" };
+  let shards: MomentsShards | undefined;
+  if (meta.shards !== undefined) {
+    try {
+      shards = JSON.parse(meta.shards);
+    } catch {
+      return bad("its shards metadata is not JSON");
+    }
+    if (!(Number.isInteger(shards!.count) && Array.isArray(shards!.indices) && typeof shards!.extraction === "object")) bad("its shards metadata is malformed");
+  }
+  return {
+    states: states.map((s) => ({ name: s.name, dim: s.d_model, dtype: s.dtype })), products, unitRule, units, source: meta.source ?? "",
+    ...(shards !== undefined ? { shards } : {}),
+  };
 }

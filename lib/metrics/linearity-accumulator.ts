@@ -59,18 +59,13 @@ export interface ScoreOptions {
    * cond * 2^-24 * sqrt(blockRows) <= 3e-4, else "float64" (exact products in JavaScript, slower).
    */
   route?: "auto" | "float32" | "float64";
-  /** @deprecated Use `route`: true = "float64", false = "float32", "auto" = "auto". */
-  whiten?: boolean | "auto";
   /** Use the native BLAS when available (default true; see lib/native). false: the tfjs / JavaScript routes. */
   native?: boolean;
 }
 
-/** The route option, with the deprecated `whiten` mapped onto it. */
+/** The route option ("auto" by default). */
 export function routeOption(opts: ScoreOptions): "auto" | "float32" | "float64" {
-  if (opts.route !== undefined) return opts.route;
-  if (opts.whiten === true) return "float64";
-  if (opts.whiten === false) return "float32";
-  return "auto";
+  return opts.route ?? "auto";
 }
 
 /**

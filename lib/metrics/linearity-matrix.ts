@@ -29,6 +29,12 @@ export interface LinearityMatrix {
   ranks: number[];
   /** What the cut removed from each source state (last state: undefined). */
   cuts: (CutReport | undefined)[];
+  /** Chance floor rank_i / (n - 1) of each source state (last state: NaN): the expected score of an independent Gaussian target. */
+  floors: number[];
+  /** Adjusted scores 1 - (1 - score)(n - 1)/(n - rank_i - 1), [i][j] for i < j (NaN elsewhere). */
+  adjusted: number[][];
+  /** The same for the residual scores, with option `residual`. */
+  residualAdjusted?: number[][];
   /** Per state: how its products were formed as a source ("auto" decides per source state; the last state, never a source: "float32"). */
   routes: ("float32" | "float64")[];
 }
@@ -103,7 +109,10 @@ export class LinearityMatrixAccumulator {
       }
     }
     const routes = Array.from({ length: S }, (_, s) => (s < S - 1 ? acc.route(s) : "float32"));
-    return { scores, residualScores, nTokens: acc.rows, ranks, cuts, routes };
+    const n = acc.rows;
+    const floors = ranks.map((r) => (Number.isNaN(r) ? NaN : Math.min(1, r / (n - 1))));
+    const adjust = (m: number[][]) => m.map((row, i) => row.map((v) => (n - ranks[i] - 1 > 0 ? 1 - ((1 - v) * (n - 1)) / (n - ranks[i] - 1) : NaN)));
+    return { scores, residualScores, nTokens: n, ranks, cuts, floors, adjusted: adjust(scores), residualAdjusted: residualScores && adjust(residualScores), routes };
   }
 }
 

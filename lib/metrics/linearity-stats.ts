@@ -24,6 +24,7 @@ import { denseOps } from "../numerics/dense-ops";
 import { type MomentSet, type UnitMoments, combineInto, cloneUnit, productIndex, totalOf } from "../numerics/moment-set";
 import { type CutReport, type GramFactor, explainedSumSquares, factorGram, solveMap } from "../numerics/solve";
 import { clampScore } from "./linearity-accumulator";
+import { UndefinedMetricError } from "./undefined-metric";
 
 /** z of a two-sided 95% normal interval. */
 export const Z95 = 1.959964;
@@ -152,9 +153,12 @@ export function pairStats(set: MomentSet, i: number, j: number, opts: PairStatsO
   const total = totalOf(set);
   const p = pairOf(set, total, i, j, residual, fn);
   const n = p.n;
-  if (!(p.yy > 0)) throw new Error(`${fn}: '${residual ? `${set.states[j].name} - ${set.states[i].name}` : set.states[j].name}' has no variance; the score is undefined`);
+  if (!(p.yy > 0)) {
+    const y = residual ? `${set.states[j].name} - ${set.states[i].name}` : set.states[j].name;
+    throw new UndefinedMetricError(`${fn}: '${y}' has no variance; the score is undefined`, `${residual ? "Y - X" : y} has no variance`);
+  }
   const { score, f } = inSample(set, i, p, opts.rcond, dy);
-  if (f.rank === 0) throw new Error(`${fn}: '${set.states[i].name}' has no variance (every row is the same); the score is undefined`);
+  if (f.rank === 0) throw new UndefinedMetricError(`${fn}: '${set.states[i].name}' has no variance (every row is the same); the score is undefined`, `${set.states[i].name} has no variance`);
   const rank = f.rank;
   const out: LinearityStats = {
     score,

@@ -3,7 +3,7 @@
  * get_linearity_dist, with its orientation corrected), plus a relative form.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { nativeBlas } from "../native/blas";
+import { fitFloat32, fitFloat64 } from "../numerics/centred-fit";
 import { float32Data } from "../numerics/data";
 import { ScoreOptions } from "./linearity-accumulator";
 import { wholeTensorAccumulator } from "./linearity";
@@ -45,52 +45,6 @@ export function tokenLinearity(x: tf.Tensor2D, y: tf.Tensor2D, opts: TokenLinear
       norm += yc * yc;
     }
     out[t] = opts.relative ? (norm > 0 ? 1 - res / norm : NaN) : 1 - res / yy;
-  }
-  return out;
-}
-
-/** (x - mean) B in float64, [n, dy]: dgemm on blocks of 1,024 centred rows with `native`, else loops. */
-function fitFloat64(xv: Float32Array, mx: Float64Array, B: Float64Array, n: number, d: number, dy: number, native: boolean): Float64Array {
-  const out = new Float64Array(n * dy);
-  const blas = native ? nativeBlas() : undefined;
-  if (blas) {
-    const rows = 1024, xc = new Float64Array(rows * d);
-    for (let r0 = 0; r0 < n; r0 += rows) {
-      const r = Math.min(n, r0 + rows) - r0;
-      for (let t = 0; t < r; t++) for (let c = 0; c < d; c++) xc[t * d + c] = xv[(r0 + t) * d + c] - mx[c];
-      blas.gemm(false, false, r, dy, d, 1, xc, d, B, dy, 0, out.subarray(r0 * dy, (r0 + r) * dy), dy);
-    }
-    return out;
-  }
-  const xc = new Float64Array(d);
-  for (let t = 0; t < n; t++) {
-    for (let c = 0; c < d; c++) xc[c] = xv[t * d + c] - mx[c];
-    const o = t * dy;
-    for (let k = 0; k < d; k++) {
-      const v = xc[k];
-      if (v === 0) continue;
-      const bo = k * dy;
-      for (let c = 0; c < dy; c++) out[o + c] += v * B[bo + c];
-    }
-  }
-  return out;
-}
-
-/** (x - mean) B with float32 tfjs matmuls over blocks of rows (centring in float64 first), [n, dy]. */
-function fitFloat32(xv: Float32Array, mx: Float64Array, B64: Float64Array, n: number, d: number, dy: number, block: number): Float64Array {
-  const out = new Float64Array(n * dy);
-  const B = tf.tensor2d(Float32Array.from(B64), [d, dy]);
-  try {
-    for (let r0 = 0; r0 < n; r0 += block) {
-      const r = Math.min(n, r0 + block) - r0;
-      const xc = new Float32Array(r * d);
-      for (let t = 0; t < r; t++) for (let c = 0; c < d; c++) xc[t * d + c] = xv[(r0 + t) * d + c] - mx[c];
-      const f = tf.tidy(() => tf.matMul(tf.tensor2d(xc, [r, d]), B));
-      out.set(f.dataSync(), r0 * dy);
-      f.dispose();
-    }
-  } finally {
-    B.dispose();
   }
   return out;
 }

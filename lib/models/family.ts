@@ -44,7 +44,12 @@ export interface ModelFamily extends CheckpointFormat {
    * for rotary families, which run past max_position_embeddings as HF does.
    */
   maxPositions(cfg: DecoderConfig): number | undefined;
-  /** Block l's weights by role from a checked, canonically named state dict holding at least that block (new tensors). */
+  /**
+   * Block l's weights by role from a checked, canonically named state dict holding at least that
+   * block (new tensors). Must read each checkpoint tensor once and be done with it before reading
+   * the next (transpose, split or clone it at once): the streamed reader (lib/models/read.ts)
+   * frees a raw tensor when the next one is read.
+   */
   blockFromHf(cfg: DecoderConfig, sd: StateDict, l: number): BlockWeights;
   /** The head weights (positions, projections, final norm) from a checked state dict (new tensors). */
   headFromHf(cfg: DecoderConfig, sd: StateDict): HeadWeights;

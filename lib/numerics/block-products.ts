@@ -60,6 +60,4 @@ export class BlockProducts {
     }
   }
 
-  /** Nothing to free any more (kept for callers that dispose). */
-  dispose(): void {}
 }

@@ -4,20 +4,21 @@
  *
  * The default, the **precision cut**: keep every direction that the stored values resolve, cut
  * what their rounding cannot. A value stored in a float type with unit roundoff u carries a
- * rounding error of at most u |x|, uniform in practice: variance u^2 x^2 / 3. Over the n rows of
- * column j that is a noise energy (u^2 / 3) sum_t x_tj^2, and in the equilibrated coordinates
- * (column j divided by its centred norm sqrt(C_jj))
+ * rounding error uniform within half an ulp, and the ulp of |x| lies between 2u|x|/2 and 2u|x|:
+ * averaged over a binade (mantissas log-uniform) the error variance is u^2 x^2 / 6. Over the n
+ * rows of column j that is a noise energy (u^2 / 6) sum_t x_tj^2, and in the equilibrated
+ * coordinates (column j divided by its centred norm sqrt(C_jj))
  *
- *     N_j = (u^2 / 3) * sumSquares_j / C_jj,
+ *     N_j = (u^2 / 6) * sumSquares_j / C_jj,
  *
  * so a column with a large offset (sumSquares_j >> C_jj) is noisier, as its stored digits are
  * spent on the offset. The noise energy along a unit direction v of the equilibrated X is
  * sum_j v_j^2 N_j; the largest of m such noise directions over n rows reaches about
  * (1 + sqrt(m / n))^2 times that. A direction is cut when its eigenvalue lambda_k is at or below
  *
- *     NOISE_MULTIPLE^2 * (1 + sqrt(m / n))^2 * sum_j v_kj^2 N_j      (v_k: its eigenvector),
+ *     NOISE_MULTIPLE * (1 + sqrt(m / n))^2 * sum_j v_kj^2 N_j      (v_k: its eigenvector),
  *
- * i.e. when its singular value is within NOISE_MULTIPLE times the rounding noise along it, or
+ * i.e. when its energy is within NOISE_MULTIPLE times the rounding noise's along it, or
  * below what the float64 sums resolve, GRAM_ULPS float64 ulps of the (shifted) raw diagonal: the
  * Gram's entries carry the rounding of sums of exact products. Without eigenvectors (the Cholesky
  * fast path, which must prove that nothing is near the cut) the bound takes max_j N_j instead.
@@ -37,15 +38,21 @@ export const UNIT_ROUNDOFF: Readonly<Record<StorageDtype, number>> = {
   bfloat16: 2 ** -8,
 };
 
-/** A direction is cut when its singular value is within this multiple of the rounding noise along it. */
+/**
+ * A direction is cut when its eigenvalue is at most this multiple of the expected rounding-noise
+ * energy along it (times the (1 + sqrt(m/n))^2 edge of a pure-noise spectrum). A pure-noise
+ * direction (a float32-rounded combination column) lands at 1x: 2 cuts it with margin; real
+ * directions of the shipped states (float16) stay above it down to 2,000 tokens.
+ */
 export const NOISE_MULTIPLE = 2;
 
 /**
  * The Gram's floor: eigenvalues of R at or below this many ulps of its sums (float64 by default),
  * times the largest raw-over-centred diagonal ratio, are not resolved. Measured: the null
- * directions of exactly rank-deficient X come out at 2-3 ulps (22,986 x 768 and 100,000 x 256).
+ * directions of exactly rank-deficient X came out at 2-3 ulps (22,986 x 768, 100,000 x 256), a
+ * float32-rounded combination column at 22 ulps (1,200 x 24).
  */
-export const GRAM_ULPS = 16;
+export const GRAM_ULPS = 64;
 
 /** How the values behind a Gram were stored: what the precision cut needs. */
 export interface StoragePrecision {
@@ -103,13 +110,13 @@ export function cutRule(
   const p = opts.precision ?? { dtype: "float32" };
   const u = UNIT_ROUNDOFF[p.dtype];
   const spread = p.rows !== undefined && p.rows > 0 ? (1 + Math.sqrt(m / p.rows)) ** 2 : 1;
-  const noise = new Float64Array(m); // N_j * NOISE_MULTIPLE^2 * spread, per kept column
+  const noise = new Float64Array(m); // N_j * NOISE_MULTIPLE * spread, per column with variance
   let noiseMax = 0, gramRatio = 1;
   for (let a = 0; a < m; a++) {
     const j = cols[a], s2 = scale[j] * scale[j]; // 1 / C_jj
     const raw = opts.rawDiag?.[j] ?? C[j * d + j];
     const sumSquares = p.sumSquares?.[j] ?? raw;
-    noise[a] = NOISE_MULTIPLE ** 2 * spread * ((u * u) / 3) * sumSquares * s2;
+    noise[a] = NOISE_MULTIPLE * spread * ((u * u) / 6) * sumSquares * s2;
     noiseMax = Math.max(noiseMax, noise[a]);
     gramRatio = Math.max(gramRatio, raw * s2);
   }

@@ -8,7 +8,7 @@ export type { Dim } from "./check";
 export type { StateChunk } from "./state-chunk";
 export { GramAccumulator, DEFAULT_BLOCK_ROWS, NATIVE_BLOCK_ROWS, NATIVE_BLOCK_BYTES } from "./moments";
 export type { GramAccumulatorOptions } from "./moments";
-export { FLOAT32_MAX_PREDICTED, needsFloat64, AUTO_WHITEN_MAX_PREDICTED, needsWhitening } from "./warmup";
+export { FLOAT32_MAX_PREDICTED, needsFloat64 } from "./warmup";
 export type { Route } from "./warmup";
 export { factorGram, explainedSumSquares, solveMap, conditionEstimate } from "./solve";
 export type { GramFactor, CholeskyFactor, EigenFactor, CutReport, FactorOptions } from "./solve";

@@ -278,7 +278,6 @@ export class GramAccumulator {
     const kept = this.kept!;
     this.kept = undefined;
     // A new float32 plan without the states that moved to float64.
-    this.local?.dispose();
     this.local = undefined;
     if (redo.length === 0) return;
     for (const i of redo) for (const j of this.left.get(i)!) this.prods32.delete(key(i, j));
@@ -477,7 +476,6 @@ export class GramAccumulator {
     }
     if (this.processed === 0) throw new Error(`${this.fn}: no rows were given`);
     if (!this.decided) this.decide();
-    this.local?.dispose();
   }
 
   /** The route state i took as a left operand ("auto" is resolved at the end of the warm-up). */

@@ -20,16 +20,10 @@ export const EPS32 = 2 ** -24;
  */
 export const FLOAT32_MAX_PREDICTED = 3e-4;
 
-/** @deprecated The former name of {@link FLOAT32_MAX_PREDICTED}. */
-export const AUTO_WHITEN_MAX_PREDICTED = FLOAT32_MAX_PREDICTED;
-
 /** True when a state with correlation-matrix condition estimate `cond` needs the float64 route. */
 export function needsFloat64(cond: number, blockRows: number): boolean {
   return !(cond * EPS32 * Math.sqrt(blockRows) <= FLOAT32_MAX_PREDICTED);
 }
-
-/** @deprecated The former name of {@link needsFloat64}. */
-export const needsWhitening = needsFloat64;
 
 /**
  * The route of one state from its centred Gram on the warm-up rows (float64 sums of float32

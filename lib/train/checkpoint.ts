@@ -16,6 +16,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { removeStaleTemps, writeFileAtomic } from "../io/atomic";
 import { writeFolderAtomic } from "../io/atomic-folder";
+import { readJsonFile } from "../io/json";
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from "../io/safetensors";
 import { saveCheckpoint } from "../models/save";
 import type { StateDict } from "../models/types";
@@ -118,9 +119,10 @@ export function loadTrainingCheckpoint(dir: string): LoadedCheckpoint {
   const statePath = path.join(dir, "trainer_state.json");
   let state: TrainerState;
   try {
-    state = JSON.parse(fs.readFileSync(statePath, "utf8")) as TrainerState;
+    state = readJsonFile(statePath) as TrainerState;
   } catch (err) {
-    throw new Error(`${statePath}: cannot read the trainer state (${(err as Error).message.split("\n")[0]})`);
+    // readJsonFile's message starts with the path already; keep its cause (no file bytes quoted).
+    throw new Error(`${statePath}: cannot read the trainer state (${(err as Error).message.split("\n")[0].replace(`${statePath}: `, "")})`);
   }
   if (state.format !== "linearity-train-state" || state.version !== 1) {
     throw new Error(`${statePath}: not a linearity training state (format ${JSON.stringify(state.format)}, version ${JSON.stringify(state.version)})`);

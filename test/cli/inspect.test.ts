@@ -57,7 +57,28 @@ describe("linearity inspect", () => {
       expect(Math.abs(s.cosineNext! - referenceMeanCosine(states[b], states[b + 1], N, D))).toBeLessThan(1e-6);
       expect(Math.abs(s.linearityNext! - referenceScore(states[b], states[b + 1], N, D, D))).toBeLessThan(1e-5);
       expect(Math.abs(s.residualLinearityNext! - referenceResidualScore(states[b], states[b + 1], N, D))).toBeLessThan(1e-5);
+      // The same columns as 'linearity score': rank, cut, floor, adjusted (cv and jackknife only when asked for).
+      const st = (s as unknown as { linearityStats: { score: number; rank: number; cut: { count: number }; floor: number; adjusted: number; cv: null } }).linearityStats;
+      expect(st.score).toBe(s.linearityNext);
+      expect(st.cut.count).toBe(D - st.rank);
+      expect(st.floor).toBe(st.rank / (N - 1));
+      expect(Math.abs(st.adjusted - (1 - ((1 - st.score) * (N - 1)) / (N - st.rank - 1)))).toBeLessThan(1e-15);
+      expect(st.cv).toBeNull();
     }
+  });
+
+  it("--folds and --jackknife add the out-of-sample score and the interval per pair, as 'linearity score' of the moments", async () => {
+    const r = await runInProcess(["inspect", ds, "--json", "--folds", "2", "--jackknife", "--units", "0", "--no-anisotropy", "--no-intrinsic-dim"]);
+    expect(r.error).toBeUndefined();
+    const out = JSON.parse(r.stdout) as { groups: { from: string; count: number }; states: { linearityStats?: { cv: number; score: number; jackknife: { groups: number; se: number } } }[] };
+    expect(out.groups.count).toBeGreaterThan(1);
+    const st = out.states[0].linearityStats!;
+    expect(st.cv).toBeLessThan(st.score + 1e-12);
+    expect(st.jackknife.groups).toBe(out.groups.count);
+    expect(st.jackknife.se).toBeGreaterThan(0);
+    const text = (await runInProcess(["inspect", ds, "--folds", "2", "--no-anisotropy", "--no-intrinsic-dim"])).stdout;
+    expect(text).toMatch(/groups: \d+ (documents|sequences) in units by group mod 2/);
+    expect(text).toMatch(/rank\s+cut\s+floor\s+adjusted\s+cv\s+w\/o residual\s+adjusted\s+cv/);
   });
 
   it("--max-tokens uses a prefix; --no-linearity skips the scores; --id-max-tokens and --keep-fraction reach TwoNN", async () => {
@@ -85,13 +106,13 @@ describe("linearity inspect", () => {
     expect(lines).toContain("complete  : yes");
     expect(lines).toContain("shards    : 3");
     const head = lines.findIndex((l) => l.startsWith("state"));
-    expect(lines[head].split(/\s+/)).toEqual(["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o", "residual", "anisotropy", "intrinsic_dim"]);
+    expect(lines[head].split(/\s+/)).toEqual(["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "rank", "cut", "floor", "adjusted", "w/o", "residual", "adjusted", "anisotropy", "intrinsic_dim"]);
     const row0 = lines[head + 1].trim().split(/\s+/);
     expect(row0[0]).toBe("0");
     expect(Math.abs(Number(row0[1]) - referenceMeanNorm(states[0], N, D))).toBeLessThan(1e-4);
     expect(Math.abs(Number(row0[3]) - referenceScore(states[0], states[1], N, D, D))).toBeLessThan(1e-4);
     expect(lines[head + S].trim().split(/\s+/).slice(2, 5)).toEqual(["-", "-", "-"]);
-    expect(Math.abs(Number(row0[5]) - refAnisotropy(rowsOf(states[0], D)))).toBeLessThan(1e-4);
+    expect(Math.abs(Number(row0[10]) - refAnisotropy(rowsOf(states[0], D)))).toBeLessThan(1e-4);
   });
 
   it("reads the original block layout and an interrupted dataset with no tokens", async () => {
@@ -129,8 +150,8 @@ describe("linearity inspect", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split("\n");
     const head = lines.findIndex((l) => l.startsWith("state"));
-    expect(lines[head + 1]).toMatch(/^\s*0\s+\S+\s+\S+\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}\s+undefined \(every mu = 1\)$/);
-    expect(lines[head + 2]).toMatch(/undefined \(state 2 has no variance\)\s+undefined \(state 2 has no variance\)\s+\d\.\d{4}\s+\d\.\d{2}$/);
+    expect(lines[head + 1]).toMatch(/^\s*0\s+\S+\s+\S+\s+\d\.\d{4}\s+\d+\s+\d+\s+\d\.\d{4}\s+-?\d\.\d{4}\s+\d\.\d{4}\s+-?\d\.\d{4}\s+\d\.\d{4}\s+undefined \(every mu = 1\)$/);
+    expect(lines[head + 2]).toMatch(/undefined \(state 2 has no variance\)\s+-\s+-\s+-\s+-\s+undefined \(state 2 has no variance\)\s+-\s+\d\.\d{4}\s+\d\.\d{2}$/);
     expect(lines[head + 3]).toMatch(/-\s+-\s+-\s+undefined \(no variance\)\s+undefined \(0 points to fit, needs 2\)$/);
     const j = spawnCli(["inspect", und, "--json"]);
     expect(j.code).toBe(0);

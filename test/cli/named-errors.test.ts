@@ -32,3 +32,14 @@ describe("errors name the file and the real cause", () => {
     expect(r.error).toBe(`${x}: has NaN at row 3, column 2`);
   });
 });
+
+describe("intrinsic-dim with a keep fraction too small to fit", () => {
+  it("says how many points the fraction leaves to fit (0), not the token count", async () => {
+    const [a] = toyStates(1, 200, 4);
+    const x = path.join(root, "keep.npy");
+    writeNpy(x, { dtype: "float32", shape: [200, 4], data: a });
+    const r = await runInProcess(["intrinsic-dim", x, "--keep-fraction", "0.001"]);
+    expect(r.error).toMatch(/the dimension is undefined \(0 points to fit, needs 2\)/);
+    expect(r.error).not.toMatch(/leaving 200 points/);
+  });
+});

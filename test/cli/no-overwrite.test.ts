@@ -172,6 +172,17 @@ describe("one writer per folder (items 3 and 4)", () => {
     expect(fs.existsSync(lockPathFor(out))).toBe(false);
   }, 120_000);
 
+  it("extract takes over the lock of a writer that is gone, and says so", async () => {
+    const out = path.join(tmp, "ds-stale");
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    fs.writeFileSync(lockPathFor(out), JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), command: "extract", started: "then" }));
+    const notices: string[] = [];
+    const r = await extract({ model, text, out, seqLen: 16, maxTokens: 64, onNotice: (m) => notices.push(m) });
+    expect(r.complete).toBe(true);
+    expect(notices).toEqual([`${out}: took over the lock of linearity extract (process ${dead.stdout}, since then), which is no longer running`]);
+    expect(fs.existsSync(lockPathFor(out))).toBe(false);
+  });
+
   it("a second train into a folder being trained is refused; a foreign folder needs --force", async () => {
     const out = path.join(tmp, "run");
     const opts: TrainOptions = {

@@ -45,22 +45,38 @@ describe("scripts/slurm as local processes", () => {
     tasks.forEach((t) => expect(t.output).toContain("1 CPUs, default memory budget")); // no Slurm allocation to size it
     const merge = await runScript("merge.sbatch", {});
     expect(merge.code, merge.output).toBe(0);
-    await expectSameAsSingle(out, single);
+    await expectSameAsSingle(out, single, env);
   }, 120_000);
 
-  it("the merge refuses a missing shard by name and writes nothing", async () => {
+  it("the merge refuses a missing or repeated shard by name and writes nothing", async () => {
+    const moments = (i: number): string => path.join(out, "moments", `shard-${i}-of-${SHARDS}.safetensors`);
+    fs.renameSync(moments(1), `${moments(1)}.away`);
+    for (const f of ["scores.json", "moments.safetensors", "inspect.json"]) fs.rmSync(path.join(out, f));
+    try {
+      const missing = await runScript("merge.sbatch", {});
+      expect(missing.code).not.toBe(0);
+      expect(missing.output).toContain(`linearity: ${moments(1)}: no such file`);
+      fs.copyFileSync(moments(0), moments(1)); // shard 0's moments under shard 1's name
+      const twice = await runScript("merge.sbatch", {});
+      expect(twice.code).not.toBe(0);
+      expect(twice.output).toContain(`linearity: shard 0/3 is in both ${moments(0)} and ${moments(1)}; merge each shard once`);
+      for (const f of ["scores.json", "moments.safetensors"]) expect(fs.existsSync(path.join(out, f))).toBe(false);
+    } finally {
+      fs.renameSync(`${moments(1)}.away`, moments(1));
+    }
+    // The shard datasets read as one refuse a gap the same way.
     const [, second] = shardDirs(out);
     fs.renameSync(second, `${second}.away`);
-    fs.rmSync(path.join(out, "inspect.json"));
     try {
-      const merge = await runScript("merge.sbatch", {});
-      expect(merge.code).not.toBe(0);
-      expect(merge.output).toContain(`linearity: ${second}: no such folder (a shard dataset not written yet? rerun its task)`);
+      const gap = await runScript("merge.sbatch", { INSPECT: "1" });
+      expect(gap.code).not.toBe(0);
+      expect(gap.output).toContain(`linearity: ${second}: no such folder (a shard dataset not written yet? rerun its task)`);
       expect(fs.existsSync(path.join(out, "inspect.json"))).toBe(false);
+      expect(fs.readdirSync(out).filter((f) => f.startsWith(".inspect.json.tmp"))).toEqual([]); // no half-written file
     } finally {
       fs.renameSync(`${second}.away`, second);
     }
-  }, 60_000);
+  }, 90_000);
 
   it("a task outside an array stops with a message", () => {
     const r = spawnSync("bash", [path.join(SCRIPTS, "extract.sbatch")], { env: { ...env, SLURM_ARRAY_TASK_ID: "" }, encoding: "utf8" });

@@ -63,7 +63,7 @@ describe.skipIf(unavailable !== undefined)("scripts/slurm on a one-node Slurm cl
     expect(state(first.merge)).toBe("CANCELLED"); // afterok can never be met
     expect(fs.readFileSync(path.join(out, "logs", `extract-${first.array}_1.out`), "utf8")).toContain("injected failure of task 1");
     expect(fs.existsSync(shardDirs(out)[1])).toBe(false);
-    expect(fs.existsSync(path.join(out, "inspect.json"))).toBe(false);
+    expect(fs.existsSync(path.join(out, "scores.json"))).toBe(false);
 
     const again = c.run(path.join(SCRIPTS, "rerun.sh"), [String(SHARDS), ...TASK_OPTIONS], true, env, REPO).stdout;
     expect(again).toMatch(/^array \d+ \(shards 1 of 3\)$/m);
@@ -72,7 +72,7 @@ describe.skipIf(unavailable !== undefined)("scripts/slurm on a one-node Slurm cl
     const rerun = await c.waitFor([second.array, second.merge], JOB_SECONDS);
     expect(rerun.map((r) => r.state)).toEqual(["COMPLETED", "COMPLETED"]);
     expect(fs.readFileSync(path.join(out, "logs", `extract-${second.array}_1.out`), "utf8")).toMatch(/linearity shard 1\/3 on \S+, 1 CPUs, 768M memory budget/); // 3/4 of --mem=1G
-    await expectSameAsSingle(out, await single);
+    await expectSameAsSingle(out, await single, { ...process.env, ...env });
 
     // Everything complete: rerun.sh submits only the merge.
     const last = c.run(path.join(SCRIPTS, "rerun.sh"), [String(SHARDS)], true, env, REPO).stdout;

@@ -113,3 +113,24 @@ describe("LinearityAccumulator", () => {
     expect(() => new LinearityAccumulator(4).result()).toThrow("LinearityAccumulator: no rows were given");
   });
 });
+
+describe("linearityMatrix: floors and adjusted scores beside every score", () => {
+  it("floor = rank / (n - 1), adjusted = 1 - (1 - score)(n - 1)/(n - rank - 1), per source state", async () => {
+    const { linearityMatrix: matrix } = await import("../../lib/metrics");
+    const n = 400, d = 5, S = 3;
+    let seed = 9;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+    const states = Array.from({ length: S }, () => Float32Array.from({ length: n * d }, rand));
+    const m = matrix([{ start: 0, rows: n, states }], { residual: true });
+    for (let i = 0; i < S - 1; i++) {
+      expect(m.floors[i]).toBe(m.ranks[i] / (n - 1));
+      for (let j = i + 1; j < S; j++) {
+        expect(Math.abs(m.adjusted[i][j] - (1 - ((1 - m.scores[i][j]) * (n - 1)) / (n - m.ranks[i] - 1)))).toBeLessThan(1e-15);
+        expect(Math.abs(m.residualAdjusted![i][j] - (1 - ((1 - m.residualScores![i][j]) * (n - 1)) / (n - m.ranks[i] - 1)))).toBeLessThan(1e-15);
+      }
+    }
+    expect(Number.isNaN(m.floors[S - 1])).toBe(true);
+    // Independent uniform states: scores near the floor, adjusted near 0.
+    expect(Math.abs(m.adjusted[0][1])).toBeLessThan(0.03);
+  });
+});

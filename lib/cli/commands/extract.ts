@@ -43,7 +43,7 @@ export function registerExtract(program: Command): void {
     .description("run a model over text and save every hidden state (resumable)")
     .requiredOption("--model <dir-or-id>", "local model folder or Hugging Face hub id (e.g. facebook/opt-125m)")
     .requiredOption("--text <file-or-corpus>", "UTF-8 text file, or corpus:brown, corpus:brown:train, corpus:brown:heldout")
-    .requiredOption("--out <dataset>", "dataset folder to create, or to continue after an interruption")
+    .requiredOption("--out <dataset>", "dataset folder to create, or to continue after an interruption (never inside a dataset or model folder; one extract at a time, locked by .NAME.lock beside it)")
     .option("--max-tokens <n>", "stop after n tokens, BOS included (default: the whole text)", positiveIntFlag("--max-tokens"))
     .option("--spread", "take sequences round-robin over the documents (first of each, then second, ...) so --max-tokens samples every document")
     .option("--seq-len <n>", "tokens per sequence, BOS included (default: min(256, n_ctx))", positiveIntFlag("--seq-len"))
@@ -94,6 +94,7 @@ export function registerExtract(program: Command): void {
           memory: flags.memory,
           signal: controller.signal,
           onDownload: download.onProgress,
+          onNotice: (m) => process.stderr.write(`linearity: ${m}\n`),
           onProgress: (p) => {
             extracting = true;
             bar.onProgress(p);

@@ -4,7 +4,8 @@ import { initBackend } from "../../backend";
 import { HiddenStateDataset } from "../../dataset/reader";
 import { consecutiveStats, type ConsecutiveStats, type StateStats, type StateMetric } from "../../analysis/consecutive-stats";
 import { TWONN_ESTIMATORS, defaultKeepFraction, type TwoNNEstimator } from "../../metrics/intrinsic-dimension";
-import { choiceFlag, fractionFlag, positiveIntFlag } from "../flags";
+import { describeUnits } from "../../numerics/moment-set";
+import { choiceFlag, fractionFlag, nonNegativeIntFlag, positiveIntFlag } from "../flags";
 
 interface InspectFlags {
   rows?: number;
@@ -16,6 +17,9 @@ interface InspectFlags {
   keepFraction?: number;
   estimator: TwoNNEstimator;
   json?: boolean;
+  folds?: number;
+  jackknife?: boolean;
+  units: number;
 }
 
 function fmt(v: number | undefined, digits = 4): string {
@@ -56,16 +60,34 @@ function summary(ds: HiddenStateDataset): string {
 
 /** The per-state table; states are labelled by name when the dataset has state names. */
 function table(stats: ConsecutiveStats, names?: readonly string[]): string {
-  const head = ["state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)", "w/o residual", "anisotropy", "intrinsic_dim"];
-  const rows = stats.states.map((s) => [
-    names === undefined ? String(s.state) : `${s.state} ${names[s.state]}`,
-    fmt(s.meanNorm),
-    fmt(s.cosineNext),
-    cell(s, "linearityNext"),
-    cell(s, "residualLinearityNext"),
-    cell(s, "anisotropy"),
-    cell(s, "intrinsicDimension", 2),
-  ]);
+  const withCv = stats.states.some((s) => s.linearityStats?.cv != null);
+  const withSe = stats.states.some((s) => s.linearityStats?.jackknife != null);
+  const withLinearity = stats.states.some((s) => s.linearityNext !== undefined);
+  const head = [
+    "state", "mean_norm", "cos(b,b+1)", "linearity(b->b+1)",
+    ...(withLinearity ? ["rank", "cut", "floor", "adjusted"] : []), ...(withCv ? ["cv"] : []), ...(withSe ? ["se"] : []),
+    "w/o residual", ...(withLinearity ? ["adjusted"] : []), ...(withCv ? ["cv"] : []), ...(withSe ? ["se"] : []),
+    "anisotropy", "intrinsic_dim",
+  ];
+  const se = (v: number | undefined) => (v === undefined ? "-" : v.toExponential(1));
+  const rows = stats.states.map((s) => {
+    const p = s.linearityStats, r = s.residualStats;
+    return [
+      names === undefined ? String(s.state) : `${s.state} ${names[s.state]}`,
+      fmt(s.meanNorm),
+      fmt(s.cosineNext),
+      cell(s, "linearityNext"),
+      ...(withLinearity ? [p ? String(p.rank) : "-", p ? String(p.cut.count) : "-", fmt(p?.floor), fmt(p?.adjusted)] : []),
+      ...(withCv ? [fmt(p?.cv ?? undefined)] : []),
+      ...(withSe ? [se(p?.jackknife?.se)] : []),
+      cell(s, "residualLinearityNext"),
+      ...(withLinearity ? [fmt(r?.adjusted)] : []),
+      ...(withCv ? [fmt(r?.cv ?? undefined)] : []),
+      ...(withSe ? [se(r?.jackknife?.se)] : []),
+      cell(s, "anisotropy"),
+      cell(s, "intrinsicDimension", 2),
+    ];
+  });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((x, c) => x.padStart(widths[c])).join("  ");
   return [line(head), ...rows.map(line)].join("\n") + "\n";
@@ -92,6 +114,9 @@ export function registerInspect(program: Command): void {
     .option("--id-max-tokens <n>", "tokens the intrinsic dimension uses, the first ones (LLM-Microscope: 4096)", positiveIntFlag("--id-max-tokens"), 4096)
     .option("--keep-fraction <f>", "TwoNN keep fraction (default: the estimator's, 0.9 standard, 0.2 llm-microscope)", fractionFlag("--keep-fraction"))
     .option("--estimator <name>", `TwoNN estimator: standard (F = i/N over the kept points) or llm-microscope (LLM-Microscope's exact one)`, choiceFlag("--estimator", TWONN_ESTIMATORS), "standard")
+    .option("--folds <k>", "also the K-fold out-of-sample linearity scores, folds by document (fold = document mod K)", positiveIntFlag("--folds"))
+    .option("--jackknife", "also the jackknife standard error of the linearity scores (leave one unit of documents out)")
+    .option("--units <n>", "with --jackknife: documents merged by id mod n into units (rounded down to a multiple of --folds; 0: one per document)", nonNegativeIntFlag("--units"), 20)
     .option("--json", "print the summary and table as JSON instead")
     .action(async (dirs: string[], flags: InspectFlags) => {
       const ds = HiddenStateDataset.open(dirs);
@@ -114,6 +139,9 @@ export function registerInspect(program: Command): void {
         idMaxTokens: flags.idMaxTokens,
         keepFraction: flags.keepFraction ?? defaultKeepFraction(flags.estimator),
         estimator: flags.estimator,
+        folds: flags.folds,
+        jackknife: flags.jackknife,
+        units: flags.units,
         onProgress: (done, total) => {
           if (!started) bar.start(total, 0);
           started = true;
@@ -136,12 +164,15 @@ export function registerInspect(program: Command): void {
           n_tokens: ds.nTokens,
           complete: ds.complete,
           tokens_used: stats.nTokens,
+          ...(stats.groups ? { groups: stats.groups } : {}),
           states: stats.states,
         };
         process.stdout.write(JSON.stringify(out, null, 1) + "\n");
         return;
       }
       const used = stats.nTokens < ds.nTokens ? ` (first ${stats.nTokens} of ${ds.nTokens} tokens)` : "";
-      process.stdout.write(summary(ds) + `\nper state${used}:\n` + table(stats, ds.stateNames));
+      const g = stats.groups;
+      const groupsLine = g ? `groups: ${g.count} ${g.from} in units by ${describeUnits(g.units)}${g.from === "sequences" ? " (the dataset records no document ids: cv is optimistic)" : ""}\n` : "";
+      process.stdout.write(summary(ds) + groupsLine + `\nper state${used}:\n` + table(stats, ds.stateNames));
     });
 }

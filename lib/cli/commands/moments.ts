@@ -4,6 +4,7 @@ import { datasetMoments, DEFAULT_MOMENT_UNITS } from "../../analysis/dataset-mom
 import { HiddenStateDataset } from "../../dataset/reader";
 import { writeMomentsFile } from "../../io/moments-file";
 import { guardOutput } from "../../io/output-guard";
+import { datasetShards } from "../../dataset/shard-coverage";
 import { describeUnits } from "../../numerics/moment-set";
 import { nonNegativeIntFlag, positiveIntFlag } from "../flags";
 
@@ -33,6 +34,9 @@ export function registerMoments(program: Command): void {
     .action((dirs: string[], flags: MomentsFlags) => {
       if (!flags.out.endsWith(".safetensors")) throw new Error(`--out: ${flags.out}: a moments file ends in .safetensors`);
       const ds = HiddenStateDataset.open(dirs);
+      // A shard's file records its shard, so that merge can refuse duplicates, gaps and foreign
+      // shards; not when --max-tokens leaves tokens out (it is then no longer the shard's share).
+      const shards = flags.maxTokens !== undefined && flags.maxTokens < ds.nTokens ? undefined : datasetShards(ds);
       const out = guardOutput(flags.out, { kind: "file", flag: "--out", force: flags.force, reads: dirs });
       const bar = new cliProgress.SingleBar({ stream: process.stderr, format: "moments |{bar}| {value}/{total} tokens", hideCursor: true }, cliProgress.Presets.shades_classic);
       let started = false;
@@ -47,7 +51,7 @@ export function registerMoments(program: Command): void {
         },
       });
       if (started) bar.stop();
-      writeMomentsFile(out.path, set, dirs.join(" "));
+      writeMomentsFile(out.path, set, dirs.join(" "), shards);
       const tokens = set.units.reduce((n, u) => n + u.count, 0);
       const note = groups.from === "documents" ? "" : " (the dataset records no document ids: its sequences are the groups; cv is optimistic)";
       process.stdout.write(

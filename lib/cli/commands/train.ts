@@ -28,7 +28,7 @@ export function registerTrain(program: Command): void {
   program
     .command("train")
     .description("train a small byte-level Llama-style model on the Brown Corpus (AdamW, resumable)")
-    .requiredOption("--out <dir>", "output folder: checkpoints/, snapshots/, model/, learning-curve.csv, summary.json")
+    .requiredOption("--out <dir>", "output folder: checkpoints/, snapshots/, model/, learning-curve.csv, summary.json (new, empty or an earlier run's; one train at a time)")
     .option("--corpus <name>", "training text (train split; validation on the held-out split)", d.corpus)
     .option("--n-layers <n>", "transformer blocks", intFlag("--n-layers"), d.model.n_layers)
     .option("--d-model <n>", "residual stream width", intFlag("--d-model"), d.model.d_model)
