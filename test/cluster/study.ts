@@ -148,6 +148,9 @@ export async function expectSameAsSingle(out: string, single: string, env: NodeJ
   expect(merged.n_tokens).toBe(ref.n_tokens);
   expect(merged.shard_datasets).toEqual(shardDirs(out));
   expect(merged.states.length).toBe(ref.states.length);
-  const compared = expectClose(merged.states, ref.states, 1e-9, "inspect.json states", []);
+  // The nested linearityStats / residualStats (rank, cut, floor, adjusted) are left out: the rank
+  // decision of directions at the float64 floor (state 0's repeated embedding rows) can flip with
+  // summation order (17 on this toy) while the scores, compared here, agree within 1e-9.
+  const compared = expectClose(merged.states, ref.states, 1e-9, "inspect.json states", ["linearityStats", "residualStats"]);
   expect(compared).toBeGreaterThan(ref.states.length * 4); // norms, cosines, both linearity scores, anisotropy
 }
