@@ -13,6 +13,7 @@ import { loadModel } from "../../lib/models/load";
 import { loadTokenizer } from "../../lib/tokenizer";
 import { gpt2TokenizerJson } from "../tokenizer/fixtures";
 import { tinyHfConfig, writeTinyCheckpoint } from "./tiny";
+import { snapshot } from "./snapshot";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "extract-"));
 const TEXT = "The cat sat on the mat. Naïve café — 漢字 😀!\nA second line, with more words in it.\n".repeat(3);
@@ -55,28 +56,6 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
-}
-
-/** Every file of a dataset folder (path -> bytes), manifest timestamps blanked. */
-function snapshot(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      if (fs.statSync(p).isDirectory()) walk(p);
-      else {
-        let bytes = fs.readFileSync(p).toString("base64");
-        if (name === "manifest.json") {
-          const m = JSON.parse(fs.readFileSync(p, "utf8"));
-          m.created = m.updated = "";
-          bytes = JSON.stringify(m);
-        }
-        files.set(path.relative(dir, p), bytes);
-      }
-    }
-  };
-  walk(dir);
-  return files;
 }
 
 describe("extract (byte-level Llama)", () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { extract } from "../../lib/extract/extract";
 import { tinyHfConfig, writeTinyCheckpoint } from "./tiny";
+import { snapshot } from "./snapshot";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "interrupt-"));
 let model = "";
@@ -59,23 +60,6 @@ async function waitForSamples(out: string, n: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no ${n} samples in ${out} after 30 s`);
-}
-
-function snapshot(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      if (fs.statSync(p).isDirectory()) walk(p);
-      else if (name === "manifest.json") {
-        const m = JSON.parse(fs.readFileSync(p, "utf8"));
-        m.created = m.updated = "";
-        files.set(path.relative(dir, p), JSON.stringify(m));
-      } else files.set(path.relative(dir, p), fs.readFileSync(p).toString("base64"));
-    }
-  };
-  walk(dir);
-  return files;
 }
 
 describe("interrupting a real extraction process", () => {

@@ -15,6 +15,7 @@ import { extract } from "../../lib/extract/extract";
 import { openCheckpoint } from "../../lib/models/load";
 import { planModel } from "../../lib/models/stream/plan";
 import { tinyHfConfig, writeTinyCheckpoint } from "./tiny";
+import { snapshot } from "./snapshot";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stream-extract-"));
 let model = "";
@@ -32,23 +33,6 @@ beforeAll(async () => {
   expect(oneBlock).toBeLessThan(planModel(ck, 2 ** 40, "whole").weightPeak);
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function snapshot(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      if (fs.statSync(p).isDirectory()) walk(p);
-      else if (name === "manifest.json") {
-        const m = JSON.parse(fs.readFileSync(p, "utf8"));
-        m.created = m.updated = "";
-        files.set(path.relative(dir, p), JSON.stringify(m));
-      } else files.set(path.relative(dir, p), fs.readFileSync(p).toString("base64"));
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 /**
  * What a dataset holds, whatever its shard layout (a streamed run puts as many sequences in one
