@@ -58,8 +58,10 @@ function statusWith(stub: string): { status: number | null; stdout: string; stde
   const built = spawnSync(cc!, ["-shared", "-fPIC", "-O0", "-o", so, src], { encoding: "utf8" });
   if (built.status !== 0) throw new Error(`${cc} failed: ${built.stderr}`);
   const script = `const { nativeBlas, nativeBlasStatus } = require(${JSON.stringify(path.join(ROOT, "lib/native"))}); console.log(nativeBlasStatus()); console.log(nativeBlas() === undefined ? "fallback" : "native");`;
+  // The stub is the library under test: a LINEARITY_NATIVE=0 of the surrounding run must not switch it off.
+  const { LINEARITY_NATIVE: _off, ...env } = process.env;
   const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
-    encoding: "utf8", env: { ...process.env, LINEARITY_BLAS_LIBRARY: so, LINEARITY_QUIET: "" }, cwd: ROOT,
+    encoding: "utf8", env: { ...env, LINEARITY_BLAS_LIBRARY: so, LINEARITY_QUIET: "" }, cwd: ROOT,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
