@@ -4,6 +4,7 @@
  * runner both read through here, so a block is read the same way in both.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { READ_ON_USE } from "./common/read-on-use";
 import { storedTensor } from "./common/stored-tensor";
 import { parseBlockName, type HeadWeights } from "./family";
 import type { OpenedCheckpoint } from "./load";
@@ -76,6 +77,43 @@ export function readBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
   } finally {
     tf.dispose(read);
   }
+}
+
+/**
+ * Block l's weights for running it tensor by tensor: norms and biases are read now, each
+ * projection only when the block's code first uses it, and freed after its product
+ * (lib/models/common/read-on-use.ts). The stored copy of the tensor read before is freed when the
+ * next is read, as in {@link readBlock}. Call inside a tf.tidy that spans the block's run: the
+ * tensors read during the run belong to it.
+ */
+export function readBlockOnUse(ck: OpenedCheckpoint, l: number): BlockWeights {
+  const names = new Set(namesOfBlock(ck, l));
+  const read: tf.Tensor[] = [];
+  const sd = new Proxy({} as StateDict, {
+    get: (_target, name) => {
+      if (name === READ_ON_USE) return true;
+      if (typeof name !== "string" || !names.has(name)) return undefined;
+      tf.dispose(read.splice(0));
+      const t = readWeight(ck, name);
+      read.push(t);
+      return t;
+    },
+  });
+  return ck.family.blockFromHf(ck.config, sd, l);
+}
+
+/**
+ * Bytes block l needs at most at one time when read tensor by tensor: its largest projection
+ * twice (the stored copy and its transpose) plus every tensor of at most one axis (norms, biases:
+ * read with the block).
+ */
+export function blockOnUseBytes(ck: OpenedCheckpoint, l: number): number {
+  let vectors = 0;
+  for (const name of namesOfBlock(ck, l)) {
+    const shape = ck.tensors.get(name)!.shape;
+    if (shape.length <= 1) vectors += 4 * shape.reduce((a, b) => a * b, 1);
+  }
+  return 2 * largestTensorBytes(ck, l) + vectors;
 }
 
 /** Bytes of the largest single tensor of block l in float32 (the raw copy a conversion holds at most). */

@@ -6,10 +6,25 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Dense, Norm } from "../roles";
 import type { StateDict } from "../types";
+import { markTransient, READ_ON_USE } from "./read-on-use";
 import { transposeWeight } from "./transpose";
 
-/** `${name}.weight` [out, in] -> Dense w [in, out], with `${name}.bias` [out] when `withBias`. */
+/**
+ * `${name}.weight` [out, in] -> Dense w [in, out], with `${name}.bias` [out] when `withBias`.
+ * From a read-on-use state dict (lib/models/common/read-on-use.ts), w is read and transposed when
+ * first used, and freed by the product that uses it.
+ */
 export function linearFromHf(sd: StateDict, name: string, withBias: boolean): Dense {
+  if ((sd as Record<symbol, unknown>)[READ_ON_USE] === true) {
+    let w: tf.Tensor2D | undefined;
+    const b = withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined;
+    return {
+      get w(): tf.Tensor2D {
+        return (w ??= markTransient(transposeWeight(sd[`${name}.weight`] as tf.Tensor2D)));
+      },
+      b,
+    };
+  }
   return {
     w: transposeWeight(sd[`${name}.weight`] as tf.Tensor2D),
     b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,

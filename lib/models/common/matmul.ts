@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeMatmulInstalled } from "../../native/wasm-matmul";
+import { releaseIfTransient } from "./read-on-use";
 
 /** Swap the last two axes (a copy, so the following matMul runs on contiguous rows). */
 export function transposeLast2<T extends tf.Tensor>(x: T): T {
@@ -57,6 +58,7 @@ export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, bias?: tf.Tens
   }
   const rows = x.size / dIn;
   const y2d = matmul(tf.reshape(x, [rows, dIn]) as tf.Tensor2D, w); // [tokens, d_out]
+  releaseIfTransient(w); // a weight read for this product alone (streamed tensor by tensor)
   const y = bias === undefined ? y2d : tf.add(y2d, bias);
   return tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]]) as T;
 }
