@@ -4,7 +4,7 @@
  * runner both read through here, so a block is read the same way in both.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { READ_ON_USE } from "./common/read-on-use";
+import { READ_ON_USE, STORED_LAYOUT } from "./common/read-on-use";
 import { storedTensor } from "./common/stored-tensor";
 import { parseBlockName, type HeadWeights } from "./family";
 import type { OpenedCheckpoint } from "./load";
@@ -54,17 +54,24 @@ export function modelFloat32Bytes(ck: OpenedCheckpoint): number {
   return n;
 }
 
+/** How a streamed forward wants a block's weights (lib/models/common/read-on-use.ts). */
+export interface BlockReadOptions {
+  /** Keep nn.Linear weights in their stored [out, in] layout (products on the native BLAS): no transposed copy. */
+  storedLayout?: boolean;
+}
+
 /**
  * Block l's weights by role, read from disk now. Each tensor is read when the family's converter
  * asks for it, and the raw float32 copy of the one before is freed then: the converters use each
  * checkpoint tensor once and keep only what they make of it (a transpose, a split, a clone that
  * shares its data), so a block costs its converted weights plus one raw tensor at most.
  */
-export function readBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
+export function readBlock(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions = {}): BlockWeights {
   const names = new Set(namesOfBlock(ck, l));
   const read: tf.Tensor[] = [];
   const sd = new Proxy({} as StateDict, {
     get: (_target, name) => {
+      if (name === STORED_LAYOUT) return opts.storedLayout === true;
       if (typeof name !== "string" || !names.has(name)) return undefined;
       tf.dispose(read.splice(0)); // the previous raw tensor has been converted by now
       const t = readWeight(ck, name);
@@ -86,12 +93,13 @@ export function readBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
  * next is read, as in {@link readBlock}. Call inside a tf.tidy that spans the block's run: the
  * tensors read during the run belong to it.
  */
-export function readBlockOnUse(ck: OpenedCheckpoint, l: number): BlockWeights {
+export function readBlockOnUse(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions = {}): BlockWeights {
   const names = new Set(namesOfBlock(ck, l));
   const read: tf.Tensor[] = [];
   const sd = new Proxy({} as StateDict, {
     get: (_target, name) => {
       if (name === READ_ON_USE) return true;
+      if (name === STORED_LAYOUT) return opts.storedLayout === true;
       if (typeof name !== "string" || !names.has(name)) return undefined;
       tf.dispose(read.splice(0));
       const t = readWeight(ck, name);

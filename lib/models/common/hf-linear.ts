@@ -6,27 +6,33 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Dense, Norm } from "../roles";
 import type { StateDict } from "../types";
-import { markTransient, READ_ON_USE } from "./read-on-use";
+import { markStoredLayout, markTransient, READ_ON_USE, STORED_LAYOUT } from "./read-on-use";
 import { transposeWeight } from "./transpose";
 
 /**
  * `${name}.weight` [out, in] -> Dense w [in, out], with `${name}.bias` [out] when `withBias`.
  * From a read-on-use state dict (lib/models/common/read-on-use.ts), w is read and transposed when
- * first used, and freed by the product that uses it.
+ * first used, and freed by the product that uses it; from a stored-layout one, w stays [out, in]
+ * (a clone sharing the stored copy's memory), marked so that `linear` multiplies by its transpose.
  */
 export function linearFromHf(sd: StateDict, name: string, withBias: boolean): Dense {
-  if ((sd as Record<symbol, unknown>)[READ_ON_USE] === true) {
+  const marks = sd as Record<symbol, unknown>;
+  const weight = (): tf.Tensor2D => {
+    const raw = sd[`${name}.weight`] as tf.Tensor2D;
+    return marks[STORED_LAYOUT] === true ? markStoredLayout(tf.clone(raw)) : transposeWeight(raw);
+  };
+  if (marks[READ_ON_USE] === true) {
     let w: tf.Tensor2D | undefined;
     const b = withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined;
     return {
       get w(): tf.Tensor2D {
-        return (w ??= markTransient(transposeWeight(sd[`${name}.weight`] as tf.Tensor2D)));
+        return (w ??= markTransient(weight()));
       },
       b,
     };
   }
   return {
-    w: transposeWeight(sd[`${name}.weight`] as tf.Tensor2D),
+    w: weight(),
     b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
   };
 }

@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { runDecoderOn, type DecoderWeights } from "../common/forward";
 import { linear } from "../common/matmul";
+import { nativeMatmulInstalled } from "../../native/wasm-matmul";
 import { transposeWeight } from "../common/transpose";
 import type { OpenedCheckpoint } from "../load";
 import { readBlock, readBlockOnUse, readHead, readRows } from "../read";
@@ -81,7 +82,8 @@ export function streamedModel(ck: OpenedCheckpoint, opts: { onUse?: boolean } = 
     ln_final: head.ln_final,
     embedTokens: (ids) => gatherEmbedding(ck, ids),
     // The block's weights and its intermediates are freed when it returns; its states stay.
-    withBlock: (l, fn) => tf.tidy(() => fn(read(ck, l)) as tf.TensorContainer) as ReturnType<typeof fn>,
+    // With products on the native BLAS, nn.Linear weights stay [out, in] (no transposed copy).
+    withBlock: (l, fn) => tf.tidy(() => fn(read(ck, l, { storedLayout: nativeMatmulInstalled() })) as tf.TensorContainer) as ReturnType<typeof fn>,
     logits: (final) => chunkedLogits(ck, head, final),
   };
   const owned = (): (tf.Tensor | undefined)[] => [
