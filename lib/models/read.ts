@@ -4,7 +4,7 @@
  * runner both read through here, so a block is read the same way in both.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { READ_ON_USE, STORED_LAYOUT } from "./common/read-on-use";
+import { isStoredLayout, READ_ON_USE, STORED_LAYOUT } from "./common/read-on-use";
 import { storedTensor } from "./common/stored-tensor";
 import { parseBlockName, type HeadWeights } from "./family";
 import type { OpenedCheckpoint } from "./load";
@@ -73,7 +73,7 @@ export function readBlock(ck: OpenedCheckpoint, l: number, opts: BlockReadOption
     get: (_target, name) => {
       if (name === STORED_LAYOUT) return opts.storedLayout === true;
       if (typeof name !== "string" || !names.has(name)) return undefined;
-      tf.dispose(read.splice(0)); // the previous raw tensor has been converted by now
+      releaseRead(read); // the previous raw tensor has been converted by now
       const t = readWeight(ck, name);
       read.push(t);
       return t;
@@ -82,8 +82,16 @@ export function readBlock(ck: OpenedCheckpoint, l: number, opts: BlockReadOption
   try {
     return ck.family.blockFromHf(ck.config, sd, l);
   } finally {
-    tf.dispose(read);
+    releaseRead(read);
   }
+}
+
+/**
+ * Free the stored tensors read so far, but those kept as weights in their stored layout (they are
+ * the block's weights now: freed with the block, or by their product when read on use).
+ */
+function releaseRead(read: tf.Tensor[]): void {
+  tf.dispose(read.splice(0).filter((t) => !isStoredLayout(t)));
 }
 
 /**
@@ -101,7 +109,7 @@ export function readBlockOnUse(ck: OpenedCheckpoint, l: number, opts: BlockReadO
       if (name === READ_ON_USE) return true;
       if (name === STORED_LAYOUT) return opts.storedLayout === true;
       if (typeof name !== "string" || !names.has(name)) return undefined;
-      tf.dispose(read.splice(0));
+      releaseRead(read);
       const t = readWeight(ck, name);
       read.push(t);
       return t;
