@@ -120,7 +120,7 @@ export function cutRule(
     noiseMax = Math.max(noiseMax, noise[a]);
     gramRatio = Math.max(gramRatio, raw * s2);
   }
-  const gramFloor = GRAM_ULPS * (p.gramRoundoff ?? Number.EPSILON) * gramRatio;
+  const gramFloor = GRAM_ULPS * gramRatio * (p.gramRoundoff ?? Number.EPSILON * Math.sqrt(m));
   return {
     by: "precision",
     bound: () => Math.max(noiseMax, gramFloor),
