@@ -90,7 +90,7 @@ export class StreamingQr {
       for (let t = 0; t < b; t++) below += Bx[xo + t] * Bx[xo + t];
       if (below === 0) continue; // column j of B is already zero: nothing to reflect
       const norm = Math.sqrt(a0 * a0 + below);
-      const beta = a0 > 0 ? -norm : norm;
+      const beta = a0 >= 0 ? -norm : norm; // LAPACK's dlarfg: beta = -sign(alpha) ||x||, sign(0) = +
       const v0 = a0 - beta, tau = 2 / (v0 * v0 + below);
       // The reflector is (v0 at row j of R; column j of Bx).
       const reflect = (M: Float64Array, mo: number, Bm: Float64Array, bo: number) => {
