@@ -134,6 +134,13 @@ export function runDecoderOn<Ctx>(
         record("attn_out", s.attn_out);
         record("resid_mid", s.resid_mid);
         record("mlp_out", s.mlp_out);
+        // Inner points nobody asked for go now, not at the end of the pass: kept, they were three
+        // more states per block (2.1 GB of the 7B's wasm heap at 1,024 tokens). A gradient tape
+        // holds its own clone of what its backward needs, so this is safe under tf.grad too.
+        for (const inner of ["attn_out", "resid_mid", "mlp_out"] as const) {
+          const t = s[inner];
+          if (!recorded.has(inner) && t !== s.resid_post && t !== residPre) t.dispose();
+        }
         x = s.resid_post;
       } else {
         if (replaced.rank !== 3 || replaced.shape.some((d, i) => d !== residPre.shape[i])) {
