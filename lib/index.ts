@@ -42,7 +42,7 @@ export { MomentAccumulator, type MomentAccumulatorOptions } from "./numerics/mom
 export { mergeMomentSets, totalOf, type MomentSet, type MomentState, type UnitMoments, type UnitRule } from "./numerics/moment-set";
 export { readMomentsFile, writeMomentsFile, isMomentsFile, MOMENTS_FORMAT, MOMENTS_VERSION } from "./io/moments-file";
 // Streaming engine under the accumulators, and its chunk type / options (docs/numerics.md "Numerics").
-export { GramAccumulator, type GramAccumulatorOptions } from "./numerics/moments";
+export { GramAccumulator, type GramAccumulatorOptions, type GramState, type GramDifference } from "./numerics/gram-accumulator";
 export type { CutReport } from "./numerics/solve";
 export { UNIT_ROUNDOFF, NOISE_MULTIPLE, GRAM_ULPS, type StorageDtype } from "./numerics/cut";
 export type { Route } from "./numerics/warmup";

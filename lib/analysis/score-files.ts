@@ -92,7 +92,7 @@ function openPair(xFile: string, yFile: string, opts: { residual?: boolean; rows
 
 /**
  * Score X -> Y (and optionally X -> Y - X) for two matrix files with the same tokens. Products on
- * the native BLAS when available (both cores), else tfjs / JavaScript on one (lib/numerics/moments.ts).
+ * the native BLAS when available (both cores), else tfjs / JavaScript on one (lib/numerics/gram-accumulator.ts).
  */
 export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesOptions = {}): Promise<FileScore> {
   const { x, y, chunks } = openPair(xFile, yFile, opts);

@@ -9,7 +9,7 @@
  * O(d_model^2) whatever the number of tokens; trace(C) comes from float64 sums of squares, and
  * lambda_max from Lanczos on the d_model x d_model sum (top-eigenvalue.ts).
  */
-import { GramAccumulator } from "../numerics/moments";
+import { GramAccumulator } from "../numerics/gram-accumulator";
 import { topEigenvalue } from "./top-eigenvalue";
 import { UndefinedMetricError } from "./undefined-metric";
 
@@ -26,14 +26,13 @@ export interface AnisotropyResult {
 
 /** Streaming anisotropy over [rows, d_model] chunks of one state. */
 export class AnisotropyAccumulator {
-  private readonly gram: GramAccumulator;
+  private readonly gram: GramAccumulator<"x">;
 
   constructor(readonly dModel: number, opts: { fn?: string; name?: string; blockRows?: number } = {}) {
     this.gram = new GramAccumulator({
       fn: opts.fn ?? "anisotropy",
-      names: [opts.name ?? "x"],
-      dims: [dModel],
-      products: [[0, 0]],
+      states: [{ key: "x", name: opts.name, dim: dModel }],
+      products: [["x", "x"]],
       blockRows: opts.blockRows,
     });
   }
@@ -50,11 +49,11 @@ export class AnisotropyAccumulator {
   result(): AnisotropyResult {
     const n = this.gram.rows;
     if (n < 2) throw new Error(`${this.gram.fn}: need at least 2 tokens, got ${n}`);
-    const trace = this.gram.centeredSumSquares(0);
+    const trace = this.gram.centeredSumSquares("x");
     if (!(trace > 0)) {
-      throw new UndefinedMetricError(`${this.gram.fn}: '${this.gram.names[0]}' has no variance (every token is the same vector)`, "no variance");
+      throw new UndefinedMetricError(`${this.gram.fn}: '${this.gram.nameOf("x")}' has no variance (every token is the same vector)`, "no variance");
     }
-    const top = topEigenvalue(this.gram.centered(0, 0), this.dModel).value;
+    const top = topEigenvalue(this.gram.centered("x", "x"), this.dModel).value;
     return { anisotropy: top / trace, topVariance: top / n, totalVariance: trace / n, tokens: n };
   }
 }

@@ -2,7 +2,7 @@
  * The linearity score of one pair of states, streamed: feed [rows, d_model] float32 chunks of X
  * and Y, read the score at the end. Memory O(d_model^2) whatever the number of tokens.
  */
-import { GramAccumulator } from "../numerics/moments";
+import { GramAccumulator } from "../numerics/gram-accumulator";
 import type { StorageDtype } from "../numerics/cut";
 import { type CutReport, GramFactor, explainedSumSquares, solveMap } from "../numerics/solve";
 import { UndefinedMetricError } from "./undefined-metric";
@@ -68,6 +68,9 @@ export function routeOption(opts: ScoreOptions): "auto" | "float32" | "float64" 
   return opts.route ?? "auto";
 }
 
+/** The states of a linearity score: X, Y, and with the residual D = Y - X. */
+type LinearityState = "x" | "y" | "diff";
+
 /**
  * Streaming accumulator for the linearity score of X -> Y (and, with option `residual`, of
  * X -> Y - X; same d_model only).
@@ -75,7 +78,7 @@ export function routeOption(opts: ScoreOptions): "auto" | "float32" | "float64" 
  * errors name the function `fn`, the argument and the absolute row.
  */
 export class LinearityAccumulator {
-  private readonly acc: GramAccumulator;
+  private readonly acc: GramAccumulator<LinearityState>;
   private readonly residual: boolean;
 
   constructor(
@@ -89,14 +92,15 @@ export class LinearityAccumulator {
     }
     // With the residual, X^T (Y - X) is a product of its own (Y - X formed exactly per row): the
     // residual score then needs no subtraction of two large Gram matrices, which would cancel.
-    this.acc = new GramAccumulator({
+    this.acc = new GramAccumulator<LinearityState>({
       fn: opts.fn ?? "LinearityAccumulator",
-      names: opts.names ?? ["x", "y"],
-      dims: [dModelX, dModelY],
-      products: this.residual ? [[0, 0], [0, 1], [0, 2]] : [[0, 0], [0, 1]],
-      differences: this.residual ? [[0, 1]] : [],
+      states: [
+        { key: "x", name: opts.names?.[0], dim: dModelX, route: routeOption(opts) },
+        { key: "y", name: opts.names?.[1], dim: dModelY, route: "float32" },
+      ],
+      differences: this.residual ? [{ key: "diff", from: "x", to: "y" }] : [],
+      products: this.residual ? [["x", "x"], ["x", "y"], ["x", "diff"]] : [["x", "x"], ["x", "y"]],
       blockRows: opts.blockRows,
-      route: [routeOption(opts), "float32"],
       native: opts.native,
     });
   }
@@ -107,13 +111,13 @@ export class LinearityAccumulator {
   }
 
   /** The underlying Gram accumulator (diagnostics and tests). */
-  get gram(): GramAccumulator {
+  get gram(): GramAccumulator<LinearityState> {
     return this.acc;
   }
 
   /** How X's products were formed (decided at the end of the warm-up). */
   get route(): "float32" | "float64" {
-    return this.acc.route(0);
+    return this.acc.route("x");
   }
 
   /** Tokens seen so far. */
@@ -123,16 +127,16 @@ export class LinearityAccumulator {
 
   /** Factorized centred Gram of X (for maps and per-token residuals). Throws when X has no variance. */
   factor(): GramFactor {
-    const f = this.acc.factor(0, { rcond: this.opts.rcond, storage: this.opts.storage });
+    const f = this.acc.factor("x", { rcond: this.opts.rcond, storage: this.opts.storage });
     if (f.rank === 0) {
-      throw new UndefinedMetricError(`${this.acc.fn}: '${this.acc.names[0]}' has no variance (every row is the same); the score is undefined`, `${this.acc.names[0]} has no variance`);
+      throw new UndefinedMetricError(`${this.acc.fn}: '${this.acc.nameOf("x")}' has no variance (every row is the same); the score is undefined`, `${this.acc.nameOf("x")} has no variance`);
     }
     return f;
   }
 
   /** Centred cross-product X_c^T Y_c, [d_model_x, d_model_y]. */
   private crossXY(): Float64Array {
-    return this.acc.centered(0, 1);
+    return this.acc.centered("x", "y");
   }
 
   /** Minimum-norm map B [d_model_x, d_model_y] with (Y - mean) ~= (X - mean) B, float64. */
@@ -142,20 +146,20 @@ export class LinearityAccumulator {
 
   /** Column means of X (0) or Y (1), float64. */
   mean(which: 0 | 1): Float64Array {
-    return this.acc.mean(which);
+    return this.acc.mean(which === 0 ? "x" : "y");
   }
 
   /** ||Y - mean(Y)||_F^2. */
   centeredSumSquaresY(): number {
-    return this.acc.centeredSumSquares(1);
+    return this.acc.centeredSumSquares("y");
   }
 
   /** The scores. Throws when X or Y has no variance (then the score is undefined). */
   result(): PairScore {
     const fn = this.acc.fn;
-    const yy = this.acc.centeredSumSquares(1);
+    const yy = this.acc.centeredSumSquares("y");
     if (!(yy > 0)) {
-      throw new UndefinedMetricError(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); the score is undefined`, `${this.acc.names[1]} has no variance`);
+      throw new UndefinedMetricError(`${fn}: '${this.acc.nameOf("y")}' has no variance (every row is the same); the score is undefined`, `${this.acc.nameOf("y")} has no variance`);
     }
     const f = this.factor();
     const out: PairScore = {
@@ -163,15 +167,15 @@ export class LinearityAccumulator {
       nTokens: this.acc.rows,
       rank: f.rank,
       cut: f.cut,
-      route: this.acc.route(0),
+      route: this.acc.route("x"),
       native: this.acc.native,
-      conditionEstimate: this.acc.conditionEstimate(0),
+      conditionEstimate: this.acc.conditionEstimate("x"),
     };
     if (this.residual) {
       // The score of X against D = Y - X, from X^T D itself (D formed exactly per row).
-      const dd = this.acc.centeredSumSquares(2);
+      const dd = this.acc.centeredSumSquares("diff");
       // NaN when Y - X has no variance beyond float32 rounding of Y (Y = X + constant).
-      out.residualScore = dd > 1e-12 * yy ? clampScore(explainedSumSquares(f, this.acc.centered(0, 2), this.dModelX) / dd) : NaN;
+      out.residualScore = dd > 1e-12 * yy ? clampScore(explainedSumSquares(f, this.acc.centered("x", "diff"), this.dModelX) / dd) : NaN;
     }
     return out;
   }

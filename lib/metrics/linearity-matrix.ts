@@ -4,10 +4,10 @@
  * Per block of rows it forms X_i^T X_i for each state used as a source and X_i^T X_j for every
  * i < j (90 products of [d, rows] x [rows, d] for 13 states), accumulated in float64: exact float64
  * products on the native BLAS, else float32 tfjs matmuls or float64 JavaScript per source state
- * (lib/numerics/moments.ts). Separate per-pair products measured faster on wasm than one
+ * (lib/numerics/gram-accumulator.ts). Separate per-pair products measured faster on wasm than one
  * [rows, S*d] concatenated product (27 vs 15-20 GFLOP/s here) and exploit symmetry.
  */
-import { GramAccumulator } from "../numerics/moments";
+import { type GramDifference, GramAccumulator } from "../numerics/gram-accumulator";
 import { type CutReport, explainedSumSquares } from "../numerics/solve";
 import type { StateChunk } from "../numerics/state-chunk";
 import { ScoreOptions, clampScore, routeOption } from "./linearity-accumulator";
@@ -39,6 +39,11 @@ export interface LinearityMatrix {
   routes: ("float32" | "float64")[];
 }
 
+/** Key of state s in the accumulator. */
+const stateKey = (s: number): string => `state ${s}`;
+/** Key of the derived state X_j - X_i. */
+const diffKey = (i: number, j: number): string => `state ${j} - state ${i}`;
+
 /** Streaming accumulator behind {@link linearityMatrix}; use it directly for async sources (`for await`, then `add`). */
 export class LinearityMatrixAccumulator {
   private readonly acc: GramAccumulator;
@@ -51,26 +56,24 @@ export class LinearityMatrixAccumulator {
     if (!(Number.isInteger(nStates) && nStates >= 2)) {
       throw new Error(`linearityMatrix: expected at least 2 states per chunk, got ${nStates}`);
     }
-    const products: [number, number][] = [];
-    const differences: [number, number][] = [];
+    const products: [string, string][] = [];
+    const differences: GramDifference[] = [];
     for (let i = 0; i < nStates - 1; i++) {
-      for (let j = i; j < nStates; j++) products.push([i, j]);
+      for (let j = i; j < nStates; j++) products.push([stateKey(i), stateKey(j)]);
       if (!opts.residual) continue;
       // X_i^T (X_j - X_i) as its own product: the residual score needs no cancelling subtraction.
       for (let j = i + 1; j < nStates; j++) {
-        products.push([i, nStates + differences.length]);
-        differences.push([i, j]);
+        products.push([stateKey(i), diffKey(i, j)]);
+        differences.push({ key: diffKey(i, j), from: stateKey(i), to: stateKey(j) });
       }
     }
     this.acc = new GramAccumulator({
       fn: "linearityMatrix",
-      names: Array.from({ length: nStates }, (_, s) => `states[${s}]`),
-      dims: new Array(nStates).fill(dModel),
-      products,
+      states: Array.from({ length: nStates }, (_, s) => ({ key: stateKey(s), name: `states[${s}]`, dim: dModel, route: s < nStates - 1 ? routeOption(opts) : "float32" })),
       differences,
+      products,
       blockRows: opts.blockRows,
       native: opts.native,
-      route: Array.from({ length: nStates }, (_, s) => (s < nStates - 1 ? routeOption(opts) : "float32")),
     });
   }
 
@@ -91,24 +94,23 @@ export class LinearityMatrixAccumulator {
     const residualScores = this.opts.residual ? nan() : undefined;
     const ranks = new Array<number>(S).fill(NaN);
     const cuts = new Array<CutReport | undefined>(S).fill(undefined);
-    const yy = Array.from({ length: S }, (_, s) => acc.centeredSumSquares(s));
+    const yy = Array.from({ length: S }, (_, s) => acc.centeredSumSquares(stateKey(s)));
     for (let s = 0; s < S; s++) {
       if (!(yy[s] > 0)) throw new Error(`linearityMatrix: 'states[${s}]' has no variance (every row is the same); scores against it are undefined`);
     }
     for (let i = 0; i < S - 1; i++) {
-      const f = acc.factor(i, { rcond: this.opts.rcond, storage: this.opts.storage });
+      const f = acc.factor(stateKey(i), { rcond: this.opts.rcond, storage: this.opts.storage });
       ranks[i] = f.rank;
       cuts[i] = f.cut;
       for (let j = i + 1; j < S; j++) {
-        scores[i][j] = clampScore(explainedSumSquares(f, acc.centered(i, j), d) / yy[j]);
+        scores[i][j] = clampScore(explainedSumSquares(f, acc.centered(stateKey(i), stateKey(j)), d) / yy[j]);
         if (residualScores) {
-          const k = acc.differenceIndex(i, j);
-          const dd = acc.centeredSumSquares(k);
-          residualScores[i][j] = dd > 1e-12 * yy[j] ? clampScore(explainedSumSquares(f, acc.centered(i, k), d) / dd) : NaN;
+          const dd = acc.centeredSumSquares(diffKey(i, j));
+          residualScores[i][j] = dd > 1e-12 * yy[j] ? clampScore(explainedSumSquares(f, acc.centered(stateKey(i), diffKey(i, j)), d) / dd) : NaN;
         }
       }
     }
-    const routes = Array.from({ length: S }, (_, s) => (s < S - 1 ? acc.route(s) : "float32"));
+    const routes = Array.from({ length: S }, (_, s) => (s < S - 1 ? acc.route(stateKey(s)) : "float32"));
     const n = acc.rows;
     const floors = ranks.map((r) => (Number.isNaN(r) ? NaN : Math.min(1, r / (n - 1))));
     const adjust = (m: number[][]) => m.map((row, i) => row.map((v) => (n - ranks[i] - 1 > 0 ? 1 - ((1 - v) * (n - 1)) / (n - ranks[i] - 1) : NaN)));

@@ -5,7 +5,7 @@
  * O(d_x (d_x + d_y)) whatever the number of rows. Used to replace a transformer block by a
  * linear map (lib/interventions).
  */
-import { GramAccumulator } from "./moments";
+import { GramAccumulator } from "./gram-accumulator";
 import { explainedSumSquares, solveMap } from "./solve";
 
 /** The fitted map. */
@@ -35,16 +35,17 @@ export interface AffineFitOptions {
 
 /** Accumulate (x, y) chunks with `add`, then read the fit with `result`. */
 export class AffineFitAccumulator {
-  private readonly acc: GramAccumulator;
+  private readonly acc: GramAccumulator<"x" | "y">;
 
   constructor(readonly dX: number, readonly dY: number, private readonly opts: AffineFitOptions = {}) {
     this.acc = new GramAccumulator({
       fn: opts.fn ?? "AffineFitAccumulator",
-      names: opts.names ?? ["x", "y"],
-      dims: [dX, dY],
-      products: [[0, 0], [0, 1]],
+      states: [
+        { key: "x", name: opts.names?.[0], dim: dX, route: opts.route ?? "auto" },
+        { key: "y", name: opts.names?.[1], dim: dY, route: "float32" },
+      ],
+      products: [["x", "x"], ["x", "y"]],
       blockRows: opts.blockRows,
-      route: [opts.route ?? "auto", "float32"],
     });
   }
 
@@ -61,15 +62,15 @@ export class AffineFitAccumulator {
   result(): AffineFit {
     const fn = this.acc.fn;
     if (this.acc.rows === 0) throw new Error(`${fn}: no rows were added`);
-    const yy = this.acc.centeredSumSquares(1);
-    if (!(yy > 0)) throw new Error(`${fn}: '${this.acc.names[1]}' has no variance (every row is the same); nothing to fit`);
+    const yy = this.acc.centeredSumSquares("y");
+    if (!(yy > 0)) throw new Error(`${fn}: '${this.acc.nameOf("y")}' has no variance (every row is the same); nothing to fit`);
     const dX = this.dX, dY = this.dY;
-    const f = this.acc.factor(0, { rcond: this.opts.rcond });
-    const Cxy = this.acc.centered(0, 1);
+    const f = this.acc.factor("x", { rcond: this.opts.rcond });
+    const Cxy = this.acc.centered("x", "y");
     const r2 = explainedSumSquares(f, Cxy, dY) / yy;
     const weight = solveMap(f, Cxy, dY);
     // Bias: the fit passes through the means.
-    const mx = this.acc.mean(0), my = this.acc.mean(1);
+    const mx = this.acc.mean("x"), my = this.acc.mean("y");
     const bias = new Float64Array(dY);
     for (let c = 0; c < dY; c++) {
       let s = my[c];

@@ -6,8 +6,9 @@
 export { checkShape, checkFinite, checkChunk } from "./check";
 export type { Dim } from "./check";
 export type { StateChunk } from "./state-chunk";
-export { GramAccumulator, DEFAULT_BLOCK_ROWS, NATIVE_BLOCK_ROWS, NATIVE_BLOCK_BYTES } from "./moments";
-export type { GramAccumulatorOptions } from "./moments";
+export { GramAccumulator, DEFAULT_BLOCK_ROWS, NATIVE_BLOCK_ROWS, NATIVE_BLOCK_BYTES } from "./gram-accumulator";
+export type { GramAccumulatorOptions, GramState, GramDifference } from "./gram-accumulator";
+export type { ProductRoute, ProductRouteKind } from "./products";
 export { FLOAT32_MAX_PREDICTED, needsFloat64 } from "./warmup";
 export type { Route } from "./warmup";
 export { factorGram, explainedSumSquares, solveMap, conditionEstimate } from "./solve";

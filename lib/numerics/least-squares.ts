@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { checkShape } from "./check";
 import { float32Data } from "./data";
-import { GramAccumulator } from "./moments";
+import { GramAccumulator } from "./gram-accumulator";
 import { factorGram, solveMap } from "./solve";
 
 /**
@@ -21,11 +21,19 @@ export function leastSquaresMap(
   const fn = "leastSquaresMap";
   const [n, d] = checkShape(fn, "x", x.shape, ["tokens", "d_model"]);
   const [, dy] = checkShape(fn, "y", y.shape, [["tokens", n], "d_model"]);
-  const acc = new GramAccumulator({ fn, names: ["x", "y"], dims: [d, dy], products: [[0, 0], [0, 1]], blockRows: opts.blockRows, route: [opts.route ?? "float64", "float32"] });
+  const acc = new GramAccumulator({
+    fn,
+    states: [
+      { key: "x", dim: d, route: opts.route ?? "float64" },
+      { key: "y", dim: dy, route: "float32" },
+    ],
+    products: [["x", "x"], ["x", "y"]],
+    blockRows: opts.blockRows,
+  });
   acc.add([float32Data(x), float32Data(y)]);
   // The un-centred Gram: the rank and the cut are those of x itself (columns equilibrated).
   // Precision cut of float32 values (the raw diagonal is their sum of squares), or the explicit rcond.
-  const f = factorGram(acc.uncentered(0, 0), d, { rcond: opts.rcond, precision: { dtype: "float32", rows: n } });
-  const A = solveMap(f, acc.uncentered(0, 1), dy);
+  const f = factorGram(acc.uncentered("x", "x"), d, { rcond: opts.rcond, precision: { dtype: "float32", rows: n } });
+  const A = solveMap(f, acc.uncentered("x", "y"), dy);
   return tf.tensor2d(Float32Array.from(A), [d, dy]);
 }

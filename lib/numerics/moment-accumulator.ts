@@ -3,17 +3,18 @@
  * behind `linearity moments`, `--groups` / `--folds` scores, cross-validation and the jackknife.
  *
  * Each row belongs to a unit (its group id, or the id modulo a count; see {@link UnitRule}).
- * Per chunk every state is shifted by a fixed vector (the float32 column means of the first
- * chunk: centring without cancellation, as moments.ts does) and converted to float64 exactly; then
- * each run of consecutive rows of one unit adds its column sums, sums of squares and the
- * requested block products (dsyrk / dgemm on the native BLAS, else gemm64.ts's JavaScript
- * float64) into that unit's sums. Rows come in document order, so runs are long and the products
- * cost what one unit-less pass costs. At the end each unit is centred about its own means (the
- * mergeable form). Memory: one copy of the requested blocks per unit.
+ * The same design as {@link GramAccumulator} (gram-accumulator.ts), on its exact float64 route
+ * only, with one set of sums per unit: every state is shifted by a fixed vector (the float32
+ * column means of the first chunk) and converted to float64 exactly (shifted-rows.ts); then each
+ * run of consecutive rows of one unit adds its column sums, sums of squares and the requested
+ * block products (products.ts: the native BLAS, else JavaScript float64) into that unit's sums.
+ * Rows come in document order, so runs are long and the products cost what one unit-less pass
+ * costs. At the end each unit is centred about its own means (the mergeable form). Memory: one
+ * copy of the requested blocks per unit.
  */
-import { nativeBlas, type NativeBlas } from "../native/blas";
 import { checkChunk } from "./check";
-import { addProduct64 } from "./gemm64";
+import { type ProductRoute, centreProduct, float64Route, fullProduct } from "./products";
+import { addRowSums, float32ColumnMeans, shiftRows } from "./shifted-rows";
 import { type MomentSet, type MomentState, type UnitMoments, type UnitRule } from "./moment-set";
 
 /** Options of {@link MomentAccumulator}. */
@@ -38,7 +39,7 @@ interface UnitSums {
   count: number;
   colsums: Float64Array[];
   squares: Float64Array;
-  /** Shifted block products; (i, i) blocks hold their upper triangle only on the native route. */
+  /** Shifted block products; (i, i) blocks hold their upper triangle only on the native route (`upperOnly`). */
   products: Float64Array[];
 }
 
@@ -46,7 +47,7 @@ interface UnitSums {
 export class MomentAccumulator {
   readonly unitRule: UnitRule;
   private readonly dims: number[];
-  private readonly blas: NativeBlas | undefined;
+  private readonly route: ProductRoute<Float64Array>;
   private readonly units = new Map<number, UnitSums>();
   private shifts: Float32Array[] | undefined;
   private buffers: Float64Array[] = [];
@@ -61,7 +62,7 @@ export class MomentAccumulator {
     if (this.unitRule.kind === "group mod" && !(Number.isInteger(this.unitRule.modulus) && this.unitRule.modulus! >= 1)) {
       throw new Error(`${opts.fn}: units by group mod needs a positive modulus, got ${this.unitRule.modulus}`);
     }
-    this.blas = opts.native === false ? undefined : nativeBlas();
+    this.route = float64Route(opts.native !== false);
   }
 
   /** Tokens added so far. */
@@ -90,7 +91,7 @@ export class MomentAccumulator {
       if (groups.length !== rows) throw new Error(`${fn}: ${groups.length} group ids for ${rows} rows`);
     }
     if (rows === 0) return;
-    this.shifts ??= states.map((x, s) => columnMeans32(x, rows, this.dims[s]));
+    this.shifts ??= states.map((x, s) => float32ColumnMeans(x, rows, this.dims[s]));
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const r1 = Math.min(rows, r0 + BLOCK_ROWS);
       const f64 = this.scan(states, r0, r1);
@@ -111,23 +112,10 @@ export class MomentAccumulator {
   private scan(states: readonly Float32Array[], r0: number, r1: number): Float64Array[] {
     const r = r1 - r0;
     return states.map((x, s) => {
-      const d = this.dims[s], sh = this.shifts![s], n = r * d;
+      const d = this.dims[s], n = r * d;
       if (this.buffers[s] === undefined || this.buffers[s].length < n) this.buffers[s] = new Float64Array(Math.min(BLOCK_ROWS, Math.max(r, 1)) * d);
       const v = this.buffers[s].subarray(0, n);
-      let check = 0;
-      for (let t = 0; t < r; t++) {
-        const o = (r0 + t) * d, w = t * d;
-        for (let c = 0; c < d; c++) {
-          const e = x[o + c] - sh[c];
-          v[w + c] = e;
-          check += e;
-        }
-      }
-      if (check - check !== 0) {
-        for (let k = r0 * d; k < r1 * d; k++) {
-          if (!Number.isFinite(x[k])) throw new Error(`${this.opts.fn}: '${this.opts.states[s].name}' has ${x[k]} at row ${this.rows + Math.floor(k / d)}, column ${k % d}`);
-        }
-      }
+      shiftRows(x, this.shifts![s], r0, r1, v, { fn: this.opts.fn, name: this.opts.states[s].name, firstRow: this.rows + r0 });
       return v;
     });
   }
@@ -151,25 +139,8 @@ export class MomentAccumulator {
     const r = b - a;
     u.count += r;
     const views = f64.map((v, s) => v.subarray(a * this.dims[s], b * this.dims[s]));
-    views.forEach((v, s) => {
-      const d = this.dims[s], cs = u.colsums[s];
-      let ss = 0;
-      for (let t = 0; t < r; t++) {
-        const o = t * d;
-        for (let c = 0; c < d; c++) {
-          const e = v[o + c];
-          cs[c] += e;
-          ss += e * e;
-        }
-      }
-      u.squares[s] += ss;
-    });
-    this.opts.products.forEach(([i, j], k) => {
-      const di = this.dims[i], dj = this.dims[j], acc = u.products[k];
-      if (!this.blas) addProduct64(views[i], di, views[j], dj, r, acc, i === j);
-      else if (i === j) this.blas.syrkUpper(di, r, views[i], di, acc, di);
-      else this.blas.gemm(true, false, di, dj, r, 1, views[i], di, views[j], dj, 1, acc, dj);
-    });
+    views.forEach((v, s) => (u.squares[s] += addRowSums(v, r, u.colsums[s])));
+    this.opts.products.forEach(([i, j], k) => this.route.add(views[i], this.dims[i], views[j], this.dims[j], r, u.products[k], i === j));
   }
 
   /** The per-unit moments, each centred about its own means (units by ascending id). */
@@ -193,26 +164,10 @@ export class MomentAccumulator {
       return Math.max(0, ss - m2 / n);
     });
     const blocks = this.opts.products.map(([i, j], k) => {
-      const di = this.dims[i], dj = this.dims[j], out = u.products[k].slice(), a = u.colsums[i], b = u.colsums[j];
-      if (i === j && this.blas) for (let p = 0; p < di; p++) for (let q = p + 1; q < di; q++) out[q * di + p] = out[p * di + q];
-      for (let p = 0; p < di; p++) {
-        const ap = a[p] / n;
-        for (let q = 0; q < dj; q++) out[p * dj + q] -= ap * b[q];
-      }
+      const out = fullProduct(u.products[k], this.dims[i], i === j, this.route.upperOnly);
+      centreProduct(out, u.colsums[i], u.colsums[j], n);
       return out;
     });
     return { id, count: n, means, sumSquares, blocks };
   }
-}
-
-/** Float32-rounded column means of x [rows, d] (the shift; non-finite values are reported by the scan). */
-function columnMeans32(x: Float32Array, rows: number, d: number): Float32Array {
-  const m = new Float64Array(d);
-  for (let t = 0; t < rows; t++) {
-    for (let c = 0; c < d; c++) {
-      const v = x[t * d + c];
-      if (Number.isFinite(v)) m[c] += v;
-    }
-  }
-  return Float32Array.from(m, (v) => v / rows);
 }

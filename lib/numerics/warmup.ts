@@ -41,7 +41,7 @@ export function chooseRoute(C: Float64Array, d: number, blockRows: number, rawDi
  * scaling: it changes no digit, only keeps products far from float32 overflow and underflow).
  * State i of the buffered rows, or with j >= 0 the difference X_j - X_i; shifts per state.
  */
-export function columnScales(all: readonly Float32Array[], dims: readonly number[], shifts: readonly Float32Array[], n: number, i: number, j: number): Float32Array {
+export function columnScales(all: readonly Float32Array[], dims: readonly number[], shifts: readonly (Float32Array | Float64Array)[], n: number, i: number, j: number): Float32Array {
   const d = dims[i], x = all[i], y = j >= 0 ? all[j] : undefined;
   const si = shifts[i], sj = j >= 0 ? shifts[j] : undefined;
   const max = new Float64Array(d);

@@ -30,11 +30,6 @@ export interface TrainProbeOptions extends AdamWOptions {
   epochs?: number;
   /** Seed of the per-epoch shuffles (mulberry32). Default 0. */
   seed?: number;
-  /**
-   * @deprecated No effect: the library draws no progress bars; pass {@link onStep} and draw one
-   * (kept so that existing calls with `progress: false` still type-check).
-   */
-  progress?: boolean;
   /** Called every 50 steps and after each epoch's last step (e.g. to draw a progress bar). */
   onStep?: (p: StepProgress) => void;
   /** Called after each epoch (e.g. to print or plot as training goes). */

@@ -1,7 +1,7 @@
 /**
  * A rank is a property of the data: the precision cut must give the same rank (and so the same
  * floor and adjusted score) on the native route (OpenBLAS dsyrk / dgemm, LAPACK dsyevr) and on
- * the JavaScript one (gemm64.ts's blocked sums, ml-matrix's eigensolver), whatever OpenBLAS
+ * the JavaScript one (products-float64.ts's blocked sums, ml-matrix's eigensolver), whatever OpenBLAS
  * kernel runs. The shipped states' state 0 is token embeddings: many repeated rows, so its
  * centred Gram is exactly rank-deficient (rank = distinct rows - 1) and its null directions are
  * pure float64 summation rounding, which differs between the routes: before the Gram floor scaled

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addProduct64 } from "../../lib/numerics/gemm64";
+import { addProduct64 } from "../../lib/numerics/products-float64";
 import { explainedSumSquares, factorGram } from "../../lib/numerics/solve";
 import { gaussianMatrix } from "./reference";
 

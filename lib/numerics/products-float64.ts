@@ -1,10 +1,12 @@
 /**
- * Float64 block products for the float64 route of {@link GramAccumulator}: C += A^T B over a block
- * of rows, A [r, da], B [r, db] row-major float64 (shifted data). Products of float32-representable
- * values are exact in float64 and the sums carry float64 rounding only, so these Gram matrices are
- * accurate where a float32 matmul's are not (ill-conditioned or rank-deficient states). Plain
- * JavaScript: 4x4 register blocks over packed column-major copies, ~1.5-5 GFLOP/s on one core.
+ * The JavaScript float64 route of {@link ProductRoute}: C += A^T B over a block of rows, A [r, da],
+ * B [r, db] row-major float64 (shifted data). Products of float32-representable values are exact
+ * in float64 and the sums carry float64 rounding only, so these Gram matrices are accurate where a
+ * float32 matmul's are not (ill-conditioned or rank-deficient states). Taken without the native
+ * BLAS. Plain JavaScript: 4x4 register blocks over packed column-major copies, ~1.5-5 GFLOP/s on
+ * one core.
  */
+import type { ProductRoute } from "./products";
 
 /**
  * Rows summed in registers before they are added to the tile's sums: the rounding of a sum of r
@@ -73,3 +75,10 @@ export function addProduct64(A: Float64Array, da: number, B: Float64Array, db: n
     }
   }
 }
+
+/** {@link addProduct64} as a route (fills both triangles of a self-product). */
+export const jsFloat64Products: ProductRoute<Float64Array> = {
+  kind: "float64",
+  upperOnly: false,
+  add: (A, da, B, db, rows, acc, same) => addProduct64(A, da, B, db, rows, acc, same),
+};
