@@ -18,9 +18,14 @@ import { nativeBlas } from "../native";
 import { nativeMatmulInstalled } from "../native/wasm-matmul";
 import type { ExtractPoint } from "./points";
 
-/** Worker threads `linearity extract` uses by default: one per core, at most 2 (measured in bench/extract-vs-torch.ts). */
-export function defaultExtractWorkers(cores: number): number {
-  return Math.max(1, Math.min(2, cores));
+/**
+ * Worker threads `linearity extract` uses by default: with the native BLAS, one (the main thread,
+ * its products on every BLAS thread); on the wasm kernels alone, one per core, at most 2
+ * (docs/extraction.md, "Workers, measured": on a quiet 2-core AMD EPYC one thread was 1.33x two
+ * workers with the native BLAS; two workers won only on a machine loaded by other work).
+ */
+export function defaultExtractWorkers(cores: number, nativeBlasLoaded = nativeBlas() !== undefined): number {
+  return nativeBlasLoaded ? 1 : Math.max(1, Math.min(2, cores));
 }
 
 /** The compiled .js worker when it exists (dist/), else the TypeScript source through tsx (vitest, tsx). */

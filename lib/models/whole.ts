@@ -4,6 +4,7 @@
  * model's forward, shared with the streamed runner.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { nativeMatmulInstalled } from "../native/wasm-matmul";
 import { linear } from "./common/matmul";
 import { runDecoder } from "./common/forward";
 import { parseBlockName } from "./family";
@@ -62,7 +63,8 @@ export function wholeModel(ck: OpenedCheckpoint): Model {
   const weights: ModelWeights = {
     embed: readWeight(ck, family.embedName) as tf.Tensor2D,
     ...readHead(ck),
-    blocks: Array.from({ length: config.n_layers }, (_, l) => (linear.has(l) ? placeholderBlock(ck, l) : readBlock(ck, l))),
+    // With products on the native BLAS (extract, eval), nn.Linear weights stay [out, in]: no transpose at load.
+    blocks: Array.from({ length: config.n_layers }, (_, l) => (linear.has(l) ? placeholderBlock(ck, l) : readBlock(ck, l, { storedLayout: nativeMatmulInstalled() }))),
     unembed: config.tie_word_embeddings ? undefined : { w: readTransposed(ck, family.unembedName) },
   };
   const w = weights;

@@ -63,8 +63,11 @@ describe("extract with workers", () => {
     await expect(extract({ model, text: textFile, out: path.join(tmp, "y"), workers: 1.5 })).rejects.toThrow(
       "extract: 'workers' must be a non-negative integer, got 1.5",
     );
-    expect(defaultExtractWorkers(1)).toBe(1);
-    expect(defaultExtractWorkers(2)).toBe(2);
-    expect(defaultExtractWorkers(64)).toBe(2);
+    expect(defaultExtractWorkers(1, false)).toBe(1);
+    expect(defaultExtractWorkers(2, false)).toBe(2);
+    expect(defaultExtractWorkers(64, false)).toBe(2);
+    // With the native BLAS the main thread's products use every core.
+    expect(defaultExtractWorkers(2, true)).toBe(1);
+    expect(defaultExtractWorkers(64, true)).toBe(1);
   });
 });

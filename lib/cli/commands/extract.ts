@@ -7,7 +7,7 @@ import { downloadBar, extractBar } from "../progress";
 import { nonNegativeIntFlag, positiveIntFlag } from "../flags";
 import { defaultExtractWorkers } from "../../extract/forward-pool";
 
-/** --workers when not given: LINEARITY_WORKERS if set, else one per core, at most 2. */
+/** --workers when not given: LINEARITY_WORKERS if set, else 1 with the native BLAS, one per core (at most 2) without. */
 function defaultWorkers(): number {
   const env = process.env.LINEARITY_WORKERS;
   if (env !== undefined && env.trim() !== "") return nonNegativeIntFlag("LINEARITY_WORKERS")(env);

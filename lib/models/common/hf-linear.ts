@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Dense, Norm } from "../roles";
 import type { StateDict } from "../types";
-import { markStoredLayout, markTransient, READ_ON_USE, STORED_LAYOUT } from "./read-on-use";
+import { isStoredLayout, markStoredLayout, markTransient, READ_ON_USE, STORED_LAYOUT } from "./read-on-use";
 import { transposeWeight } from "./transpose";
 
 /**
@@ -49,7 +49,8 @@ export function normFromHf(sd: StateDict, name: string, withBias: boolean): Norm
 /** Inverse of {@link linearFromHf} into `sd`: w [in, out] -> [out, in], the bias when present; nothing for undefined. */
 export function linearToHf(sd: StateDict, name: string, d: Dense | undefined): void {
   if (d === undefined) return;
-  sd[`${name}.weight`] = transposeWeight(d.w);
+  // A weight kept in its stored [out, in] layout (products on the native BLAS) is already HF's.
+  sd[`${name}.weight`] = isStoredLayout(d.w) ? tf.clone(d.w) : transposeWeight(d.w);
   if (d.b !== undefined) sd[`${name}.bias`] = tf.clone(d.b);
 }
 

@@ -7,7 +7,8 @@
  * half of the new tensor's own memory and widened in place, front to back (element i's 4 bytes
  * end at or before element i+1's 2 stored bytes begin), so a block costs no memory outside the
  * heap and no fresh pages (reading 13.5 GB into new buffers cost 3.3M page faults, ~20% of a 7B
- * run). Values are the same (decoding is exact either way).
+ * run). F32 tensors are read straight into the tensor's memory (no JavaScript copy to move into
+ * the heap). Values are the same (decoding is exact either way).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { decodeBf16, decodeF16 } from "../../io/f16";
@@ -16,12 +17,17 @@ import { heapView, type WasmBackend } from "../../native/wasm-heap";
 
 /** Tensor `t` of an open safetensors file as float32 (F16/BF16 decoded exactly), read now. */
 export function storedTensor(t: SafetensorsTensor): tf.Tensor {
-  if (tf.getBackend() !== "wasm" || (t.dtype !== "BF16" && t.dtype !== "F16")) return tf.tensor(t.read(), t.shape, "float32");
+  if (tf.getBackend() !== "wasm" || (t.dtype !== "BF16" && t.dtype !== "F16" && t.dtype !== "F32")) return tf.tensor(t.read(), t.shape, "float32");
   const backend = tf.backend() as unknown as WasmBackend;
   // Allocate first: the heap may grow; the view is taken after.
   const out = backend.makeOutput([...t.shape], "float32");
   const into = heapView(backend, out); // [n] float32, 4n bytes
   const n = into.length;
+  if (t.dtype === "F32") {
+    // Little-endian float32 on disk and in the heap: the bytes are the values.
+    t.readBytesInto(new Uint8Array(into.buffer, into.byteOffset, 4 * n));
+    return tf.engine().makeTensorFromTensorInfo(out);
+  }
   const stored = new Uint8Array(into.buffer, into.byteOffset + 2 * n, 2 * n); // its upper half
   t.readBytesInto(stored);
   const bits = new Uint16Array(into.buffer, into.byteOffset + 2 * n, n);
