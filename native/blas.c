@@ -5,7 +5,8 @@
  * dsyrk on row-major typed arrays, the library's thread count and core (with a reload that picks the
  * core, see reload_blas); and, each optional (a library
  * without the symbol makes only that call unavailable, see `has`), triangular solves and products
- * (cblas_dtrsm, dtrsv, dtrmv) and LAPACK's Cholesky (dpotrf_) and symmetric eigensolvers (dsyevd_, dsyevr_)
+ * (cblas_dtrsm, dtrsv, dtrmv) and LAPACK's Cholesky (dpotrf_), symmetric eigensolvers (dsyevd_, dsyevr_),
+ * Householder QR (dgeqrf_, dormqr_) and SVD (dgesvd_)
  * through the Fortran ABI: a row-major matrix is the column-major transpose, so row-major lower
  * is column-major upper, and a symmetric matrix is its own transpose.
  *
@@ -48,6 +49,11 @@ typedef void (*dsyevr_fn)(const char*, const char*, const char*, const int*, dou
                           int*, const int*, int*, size_t, size_t, size_t);
 typedef void (*dsyevd_fn)(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*, const int*,
                           int*, size_t, size_t);
+typedef void (*dgeqrf_fn)(const int*, const int*, double*, const int*, double*, double*, const int*, int*);
+typedef void (*dormqr_fn)(const char*, const char*, const int*, const int*, const int*, const double*, const int*, const double*, double*,
+                          const int*, double*, const int*, int*, size_t, size_t);
+typedef void (*dgesvd_fn)(const char*, const char*, const int*, const int*, double*, const int*, double*, double*, const int*, double*,
+                          const int*, double*, const int*, int*, size_t, size_t);
 
 static void* lib = NULL;
 static const char* lib_name = NULL;
@@ -75,6 +81,9 @@ static dpotrf_fn p_dpotrf;
 static dsyevr_fn p_dsyevr;
 static dsyevd_fn p_dsyevd;
 static somatcopy_fn p_somatcopy;
+static dgeqrf_fn p_dgeqrf;
+static dormqr_fn p_dormqr;
+static dgesvd_fn p_dgesvd;
 
 /* Candidates in order: OpenBLAS by its own name, then whatever Debian's libblas alternative is. */
 static const char* CANDIDATES[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3", NULL};
@@ -105,6 +114,9 @@ static int load_blas_locked(void) {
     p_dsyevr = (dsyevr_fn)dlsym(h, "dsyevr_");
     p_dsyevd = (dsyevd_fn)dlsym(h, "dsyevd_");
     p_somatcopy = (somatcopy_fn)dlsym(h, "cblas_somatcopy");
+    p_dgeqrf = (dgeqrf_fn)dlsym(h, "dgeqrf_");
+    p_dormqr = (dormqr_fn)dlsym(h, "dormqr_");
+    p_dgesvd = (dgesvd_fn)dlsym(h, "dgesvd_");
     lib = h;
     lib_name = name;
     return 1;
@@ -538,6 +550,138 @@ static napi_value eigh_in_place(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * qrColMajor(m, n, A, lda, tau) -> info: the Householder QR of the COLUMN-major A [m, n] (column
+ * stride lda) in place, LAPACK dgeqrf: R in the upper triangle, the reflectors below it and in
+ * tau [min(m, n)]. Workspace allocated here. (Column-major because the caller stacks row blocks.)
+ */
+static napi_value qr_col_major(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  int m, n, lda;
+  double *pa, *pt;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 5 || !int_arg(env, a[0], &m) || !int_arg(env, a[1], &n) || !int_arg(env, a[3], &lda)) {
+    napi_throw_type_error(env, NULL, "native blas: qrColMajor(m, n, A: Float64Array, lda, tau: Float64Array)");
+    return NULL;
+  }
+  if (m < 0 || n < 0 || lda < (m > 1 ? m : 1)) { napi_throw_range_error(env, NULL, "native blas: qrColMajor needs m, n >= 0 and lda >= m"); return NULL; }
+  int k = m < n ? m : n;
+  if (!f64_arg(env, a[2], span(n, m, lda), &pa, "native blas: qrColMajor A must be a Float64Array of at least (n - 1) lda + m elements") ||
+      !f64_arg(env, a[4], (size_t)k, &pt, "native blas: qrColMajor tau must be a Float64Array of at least min(m, n) elements"))
+    return NULL;
+  if (overlaps(pa, span(n, m, lda) * sizeof(double), pt, (size_t)k * sizeof(double))) {
+    napi_throw_range_error(env, NULL, "native blas: qrColMajor A and tau must not overlap");
+    return NULL;
+  }
+  if (!have(env, (void*)p_dgeqrf, "dgeqrf_")) return NULL;
+  int out = 0;
+  if (m > 0 && n > 0) {
+    int query = -1;
+    double wquery = 0;
+    p_dgeqrf(&m, &n, pa, &lda, pt, &wquery, &query, &out);
+    int lwork = (int)wquery;
+    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    if (out == 0 && work == NULL) { napi_throw_error(env, NULL, "native blas: qrColMajor out of memory"); return NULL; }
+    if (out == 0) p_dgeqrf(&m, &n, pa, &lda, pt, work, &lwork, &out);
+    free(work);
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, out, &r));
+  return r;
+}
+
+/*
+ * applyQtColMajor(m, n, k, A, lda, tau, C, ldc) -> info: C [m, n] := Q^T C, COLUMN-major, Q the
+ * product of the k reflectors that qrColMajor left in A [m, k] and tau (LAPACK dormqr, side L,
+ * trans T). Workspace allocated here. C must not overlap A or tau.
+ */
+static napi_value apply_qt_col_major(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  int m, n, k, lda, ldc;
+  double *pa, *pt, *pc;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 8 || !int_arg(env, a[0], &m) || !int_arg(env, a[1], &n) || !int_arg(env, a[2], &k) || !int_arg(env, a[4], &lda) || !int_arg(env, a[7], &ldc)) {
+    napi_throw_type_error(env, NULL, "native blas: applyQtColMajor(m, n, k, A: Float64Array, lda, tau: Float64Array, C: Float64Array, ldc)");
+    return NULL;
+  }
+  if (m < 0 || n < 0 || k < 0 || k > m || lda < (m > 1 ? m : 1) || ldc < (m > 1 ? m : 1)) {
+    napi_throw_range_error(env, NULL, "native blas: applyQtColMajor needs m, n >= 0, 0 <= k <= m, lda >= m and ldc >= m");
+    return NULL;
+  }
+  if (!f64_arg(env, a[3], span(k, m, lda), &pa, "native blas: applyQtColMajor A must be a Float64Array of at least (k - 1) lda + m elements") ||
+      !f64_arg(env, a[5], (size_t)k, &pt, "native blas: applyQtColMajor tau must be a Float64Array of at least k elements") ||
+      !f64_arg(env, a[6], span(n, m, ldc), &pc, "native blas: applyQtColMajor C must be a Float64Array of at least (n - 1) ldc + m elements"))
+    return NULL;
+  size_t cb = span(n, m, ldc) * sizeof(double);
+  if (overlaps(pc, cb, pa, span(k, m, lda) * sizeof(double)) || overlaps(pc, cb, pt, (size_t)k * sizeof(double))) {
+    napi_throw_range_error(env, NULL, "native blas: applyQtColMajor C overlaps A or tau; give C its own buffer");
+    return NULL;
+  }
+  if (!have(env, (void*)p_dormqr, "dormqr_")) return NULL;
+  int out = 0;
+  if (m > 0 && n > 0 && k > 0) {
+    int query = -1;
+    double wquery = 0;
+    p_dormqr("L", "T", &m, &n, &k, pa, &lda, pt, pc, &ldc, &wquery, &query, &out, 1, 1);
+    int lwork = (int)wquery;
+    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    if (out == 0 && work == NULL) { napi_throw_error(env, NULL, "native blas: applyQtColMajor out of memory"); return NULL; }
+    if (out == 0) p_dormqr("L", "T", &m, &n, &k, pa, &lda, pt, pc, &ldc, work, &lwork, &out, 1, 1);
+    free(work);
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, out, &r));
+  return r;
+}
+
+/*
+ * svdSquare(n, A, s, U, Vt) -> info: the SVD A = U diag(s) Vt of the COLUMN-major A [n, n]
+ * (LAPACK dgesvd, jobu = jobvt = 'A'; A is destroyed): s [n] descending, U and Vt [n, n]
+ * column-major. Workspace allocated here. No operand may overlap another.
+ */
+static napi_value svd_square(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  int n;
+  double *pa, *ps, *pu, *pv;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 5 || !int_arg(env, a[0], &n)) {
+    napi_throw_type_error(env, NULL, "native blas: svdSquare(n, A: Float64Array, s: Float64Array, U: Float64Array, Vt: Float64Array)");
+    return NULL;
+  }
+  if (n < 0) { napi_throw_range_error(env, NULL, "native blas: svdSquare needs n >= 0"); return NULL; }
+  size_t nn = (size_t)n * (size_t)n;
+  if (!f64_arg(env, a[1], nn, &pa, "native blas: svdSquare A must be a Float64Array of at least n^2 elements") ||
+      !f64_arg(env, a[2], (size_t)n, &ps, "native blas: svdSquare s must be a Float64Array of at least n elements") ||
+      !f64_arg(env, a[3], nn, &pu, "native blas: svdSquare U must be a Float64Array of at least n^2 elements") ||
+      !f64_arg(env, a[4], nn, &pv, "native blas: svdSquare Vt must be a Float64Array of at least n^2 elements"))
+    return NULL;
+  {
+    size_t b = nn * sizeof(double), sb = (size_t)n * sizeof(double);
+    if (overlaps(pa, b, ps, sb) || overlaps(pa, b, pu, b) || overlaps(pa, b, pv, b) || overlaps(ps, sb, pu, b) || overlaps(ps, sb, pv, b) || overlaps(pu, b, pv, b)) {
+      napi_throw_range_error(env, NULL, "native blas: svdSquare A, s, U and Vt must not overlap");
+      return NULL;
+    }
+  }
+  if (!have(env, (void*)p_dgesvd, "dgesvd_")) return NULL;
+  int out = 0;
+  if (n > 0) {
+    int query = -1;
+    double wquery = 0;
+    p_dgesvd("A", "A", &n, &n, pa, &n, ps, pu, &n, pv, &n, &wquery, &query, &out, 1, 1);
+    int lwork = (int)wquery;
+    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    if (out == 0 && work == NULL) { napi_throw_error(env, NULL, "native blas: svdSquare out of memory"); return NULL; }
+    if (out == 0) p_dgesvd("A", "A", &n, &n, pa, &n, ps, pu, &n, pv, &n, work, &lwork, &out, 1, 1);
+    free(work);
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, out, &r));
+  return r;
+}
+
+/*
  * The self-test's guard: while selfTest runs the library, SIGABRT, SIGSEGV, SIGBUS, SIGILL and
  * SIGFPE raised on the testing thread jump back to it, so a library that aborts or crashes in
  * its first products is reported instead of ending the process without a word. The same
@@ -641,6 +785,64 @@ static napi_value self_test(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * selfTestQr(A [3 x 2 column-major], tau [2], C [3], S [4], s [2], U [4], Vt [4]) -> null or a
+ * sentence: dgeqrf of A, dormqr of C with its reflectors, and dgesvd of the column-major 2 x 2 S,
+ * under the signal guard of selfTest; the caller compares the results with known answers
+ * (lib/native/blas.ts, qrSelfTestFailure) before the QR route uses the library.
+ */
+static napi_value self_test_qr(napi_env env, napi_callback_info info) {
+  size_t argc = 7, len;
+  napi_value a[7], r;
+  double *pa, *pt, *pc, *ps2, *pw, *pu, *pv;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 7 || !typed(env, a[0], napi_float64_array, (void**)&pa, &len) || len < 6 || !typed(env, a[1], napi_float64_array, (void**)&pt, &len) || len < 2 ||
+      !typed(env, a[2], napi_float64_array, (void**)&pc, &len) || len < 3 || !typed(env, a[3], napi_float64_array, (void**)&ps2, &len) || len < 4 ||
+      !typed(env, a[4], napi_float64_array, (void**)&pw, &len) || len < 2 || !typed(env, a[5], napi_float64_array, (void**)&pu, &len) || len < 4 ||
+      !typed(env, a[6], napi_float64_array, (void**)&pv, &len) || len < 4) {
+    napi_throw_type_error(env, NULL, "native blas: selfTestQr(A[6], tau[2], C[3], S[4], s[2], U[4], Vt[4])");
+    return NULL;
+  }
+  if (!load_blas()) { napi_throw_error(env, NULL, "native blas: no CBLAS library found"); return NULL; }
+  if (p_dgeqrf == NULL || p_dormqr == NULL || p_dgesvd == NULL) { CHECK(napi_get_null(env, &r)); return r; }
+  pthread_mutex_lock(&guard_lock);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = guard_handler;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < N_GUARDED; i++) sigaction(GUARDED[i], &sa, &guard_old[i]);
+  guard_thread = pthread_self();
+  guard_signal = 0;
+  const char* volatile stage = "dgeqrf_";
+  if (sigsetjmp(guard_jmp, 1) == 0) {
+    guard_active = 1;
+    int m = 3, n = 2, one = 1, lwork = 64, out = 0;
+    double work[64];
+    p_dgeqrf(&m, &n, pa, &m, pt, work, &lwork, &out);
+    if (out != 0) pa[0] = NAN;
+    stage = "dormqr_";
+    p_dormqr("L", "T", &m, &one, &n, pa, &m, pt, pc, &m, work, &lwork, &out, 1, 1);
+    if (out != 0) pc[0] = NAN;
+    stage = "dgesvd_";
+    int two = 2;
+    p_dgesvd("A", "A", &two, &two, ps2, &two, pw, pu, &two, pv, &two, work, &lwork, &out, 1, 1);
+    if (out != 0) pw[0] = NAN;
+  }
+  guard_active = 0;
+  for (int i = 0; i < N_GUARDED; i++) sigaction(GUARDED[i], &guard_old[i], NULL);
+  int sig = guard_signal;
+  pthread_mutex_unlock(&guard_lock);
+  if (sig == 0) {
+    CHECK(napi_get_null(env, &r));
+    return r;
+  }
+  char msg[200];
+  snprintf(msg, sizeof msg, "%s raised %s", (const char*)stage, signal_name(sig));
+  CHECK(napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
+/*
  * transpose32(src: Float32Array, rows, cols, dst: Float32Array): dst [cols, rows] = src [rows, cols]
  * transposed. Loading a model transposes every nn.Linear weight ([out, in] -> [in, out]); a
  * JavaScript loop moved 200-350M floats/s. OpenBLAS's cblas_somatcopy where the library has it
@@ -724,6 +926,9 @@ static napi_value has_call(napi_env env, napi_callback_info info) {
   else if (strcmp(name, "trmvLower") == 0) p = (void*)p_dtrmv;
   else if (strcmp(name, "eigh") == 0) p = (void*)p_dsyevr;
   else if (strcmp(name, "eighInPlace") == 0) p = (void*)p_dsyevd;
+  else if (strcmp(name, "qrColMajor") == 0) p = (void*)p_dgeqrf;
+  else if (strcmp(name, "applyQtColMajor") == 0) p = (void*)p_dormqr;
+  else if (strcmp(name, "svdSquare") == 0) p = (void*)p_dgesvd;
   else if (strcmp(name, "gemm") == 0) p = p_sgemm != NULL && p_dgemm != NULL ? (void*)p_dgemm : NULL;
   else if (strcmp(name, "syrkUpper") == 0) p = (void*)p_dsyrk;
   CHECK(napi_get_boolean(env, ok && p != NULL, &r));
@@ -745,6 +950,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"has", NULL, has_call, NULL, NULL, NULL, napi_default, NULL},
       {"reloadWithCore", NULL, reload_with_core, NULL, NULL, NULL, napi_default, NULL},
       {"selfTest", NULL, self_test, NULL, NULL, NULL, napi_default, NULL},
+      {"selfTestQr", NULL, self_test_qr, NULL, NULL, NULL, napi_default, NULL},
+      {"qrColMajor", NULL, qr_col_major, NULL, NULL, NULL, napi_default, NULL},
+      {"applyQtColMajor", NULL, apply_qt_col_major, NULL, NULL, NULL, napi_default, NULL},
+      {"svdSquare", NULL, svd_square, NULL, NULL, NULL, napi_default, NULL},
       {"transpose32", NULL, transpose32, NULL, NULL, NULL, napi_default, NULL},
       {"widenBf16", NULL, widen_bf16, NULL, NULL, NULL, napi_default, NULL},
   };

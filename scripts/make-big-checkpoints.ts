@@ -2,7 +2,7 @@
  * Write random checkpoints of real model shapes, for `npm run bench:big` (bench/big-models.ts).
  * Never part of CI: the Llama-2-7B shape is 13.5 GB on disk.
  *
- *   npx tsx scripts/make-big-checkpoints.ts OUT_DIR [--shape NAME[,NAME...]] [--tiny] [--seed N] [--shard-mb N]
+ *   npx tsx scripts/make-big-checkpoints.ts OUT_DIR [--shape NAME[,NAME...]] [--tiny] [--zeros] [--seed N] [--shard-mb N]
  *
  * Shapes (BIG_SHAPES): llama-2-7b (d_model 4,096, 32 blocks, MLP 11,008, 32 heads), mistral-7b
  * (32 heads over 8 kv heads, MLP 14,336, sliding_window 4,096) and tinyllama-1.1b (d_model 2,048,
@@ -11,6 +11,15 @@
  * safetensors shards of at most --shard-mb MB (default 2,000: 7 shards for 7B) listed in
  * model.safetensors.index.json, and a Llama-style byte-fallback BPE tokenizer.json (specials,
  * the 256 byte tokens, printable ASCII and a few merges: every text encodes).
+ *
+ * llama-2-70b (d_model 8,192, 80 blocks, 64 heads over 8 kv heads, MLP 28,672: 138 GB in bf16) is
+ * written only with `--zeros`, and is not in the default list.
+ *
+ * `--zeros` writes every weight matrix as zeros left as holes in sparse shard files (norm gains
+ * stay 1): a checkpoint of any shape in seconds and almost no disk, for what depends only on
+ * shapes (the memory plan, a block larger than the wasm heap running tensor by tensor, peak
+ * memory). Its forward is trivial (every state zero after the embedding), so it says nothing
+ * about speed or values.
  *
  * `--tiny` writes the same layouts at a few hundred KB (d_model 64, 2 blocks, the same head
  * grouping, a 4-position window for Mistral, 64 KB shards) so a unit test can check the output
@@ -55,10 +64,17 @@ export const BIG_SHAPES: readonly BigShape[] = [
     num_attention_heads: 32, num_key_value_heads: 8, vocab_size: 32000, max_position_embeddings: 32768, sliding_window: 4096,
   },
   {
+    name: "llama-2-70b", model_type: "llama", hidden_size: 8192, intermediate_size: 28672, num_hidden_layers: 80,
+    num_attention_heads: 64, num_key_value_heads: 8, vocab_size: 32000, max_position_embeddings: 4096,
+  },
+  {
     name: "tinyllama-1.1b", model_type: "llama", hidden_size: 2048, intermediate_size: 5632, num_hidden_layers: 22,
     num_attention_heads: 32, num_key_value_heads: 4, vocab_size: 32000, max_position_embeddings: 2048,
   },
 ];
+
+/** The shape written only with --zeros (138 GB of bf16 otherwise). */
+const ZEROS_ONLY = "llama-2-70b";
 
 /** The same layout at test size: d_model 64, 2 blocks, the shape's query/kv head grouping. */
 export function tinyShape(s: BigShape): BigShape {
@@ -136,8 +152,9 @@ function tensorSeed(name: string, seed: number): number {
  * with a = sqrt(3 / fan_in), from xorshift32. The float32 value's upper 16 bits are its bf16
  * (truncation; these are random numbers, not data to preserve).
  */
-function writeTensor(w: AtomicFileWriter, t: TensorPlan, seed: number, buf: Uint16Array, f32: Float32Array, u32: Uint32Array): void {
+function writeTensor(w: AtomicFileWriter, t: TensorPlan, seed: number, buf: Uint16Array, f32: Float32Array, u32: Uint32Array, zeros = false): void {
   const count = t.shape.reduce((a, b) => a * b, 1);
+  if (zeros && !t.gain) return w.skip(2 * count); // bf16 zeros, as a hole
   if (t.gain) {
     buf.fill(0x3f80);
     for (let done = 0; done < count; done += CHUNK) w.write(buf.subarray(0, Math.min(CHUNK, count - done)));
@@ -246,6 +263,8 @@ export interface BigCheckpointOptions {
   shardBytes?: number;
   /** Called after each shard with its file name and the bytes written so far. */
   onShard?: (file: string, bytesSoFar: number) => void;
+  /** Weight matrices all zero, as holes in sparse files (see the file comment). */
+  zeros?: boolean;
 }
 
 /**
@@ -271,7 +290,7 @@ export function writeBigCheckpoint(dir: string, s: BigShape, opts: BigCheckpoint
       try {
         w.write(shardHeader(tensors));
         for (const t of tensors) {
-          writeTensor(w, t, seed, buf, f32, u32);
+          writeTensor(w, t, seed, buf, f32, u32, opts.zeros);
           weightMap[t.name] = names[i];
         }
       } catch (err) {
@@ -296,7 +315,7 @@ export function writeBigCheckpoint(dir: string, s: BigShape, opts: BigCheckpoint
 }
 
 function main(argv: string[]): void {
-  const usage = "usage: make-big-checkpoints OUT_DIR [--shape llama-2-7b,mistral-7b,tinyllama-1.1b] [--tiny] [--seed 1] [--shard-mb 2000]";
+  const usage = "usage: make-big-checkpoints OUT_DIR [--shape llama-2-7b,mistral-7b,tinyllama-1.1b,llama-2-70b] [--tiny] [--zeros] [--seed 1] [--shard-mb 2000]";
   const value = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
     if (i < 0) return undefined;
@@ -305,11 +324,12 @@ function main(argv: string[]): void {
   };
   const flagsWithValues = new Set(["--shape", "--seed", "--shard-mb"]);
   const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && flagsWithValues.has(argv[i - 1])));
-  const unknown = argv.filter((a) => a.startsWith("--") && !flagsWithValues.has(a) && a !== "--tiny");
+  const unknown = argv.filter((a) => a.startsWith("--") && !flagsWithValues.has(a) && a !== "--tiny" && a !== "--zeros");
   if (unknown.length > 0) throw new Error(`linearity: unknown option ${unknown[0]} (${usage})`);
   if (positional.length !== 1) throw new Error(`linearity: make-big-checkpoints needs one OUT_DIR (${usage})`);
   const tiny = argv.includes("--tiny");
-  const wanted = (value("--shape") ?? BIG_SHAPES.map((s) => s.name).join(",")).split(",");
+  const zeros = argv.includes("--zeros");
+  const wanted = (value("--shape") ?? BIG_SHAPES.filter((s) => s.name !== ZEROS_ONLY).map((s) => s.name).join(",")).split(",");
   const number = (flag: string, fallback: number): number => {
     const v = value(flag);
     const n = v === undefined ? fallback : Number(v);
@@ -321,12 +341,14 @@ function main(argv: string[]): void {
   for (const name of wanted) {
     const shape = BIG_SHAPES.find((s) => s.name === name);
     if (shape === undefined) throw new Error(`linearity: unknown shape '${name}' (known: ${BIG_SHAPES.map((s) => s.name).join(", ")})`);
+    if (name === ZEROS_ONLY && !zeros && !tiny) throw new Error(`linearity: ${name} is ${(2 * parameterCounts(shape).total / 1e9).toFixed(0)} GB in bf16: write it with --zeros (sparse, zero weights) or --tiny`);
     const s = tiny ? tinyShape(shape) : shape;
-    const dir = path.join(positional[0], s.name);
+    const dir = path.join(positional[0], zeros ? `${s.name}-zeros` : s.name);
     const t0 = performance.now();
     writeBigCheckpoint(dir, s, {
       seed,
       shardBytes,
+      zeros,
       onShard: (file, bytes) => process.stderr.write(`${s.name}: ${file} (${(bytes / 1e9).toFixed(2)} GB, ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`),
     });
     const { total } = parameterCounts(s);

@@ -9,6 +9,7 @@ import { LinearityAccumulator, type ScoreOptions } from "../metrics/linearity-ac
 import { type LinearityStats, pairStats } from "../metrics/linearity-stats";
 import { type StorageDtype, storageDtypeOf } from "../numerics/cut";
 import { MomentAccumulator } from "../numerics/moment-accumulator";
+import { needsQr, qrRescore } from "../numerics/qr-fit";
 import type { UnitRule } from "../numerics/moment-set";
 import type { CutReport } from "../numerics/solve";
 
@@ -101,6 +102,15 @@ export async function scoreFiles(xFile: string, yFile: string, opts: ScoreFilesO
   const r = acc.result();
   if (opts.residual && !Number.isFinite(r.residualScore)) {
     throw new Error(`${yFile} - ${xFile} has no variance beyond float32 rounding (Y = X + constant); the residual score is undefined`);
+  }
+  // The Gram's floor decided a cut: the files are read again into a float64 QR of the data.
+  if (opts.rcond === undefined && needsQr(r.cut)) {
+    const f = acc.factor();
+    const q = qrRescore(chunks(), x.dModel, y.dModel, { cut: r.cut, scale: f.scale, cols: f.cols, meanX: acc.mean(0), meanY: acc.mean(1) }, { storage: opts.storage ?? storageOf(x), residual: opts.residual, native: opts.native, fn: "scoreFiles" });
+    Object.assign(r, { score: q.score, rank: q.rank, cut: q.cut, ...(opts.residual ? { residualScore: q.residualScore } : {}) });
+    if (opts.residual && !Number.isFinite(r.residualScore)) {
+      throw new Error(`${yFile} - ${xFile} has no variance beyond float32 rounding (Y = X + constant); the residual score is undefined`);
+    }
   }
   const n = r.nTokens, value = opts.residual ? r.residualScore! : r.score;
   return {

@@ -115,12 +115,21 @@ export class AtomicFileWriter {
     this.position += bytes.length;
   }
 
+  /** Append `count` zero bytes as a hole (a sparse file where the file system allows it): no data written. */
+  skip(count: number): void {
+    if (this.fd === undefined) throw new Error(`${this.dest}: skip after commit/abort`);
+    if (!Number.isSafeInteger(count) || count < 0) throw new Error(`${this.dest}: skip needs a byte count >= 0, got ${count}`);
+    this.position += count;
+  }
+
   /** Flush, close and rename into place. */
   commit(): void {
     if (this.fd === undefined) throw new Error(`${this.dest}: commit after commit/abort`);
     const fd = this.fd;
     this.fd = undefined;
     try {
+      // A trailing skip leaves the file short of its size: extend it (with a hole).
+      if (fs.fstatSync(fd).size < this.position) fs.ftruncateSync(fd, this.position);
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fs.renameSync(this.tempPath, this.dest);

@@ -45,6 +45,8 @@ export interface SafetensorsTensor {
   readInt32(): Int32Array;
   /** The raw little-endian bytes. */
   readBytes(): Uint8Array;
+  /** The raw little-endian bytes, read into `into` (exactly byteLength bytes long): no new memory. */
+  readBytesInto(into: Uint8Array): void;
   /** Read elements `start..end` of the flattened tensor as float32 (e.g. a block of rows). */
   readRange(start: number, end: number): Float32Array;
 }
@@ -69,6 +71,14 @@ function fail(file: string, what: string): never {
 
 /** Read bytes into a fresh Uint8Array (its own buffer from byte 0, so typed views are aligned). */
 function readAt(file: string, position: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  readInto(file, position, buf);
+  return buf;
+}
+
+/** Fill `buf` from `file` at `position`. */
+function readInto(file: string, position: number, buf: Uint8Array): void {
+  const length = buf.length;
   let fd: number;
   try {
     fd = fs.openSync(file, "r");
@@ -77,14 +87,12 @@ function readAt(file: string, position: number, length: number): Uint8Array {
     fail(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? err})`);
   }
   try {
-    const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const n = fs.readSync(fd, buf, done, length - done, position + done);
       if (n === 0) fail(file, `unexpected end of file at byte ${position + done}`);
       done += n;
     }
-    return buf;
   } finally {
     fs.closeSync(fd);
   }
@@ -306,6 +314,10 @@ function openTensors(
         return fail(file, `tensor '${name}' is ${e.dtype}, not an integer tensor`);
       },
       readBytes,
+      readBytesInto: (into: Uint8Array) => {
+        if (into.length !== byteLength) fail(file, `tensor '${name}': readBytesInto needs ${byteLength} bytes, got ${into.length}`);
+        if (byteLength > 0) readInto(file, byteOffset, into);
+      },
       readRange: (start: number, end: number) => {
         const count = byteLength / ITEM_SIZE[e.dtype];
         if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= count)) {

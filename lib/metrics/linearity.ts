@@ -6,7 +6,28 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { checkShape } from "../numerics/check";
 import { float32Data } from "../numerics/data";
-import { LinearityAccumulator, ScoreOptions } from "./linearity-accumulator";
+import { needsQr, qrRescore } from "../numerics/qr-fit";
+import { LinearityAccumulator, type PairScore, ScoreOptions } from "./linearity-accumulator";
+
+/**
+ * The scores of whole tensors: the Gram route (the accumulator), then, where its precision cut
+ * was decided by the Gram's float64 floor for some direction, the QR of the data itself
+ * (lib/numerics/qr-fit.ts), which resolves what the storage does; `cut.route` says which decided.
+ */
+export function wholeTensorScores(fn: string, x: tf.Tensor2D, y: tf.Tensor2D, residual: boolean, opts: ScoreOptions): PairScore {
+  const acc = wholeTensorAccumulator(fn, x, y, residual, opts);
+  const r = acc.result();
+  if (opts.rcond !== undefined || !needsQr(r.cut)) return r;
+  const f = acc.factor();
+  const [, d] = x.shape, [, dy] = y.shape;
+  const q = qrRescore([{ x: float32Data(x), y: float32Data(y) }], d, dy, { cut: r.cut, scale: f.scale, cols: f.cols, meanX: acc.mean(0), meanY: acc.mean(1) }, {
+    storage: opts.storage ?? "float32",
+    residual,
+    native: opts.native,
+    fn,
+  });
+  return { ...r, score: q.score, ...(residual ? { residualScore: q.residualScore } : {}), rank: q.rank, cut: q.cut };
+}
 
 /** An accumulator fed with all rows of x and y, after shape checks naming `fn`. */
 export function wholeTensorAccumulator(fn: string, x: tf.Tensor2D, y: tf.Tensor2D, residual: boolean, opts: ScoreOptions): LinearityAccumulator {
@@ -23,5 +44,5 @@ export function wholeTensorAccumulator(fn: string, x: tf.Tensor2D, y: tf.Tensor2
  * x [tokens, d_model], y [tokens, d_model_y]. In [0, 1]; random pairs give about d/(tokens-1).
  */
 export function linearityScore(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOptions = {}): number {
-  return wholeTensorAccumulator("linearityScore", x, y, false, opts).result().score;
+  return wholeTensorScores("linearityScore", x, y, false, opts).score;
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { ScoreOptions } from "./linearity-accumulator";
-import { wholeTensorAccumulator } from "./linearity";
+import { wholeTensorScores } from "./linearity";
 
 /**
  * The score of x against y - x (both [tokens, d_model]).
@@ -12,7 +12,7 @@ import { wholeTensorAccumulator } from "./linearity";
  * computed: the residual sum is taken exactly in float64.
  */
 export function linearityScoreResidual(x: tf.Tensor2D, y: tf.Tensor2D, opts: ScoreOptions = {}): number {
-  const r = wholeTensorAccumulator("linearityScoreResidual", x, y, true, opts).result();
+  const r = wholeTensorScores("linearityScoreResidual", x, y, true, opts);
   if (!Number.isFinite(r.residualScore)) {
     throw new Error("linearityScoreResidual: 'y - x' has no variance beyond float32 rounding (y = x + constant); the score is undefined");
   }

@@ -51,6 +51,12 @@ export interface ModelFamily extends CheckpointFormat {
    * frees a raw tensor when the next one is read.
    */
   blockFromHf(cfg: DecoderConfig, sd: StateDict, l: number): BlockWeights;
+  /**
+   * True when blockFromHf takes every matrix of a block through `linearFromHf` (none split or
+   * fused), so a read-on-use state dict defers them all: a block larger than the memory budget
+   * or the wasm heap then runs tensor by tensor (lib/models/common/read-on-use.ts).
+   */
+  readonly projectionsOnUse: boolean;
   /** The head weights (positions, projections, final norm) from a checked state dict (new tensors). */
   headFromHf(cfg: DecoderConfig, sd: StateDict): HeadWeights;
   /** Inverse of {@link weightsFromHf}: canonical HF names in HF layout (new tensors), ready for saveCheckpoint. */

@@ -64,7 +64,7 @@ export function openLocalModel(dir: string, opts: Omit<OpenModelOptions, "revisi
   const plan = planFor(ck, opts);
   const tokenizer = opts.noTokenizer ? undefined : loadTokenizer(dir, ck.config);
   if (tokenizer !== undefined) checkVocabulary(tokenizer, ck.config, dir);
-  const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck);
+  const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse });
   return Object.defineProperties(model, {
     dir: { value: dir, enumerable: true },
     plan: { value: plan, enumerable: true },

@@ -4,6 +4,7 @@
  * runner both read through here, so a block is read the same way in both.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { isStoredLayout, READ_ON_USE, STORED_LAYOUT } from "./common/read-on-use";
 import { storedTensor } from "./common/stored-tensor";
 import { parseBlockName, type HeadWeights } from "./family";
 import type { OpenedCheckpoint } from "./load";
@@ -53,19 +54,26 @@ export function modelFloat32Bytes(ck: OpenedCheckpoint): number {
   return n;
 }
 
+/** How a streamed forward wants a block's weights (lib/models/common/read-on-use.ts). */
+export interface BlockReadOptions {
+  /** Keep nn.Linear weights in their stored [out, in] layout (products on the native BLAS): no transposed copy. */
+  storedLayout?: boolean;
+}
+
 /**
  * Block l's weights by role, read from disk now. Each tensor is read when the family's converter
  * asks for it, and the raw float32 copy of the one before is freed then: the converters use each
  * checkpoint tensor once and keep only what they make of it (a transpose, a split, a clone that
  * shares its data), so a block costs its converted weights plus one raw tensor at most.
  */
-export function readBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
+export function readBlock(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions = {}): BlockWeights {
   const names = new Set(namesOfBlock(ck, l));
   const read: tf.Tensor[] = [];
   const sd = new Proxy({} as StateDict, {
     get: (_target, name) => {
+      if (name === STORED_LAYOUT) return opts.storedLayout === true;
       if (typeof name !== "string" || !names.has(name)) return undefined;
-      tf.dispose(read.splice(0)); // the previous raw tensor has been converted by now
+      releaseRead(read); // the previous raw tensor has been converted by now
       const t = readWeight(ck, name);
       read.push(t);
       return t;
@@ -74,8 +82,54 @@ export function readBlock(ck: OpenedCheckpoint, l: number): BlockWeights {
   try {
     return ck.family.blockFromHf(ck.config, sd, l);
   } finally {
-    tf.dispose(read);
+    releaseRead(read);
   }
+}
+
+/**
+ * Free the stored tensors read so far, but those kept as weights in their stored layout (they are
+ * the block's weights now: freed with the block, or by their product when read on use).
+ */
+function releaseRead(read: tf.Tensor[]): void {
+  tf.dispose(read.splice(0).filter((t) => !isStoredLayout(t)));
+}
+
+/**
+ * Block l's weights for running it tensor by tensor: norms and biases are read now, each
+ * projection only when the block's code first uses it, and freed after its product
+ * (lib/models/common/read-on-use.ts). The stored copy of the tensor read before is freed when the
+ * next is read, as in {@link readBlock}. Call inside a tf.tidy that spans the block's run: the
+ * tensors read during the run belong to it.
+ */
+export function readBlockOnUse(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions = {}): BlockWeights {
+  const names = new Set(namesOfBlock(ck, l));
+  const read: tf.Tensor[] = [];
+  const sd = new Proxy({} as StateDict, {
+    get: (_target, name) => {
+      if (name === READ_ON_USE) return true;
+      if (name === STORED_LAYOUT) return opts.storedLayout === true;
+      if (typeof name !== "string" || !names.has(name)) return undefined;
+      releaseRead(read);
+      const t = readWeight(ck, name);
+      read.push(t);
+      return t;
+    },
+  });
+  return ck.family.blockFromHf(ck.config, sd, l);
+}
+
+/**
+ * Bytes block l needs at most at one time when read tensor by tensor: its largest projection
+ * twice (the stored copy and its transpose) plus every tensor of at most one axis (norms, biases:
+ * read with the block).
+ */
+export function blockOnUseBytes(ck: OpenedCheckpoint, l: number): number {
+  let vectors = 0;
+  for (const name of namesOfBlock(ck, l)) {
+    const shape = ck.tensors.get(name)!.shape;
+    if (shape.length <= 1) vectors += 4 * shape.reduce((a, b) => a * b, 1);
+  }
+  return 2 * largestTensorBytes(ck, l) + vectors;
 }
 
 /** Bytes of the largest single tensor of block l in float32 (the raw copy a conversion holds at most). */

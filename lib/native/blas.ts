@@ -40,6 +40,15 @@ export interface NativeLapack {
    * clustered zero eigenvalues of a rank-deficient Gram).
    */
   eighInPlace(n: number, A: Float64Array, lda: number, w: Float64Array): number;
+  /**
+   * Householder QR in place of the COLUMN-major A [m, n] (column stride lda), LAPACK dgeqrf: R in
+   * its upper triangle, the reflectors below and in tau [min(m, n)]. Returns LAPACK's info.
+   */
+  qrColMajor(m: number, n: number, A: Float64Array, lda: number, tau: Float64Array): number;
+  /** C [m, n] := Q^T C (column-major, stride ldc), Q the k reflectors qrColMajor left in A [m, k] and tau (LAPACK dormqr). Returns info. */
+  applyQtColMajor(m: number, n: number, k: number, A: Float64Array, lda: number, tau: Float64Array, C: Float64Array, ldc: number): number;
+  /** A [n, n] = U diag(s) Vt, all COLUMN-major, s descending (LAPACK dgesvd; A is destroyed). Returns info. */
+  svdSquare(n: number, A: Float64Array, s: Float64Array, U: Float64Array, Vt: Float64Array): number;
 }
 
 /**
@@ -96,7 +105,7 @@ export interface NativeMemory {
 export const EIGH_INCOMPLETE = -1000;
 
 /** The optional calls, by name: the addon reports which its library provides (`has`). */
-const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh", "eighInPlace"] as const satisfies readonly (keyof NativeLapack)[];
+const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh", "eighInPlace", "qrColMajor", "applyQtColMajor", "svdSquare"] as const satisfies readonly (keyof NativeLapack)[];
 
 /** The addon's calls (native/blas.c): those of {@link NativeBlas} and {@link NativeLapack}, bounds-checked there, plus its own queries. */
 type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & Partial<NativeMemory> & {
@@ -106,7 +115,12 @@ type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapac
   reloadWithCore?(core: string): boolean;
   /** One sgemm, dgemm and dpotrf under a signal guard (see {@link selfTestFailure}); null, or the crash. */
   selfTest?(a32: Float32Array, b32: Float32Array, c32: Float32Array, a64: Float64Array, b64: Float64Array, c64: Float64Array, s64: Float64Array): string | null;
+  /** One dgeqrf, dormqr and dgesvd under the same guard (see {@link qrSelfTestFailure}); null, or the crash. */
+  selfTestQr?(a: Float64Array, tau: Float64Array, c: Float64Array, s2: Float64Array, w: Float64Array, u: Float64Array, vt: Float64Array): string | null;
 };
+
+/** The QR route's calls: dropped together when their self-test fails. */
+const QR_CALLS = ["qrColMajor", "applyQtColMajor", "svdSquare"] as const;
 
 /** `corename` and `detected` are absent from an addon built before the kernel choice. */
 type AddonInfo = { library: string; config: string; threads: number; corename?: string; detected?: string | null };
@@ -161,6 +175,13 @@ function load(): NativeBlas | null {
     return null;
   }
   const kernel = kernelOf(info);
+  const lapack = lapackOf(addon);
+  const qrFailed = QR_CALLS.every((c) => lapack[c] !== undefined) ? qrSelfTestFailure(addon) : undefined;
+  if (qrFailed !== undefined) {
+    // The products and the other solves stay native; the QR rescore takes its JavaScript route.
+    for (const c of QR_CALLS) delete lapack[c];
+    if (!process.env.LINEARITY_QUIET) process.stderr.write(`linearity-lab: notice: the LAPACK QR / SVD of ${info.library} failed its self-test (${qrFailed}); the QR rescore runs in JavaScript\n`);
+  }
   return {
     description: `${info.library}${info.config ? ` (${info.config})` : ""}${describeKernel(kernel)}`,
     kernel,
@@ -169,7 +190,7 @@ function load(): NativeBlas | null {
     setThreads: addon.setThreads,
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
-    lapack: lapackOf(addon),
+    lapack,
     memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16 },
   };
 }
@@ -200,6 +221,32 @@ export function selfTestFailure(addon: Pick<Addon, "selfTest" | "has">): string 
     const lower = [0, 3, 4, 6, 7, 8], l = [2, 1, 2, 1, 1, 2];
     k = differs(s64, lower, l);
     if (k >= 0) return `dpotrf_ gave ${s64[lower[k]]} where ${l[k]} is right`;
+  }
+  return undefined;
+}
+
+/**
+ * The QR route's calls once on small matrices with known answers (within 1e-12: these are not
+ * integer results): dgeqrf of A = [[3, 1], [4, 2], [0, 2]] gives |R11| = 5, R11 R12 = 11,
+ * |R22| = sqrt(4.16); dormqr of A's second column gives (R12, R22, 0); dgesvd of [[3, 0], [4, 5]]
+ * gives sqrt(45), sqrt(5) and U diag(s) Vt = the matrix. Returns what went wrong, or undefined.
+ */
+export function qrSelfTestFailure(addon: Pick<Addon, "selfTestQr">): string | undefined {
+  if (typeof addon.selfTestQr !== "function") return "the addon has no QR self-test (rebuild it: npm run build:native)";
+  const a = Float64Array.of(3, 4, 0, 1, 2, 2), tau = new Float64Array(2).fill(NaN), c = Float64Array.of(1, 2, 2);
+  const s2 = Float64Array.of(3, 4, 0, 5), w = new Float64Array(2).fill(NaN), u = new Float64Array(4).fill(NaN), vt = new Float64Array(4).fill(NaN);
+  const crash = addon.selfTestQr(a, tau, c, s2, w, u, vt);
+  if (crash !== null) return crash;
+  const near = (x: number, want: number) => Math.abs(x - want) <= 1e-12 * Math.max(1, Math.abs(want));
+  if (!near(Math.abs(a[0]), 5) || !near(a[0] * a[3], 11) || !near(Math.abs(a[4]), Math.sqrt(4.16))) return `dgeqrf_ gave R = [[${a[0]}, ${a[3]}], [0, ${a[4]}]]`;
+  if (!near(c[0], a[3]) || !near(c[1], a[4]) || !near(c[2], 0)) return `dormqr_ gave Q^T a2 = (${c[0]}, ${c[1]}, ${c[2]}) where (${a[3]}, ${a[4]}, 0) is right`;
+  if (!near(w[0], Math.sqrt(45)) || !near(w[1], Math.sqrt(5))) return `dgesvd_ gave singular values ${w[0]}, ${w[1]} where ${Math.sqrt(45)}, ${Math.sqrt(5)} are right`;
+  const want = [3, 4, 0, 5]; // column-major
+  for (let i = 0; i < 2; i++) {
+    for (let j = 0; j < 2; j++) {
+      const v = u[i] * w[0] * vt[j * 2] + u[2 + i] * w[1] * vt[j * 2 + 1];
+      if (!near(v, want[j * 2 + i])) return `dgesvd_'s U diag(s) Vt gave ${v} at (${i}, ${j}) where ${want[j * 2 + i]} is right`;
+    }
   }
   return undefined;
 }

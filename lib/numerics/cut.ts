@@ -19,8 +19,12 @@
  *     NOISE_MULTIPLE * (1 + sqrt(m / n))^2 * sum_j v_kj^2 N_j      (v_k: its eigenvector),
  *
  * i.e. when its energy is within NOISE_MULTIPLE times the rounding noise's along it, or
- * below what the float64 sums resolve, GRAM_ULPS float64 ulps of the (shifted) raw diagonal: the
- * Gram's entries carry the rounding of sums of exact products. Without eigenvectors (the Cholesky
+ * below what the float64 sums resolve, GRAM_ULPS sqrt(m) float64 ulps of the (shifted) raw
+ * diagonal: the Gram's entries carry the rounding of sums of exact products, a few ulps each, and
+ * the largest of up to m directions that are pure rounding reaches ~2 sqrt(m) times that. A cut
+ * that this floor decided (a direction at or below it whose storage threshold is lower) may have
+ * removed a direction the stored values resolve: solve.ts counts them (`gramFloorCut`), and where
+ * the data is at hand qr-fit.ts decides those directions on a float64 QR of the data instead. Without eigenvectors (the Cholesky
  * fast path, which must prove that nothing is near the cut) the bound takes max_j N_j instead.
  * Calibrated on the accuracy cases of test/metrics/accuracy.test.ts (docs/numerics.md, "Accuracy").
  *
@@ -48,9 +52,11 @@ export const NOISE_MULTIPLE = 2;
 
 /**
  * The Gram's floor: eigenvalues of R at or below this many ulps of its sums (float64 by default),
- * times the largest raw-over-centred diagonal ratio, are not resolved. Measured: the null
- * directions of exactly rank-deficient X came out at 2-3 ulps (22,986 x 768, 100,000 x 256), a
- * float32-rounded combination column at 22 ulps (1,200 x 24).
+ * times sqrt(m) and the largest raw-over-centred diagonal ratio, are not resolved. Measured: the
+ * null directions of exactly rank-deficient X came out at 2-3 ulps (22,986 x 768, 100,000 x 256),
+ * a float32-rounded combination column at 22 ulps (1,200 x 24), the 69 null directions of 960
+ * repeated embedding rows (m = 128) at up to 58 ulps on OpenBLAS Haswell and JavaScript (blocked
+ * sums), ~70 on OpenBLAS SkylakeX, 234 with unblocked JavaScript sums: 64 sqrt(128) = 724.
  */
 export const GRAM_ULPS = 64;
 
@@ -87,6 +93,14 @@ export interface CutRule {
   threshold(lmax: number, v: Float64Array): number;
   /** Pivots of the unpivoted Cholesky at or below this send the factorization to the eigen path. */
   pivotFloor: number;
+  /**
+   * The floor of the sums the eigenvalues come from (the precision cut's Gram floor, or a QR's
+   * resolution); 0 for rcond. A direction cut with its eigenvalue at or below it, where the
+   * storage threshold is lower, was cut by the floor, not by the storage precision.
+   */
+  floor: number;
+  /** The storage-noise threshold alone along `v` (no floor); 0 for rcond. */
+  noise(v: Float64Array): number;
 }
 
 /**
@@ -98,14 +112,14 @@ export function cutRule(
   d: number,
   scale: Float64Array,
   cols: Int32Array,
-  opts: { rcond?: number; precision?: StoragePrecision; rawDiag?: Float64Array },
+  opts: { rcond?: number; precision?: StoragePrecision; rawDiag?: Float64Array; floor?: number },
 ): CutRule {
   const m = cols.length;
   // The float64 rounding of the factorization itself (as before: the pivots of a unit-diagonal matrix).
   const floor64 = 8 * Number.EPSILON * Math.max(1, m);
   if (opts.rcond !== undefined) {
     const r2 = opts.rcond * opts.rcond;
-    return { by: "rcond", bound: (lmax) => r2 * lmax, threshold: (lmax) => r2 * lmax, pivotFloor: Math.max(r2 / 100, floor64) };
+    return { by: "rcond", bound: (lmax) => r2 * lmax, threshold: (lmax) => r2 * lmax, pivotFloor: Math.max(r2 / 100, floor64), floor: 0, noise: () => 0 };
   }
   const p = opts.precision ?? { dtype: "float32" };
   const u = UNIT_ROUNDOFF[p.dtype];
@@ -120,15 +134,20 @@ export function cutRule(
     noiseMax = Math.max(noiseMax, noise[a]);
     gramRatio = Math.max(gramRatio, raw * s2);
   }
-  const gramFloor = GRAM_ULPS * (p.gramRoundoff ?? Number.EPSILON) * gramRatio;
+  // The float64 sums' rounding: a few ulps per entry (blocked sums), and the largest of m null
+  // directions' rounding reaches about 2 sqrt(m) times that (the edge of a random symmetric error).
+  const gramFloor = opts.floor ?? GRAM_ULPS * gramRatio * (p.gramRoundoff ?? Number.EPSILON * Math.sqrt(m));
+  const noiseAlong = (v: Float64Array) => {
+    let t = 0;
+    for (let a = 0; a < m; a++) t += v[a] * v[a] * noise[a];
+    return t;
+  };
   return {
     by: "precision",
     bound: () => Math.max(noiseMax, gramFloor),
-    threshold: (_lmax, v) => {
-      let t = 0;
-      for (let a = 0; a < m; a++) t += v[a] * v[a] * noise[a];
-      return Math.max(t, gramFloor);
-    },
+    threshold: (_lmax, v) => Math.max(noiseAlong(v), gramFloor),
     pivotFloor: Math.max(noiseMax, gramFloor, floor64),
+    floor: gramFloor,
+    noise: noiseAlong,
   };
 }

@@ -413,8 +413,8 @@ export class GramAccumulator<K extends string = string> {
   factor(k: K, opts: { rcond?: number; storage?: StorageDtype; native?: boolean } = {}): GramFactor {
     const i = this.at(k), C = this.centered(k, k), d = this.dims[i], n = this.processed, mean = this.mean(k);
     const sumSquares = Float64Array.from(mean, (m, c) => C[c * d + c] + n * m * m);
-    // The float32 route's sums carry ~2^-24 sqrt(blockRows) relative error, the float64 route's ~2^-52.
-    const gramRoundoff = this.route(k) === "float32" ? 2 ** -24 * Math.sqrt(this.blockRows) : Number.EPSILON;
+    // The float32 route's sums carry ~2^-24 sqrt(blockRows) relative error; the float64 route's floor is cut.ts's model.
+    const gramRoundoff = this.route(k) === "float32" ? 2 ** -24 * Math.sqrt(this.blockRows) : undefined;
     const fo: FactorOptions = { rcond: opts.rcond, precision: { dtype: opts.storage ?? "float32", rows: n, sumSquares, gramRoundoff }, rawDiag: this.shiftedDiagonal(i), native: opts.native };
     return factorGram(C, d, fo);
   }

@@ -36,6 +36,18 @@ export interface CutReport {
   relative: number;
   /** Directions of X not kept: d_model - rank (columns without variance included). */
   count: number;
+  /**
+   * What the singular values came from: "gram" (the float64 Gram's eigenvalues) or "qr" (the
+   * singular values of R from a float64 QR of the data, qr-fit.ts).
+   */
+  route: "gram" | "qr";
+  /**
+   * Of the directions cut, those the Gram's float64 floor decided rather than the storage
+   * precision (their eigenvalue at or below the floor, their storage threshold below it): they may
+   * be directions the stored values resolve, which a QR of the data would keep. 0 on the QR route,
+   * with rcond, and when nothing sits at the floor.
+   */
+  gramFloorCut: number;
 }
 
 interface FactorBase {
@@ -103,8 +115,8 @@ export function factorGram(C: Float64Array, d: number, opts: FactorOptions = {})
 }
 
 /** The report of a factor's cut, once lambda_max of R is known. */
-function report(rule: CutRule, d: number, rank: number, lmax: number): CutReport {
-  return { by: rule.by, relative: Math.sqrt(rule.bound(lmax) / lmax), count: d - rank };
+function report(rule: CutRule, d: number, rank: number, lmax: number, gramFloorCut = 0): CutReport {
+  return { by: rule.by, relative: Math.sqrt(rule.bound(lmax) / lmax), count: d - rank, route: "gram", gramFloorCut };
 }
 
 /**
@@ -175,13 +187,18 @@ function choleskyOps(L: Float64Array, m: number, ops: DenseOps): FactorOps {
 function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int32Array, rule: CutRule, ops: DenseOps): EigenFactor {
   const m = cols.length;
   if (m === 0) {
-    return { kind: "eigen", d, scale, cols, rank: 0, values: new Float64Array(0), vectors: new Float64Array(0), sigmaRatio: NaN, cut: { by: rule.by, relative: NaN, count: d }, ops };
+    return { kind: "eigen", d, scale, cols, rank: 0, values: new Float64Array(0), vectors: new Float64Array(0), sigmaRatio: NaN, cut: { by: rule.by, relative: NaN, count: d, route: "gram", gramFloorCut: 0 }, ops };
   }
   const { values: lambda, vectors: V } = ops.eigh(() => equilibratedSub(C, d, scale, cols, true), m);
   let lmax = -Infinity;
   for (let k = 0; k < m; k++) lmax = Math.max(lmax, lambda[k]);
   const keep: number[] = [];
-  for (let k = 0; k < m; k++) if (lambda[k] > 0 && lambda[k] > rule.threshold(lmax, V.subarray(k * m, (k + 1) * m))) keep.push(k);
+  let atFloor = 0;
+  for (let k = 0; k < m; k++) {
+    const v = V.subarray(k * m, (k + 1) * m);
+    if (lambda[k] > 0 && lambda[k] > rule.threshold(lmax, v)) keep.push(k);
+    else if (lambda[k] <= rule.floor && rule.noise(v) < rule.floor) atFloor++; // the floor, not the storage, cut it
+  }
   const rank = keep.length;
   const values = Float64Array.from(keep, (k) => lambda[k]);
   // [rank, m]: row t the t-th kept eigenvector; a view when the kept ones are consecutive (sorted solvers).
@@ -194,7 +211,7 @@ function eigenFactor(C: Float64Array, d: number, scale: Float64Array, cols: Int3
   let lo = Infinity;
   for (const v of values) lo = Math.min(lo, v);
   const sigmaRatio = rank > 0 ? Math.sqrt(lo / lmax) : NaN;
-  return { kind: "eigen", d, scale, cols, rank, values, vectors, sigmaRatio, cut: report(rule, d, rank, lmax), ops };
+  return { kind: "eigen", d, scale, cols, rank, values, vectors, sigmaRatio, cut: report(rule, d, rank, lmax, atFloor), ops };
 }
 
 /** Rows `cols` of S C_xy, [cols.length, d_y]. */

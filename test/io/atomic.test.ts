@@ -46,6 +46,25 @@ describe("writeFileAtomic", () => {
     expect(() => w.commit()).toThrow(/commit after commit/);
   });
 
+  it("skip leaves a hole of zeros, a trailing skip still gives the full size, and bad counts are refused", () => {
+    const p = path.join(dir, "holes.bin");
+    const w = new AtomicFileWriter(p);
+    w.write(new Uint8Array([7]));
+    w.skip(3);
+    w.write(new Uint8Array([9]));
+    w.skip(64 * 2 ** 20); // trailing: commit extends the file
+    expect(() => w.skip(-1)).toThrow(/skip needs a byte count >= 0, got -1/);
+    expect(w.bytesWritten).toBe(5 + 64 * 2 ** 20);
+    w.commit();
+    const st = fs.statSync(p);
+    expect(st.size).toBe(5 + 64 * 2 ** 20);
+    const head = new Uint8Array(fs.readFileSync(p).subarray(0, 8));
+    expect([...head]).toEqual([7, 0, 0, 0, 9, 0, 0, 0]);
+    // Sparse where the file system keeps holes (ext4, tmpfs, xfs): far fewer blocks than bytes.
+    if (st.blocks !== undefined && st.blocks > 0) expect(st.blocks * 512).toBeLessThan(2 ** 20);
+    expect(() => w.skip(1)).toThrow(/skip after commit/);
+  });
+
   it("abort removes the temp file", () => {
     const w = new AtomicFileWriter(path.join(dir, "ab.txt"));
     w.write("x");

@@ -7,7 +7,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
-import { loadModel } from "../../lib/models/load";
+import { storedLayoutCount } from "../../lib/models/common/read-on-use";
+import { loadModel, openCheckpoint } from "../../lib/models/load";
+import { openLocalModel } from "../../lib/models/open";
+import { planModel } from "../../lib/models/stream/plan";
 import type { ForwardOutput } from "../../lib/models/types";
 import { nativeBlas, nativeBlasStatus } from "../../lib/native";
 import { nativeMatmulInstalled } from "../../lib/native/wasm-matmul";
@@ -69,6 +72,40 @@ describe.skipIf(!runs)("forward passes on the native BLAS match the float64 refe
       disposeOutput(out);
       ids.dispose();
       model.dispose();
+    });
+  }
+});
+
+describe.skipIf(!runs)("streamed forwards on the native BLAS keep nn.Linear weights [out, in] and match the float64 reference", () => {
+  for (const [variant, reference] of REFERENCES) {
+    it(`${variant}: block by block and (Llama, OPT) tensor by tensor, within ${TOL_F32} of the reference and 1e-5 of the whole model`, () => {
+      const ids = tf.tensor2d(ROWS, [2, 7], "int32");
+      const whole = loadModel(ck.dirs[variant]);
+      const wholeOut = whole.forward(ids);
+      const wholeArrays = arrays(wholeOut);
+      disposeOutput(wholeOut);
+      whole.dispose();
+      const opened = openCheckpoint(ck.dirs[variant]);
+      const blockPeak = planModel(opened, 2 ** 40, "streamed").weightPeak;
+      const budgets = [undefined, ...(opened.family.projectionsOnUse ? [blockPeak - 1] : [])];
+      const refCk = readCheckpoint(ck.dirs[variant]);
+      for (const memory of budgets) {
+        const model = openLocalModel(ck.dirs[variant], { run: "streamed", memory, noTokenizer: true });
+        expect(model.plan.onUse).toBe(memory !== undefined);
+        const marks = storedLayoutCount();
+        const out = model.forward(ids);
+        // Every family but GPT-2 (Conv1D, already [in, out]) reads nn.Linear weights.
+        if (opened.family.name !== "gpt2") expect(storedLayoutCount(), `${variant}: weights kept [out, in]`).toBeGreaterThan(marks);
+        const diffs = compare(out, ROWS.map((r) => reference(refCk, r)));
+        for (const d of [...diffs.states, diffs.resid, diffs.logits]) expect(d).toBeLessThan(TOL_F32);
+        for (const d of [...diffs.relStates, diffs.relResid, diffs.relLogits]) expect(d).toBeLessThan(TOL_F32_REL);
+        let worst = 0;
+        arrays(out).forEach((a, s) => a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - wholeArrays[s][i])))));
+        expect(worst).toBeLessThan(1e-5);
+        disposeOutput(out);
+        model.dispose();
+      }
+      ids.dispose();
     });
   }
 });

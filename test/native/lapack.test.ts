@@ -27,7 +27,7 @@ describe.skipIf(!blas)("native LAPACK calls (native/blas.c) against float64 loop
   const n = 29, ld = 31;
 
   test("every optional call is present in OpenBLAS", () => {
-    expect(Object.keys(lap).sort()).toEqual(["eigh", "eighInPlace", "potrfLower", "trmvLower", "trsmLower", "trsvLower"]);
+    expect(Object.keys(lap).sort()).toEqual(["applyQtColMajor", "eigh", "eighInPlace", "potrfLower", "qrColMajor", "svdSquare", "trmvLower", "trsmLower", "trsvLower"]);
   });
 
   test("potrfLower with a padded stride: L L^T = A, padding untouched; info > 0 for an indefinite matrix", () => {

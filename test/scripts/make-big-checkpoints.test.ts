@@ -29,12 +29,40 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe("make-big-checkpoints", () => {
   it("names the published shapes' sizes", () => {
-    const [llama, mistral, tiny] = BIG_SHAPES;
-    // Llama-2-7B is 6.74B parameters, Mistral-7B 7.24B, TinyLlama 1.10B (their model cards).
+    const shape = (name: string) => BIG_SHAPES.find((s) => s.name === name)!;
+    const [llama, mistral, tiny, llama70] = ["llama-2-7b", "mistral-7b", "tinyllama-1.1b", "llama-2-70b"].map(shape);
+    // Llama-2-7B is 6.74B parameters, Mistral-7B 7.24B, TinyLlama 1.10B, Llama-2-70B 68.98B (their model cards).
+    expect(Math.abs(parameterCounts(llama70).total / 1e9 - 68.977)).toBeLessThan(0.001);
     expect(Math.abs(parameterCounts(llama).total / 1e9 - 6.738)).toBeLessThan(0.001);
     expect(Math.abs(parameterCounts(mistral).total / 1e9 - 7.242)).toBeLessThan(0.001);
     expect(Math.abs(parameterCounts(tiny).total / 1e9 - 1.100)).toBeLessThan(0.001);
     expect(configJson(mistral)).toMatchObject({ sliding_window: 4096, num_key_value_heads: 8, intermediate_size: 14336 });
+  });
+
+  it("--zeros: every weight matrix reads as zeros, the norm gains as ones, and the model runs", () => {
+    const s = tinyShape(BIG_SHAPES.find((x) => x.name === "llama-2-70b")!);
+    const dir = writeBigCheckpoint(path.join(tmp, `${s.name}-zeros`), s, { shardBytes: 64e3, zeros: true });
+    let matrices = 0;
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".safetensors"))) {
+      const st = readSafetensors(path.join(dir, f));
+      for (const n of st.names) {
+        const v = st.tensors[n].read();
+        const want = st.tensors[n].shape.length === 1 ? 1 : 0;
+        if (want === 0) matrices++;
+        for (let i = 0; i < v.length; i++) if (v[i] !== want) throw new Error(`${n}[${i}] = ${v[i]}, expected ${want}`);
+      }
+    }
+    expect(matrices).toBe(2 + 7 * s.num_hidden_layers);
+    const model = loadModel(dir);
+    const ids = tf.tensor2d([[1, 5, 9]], [1, 3], "int32");
+    const out = model.forward(ids);
+    expect(out.hiddenStates.length).toBe(s.num_hidden_layers + 1);
+    disposeOutput(out);
+    ids.dispose();
+    model.dispose();
+    const refused = spawnSync(process.execPath, ["--import", "tsx", "scripts/make-big-checkpoints.ts", tmp, "--shape", "llama-2-70b"], { cwd: ROOT, encoding: "utf8" });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim()).toBe("linearity: llama-2-70b is 138 GB in bf16: write it with --zeros (sparse, zero weights) or --tiny");
   });
 
   for (const shape of BIG_SHAPES) {
@@ -111,9 +139,9 @@ describe("make-big-checkpoints", () => {
     });
     expect(again.status).toBe(1);
     expect(again.stderr.trim()).toMatch(/^linearity: .*llama-2-7b-tiny already exists; make-big-checkpoints writes only new folders$/);
-    expect(() => writeBigCheckpoint(dir, tinyShape(BIG_SHAPES[2]))).toThrow(/taken already exists/);
+    expect(() => writeBigCheckpoint(dir, tinyShape(BIG_SHAPES.find((x) => x.name === "tinyllama-1.1b")!))).toThrow(/taken already exists/);
     expect(fs.readdirSync(dir)).toEqual(["mine.txt"]);
     const bad = spawnSync(process.execPath, ["--import", "tsx", "scripts/make-big-checkpoints.ts", tmp, "--shape", "gpt-9"], { cwd: ROOT, encoding: "utf8" });
-    expect(bad.stderr.trim()).toBe("linearity: unknown shape 'gpt-9' (known: llama-2-7b, mistral-7b, tinyllama-1.1b)");
+    expect(bad.stderr.trim()).toBe("linearity: unknown shape 'gpt-9' (known: llama-2-7b, mistral-7b, llama-2-70b, tinyllama-1.1b)");
   });
 });

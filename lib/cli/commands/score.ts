@@ -30,6 +30,8 @@ function statsJson(s: LinearityStats): Record<string, unknown> {
     cut: s.cut.count,
     cut_relative: s.cut.relative,
     cut_by: s.cut.by,
+    cut_route: s.cut.route,
+    cut_gram_floor: s.cut.gramFloorCut,
     floor: s.floor,
     adjusted: s.adjusted,
     n_tokens: s.nTokens,
@@ -40,7 +42,10 @@ function statsJson(s: LinearityStats): Record<string, unknown> {
 }
 
 const cutLine = (rank: number, cut: CutReport) =>
-  `rank of centred X: ${rank} (cut ${cut.count} direction${cut.count === 1 ? "" : "s"} at ${cut.relative.toExponential(2)} of the largest, by ${cut.by === "precision" ? "the storage precision" : "--rcond"})\n`;
+  `rank of centred X: ${rank} (cut ${cut.count} direction${cut.count === 1 ? "" : "s"} at ${cut.relative.toExponential(2)} of the largest, by ${cut.by === "precision" ? "the storage precision" : "--rcond"}; ` +
+  (cut.route === "qr"
+    ? "decided on a float64 QR of the data: the Gram's floor had decided some)\n"
+    : `decided on the Gram${cut.gramFloorCut > 0 ? `, ${cut.gramFloorCut} of them at its float64 floor: a QR of the matrices ('linearity score X Y') would resolve them` : ""})\n`);
 
 /** The lines beside the score: floor, adjusted, cv, jackknife. */
 function companionLines(s: { floor: number; adjusted: number; cv?: number | null; folds?: number | null; jackknife?: LinearityStats["jackknife"] }, digits: number): string {
@@ -143,13 +148,16 @@ function scoreMoments(file: string, flags: ScoreFlags, writeJson: (value: unknow
   const head = ["pair", "score", "rank", "cut", "floor", "adjusted", "cv", "se", "w/o residual", "adjusted", "cv", "se"];
   const rows = pairs.map((p) => [
     `${p.state}->${p.state + 1}`,
-    f(p.plain.score), String(p.plain.rank), String(p.plain.cut.count), f(p.plain.floor), f(p.plain.adjusted), f(p.plain.cv), p.plain.jackknife ? p.plain.jackknife.se.toExponential(1) : "-",
+    f(p.plain.score), String(p.plain.rank), `${p.plain.cut.count}${p.plain.cut.gramFloorCut > 0 ? "*" : ""}`, f(p.plain.floor), f(p.plain.adjusted), f(p.plain.cv), p.plain.jackknife ? p.plain.jackknife.se.toExponential(1) : "-",
     f(p.residual.score), f(p.residual.adjusted), f(p.residual.cv), p.residual.jackknife ? p.residual.jackknife.se.toExponential(1) : "-",
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((x, c) => x.padStart(widths[c])).join("  ");
   process.stdout.write(
     `moments: ${file} (${tokens} tokens, ${set.units.length} units by ${describeUnits(set.unitRule)}${set.unitRule.groupsFrom ? ` of ${set.unitRule.groupsFrom}` : ""})\n` +
-      [line(head), ...rows.map(line)].join("\n") + "\n",
+      [line(head), ...rows.map(line)].join("\n") + "\n" +
+      (pairs.some((p) => p.plain.cut.gramFloorCut > 0)
+        ? "* cut partly at the Gram's float64 floor rather than by the storage precision: moments cannot tell those directions from rounding; 'linearity score X Y' on the matrices decides them on a float64 QR of the data\n"
+        : ""),
   );
 }

@@ -6,12 +6,34 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Dense, Norm } from "../roles";
 import type { StateDict } from "../types";
+import { markStoredLayout, markTransient, READ_ON_USE, STORED_LAYOUT } from "./read-on-use";
 import { transposeWeight } from "./transpose";
 
-/** `${name}.weight` [out, in] -> Dense w [in, out], with `${name}.bias` [out] when `withBias`. */
+/**
+ * `${name}.weight` [out, in] -> Dense w [in, out], with `${name}.bias` [out] when `withBias`.
+ * From a read-on-use state dict (lib/models/common/read-on-use.ts), w is read and transposed when
+ * first used, and freed by the product that uses it; from a stored-layout one, w is the stored
+ * tensor itself, [out, in], marked so that `linear` multiplies by its transpose (no copy: on the
+ * wasm backend even tf.clone copies).
+ */
 export function linearFromHf(sd: StateDict, name: string, withBias: boolean): Dense {
+  const marks = sd as Record<symbol, unknown>;
+  const weight = (): tf.Tensor2D => {
+    const raw = sd[`${name}.weight`] as tf.Tensor2D;
+    return marks[STORED_LAYOUT] === true ? markStoredLayout(raw) : transposeWeight(raw);
+  };
+  if (marks[READ_ON_USE] === true) {
+    let w: tf.Tensor2D | undefined;
+    const b = withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined;
+    return {
+      get w(): tf.Tensor2D {
+        return (w ??= markTransient(weight()));
+      },
+      b,
+    };
+  }
   return {
-    w: transposeWeight(sd[`${name}.weight`] as tf.Tensor2D),
+    w: weight(),
     b: withBias ? (tf.clone(sd[`${name}.bias`]) as tf.Tensor1D) : undefined,
   };
 }

@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeMatmulInstalled } from "../../native/wasm-matmul";
+import { isStoredLayout, releaseIfTransient } from "./read-on-use";
 
 /** Swap the last two axes (a copy, so the following matMul runs on contiguous rows). */
 export function transposeLast2<T extends tf.Tensor>(x: T): T {
@@ -48,17 +49,23 @@ export function matmul<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
 
 /**
  * A dense layer on the last axis: x [..., d_in] @ w [d_in, d_out] (+ bias [d_out]).
- * Weights use the [in, out] layout throughout this project (converters transpose nn.Linear).
+ * Weights use the [in, out] layout throughout this project (converters transpose nn.Linear),
+ * except a streamed block's weights marked as kept in their stored [d_out, d_in] layout
+ * (lib/models/common/read-on-use.ts), multiplied transposed; those are never differentiated.
  */
 export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, bias?: tf.Tensor1D): T {
   const dIn = x.shape[x.rank - 1];
-  if (w.shape[0] !== dIn) {
-    throw new Error(`linear: 'w' expected shape [d_in=${dIn}, d_out], got [${w.shape}]`);
+  const stored = isStoredLayout(w);
+  const [wIn, dOut] = stored ? [w.shape[1], w.shape[0]] : w.shape;
+  if (wIn !== dIn) {
+    throw new Error(`linear: 'w' expected shape ${stored ? `[d_out, d_in=${dIn}] (stored layout)` : `[d_in=${dIn}, d_out]`}, got [${w.shape}]`);
   }
   const rows = x.size / dIn;
-  const y2d = matmul(tf.reshape(x, [rows, dIn]) as tf.Tensor2D, w); // [tokens, d_out]
+  const x2d = tf.reshape(x, [rows, dIn]) as tf.Tensor2D;
+  const y2d = stored ? tf.matMul(x2d, w, false, true) : matmul(x2d, w); // [tokens, d_out]
+  releaseIfTransient(w); // a weight read for this product alone (streamed tensor by tensor)
   const y = bias === undefined ? y2d : tf.add(y2d, bias);
-  return tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]]) as T;
+  return tf.reshape(y, [...x.shape.slice(0, -1), dOut]) as T;
 }
 
 /**

@@ -16,5 +16,7 @@ export const GPT2: ModelFamily = {
   // Learned positions: wpe has n_ctx rows.
   maxPositions: (cfg) => cfg.n_ctx,
   toHf: gpt2ToHf,
+  // c_attn is split into q, k, v as it is read: blocks run whole (GPT-2 XL's: 117 MiB in float32).
+  projectionsOnUse: false,
   decoder: GPT2_BLOCK,
 };

@@ -16,5 +16,7 @@ export const GPT_NEOX: ModelFamily = {
   // Rotary positions: runs past max_position_embeddings, as HF does.
   maxPositions: () => undefined,
   toHf: neoxToHf,
+  // query_key_value is split into q, k, v as it is read: blocks run whole (Pythia-12B's: 1.2 GiB in float32).
+  projectionsOnUse: false,
   decoder: NEOX_BLOCK,
 };

@@ -16,5 +16,6 @@ export const LLAMA: ModelFamily = {
   // Rotary positions: runs past max_position_embeddings, as HF does.
   maxPositions: () => undefined,
   toHf: llamaToHf,
+  projectionsOnUse: true,
   decoder: LLAMA_BLOCK,
 };

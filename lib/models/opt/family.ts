@@ -16,5 +16,6 @@ export const OPT: ModelFamily = {
   // Learned positions: embed_positions has n_ctx rows after its 2 offset rows.
   maxPositions: (cfg) => cfg.n_ctx,
   toHf: optToHf,
+  projectionsOnUse: true,
   decoder: OPT_BLOCK,
 };

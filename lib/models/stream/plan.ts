@@ -6,10 +6,15 @@
  * float32 size plus the raw copy of one tensor for a moment), plus the head (positions, final
  * norm, projections), plus one vocabulary chunk of the unembedding. The states of the sequences in
  * flight come on top of either; the rest of the budget is theirs.
+ * Streamed tensor by tensor (`onUse`): when a whole block does not fit the budget or the wasm
+ * heap and the family allows it, each projection is read when the block's code first uses it and
+ * freed after its product: the block then needs its largest projection twice (stored copy and
+ * transpose) plus its norms and biases (lib/models/common/read-on-use.ts). Same reads, same
+ * products: only when each weight is resident changes.
  */
 import type { DecoderConfig } from "../config";
 import type { OpenedCheckpoint } from "../load";
-import { blockFloat32Bytes, largestTensorBytes, modelFloat32Bytes, namesOfBlock } from "../read";
+import { blockFloat32Bytes, blockOnUseBytes, largestTensorBytes, modelFloat32Bytes, namesOfBlock } from "../read";
 import { formatBytes } from "./memory";
 
 /** Rows of the vocabulary tables read at once for logits: this many bytes of float32. */
@@ -46,6 +51,8 @@ export interface MemoryPlan {
   readonly weightPeak: number;
   /** The most one run's tensors can occupy: WASM_HEAP_USABLE on the wasm backend, unbounded on the others. */
   readonly heapLimit: number;
+  /** Streamed tensor by tensor: each projection read when first used, freed after its product. */
+  readonly onUse: boolean;
 }
 
 /** Plan `ck` under `budget` bytes (see the file comment). Throws one line when even a single block cannot fit. */
@@ -53,12 +60,14 @@ export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = 
   const n = ck.config.n_layers;
   let largest = { block: 0, bytes: 0 };
   let blockNeed = 0; // the largest block plus its largest tensor's raw copy
+  let onUseNeed = 0; // the most a block needs read tensor by tensor
   let blocksTotal = 0;
   for (let l = 0; l < n; l++) {
     const bytes = blockFloat32Bytes(ck, l);
     blocksTotal += bytes;
     if (bytes > largest.bytes) largest = { block: l, bytes };
     blockNeed = Math.max(blockNeed, bytes + largestTensorBytes(ck, l));
+    onUseNeed = Math.max(onUseNeed, blockOnUseBytes(ck, l));
   }
   const weightBytes = modelFloat32Bytes(ck);
   const vocabBytes = (t: string | undefined) => (t === undefined || !ck.tensors.has(t) ? 0 : 4 * ck.tensors.get(t)!.shape.reduce((a, b) => a * b, 1));
@@ -66,6 +75,7 @@ export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = 
   const wholePeak = weightBytes + largest.bytes;
   const vocabTable = vocabBytes(ck.config.tie_word_embeddings ? ck.family.embedName : ck.family.unembedName);
   const streamedPeak = streamedWeightPeak(blockNeed, 0, headBytes, vocabTable);
+  const onUsePeak = streamedWeightPeak(onUseNeed, 0, headBytes, vocabTable);
   const name = `block ${largest.block} (${ck.family.blockPrefix}${largest.block}, ${namesOfBlock(ck, largest.block).length} tensors)`;
   // Whole when the weights take at most half the budget (the other half is for states) and fit the heap.
   const wholeFits = wholePeak <= budget / 2 && wholePeak <= heapLimit;
@@ -74,19 +84,22 @@ export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = 
     if (mode === "whole" && wholePeak > heapLimit) {
       throw new Error(`${ck.dir}: the whole model needs ${formatBytes(wholePeak)} in float32, more than the wasm heap can hold (${formatBytes(heapLimit)}); let it stream`);
     }
-    return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak, heapLimit };
+    return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak, heapLimit, onUse: false };
   }
-  if (streamedPeak > budget) {
+  const streamed = { budget, mode: "streamed", weightBytes, largestBlock: largest, heapLimit } as const;
+  // A whole block at a time when it fits both the budget and the heap (fewest allocations)...
+  if (streamedPeak <= budget && blockNeed <= heapLimit) return { ...streamed, weightPeak: streamedPeak, onUse: false };
+  // ...else tensor by tensor, where the family allows it and that fits.
+  if (ck.family.projectionsOnUse && onUsePeak <= budget && onUseNeed <= heapLimit) return { ...streamed, weightPeak: onUsePeak, onUse: true };
+  const byTensor = ck.family.projectionsOnUse ? `; ${formatBytes(onUsePeak)} read tensor by tensor` : "";
+  if (streamedPeak > budget && (!ck.family.projectionsOnUse || onUsePeak > budget)) {
     throw new Error(
-      `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32 (${formatBytes(streamedPeak)} with a tensor's conversion copy, the head and a vocabulary chunk), more than the memory budget of ${formatBytes(budget)} (${flag})`,
+      `${ck.dir}: ${name} needs ${formatBytes(largest.bytes)} in float32 (${formatBytes(streamedPeak)} with a tensor's conversion copy, the head and a vocabulary chunk${byTensor}), more than the memory budget of ${formatBytes(budget)} (${flag})`,
     );
   }
-  if (blockNeed > heapLimit) {
-    throw new Error(
-      `${ck.dir}: ${name} needs ${formatBytes(blockNeed)} in float32 while it is converted, more than the wasm heap can hold (${formatBytes(heapLimit)}); blocks this large run only on a native backend (tfjs-node)`,
-    );
-  }
-  return { budget, mode: "streamed", weightBytes, largestBlock: largest, weightPeak: streamedPeak, heapLimit };
+  throw new Error(
+    `${ck.dir}: ${name} needs ${formatBytes(blockNeed)} in float32 while it is converted${byTensor ? ` (${formatBytes(onUseNeed)} read tensor by tensor)` : ""}, more than the wasm heap can hold (${formatBytes(heapLimit)}); blocks this large run only on a native backend (tfjs-node)`,
+  );
 }
 
 /** The most tokens one streamed forward takes (bounds the group when the budget is large). */

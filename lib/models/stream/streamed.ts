@@ -13,9 +13,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { runDecoderOn, type DecoderWeights } from "../common/forward";
 import { linear } from "../common/matmul";
+import { nativeMatmulInstalled } from "../../native/wasm-matmul";
 import { transposeWeight } from "../common/transpose";
 import type { OpenedCheckpoint } from "../load";
-import { readBlock, readHead, readRows } from "../read";
+import { readBlock, readBlockOnUse, readHead, readRows } from "../read";
 import { finalNormOf } from "../readout";
 import type { HeadWeights } from "../family";
 import type { Model } from "../types";
@@ -65,8 +66,12 @@ function chunkedLogits(ck: OpenedCheckpoint, head: HeadWeights, final: tf.Tensor
   });
 }
 
-/** The streamed model of an opened checkpoint (see the file comment). */
-export function streamedModel(ck: OpenedCheckpoint): Model {
+/**
+ * The streamed model of an opened checkpoint (see the file comment); with `onUse`, each block's
+ * projections are read when first used and freed after their product (tensor by tensor).
+ */
+export function streamedModel(ck: OpenedCheckpoint, opts: { onUse?: boolean } = {}): Model {
+  const read = opts.onUse === true ? readBlockOnUse : readBlock;
   const { config, family } = ck;
   const head = readHead(ck);
   const affine = readAffineBlocks(ck);
@@ -77,7 +82,8 @@ export function streamedModel(ck: OpenedCheckpoint): Model {
     ln_final: head.ln_final,
     embedTokens: (ids) => gatherEmbedding(ck, ids),
     // The block's weights and its intermediates are freed when it returns; its states stay.
-    withBlock: (l, fn) => tf.tidy(() => fn(readBlock(ck, l)) as tf.TensorContainer) as ReturnType<typeof fn>,
+    // With products on the native BLAS, nn.Linear weights stay [out, in] (no transposed copy).
+    withBlock: (l, fn) => tf.tidy(() => fn(read(ck, l, { storedLayout: nativeMatmulInstalled() })) as tf.TensorContainer) as ReturnType<typeof fn>,
     logits: (final) => chunkedLogits(ck, head, final),
   };
   const owned = (): (tf.Tensor | undefined)[] => [

@@ -26,6 +26,9 @@ describe("storedTensor", () => {
       b: { dtype: "F16", shape: [3, 37], data: values },
       c: { dtype: "F32", shape: [111], data: values },
       d: { dtype: "BF16", shape: [1], data: values.subarray(0, 1) },
+      // Long enough for the native widening's vector loop over memory it also writes (in place).
+      e: { dtype: "BF16", shape: [4099], data: Float32Array.from({ length: 4099 }, (_, i) => Math.cos(i) * 2 ** ((i % 40) - 20)) },
+      f: { dtype: "F16", shape: [4099], data: Float32Array.from({ length: 4099 }, (_, i) => Math.cos(i) * 2 ** ((i % 20) - 10)) },
     });
     const st = readSafetensors(file);
     for (const name of st.names) {

@@ -93,14 +93,67 @@ describe("streamed runs equal whole-model runs", () => {
     streamed.dispose();
   });
 
-  it("a budget one byte smaller than a single block's need is refused up front, naming the block, its size and the budget", () => {
-    for (const variant of ["gpt2", "llama-gqa-bf16", "neox"]) {
+  it("a budget one byte smaller than a single block's need is refused up front where blocks run whole (GPT-2, GPT-NeoX), naming the block, its size and the budget", () => {
+    for (const variant of ["gpt2", "neox"]) {
       const opened = openCheckpoint(ck.dirs[variant]);
       const need = planModel(opened, 2 ** 40, "streamed").weightPeak;
       const tooSmall = need - 1;
       expect(() => openLocalModel(ck.dirs[variant], { memory: tooSmall, noTokenizer: true })).toThrow(
         new RegExp(`: block \\d+ \\(.*\\d+, \\d+ tensors\\) needs [\\d.]+ KiB in float32 .*more than the memory budget of [\\d.]+ KiB \\(--memory\\)$`),
       );
+    }
+  });
+
+  it("Llama and OPT run a block too large for the budget tensor by tensor, and refuse a budget one byte below that need", () => {
+    for (const variant of ["llama-gqa-bf16", "opt"]) {
+      const opened = openCheckpoint(ck.dirs[variant]);
+      const blockPlan = planModel(opened, 2 ** 40, "streamed");
+      expect(blockPlan.onUse).toBe(false);
+      const byTensor = planModel(opened, blockPlan.weightPeak - 1, "streamed");
+      expect(byTensor.onUse, variant).toBe(true);
+      expect(byTensor.weightPeak).toBeLessThan(blockPlan.weightPeak);
+      expect(() => openLocalModel(ck.dirs[variant], { memory: byTensor.weightPeak - 1, noTokenizer: true })).toThrow(
+        new RegExp(`: block \\d+ \\(.*\\d+, \\d+ tensors\\) needs [\\d.]+ KiB in float32 \\(.*; [\\d.]+ KiB read tensor by tensor\\), more than the memory budget of [\\d.]+ KiB \\(--memory\\)$`),
+      );
+      // The wasm heap's cap, not only the budget, sends a block tensor by tensor.
+      expect(planModel(opened, 2 ** 40, "streamed", "--memory", byTensor.weightPeak).onUse).toBe(true);
+    }
+  });
+
+  it("tensor by tensor: states and points bit for bit with the whole model, fewer bytes resident during the forward, nothing left behind", async () => {
+    const points = ["resid_mid", "attn_out", "mlp_out"] as const;
+    /** A model's forward after a warm-up, and the most bytes it held above what was resident before it (tf.profile). */
+    const run = async (m: ReturnType<typeof openLocalModel>, ids: tf.Tensor2D) => {
+      dispose(m.forward(ids, { points: [...points], logits: false })); // tables and caches made once are not weights
+      const base = tf.memory().numBytes;
+      let out: ForwardOutput | undefined;
+      const info = await tf.profile(() => (out = m.forward(ids, { points: [...points], logits: false })).hiddenStates);
+      return { out: out!, above: info.peakBytes - base };
+    };
+    for (const variant of ["llama-gqa", "llama-gqa-bf16", "llama-gqa-sharded", "opt"]) {
+      const dir = ck.dirs[variant];
+      const opened = openCheckpoint(dir);
+      const byTensor = planModel(opened, planModel(opened, 2 ** 40, "streamed").weightPeak - 1, "streamed");
+      const before = tf.memory().numTensors;
+      const ids = tf.tensor2d([[3, 17, 5, 9, 2, 11, 40], [8, 1, 1, 30, 7, 19, 4]], [2, 7], "int32");
+      const whole = openLocalModel(dir, { run: "whole", noTokenizer: true });
+      const a = whole.forward(ids, { points: [...points], logits: false });
+      whole.dispose();
+      const streamed = openLocalModel(dir, { memory: byTensor.weightPeak, noTokenizer: true });
+      expect(streamed.plan.onUse, variant).toBe(true);
+      const b = await run(streamed, ids);
+      streamed.dispose();
+      const blockwise = openLocalModel(dir, { run: "streamed", noTokenizer: true });
+      expect(blockwise.plan.onUse, variant).toBe(false);
+      const c = await run(blockwise, ids);
+      blockwise.dispose();
+      a.hiddenStates.forEach((h, s) => expect(maxAbsDiff(h, b.out.hiddenStates[s]), `${variant} state ${s}`).toBe(0));
+      for (const p of points) a.points[p]!.forEach((t, l) => expect(maxAbsDiff(t, b.out.points[p]![l]), `${variant} ${p} ${l}`).toBe(0));
+      // Not vacuous: a block's weights are never all resident at once.
+      expect(b.above, variant).toBeLessThan(c.above);
+      [a, b.out, c.out].forEach(dispose);
+      ids.dispose();
+      expect(tf.memory().numTensors, `${variant}: nothing left behind`).toBe(before);
     }
   });
 
