@@ -75,13 +75,14 @@ function openPair(xFile: string, yFile: string, opts: { residual?: boolean; rows
   }
   if (x.rows < 2) throw new Error(`${xFile}: needs at least 2 tokens, has ${x.rows}`);
   const step = opts.rows ?? 4096;
+  /** The chunks in order; each chunk's x and y may be overwritten by the next (reused read buffers): consume one before asking for the next. */
   function* chunks(): Generator<{ start: number; x: Float32Array; y: Float32Array }> {
     // float64 files: centre in float64 (one extra pass for the column means) before the cast to
     // float32, so X = 1e8 + N(0, 1) keeps its spread. Scores do not depend on centring.
     const xMean = x.read64 ? columnMeans64(x, step) : undefined;
     const yMean = y.read64 ? columnMeans64(y, step) : undefined;
     const read = (src: RowSource, mean: Float64Array | undefined, s: number, e: number): Float32Array =>
-      !mean || !src.read64 ? src.read(s, e) : centredToFloat32(src.read64(s, e), mean, src.dModel, s, src.file);
+      !mean || !src.read64 ? (src.readReused ?? src.read)(s, e) : centredToFloat32(src.read64(s, e), mean, src.dModel, s, src.file);
     for (let start = 0; start < x.rows; start += step) {
       const end = Math.min(x.rows, start + step);
       yield { start, x: read(x, xMean, start, end), y: read(y, yMean, start, end) };

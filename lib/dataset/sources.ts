@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { openNpy, readNpyRows, readNpyRows64, type NpyHeader } from "../io/npy";
+import { npyRowReader, openNpy, readNpyRows, readNpyRows64, type NpyHeader } from "../io/npy";
 import { readSafetensors, type SafetensorsTensor } from "../io/safetensors";
 
 /** Rows of one state: `read(start, end)` gives [end - start, d_model] row-major float32. */
@@ -15,6 +15,11 @@ export interface RowSource {
   /** Stored element type ("float16", "float32", "F16", "BF16", ...). */
   readonly dtype: string;
   read(start: number, end: number): Float32Array;
+  /**
+   * The same rows as `read`, in a buffer the source reuses: valid until the next `readReused`
+   * call (no allocation per chunk). For a consumer that is done with each chunk before the next.
+   */
+  readReused?(start: number, end: number): Float32Array;
   /** float64 sources only: the rows as float64, unrounded. */
   read64?(start: number, end: number): Float64Array;
 }
@@ -37,6 +42,7 @@ export function npySource(file: string): RowSource {
     dModel: shape[1],
     dtype: h.dtype,
     read: (s, e) => readNpyRows(flat, s, e),
+    readReused: npyRowReader(flat),
     ...(h.dtype === "float64" ? { read64: (s: number, e: number) => readNpyRows64(flat, s, e) } : {}),
   };
 }

@@ -43,9 +43,30 @@ export function float64Route(native = true): ProductRoute<Float64Array> {
  * triangle only (`upperOnly`) gets its lower triangle mirrored.
  */
 export function fullProduct(sum: Float64Array, di: number, same: boolean, upperOnly: boolean): Float64Array {
-  const out = Float64Array.from(sum);
-  if (same && upperOnly) for (let p = 0; p < di; p++) for (let q = p + 1; q < di; q++) out[q * di + p] = out[p * di + q];
+  const out = sum.slice(); // a memcpy (Float64Array.from walked it element by element)
+  if (same && upperOnly) mirrorUpper(out, di);
   return out;
+}
+
+/** Side of the tiles {@link mirrorUpper} works in: a 64 x 64 float64 tile (32 KB) stays in L1. */
+const MIRROR_TILE = 64;
+
+/**
+ * a [n, n] row-major: the lower triangle := the upper one's transpose. Tile by tile: row by row
+ * over the whole matrix, each lower write went to a new cache line (8.4 million misses at
+ * d_model 4,096, 1-2 s of a score measured under load).
+ */
+export function mirrorUpper(a: Float64Array, n: number): void {
+  for (let p0 = 0; p0 < n; p0 += MIRROR_TILE) {
+    const p1 = Math.min(n, p0 + MIRROR_TILE);
+    for (let q0 = p0; q0 < n; q0 += MIRROR_TILE) {
+      const q1 = Math.min(n, q0 + MIRROR_TILE);
+      for (let q = q0; q < q1; q++) {
+        const row = q * n, end = Math.min(p1, q);
+        for (let p = p0; p < end; p++) a[row + p] = a[p * n + q];
+      }
+    }
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
-import { openNpy, readNpy, readNpyFloat32, readNpyInt32, readNpyRows, writeNpy, npyHeaderBytes } from "../../lib/io/npy";
+import { npyRowReader, openNpy, readNpy, readNpyFloat32, readNpyInt32, readNpyRows, writeNpy, npyHeaderBytes } from "../../lib/io/npy";
 import { FIXTURES, grid, tempDir } from "./helpers";
 
 const dir = tempDir();
@@ -166,6 +166,29 @@ describe("chunked row access", () => {
       const fd = fs.openSync(fx(name), "r");
       expect(Array.from(readNpyRows(h, 0, 1, fd))).toEqual(all.slice(0, 4));
       fs.closeSync(fd);
+    }
+  });
+
+  it("npyRowReader gives readNpyRows' rows in one reused buffer, a shorter last chunk included", () => {
+    const n = 37, d = 5;
+    const data = Float64Array.from({ length: n * d }, (_, k) => Math.sin(k) * 1000);
+    for (const dtype of ["float16", "float32", "float64"] as const) {
+      const file = path.join(dir, `reader-${dtype}.npy`);
+      writeNpy(file, { dtype, shape: [n, d], data });
+      const h = openNpy(file), read = npyRowReader(h);
+      const seen = new Set<ArrayBufferLike>();
+      for (let s = 0; s < n; s += 8) {
+        const e = Math.min(n, s + 8), rows = read(s, e);
+        expect(rows.length).toBe((e - s) * d);
+        expect(Array.from(rows)).toEqual(Array.from(readNpyRows(h, s, e)));
+        seen.add(rows.buffer);
+      }
+      // float32 rows are views of the one buffer (5 chunks, one allocation); other dtypes convert.
+      if (dtype === "float32") expect(seen.size).toBe(1);
+      const a = read(0, 1), first = Array.from(a);
+      read(1, 2);
+      if (dtype === "float32") expect(Array.from(a)).not.toEqual(first); // overwritten: valid until the next call
+      expect(() => read(30, 38)).toThrow(/rows 30\.\.38 out of range 0\.\.37/);
     }
   });
 
