@@ -30,6 +30,8 @@ async function main(): Promise<void> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "cdp-profile-"));
   const browser = spawn(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--remote-debugging-port=0", `--user-data-dir=${profile}`, "--window-size=1100,900", "about:blank"], {
     stdio: "ignore",
+    // Its own process group, so that its helpers (renderer, zygote, crashpad) die with it.
+    detached: true,
   });
   try {
     const [port, wsPath] = (await waitForFile(path.join(profile, "DevToolsActivePort"), 30_000)).trim().split("\n");
@@ -82,9 +84,15 @@ async function main(): Promise<void> {
     }
     ws.close();
   } finally {
-    browser.kill("SIGKILL");
-    await new Promise((r) => browser.once("exit", r));
-    fs.rmSync(profile, { recursive: true, force: true });
+    const exited = browser.exitCode !== null || browser.signalCode !== null ? Promise.resolve() : new Promise((r) => browser.once("exit", r));
+    try {
+      process.kill(-browser.pid!, "SIGKILL"); // the whole group: a helper still writing the profile made rmSync fail with ENOTEMPTY
+    } catch {
+      browser.kill("SIGKILL");
+    }
+    await exited;
+    // A helper may still be closing files in the profile for a moment: retry (Node retries ENOTEMPTY/EBUSY).
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 
