@@ -449,6 +449,15 @@ static napi_value trsv_lower(napi_env env, napi_callback_info info) { return trx
 static napi_value trmv_lower(napi_env env, napi_callback_info info) { return trxv_lower(env, info, 0); }
 
 /*
+ * The double workspace a LAPACK workspace query (lwork = -1) asked for in wquery: sets *lwork and
+ * returns at least one double, or NULL when out of memory (the caller throws, naming its call).
+ */
+static double* lapack_work(double wquery, int* lwork) {
+  *lwork = (int)wquery;
+  return malloc(sizeof(double) * (size_t)(*lwork > 1 ? *lwork : 1));
+}
+
+/*
  * eigh(n, A, lda, w, Z, ldz) -> info: every eigenpair of the symmetric row-major A [n, n] (its upper
  * triangle is read; A is overwritten). w [n] ascending; row k of Z [n, ldz] is the unit eigenvector
  * of w[k]. LAPACK dsyevr (MRRR), workspace allocated here. info 0, or LAPACK's non-zero code,
@@ -486,8 +495,8 @@ static napi_value eigh(napi_env env, napi_callback_info info) {
     int* isuppz = malloc(sizeof(int) * 2 * (size_t)n);
     if (isuppz == NULL) { napi_throw_error(env, NULL, "native blas: eigh out of memory"); return NULL; }
     p_dsyevr("V", "A", "L", &n, pa, &lda, &vl, &vu, &il, &iu, &abstol, &found, pw, pz, &ldz, isuppz, &wquery, &query, &iquery, &query, &out, 1, 1, 1);
-    int lwork = (int)wquery, liwork = iquery;
-    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int lwork = 0, liwork = iquery;
+    double* work = out == 0 ? lapack_work(wquery, &lwork) : NULL;
     int* iwork = out == 0 ? malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1)) : NULL;
     if (out == 0 && (work == NULL || iwork == NULL)) {
       free(isuppz), free(work), free(iwork);
@@ -533,8 +542,8 @@ static napi_value eigh_in_place(napi_env env, napi_callback_info info) {
     int query = -1, iquery = 0;
     double wquery = 0;
     p_dsyevd("V", "L", &n, pa, &lda, pw, &wquery, &query, &iquery, &query, &out, 1, 1);
-    int lwork = (int)wquery, liwork = iquery;
-    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int lwork = 0, liwork = iquery;
+    double* work = out == 0 ? lapack_work(wquery, &lwork) : NULL;
     int* iwork = out == 0 ? malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1)) : NULL;
     if (out == 0 && (work == NULL || iwork == NULL)) {
       free(work), free(iwork);
@@ -579,8 +588,8 @@ static napi_value qr_col_major(napi_env env, napi_callback_info info) {
     int query = -1;
     double wquery = 0;
     p_dgeqrf(&m, &n, pa, &lda, pt, &wquery, &query, &out);
-    int lwork = (int)wquery;
-    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int lwork = 0;
+    double* work = out == 0 ? lapack_work(wquery, &lwork) : NULL;
     if (out == 0 && work == NULL) { napi_throw_error(env, NULL, "native blas: qrColMajor out of memory"); return NULL; }
     if (out == 0) p_dgeqrf(&m, &n, pa, &lda, pt, work, &lwork, &out);
     free(work);
@@ -624,8 +633,8 @@ static napi_value apply_qt_col_major(napi_env env, napi_callback_info info) {
     int query = -1;
     double wquery = 0;
     p_dormqr("L", "T", &m, &n, &k, pa, &lda, pt, pc, &ldc, &wquery, &query, &out, 1, 1);
-    int lwork = (int)wquery;
-    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int lwork = 0;
+    double* work = out == 0 ? lapack_work(wquery, &lwork) : NULL;
     if (out == 0 && work == NULL) { napi_throw_error(env, NULL, "native blas: applyQtColMajor out of memory"); return NULL; }
     if (out == 0) p_dormqr("L", "T", &m, &n, &k, pa, &lda, pt, pc, &ldc, work, &lwork, &out, 1, 1);
     free(work);
@@ -670,8 +679,8 @@ static napi_value svd_square(napi_env env, napi_callback_info info) {
     int query = -1;
     double wquery = 0;
     p_dgesvd("A", "A", &n, &n, pa, &n, ps, pu, &n, pv, &n, &wquery, &query, &out, 1, 1);
-    int lwork = (int)wquery;
-    double* work = out == 0 ? malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1)) : NULL;
+    int lwork = 0;
+    double* work = out == 0 ? lapack_work(wquery, &lwork) : NULL;
     if (out == 0 && work == NULL) { napi_throw_error(env, NULL, "native blas: svdSquare out of memory"); return NULL; }
     if (out == 0) p_dgesvd("A", "A", &n, &n, pa, &n, ps, pu, &n, pv, &n, work, &lwork, &out, 1, 1);
     free(work);
