@@ -67,31 +67,12 @@ export interface BlockReadOptions {
  * shares its data), so a block costs its converted weights plus one raw tensor at most.
  */
 export function readBlock(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions = {}): BlockWeights {
-  const names = new Set(namesOfBlock(ck, l));
-  const read: tf.Tensor[] = [];
-  const sd = new Proxy({} as StateDict, {
-    get: (_target, name) => {
-      if (name === STORED_LAYOUT) return opts.storedLayout === true;
-      if (typeof name !== "string" || !names.has(name)) return undefined;
-      releaseRead(read); // the previous raw tensor has been converted by now
-      const t = readWeight(ck, name);
-      read.push(t);
-      return t;
-    },
-  });
+  const { sd, read } = blockStateDict(ck, l, { ...opts, onUse: false });
   try {
     return ck.family.blockFromHf(ck.config, sd, l);
   } finally {
     releaseRead(read);
   }
-}
-
-/**
- * Free the stored tensors read so far, but those kept as weights in their stored layout (they are
- * the block's weights now: freed with the block, or by their product when read on use).
- */
-function releaseRead(read: tf.Tensor[]): void {
-  tf.dispose(read.splice(0).filter((t) => !isStoredLayout(t)));
 }
 
 /**
@@ -102,20 +83,36 @@ function releaseRead(read: tf.Tensor[]): void {
  * tensors read during the run belong to it.
  */
 export function readBlockOnUse(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions = {}): BlockWeights {
+  return ck.family.blockFromHf(ck.config, blockStateDict(ck, l, { ...opts, onUse: true }).sd, l);
+}
+
+/**
+ * Block l's tensors as a state dict read on access (each read frees the stored tensor read before
+ * it), answering the read-on-use and stored-layout marks; `read` holds what is not freed yet.
+ */
+function blockStateDict(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions & { onUse: boolean }): { sd: StateDict; read: tf.Tensor[] } {
   const names = new Set(namesOfBlock(ck, l));
   const read: tf.Tensor[] = [];
   const sd = new Proxy({} as StateDict, {
     get: (_target, name) => {
-      if (name === READ_ON_USE) return true;
+      if (name === READ_ON_USE) return opts.onUse;
       if (name === STORED_LAYOUT) return opts.storedLayout === true;
       if (typeof name !== "string" || !names.has(name)) return undefined;
-      releaseRead(read);
+      releaseRead(read); // the previous raw tensor has been converted by now
       const t = readWeight(ck, name);
       read.push(t);
       return t;
     },
   });
-  return ck.family.blockFromHf(ck.config, sd, l);
+  return { sd, read };
+}
+
+/**
+ * Free the stored tensors read so far, but those kept as weights in their stored layout (they are
+ * the block's weights now: freed with the block, or by their product when read on use).
+ */
+function releaseRead(read: tf.Tensor[]): void {
+  tf.dispose(read.splice(0).filter((t) => !isStoredLayout(t)));
 }
 
 /**
