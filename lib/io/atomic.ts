@@ -79,6 +79,8 @@ export class AtomicFileWriter {
   readonly tempPath: string;
   private fd: number | undefined;
   private position = 0;
+  /** Where the file's bytes end: short of `position` after a trailing skip. */
+  private fileEnd = 0;
 
   constructor(dest: string) {
     this.dest = dest;
@@ -113,6 +115,7 @@ export class AtomicFileWriter {
       throw fsError(this.dest, err, "write");
     }
     this.position += bytes.length;
+    this.fileEnd = this.position;
   }
 
   /** Append `count` zero bytes as a hole (a sparse file where the file system allows it): no data written. */
@@ -129,7 +132,7 @@ export class AtomicFileWriter {
     this.fd = undefined;
     try {
       // A trailing skip leaves the file short of its size: extend it (with a hole).
-      if (fs.fstatSync(fd).size < this.position) fs.ftruncateSync(fd, this.position);
+      if (this.fileEnd < this.position) fs.ftruncateSync(fd, this.position);
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fs.renameSync(this.tempPath, this.dest);
