@@ -10,7 +10,8 @@
  *
  * Native matrix products: with `initBackend({ nativeMatmul: true })` and the wasm backend, tf.matMul
  * and tf.fused.matMul run on the system BLAS when one loads (lib/native/wasm-matmul.ts, about 5x
- * wasm's speed), and rotary and causal attention run as fused kernels (lib/native/wasm-fused.ts).
+ * wasm's speed), rotary and causal attention run as fused kernels (lib/native/wasm-fused.ts), and
+ * the wasm heap asks for transparent huge pages (lib/native/wasm-heap.ts).
  * `linearity extract` and `linearity eval` ask for it: forward passes of a fixed
  * model, measured with tolerances. Everything else keeps the wasm kernels by default (training,
  * probes, notebooks, the library), because their outputs are compared digit for digit (notebook
@@ -21,6 +22,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeBlasStatus } from "./native";
 import { installFusedKernels } from "./native/wasm-fused";
+import { adviseHugeHeap, type WasmBackend } from "./native/wasm-heap";
 import { installNativeMatmul } from "./native/wasm-matmul";
 
 /** The TensorFlow.js backends `initBackend` can choose, fastest first. */
@@ -102,7 +104,10 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendNam
   const name = await chosen;
   // The fused inference kernels (rotary, attention) come with the native products.
   const native = opts.nativeMatmul === true && name === "wasm" && installNativeMatmul();
-  if (native) installFusedKernels();
+  if (native) {
+    installFusedKernels();
+    adviseHugeHeap(tf.backend() as unknown as WasmBackend);
+  }
   if (!printed && !opts.quiet && !process.env.LINEARITY_QUIET) {
     printed = true;
     process.stderr.write(`linearity-lab: TensorFlow.js backend '${name}'${native ? " (matmul on native BLAS)" : ""}; ${nativeBlasStatus()}\n`);

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "blas",
-      "sources": ["blas.c"],
+      "sources": ["blas.c", "kernels.c", "convert.c"],
       "cflags": ["-O2", "-std=c11"],
       "libraries": ["-ldl"]
     }

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addon.h"
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121, LOWER = 122, NON_UNIT = 131, LEFT = 141 };
 
@@ -159,44 +160,6 @@ static int reload_blas(const char* core) {
   pthread_mutex_unlock(&load_lock);
   return ok && reloaded;
 }
-
-#define CHECK(call)                                                        \
-  do {                                                                     \
-    if ((call) != napi_ok) {                                               \
-      napi_throw_error(env, NULL, "native blas: bad argument in " #call);  \
-      return NULL;                                                         \
-    }                                                                      \
-  } while (0)
-
-/* Data pointer, element count and element type of a typed-array argument. */
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok) return 0;
-  return type == want;
-}
-
-/*
- * A size or stride: a number that is an integer in int32's range. napi_get_value_int32 alone
- * wraps (2^32 + 2 -> 2) and turns NaN into 0, which would multiply the wrong shapes.
- */
-static int int_arg(napi_env env, napi_value v, int* out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !isfinite(d) || d != floor(d) || d < -2147483648.0 || d > 2147483647.0) return 0;
-  *out = (int)d;
-  return 1;
-}
-
-/* Whether the byte ranges [p, p + n) and [q, q + m) share a byte (empty ranges share none). */
-static int overlaps(const void* p, size_t n, const void* q, size_t m) {
-  const char *a = p, *b = q;
-  return n > 0 && m > 0 && a < b + m && b < a + n;
-}
-static int dbl_arg(napi_env env, napi_value v, double* out) { return napi_get_value_double(env, v, out) == napi_ok; }
-
-/* Elements a row-major operand of `rows` x `cols` with leading dimension `ld` spans. */
-static size_t span(int rows, int cols, int ld) { return rows == 0 || cols == 0 ? 0 : (size_t)(rows - 1) * ld + cols; }
 
 /*
  * gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C,
@@ -898,25 +861,6 @@ static napi_value transpose32(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* widenBf16(src: Uint16Array, dst: Float32Array): dst[i] = the float32 whose upper 16 bits are src[i] (exact). */
-static napi_value widen_bf16(napi_env env, napi_callback_info info) {
-  size_t argc = 2, ls, ld;
-  napi_value a[2];
-  uint16_t* src;
-  uint32_t* dst;
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 2 || !typed(env, a[0], napi_uint16_array, (void**)&src, &ls) || !typed(env, a[1], napi_float32_array, (void**)&dst, &ld)) {
-    napi_throw_type_error(env, NULL, "native blas: widenBf16(src: Uint16Array, dst: Float32Array)");
-    return NULL;
-  }
-  if (ld < ls) {
-    napi_throw_range_error(env, NULL, "native blas: widenBf16 needs dst at least as long as src");
-    return NULL;
-  }
-  for (size_t i = 0; i < ls; i++) dst[i] = (uint32_t)src[i] << 16;
-  return NULL;
-}
-
 /* has(call): whether the loaded library provides the symbol behind an optional call. */
 static napi_value has_call(napi_env env, napi_callback_info info) {
   size_t argc = 1, len;
@@ -964,9 +908,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"applyQtColMajor", NULL, apply_qt_col_major, NULL, NULL, NULL, napi_default, NULL},
       {"svdSquare", NULL, svd_square, NULL, NULL, NULL, napi_default, NULL},
       {"transpose32", NULL, transpose32, NULL, NULL, NULL, napi_default, NULL},
-      {"widenBf16", NULL, widen_bf16, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
+  if (!register_kernels(env, exports) || !register_convert(env, exports)) return NULL;
   return exports;
 }
 

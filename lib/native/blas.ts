@@ -97,8 +97,13 @@ export interface NativeBlas {
 export interface NativeMemory {
   /** dst [cols, rows] = src [rows, cols] transposed (float32, tiled); src and dst must not overlap. */
   transpose32(src: Float32Array, rows: number, cols: number, dst: Float32Array): void;
-  /** dst[i] = the float32 of bfloat16 bits src[i] (exact). */
+  /** dst[i] = the float32 of bfloat16 bits src[i] (exact); src may lie in dst's upper half. */
   widenBf16(src: Uint16Array, dst: Float32Array): void;
+  /**
+   * Ask Linux for transparent huge pages over `bytes` from the start of `buffer` (madvise
+   * MADV_HUGEPAGE): true when taken. For the wasm heap's reservation, see lib/backend.ts.
+   */
+  adviseHugePages(buffer: ArrayBuffer, bytes: number): boolean;
 }
 
 /** eigh's code for "dsyevr reported success but returned fewer than n eigenvalues" (outside LAPACK's -1..-21). */
@@ -191,7 +196,7 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack,
-    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16 },
+    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages },
   };
 }
 

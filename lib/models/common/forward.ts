@@ -33,6 +33,11 @@ export interface FamilyBlock<Ctx> {
   norm(x: tf.Tensor3D, weights: Norm, eps: number): tf.Tensor3D;
 }
 
+/** `tf.tidy` for a block: its four states survive, every other tensor it made is disposed. */
+function tidyBlock(fn: () => BlockStates): BlockStates {
+  return tf.tidy(() => ({ ...fn() })) as unknown as BlockStates;
+}
+
 /** Throw a one-line error for an unknown point name. */
 function checkPoints(fn: string, points: readonly HookPoint[]): void {
   for (const p of points) {
@@ -130,7 +135,9 @@ export function runDecoderOn<Ctx>(
       record("resid_pre", residPre);
       const replaced = opts.blockOverride?.(l, residPre);
       if (replaced === undefined) {
-        const s = p.withBlock(l, (w) => family.block(cfg, w, residPre, ctx, l));
+        // The block's intermediates (normed inputs, q/k/v, the MLP's hidden activations) go as it
+        // returns: kept to the end of the pass they were most of its memory.
+        const s = p.withBlock(l, (w) => tidyBlock(() => family.block(cfg, w, residPre, ctx, l)));
         record("attn_out", s.attn_out);
         record("resid_mid", s.resid_mid);
         record("mlp_out", s.mlp_out);
