@@ -1,10 +1,269 @@
 /*
- * Fused inference kernels on the wasm heap (lib/native/wasm-fused.ts).
+ * Fused inference kernels on float32 rows, for lib/native/wasm-fused.ts: the norms, the gated and
+ * GELU activations, rotary embedding and the causal softmax of attention, each one pass over its
+ * data where tfjs-backend-wasm runs two to six ops (and allocates their intermediates). They read
+ * and write the wasm heap through typed-array views; every length is checked here.
+ *
+ * Compiled at -O3 with one clone per vector width (AVX-512, AVX2, baseline), chosen when the
+ * addon loads (GCC target_clones). Sums of squares and means accumulate in float64, so a norm is
+ * at least as close to a float64 reference as PyTorch's float32 one. exp is a polynomial on the
+ * reduced argument (Cephes' expf: within 2 ulp on the float range, no call, so it vectorizes).
  */
+#include <stdint.h>
+#include <string.h>
 #include "addon.h"
 
+#pragma GCC optimize("O3")
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/*
+ * e^x for float32 x: x = n ln2 + r with |r| <= ln2 / 2, e^r by Cephes' degree-5 minimax
+ * polynomial, 2^n from exponent bits in two factors (so subnormal results come out right). x is
+ * clamped to [-104, 88.7]: results from 0 (below the smallest subnormal) to 3.4e38, no
+ * infinities; NaN passes through the comparisons unchanged.
+ */
+static inline float exp_poly(float x) {
+  x = x > 88.7f ? 88.7f : x;
+  x = x < -104.0f ? -104.0f : x;
+  /* Round x / ln2 to the nearest integer by adding and subtracting 1.5 * 2^23. */
+  const float shift = 12582912.0f;
+  float n = (x * 1.44269504088896341f + shift) - shift;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t k = (int32_t)n;
+  int32_t half = k / 2;
+  int32_t bits1 = (half + 127) << 23, bits2 = (k - half + 127) << 23;
+  float s1, s2;
+  memcpy(&s1, &bits1, sizeof s1);
+  memcpy(&s2, &bits2, sizeof s2);
+  return p * s1 * s2;
+}
+
+/* 1 / (1 + e^-z) without overflow or cancellation: e^-|z| is at most 1 either side of 0. */
+static inline float sigmoid_poly(float z) {
+  float e = exp_poly(z < 0 ? z : -z);
+  return z < 0 ? e / (1.0f + e) : 1.0f / (1.0f + e);
+}
+
+/* out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * gain, rows of `width`. */
+VECTOR_CLONES static void rms_norm_rows(const float* x, const float* gain, float eps, float* out, size_t rows, size_t width) {
+  for (size_t r = 0; r < rows; r++) {
+    const float* xr = x + r * width;
+    float* yr = out + r * width;
+    double squares = 0;
+    for (size_t i = 0; i < width; i++) squares += (double)xr[i] * xr[i];
+    float inv = (float)(1.0 / sqrt(squares / (double)width + eps));
+    for (size_t i = 0; i < width; i++) yr[i] = xr[i] * inv * gain[i];
+  }
+}
+
+/* out[r] = (x[r] - mean) / sqrt(var + eps) * gain + bias (biased variance), rows of `width`. */
+VECTOR_CLONES static void layer_norm_rows(const float* x, const float* gain, const float* bias, float eps, float* out, size_t rows, size_t width) {
+  for (size_t r = 0; r < rows; r++) {
+    const float* xr = x + r * width;
+    float* yr = out + r * width;
+    double sum = 0;
+    for (size_t i = 0; i < width; i++) sum += xr[i];
+    double mean = sum / (double)width;
+    double squares = 0;
+    for (size_t i = 0; i < width; i++) {
+      double d = xr[i] - mean;
+      squares += d * d;
+    }
+    float inv = (float)(1.0 / sqrt(squares / (double)width + eps));
+    float m = (float)mean;
+    for (size_t i = 0; i < width; i++) yr[i] = (xr[i] - m) * inv * gain[i] + bias[i];
+  }
+}
+
+/* out = silu(gate) * up = gate sigmoid(gate) up. */
+VECTOR_CLONES static void swiglu_values(const float* gate, const float* up, float* out, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = gate[i] * sigmoid_poly(gate[i]) * up[i];
+}
+
+/*
+ * out = gelu_new(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as
+ * x sigmoid(2u) (the same function: 1 + tanh(u) = 2 sigmoid(2u)), which has no cancellation
+ * where tanh(u) is near -1.
+ */
+VECTOR_CLONES static void gelu_tanh_values(const float* x, float* out, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i];
+    float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+    out[i] = v * sigmoid_poly(2.0f * u);
+  }
+}
+
+/*
+ * Rotary embedding, HF rotate_half layout, on rows of `width` (= d_head): row r is at position
+ * r % n_pos; its first `rot` values rotate pairwise (i, i + rot/2) by the tables' angles, the rest
+ * pass through. cos and sin are [n_pos, rot].
+ */
+VECTOR_CLONES static void rotary_rows(const float* restrict x, const float* cos_t, const float* sin_t, float* restrict out, size_t rows, size_t width, size_t n_pos, size_t rot) {
+  size_t half = rot / 2;
+  for (size_t r = 0; r < rows; r++) {
+    const float* xr = x + r * width;
+    float* yr = out + r * width;
+    const float* c = cos_t + (r % n_pos) * rot;
+    const float* s = sin_t + (r % n_pos) * rot;
+    for (size_t i = 0; i < half; i++) {
+      float a = xr[i], b = xr[half + i];
+      yr[i] = a * c[i] - b * s[i];
+      yr[half + i] = b * c[half + i] + a * s[half + i];
+    }
+    for (size_t i = rot; i < width; i++) yr[i] = xr[i];
+  }
+}
+
+/*
+ * Causal softmax in place over score rows [rows, n_pos]: row r is query position t = r % n_pos,
+ * which sees keys first..t (first = t - window + 1 with a sliding window, else 0); the others
+ * become exactly 0, as e^(-1e9 - max) does in the composite attention.
+ */
+VECTOR_CLONES static void causal_softmax_rows(float* s, size_t rows, size_t n_pos, size_t window) {
+  for (size_t r = 0; r < rows; r++) {
+    float* row = s + r * n_pos;
+    size_t t = r % n_pos;
+    size_t first = window > 0 && t + 1 > window ? t + 1 - window : 0;
+    float max = row[first];
+    for (size_t k = first + 1; k <= t; k++) max = row[k] > max ? row[k] : max;
+    for (size_t k = first; k <= t; k++) row[k] = exp_poly(row[k] - max);
+    float sum = 0;
+    for (size_t k = first; k <= t; k++) sum += row[k];
+    float inv = 1.0f / sum;
+    for (size_t k = first; k <= t; k++) row[k] *= inv;
+    for (size_t k = 0; k < first; k++) row[k] = 0;
+    for (size_t k = t + 1; k < n_pos; k++) row[k] = 0;
+  }
+}
+
+/* A Float32Array argument, or a TypeError naming the call. */
+static int f32(napi_env env, napi_value v, float** data, size_t* n) { return typed(env, v, napi_float32_array, (void**)data, n); }
+
+static napi_value fail(napi_env env, const char* message) {
+  napi_throw_range_error(env, NULL, message);
+  return NULL;
+}
+
+/* rmsNorm(x, gain, eps, out): x and out [rows, width], gain [width]; out may be x. */
+static napi_value rms_norm(napi_env env, napi_callback_info info) {
+  size_t argc = 4, nx, ng, no;
+  napi_value a[4];
+  float *x, *g, *o;
+  double eps;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 4 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &g, &ng) || !dbl_arg(env, a[2], &eps) || !f32(env, a[3], &o, &no)) {
+    napi_throw_type_error(env, NULL, "native kernels: rmsNorm(x: Float32Array, gain: Float32Array, eps: number, out: Float32Array)");
+    return NULL;
+  }
+  if (ng == 0 || nx % ng != 0 || no != nx) return fail(env, "native kernels: rmsNorm needs x and out of equal length, a multiple of gain's");
+  rms_norm_rows(x, g, (float)eps, o, nx / ng, ng);
+  return NULL;
+}
+
+/* layerNorm(x, gain, bias, eps, out): x and out [rows, width], gain and bias [width]; out may be x. */
+static napi_value layer_norm(napi_env env, napi_callback_info info) {
+  size_t argc = 5, nx, ng, nb, no;
+  napi_value a[5];
+  float *x, *g, *b, *o;
+  double eps;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 5 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &g, &ng) || !f32(env, a[2], &b, &nb) || !dbl_arg(env, a[3], &eps) ||
+      !f32(env, a[4], &o, &no)) {
+    napi_throw_type_error(env, NULL, "native kernels: layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array, eps: number, out: Float32Array)");
+    return NULL;
+  }
+  if (ng == 0 || nb != ng || nx % ng != 0 || no != nx) return fail(env, "native kernels: layerNorm needs x and out of equal length, a multiple of gain's and bias's");
+  layer_norm_rows(x, g, b, (float)eps, o, nx / ng, ng);
+  return NULL;
+}
+
+/* swiglu(gate, up, out): out = silu(gate) * up, all of one length; out may be gate or up. */
+static napi_value swiglu(napi_env env, napi_callback_info info) {
+  size_t argc = 3, ng, nu, no;
+  napi_value a[3];
+  float *g, *u, *o;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 3 || !f32(env, a[0], &g, &ng) || !f32(env, a[1], &u, &nu) || !f32(env, a[2], &o, &no)) {
+    napi_throw_type_error(env, NULL, "native kernels: swiglu(gate: Float32Array, up: Float32Array, out: Float32Array)");
+    return NULL;
+  }
+  if (nu != ng || no != ng) return fail(env, "native kernels: swiglu needs gate, up and out of equal length");
+  swiglu_values(g, u, o, ng);
+  return NULL;
+}
+
+/* geluTanh(x, out): out = gelu_new(x), of one length; out may be x. */
+static napi_value gelu_tanh(napi_env env, napi_callback_info info) {
+  size_t argc = 2, nx, no;
+  napi_value a[2];
+  float *x, *o;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 2 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &o, &no)) {
+    napi_throw_type_error(env, NULL, "native kernels: geluTanh(x: Float32Array, out: Float32Array)");
+    return NULL;
+  }
+  if (no != nx) return fail(env, "native kernels: geluTanh needs x and out of equal length");
+  gelu_tanh_values(x, o, nx);
+  return NULL;
+}
+
+/* rotary(x, cos, sin, out, nPos, width): x and out [rows, width] (apart), row r at position r % nPos; cos and sin [nPos, rot]. */
+static napi_value rotary(napi_env env, napi_callback_info info) {
+  size_t argc = 6, nx, nc, ns, no;
+  napi_value a[6];
+  float *x, *c, *s, *o;
+  int n_pos, width;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 6 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &c, &nc) || !f32(env, a[2], &s, &ns) || !f32(env, a[3], &o, &no) ||
+      !int_arg(env, a[4], &n_pos) || !int_arg(env, a[5], &width)) {
+    napi_throw_type_error(env, NULL, "native kernels: rotary(x, cos, sin, out: Float32Array, nPos: number, width: number)");
+    return NULL;
+  }
+  if (n_pos <= 0 || width <= 0 || nc != ns || nc % (size_t)n_pos != 0 || nx % ((size_t)n_pos * width) != 0 || no != nx)
+    return fail(env, "native kernels: rotary needs x and out of equal length in whole sequences of nPos rows, and cos, sin [nPos, rot]");
+  size_t rot = nc / (size_t)n_pos;
+  if (rot % 2 != 0 || rot > (size_t)width) return fail(env, "native kernels: rotary needs an even rotary width of at most the row's");
+  if (overlaps(o, no * 4, x, nx * 4)) return fail(env, "native kernels: rotary's out overlaps x");
+  rotary_rows(x, c, s, o, nx / (size_t)width, (size_t)width, (size_t)n_pos, rot);
+  return NULL;
+}
+
+/* causalSoftmax(scores, nPos, window): in place over rows [rows, nPos], row r at query position r % nPos; window 0: none. */
+static napi_value causal_softmax(napi_env env, napi_callback_info info) {
+  size_t argc = 3, n;
+  napi_value a[3];
+  float* s;
+  int n_pos, window;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 3 || !f32(env, a[0], &s, &n) || !int_arg(env, a[1], &n_pos) || !int_arg(env, a[2], &window)) {
+    napi_throw_type_error(env, NULL, "native kernels: causalSoftmax(scores: Float32Array, nPos: number, window: number)");
+    return NULL;
+  }
+  if (n_pos <= 0 || window < 0 || n % ((size_t)n_pos * n_pos) != 0) return fail(env, "native kernels: causalSoftmax needs whole [nPos, nPos] blocks of scores and a window >= 0");
+  causal_softmax_rows(s, n / (size_t)n_pos, (size_t)n_pos, (size_t)window);
+  return NULL;
+}
+
 int register_kernels(napi_env env, napi_value exports) {
-  (void)env;
-  (void)exports;
-  return 1;
+  static const napi_property_descriptor props[] = {
+      {"rmsNorm", NULL, rms_norm, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNorm", NULL, layer_norm, NULL, NULL, NULL, napi_default, NULL},
+      {"swiglu", NULL, swiglu, NULL, NULL, NULL, napi_default, NULL},
+      {"geluTanh", NULL, gelu_tanh, NULL, NULL, NULL, napi_default, NULL},
+      {"rotary", NULL, rotary, NULL, NULL, NULL, napi_default, NULL},
+      {"causalSoftmax", NULL, causal_softmax, NULL, NULL, NULL, napi_default, NULL},
+  };
+  return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

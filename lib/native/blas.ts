@@ -91,6 +91,8 @@ export interface NativeBlas {
   readonly lapack: Partial<NativeLapack>;
   /** Copies done in C by the addon (no BLAS involved); undefined in an addon built before them. */
   readonly memory: Partial<NativeMemory>;
+  /** The fused inference kernels; undefined in an addon built before them. */
+  readonly kernels: NativeKernels | undefined;
 }
 
 /** Bulk conversions of weights as they are loaded, in C (native/blas.c). */
@@ -106,6 +108,28 @@ export interface NativeMemory {
   adviseHugePages(buffer: ArrayBuffer, bytes: number): boolean;
 }
 
+/**
+ * Fused inference kernels in C (native/kernels.c) on float32 rows, for lib/native/wasm-fused.ts.
+ * Norms accumulate in float64; exp is a polynomial within 2 ulp. Lengths are checked in C.
+ */
+export interface NativeKernels {
+  /** out [rows, width] = x / sqrt(mean(x^2) + eps) * gain per row; gain [width]; out may be x. */
+  rmsNorm(x: Float32Array, gain: Float32Array, eps: number, out: Float32Array): void;
+  /** out [rows, width] = (x - mean) / sqrt(var + eps) * gain + bias per row (biased variance); out may be x. */
+  layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array, eps: number, out: Float32Array): void;
+  /** out = silu(gate) * up, element by element; out may be gate or up. */
+  swiglu(gate: Float32Array, up: Float32Array, out: Float32Array): void;
+  /** out = gelu_new(x) (the tanh form), element by element; out may be x. */
+  geluTanh(x: Float32Array, out: Float32Array): void;
+  /** Rotary (rotate_half) on rows [rows, width] at positions row % nPos, tables cos, sin [nPos, rot]; out apart from x. */
+  rotary(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, nPos: number, width: number): void;
+  /** Softmax in place over score rows [rows, nPos] seeing keys up to row % nPos (and within `window`, 0: none); hidden keys become 0. */
+  causalSoftmax(scores: Float32Array, nPos: number, window: number): void;
+}
+
+/** The calls of {@link NativeKernels}: all present, or the kernels are unavailable. */
+const KERNEL_CALLS = ["rmsNorm", "layerNorm", "swiglu", "geluTanh", "rotary", "causalSoftmax"] as const satisfies readonly (keyof NativeKernels)[];
+
 /** eigh's code for "dsyevr reported success but returned fewer than n eigenvalues" (outside LAPACK's -1..-21). */
 export const EIGH_INCOMPLETE = -1000;
 
@@ -113,7 +137,7 @@ export const EIGH_INCOMPLETE = -1000;
 const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh", "eighInPlace", "qrColMajor", "applyQtColMajor", "svdSquare"] as const satisfies readonly (keyof NativeLapack)[];
 
 /** The addon's calls (native/blas.c): those of {@link NativeBlas} and {@link NativeLapack}, bounds-checked there, plus its own queries. */
-type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & Partial<NativeMemory> & {
+type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & Partial<NativeMemory> & Partial<NativeKernels> & {
   info(): AddonInfo | null;
   has(call: string): boolean;
   /** Unload and load the library again with OPENBLAS_CORETYPE=core, set process-wide (once per process). */
@@ -197,6 +221,7 @@ function load(): NativeBlas | null {
     syrkUpper: addon.syrkUpper,
     lapack,
     memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages },
+    kernels: KERNEL_CALLS.every((c) => typeof addon[c] === "function") ? (addon as NativeKernels) : undefined,
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
-import { activate } from "../common/activations";
+import { gatedActivation } from "../common/activations";
 import { causalAttention, mergeHeads, splitHeads } from "../common/attention";
 import { runDecoder, type BlockStates, type FamilyBlock } from "../common/forward";
 import { linear } from "../common/matmul";
@@ -47,7 +47,7 @@ export function llamaBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Ten
   // SwiGLU: act(m @ gate) * (m @ in), [batch, pos, d_mlp].
   const gate = b.mlp.gate;
   if (gate === undefined) throw new Error("llamaForward: a Llama block needs mlp.gate weights");
-  const gated = tf.mul<tf.Tensor3D>(activate(cfg.act, linear(m, gate.w, gate.b)), linear(m, b.mlp.in.w, b.mlp.in.b));
+  const gated = gatedActivation<tf.Tensor3D>(cfg.act, linear(m, gate.w, gate.b), linear(m, b.mlp.in.w, b.mlp.in.b));
   // Down projection back to d_model: mlp_out, added to the residual.
   const mlpOut = linear(gated, b.mlp.out.w, b.mlp.out.b);
   return { attn_out: attnOut, resid_mid: residMid, mlp_out: mlpOut, resid_post: tf.add<tf.Tensor3D>(residMid, mlpOut) };
