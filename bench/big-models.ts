@@ -27,6 +27,10 @@
  * The roofline is sgemm [1,024, 4,096] x [4,096, 11,008] (the 7B MLP's product at a batch of
  * 1,024 tokens) on every core through the project's native BLAS, best of 3, before each round.
  *
+ * Kernel: both programs load the same OpenBLAS with the same environment. Where the machine pins
+ * OPENBLAS_CORETYPE below what the CPU can run, the bench says so; the issue's anchors are "at
+ * their best", so run it then as `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench:big`.
+ *
  * Environment: BENCH_BIG_DIR (checkpoints; default $TMPDIR/linearity-bench-big, written when
  * missing, deleted at the end unless BENCH_BIG_KEEP=1 or they were there before), BENCH_BIG_ARGS
  * (extra extract flags, e.g. "--workers 1"), BENCH_BIG_TINY=1 (the same layouts at test size and
@@ -43,6 +47,7 @@ import { loadTextSource } from "../lib/extract/source";
 import { writeNpy } from "../lib/io/npy";
 import { saveCheckpoint } from "../lib/models/save";
 import { nativeBlas, nativeBlasStatus } from "../lib/native";
+import { cpuFlagsFromCpuinfo, openblasCoreFromFlags } from "../lib/native/openblas-core";
 import { loadTokenizer } from "../lib/tokenizer";
 import { initialStateDict, llamaHfConfig, type ModelSizes } from "../lib/train/model";
 import { Rng } from "../lib/train/random";
@@ -203,6 +208,25 @@ function hasTorch(): boolean {
 }
 
 /** PyTorch on every core (Debian's torch runs 1 ATen thread unless told), with this process's OpenBLAS kernel. */
+/**
+ * A line when the environment pins OpenBLAS to a slower kernel than the CPU's flags allow (some
+ * machines set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for old OpenBLAS builds; on the 2-core EPYC
+ * measured for issue 18, Haswell's sgemm ran at 188-199 GFLOP/s against 367-387 with the
+ * detected Cooperlake). Both programs then run pinned, which is fair but not "at their best".
+ */
+function pinnedBelowBest(): string | undefined {
+  const pinned = process.env.OPENBLAS_CORETYPE?.trim();
+  if (!pinned) return undefined;
+  let best: string | undefined;
+  try {
+    best = openblasCoreFromFlags(cpuFlagsFromCpuinfo(fs.readFileSync("/proc/cpuinfo", "utf8")));
+  } catch {
+    return undefined;
+  }
+  if (best === undefined || best.toLowerCase() === pinned.toLowerCase()) return undefined;
+  return `OPENBLAS_CORETYPE=${pinned} is set, and this CPU's flags allow ${best}: both programs run the pinned kernel. To time them at their best, run with both unset: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench:big`;
+}
+
 const torchEnv = (): NodeJS.ProcessEnv => ({ ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(os.cpus().length) });
 
 interface Round {
@@ -326,6 +350,8 @@ async function main(): Promise<void> {
   console.log(`== bench:big: whole-process linearity extract against PyTorch's float32 forward, random checkpoints of real shapes${TINY ? " (BENCH_BIG_TINY: test sizes)" : ""} ==`);
   console.log(`${os.cpus().length} cores, ${gib(os.totalmem())}; load average ${load()}; ${nativeBlasStatus()}; OPENBLAS_CORETYPE for PyTorch ${process.env.OPENBLAS_CORETYPE ?? "(unset: its own detection)"}`);
   if (!torch) console.log(`notice: ${PYTHON} has no torch/numpy (apt install python3-torch); only extraction is timed`);
+  const pinned = pinnedBelowBest();
+  if (pinned !== undefined) console.log(`notice: ${pinned}`);
   const made: string[] = [];
   try {
     for (const c of cases) {

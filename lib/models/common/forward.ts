@@ -115,7 +115,9 @@ export function runDecoderOn<Ctx>(
   }
   const wanted = new Set(opts.points ?? []);
   checkPoints(fn, [...wanted]);
-  ensureGradients();
+  // Gradients are needed only under a tape (tf.grad and friends record one while the pass runs);
+  // loading them costs an inference run 70 ms of start-up.
+  if (tf.engine().isTapeOn()) ensureGradients();
   const nPos = ids.shape[1];
   return tf.tidy(() => {
     const ctx = family.prepare(cfg, nPos);
