@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -88,10 +90,67 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
 }
 
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+struct populate_job {
+  uintptr_t start, end;
+};
+
+/* Fault in [start, end) writable, 2 MiB at a time, without touching the contents. */
+static void* populate_thread(void* arg) {
+  struct populate_job job = *(struct populate_job*)arg;
+  free(arg);
+  const uintptr_t step = 2u << 20;
+  for (uintptr_t p = job.start; p < job.end; p += step) {
+    uintptr_t n = job.end - p < step ? job.end - p : step;
+    if (madvise((void*)p, n, MADV_POPULATE_WRITE) != 0 && errno != EAGAIN) break; /* EINVAL: kernel < 5.14 */
+  }
+  return NULL;
+}
+
+/*
+ * populateInBackground(buffer: ArrayBuffer, offset, bytes): fault in the pages of buffer[offset,
+ * offset + bytes) writable on a background thread (madvise MADV_POPULATE_WRITE, Linux 5.14+),
+ * leaving their contents as they are, so memory the wasm heap is about to use costs its page
+ * faults off the main thread. Safe while the main thread uses the same memory: populating never
+ * writes. Returns true when the thread started.
+ */
+static napi_value populate_in_background(napi_env env, napi_callback_info info) {
+  size_t argc = 3, len;
+  napi_value a[3], r;
+  void* data;
+  double offset, bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 3 || napi_get_arraybuffer_info(env, a[0], &data, &len) != napi_ok || !dbl_arg(env, a[1], &offset) || !dbl_arg(env, a[2], &bytes) ||
+      !(offset >= 0) || !(bytes >= 0) || offset + bytes > (double)len) {
+    napi_throw_range_error(env, NULL, "native blas: populateInBackground(buffer: ArrayBuffer, offset, bytes) within the buffer");
+    return NULL;
+  }
+  int ok = 0;
+  struct populate_job* job = malloc(sizeof *job);
+  if (job != NULL) {
+    const uintptr_t page = 4096;
+    job->start = ((uintptr_t)data + (uintptr_t)offset) & ~(page - 1);
+    job->end = (uintptr_t)data + (uintptr_t)(offset + bytes);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ok = pthread_create(&t, &attr, populate_thread, job) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok) free(job);
+  }
+  CHECK(napi_get_boolean(env, ok, &r));
+  return r;
+}
+
 int register_convert(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
       {"widenBf16", NULL, widen_bf16, NULL, NULL, NULL, napi_default, NULL},
       {"adviseHugePages", NULL, advise_huge_pages, NULL, NULL, NULL, napi_default, NULL},
+      {"populateInBackground", NULL, populate_in_background, NULL, NULL, NULL, napi_default, NULL},
   };
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

@@ -5,7 +5,9 @@
  * command that runs a model (extract, lens, eval, prune, the sweep, checkpoint linearity) opens it
  * here.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { resolveModel, type DownloadProgress } from "../hub/hub";
+import { prefaultHeap } from "../native/wasm-heap";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import type { DecoderConfig } from "./config";
 import { FAMILIES } from "./registry";
@@ -58,12 +60,18 @@ export function checkVocabulary(tokenizer: TextTokenizer, cfg: DecoderConfig, di
   }
 }
 
+/** Heap prefaulted beyond the weights, for the first forward pass's activations. */
+const ACTIVATION_HEADROOM = 128 * 2 ** 20;
+
 /** {@link openModel} on a local folder, synchronously. */
 export function openLocalModel(dir: string, opts: Omit<OpenModelOptions, "revision" | "onDownload"> = {}): OpenedModel {
   const ck = openCheckpoint(dir);
   const plan = planFor(ck, opts);
   const tokenizer = opts.noTokenizer ? undefined : loadTokenizer(dir, ck.config);
   if (tokenizer !== undefined) checkVocabulary(tokenizer, ck.config, dir);
+  // On the native route, the weights' pages and a forward's first activations are faulted in on
+  // a background thread while the weights are read (lib/native/wasm-heap.ts).
+  if (tf.getBackend() === "wasm") prefaultHeap(tf.backend() as unknown as Parameters<typeof prefaultHeap>[0], Math.min(plan.weightPeak + ACTIVATION_HEADROOM, plan.heapLimit / 2));
   const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse });
   return Object.defineProperties(model, {
     dir: { value: dir, enumerable: true },

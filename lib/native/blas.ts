@@ -106,6 +106,11 @@ export interface NativeMemory {
    * MADV_HUGEPAGE): true when taken. For the wasm heap's reservation, see lib/backend.ts.
    */
   adviseHugePages(buffer: ArrayBuffer, bytes: number): boolean;
+  /**
+   * Fault in buffer[offset, offset + bytes) writable on a background thread without touching its
+   * contents (madvise MADV_POPULATE_WRITE, Linux 5.14+): true when the thread started.
+   */
+  populateInBackground(buffer: ArrayBuffer, offset: number, bytes: number): boolean;
 }
 
 /**
@@ -220,7 +225,7 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack,
-    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages },
+    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages, populateInBackground: addon.populateInBackground },
     kernels: KERNEL_CALLS.every((c) => typeof addon[c] === "function") ? (addon as NativeKernels) : undefined,
   };
 }
