@@ -93,7 +93,7 @@ export interface NativeBlas {
   readonly memory: Partial<NativeMemory>;
 }
 
-/** Bulk conversions of weights as they are loaded, in C (native/blas.c). */
+/** Bulk conversions of weights as they are loaded and of states as they are written, in C (native/blas.c, convert.c). */
 export interface NativeMemory {
   /** dst [cols, rows] = src [rows, cols] transposed (float32, tiled); src and dst must not overlap. */
   transpose32(src: Float32Array, rows: number, cols: number, dst: Float32Array): void;
@@ -104,6 +104,16 @@ export interface NativeMemory {
    * MADV_HUGEPAGE): true when taken. For the wasm heap's reservation, see lib/backend.ts.
    */
   adviseHugePages(buffer: ArrayBuffer, bytes: number): boolean;
+  /**
+   * dst[i] = the float16 bits of src[i], rounded to nearest even exactly as lib/io/f16.ts
+   * encodeF16; returns the first index whose value float16 holds no finite value for (NaN, ±Inf,
+   * |v| >= 65520), or -1. dst at least as long as src, not overlapping it. `route` is for the
+   * tests: 0 (default) the fastest the CPU has, 1 scalar, 2 AVX2 + F16C, 3 AVX-512; -2 when the
+   * CPU lacks the one asked for.
+   */
+  encodeF16(src: Float32Array, dst: Uint16Array, route?: number): number;
+  /** The first index of src holding NaN or ±Inf, or -1. */
+  findNonFinite(src: Float32Array): number;
 }
 
 /** eigh's code for "dsyevr reported success but returned fewer than n eigenvalues" (outside LAPACK's -1..-21). */
@@ -196,7 +206,10 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack,
-    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages },
+    memory: {
+      transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages,
+      encodeF16: addon.encodeF16, findNonFinite: addon.findNonFinite,
+    },
   };
 }
 
