@@ -504,7 +504,18 @@ export function writeNpy(
       `writeNpy: ${file}: shape [${shape.join(", ")}] holds ${shapeSize(shape)} values, data has ${data.length}`,
     );
   }
-  const body = encodeNpyData(dtype, data);
+  writeNpyEncoded(file, dtype, shape, encodeNpyData(dtype, data));
+}
+
+/**
+ * Write an array whose values are already in `dtype`'s little-endian bytes (`body`, e.g. the
+ * float16 bits of HiddenStateWriter's reused buffers) as `.npy` atomically: no conversion or copy.
+ */
+export function writeNpyEncoded(file: string, dtype: NpyDtype, shape: readonly number[], body: ArrayBufferView): void {
+  const bytes = shapeSize(shape) * ITEM_SIZE[dtype];
+  if (body.byteLength !== bytes) {
+    throw new Error(`writeNpy: ${file}: shape [${shape.join(", ")}] of ${dtype} takes ${bytes} bytes, data has ${body.byteLength}`);
+  }
   writeAtomicWith(file, (w) => {
     w.write(npyHeaderBytes(dtype, shape));
     w.write(body);
