@@ -13,7 +13,7 @@ import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
 import { mkdirp } from "../io/errors";
 import { processExists } from "../io/process";
 import { encodeF16Checked } from "../io/f16";
-import { writeNpy, writeNpyEncoded } from "../io/npy";
+import { writeNpyEncoded } from "../io/npy";
 import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
 import {
@@ -197,14 +197,16 @@ export class HiddenStateWriter {
     const temp = tempPathFor(final);
     fs.mkdirSync(temp);
     try {
-      bodies.forEach((body, b) => writeNpyEncoded(path.join(temp, stateFileName(b)), m.dtype, [tokens, m.d_model], body));
+      // The temp folder is published by one rename below: its files need no rename of their own.
+      const inPublishedFolder = true;
+      bodies.forEach((body, b) => writeNpyEncoded(path.join(temp, stateFileName(b)), m.dtype, [tokens, m.d_model], body, { inPublishedFolder }));
       const ids = new Int32Array(tokens);
       let at = 0;
       for (const s of samples) {
         ids.set(s.tokenIds, at);
         at += s.tokenIds.length;
       }
-      writeNpy(path.join(temp, TOKEN_IDS_FILE), { dtype: "int32", shape: [tokens], data: ids });
+      writeNpyEncoded(path.join(temp, TOKEN_IDS_FILE), "int32", [tokens], ids, { inPublishedFolder });
       if (tagged > 0) {
         writeFileAtomic(path.join(temp, TAGS_FILE), JSON.stringify(samples.map((s) => s.tags ?? null)));
       }
