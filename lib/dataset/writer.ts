@@ -12,7 +12,8 @@ import * as path from "path";
 import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
 import { mkdirp } from "../io/errors";
 import { processExists } from "../io/process";
-import { writeNpy } from "../io/npy";
+import { encodeF16Checked } from "../io/f16";
+import { writeNpyEncoded } from "../io/npy";
 import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
 import {
@@ -30,9 +31,6 @@ import {
   type ShardInfo,
   type StoredDtype,
 } from "./types";
-
-/** float16 rounds 65520 (65504 + half its step of 32) and above to Inf. */
-const FLOAT16_OVERFLOW = 65520;
 
 /** What a new dataset records: the model, the stored dtype, free-form `extra` provenance and optional state names. */
 export interface WriterInit {
@@ -54,6 +52,12 @@ export class HiddenStateWriter {
   readonly dir: string;
   private manifest: Manifest;
   private finished = false;
+  /**
+   * Float16 bits of each state, reused from append to append: a fresh buffer per state and batch
+   * cost more in first-touch page faults than the conversion itself (11 us per 4 KiB page on the
+   * virtual machines this project is measured on). Grown when a batch needs more.
+   */
+  private readonly encoded: Uint16Array[] = [];
 
   private constructor(dir: string, manifest: Manifest) {
     this.dir = dir;
@@ -167,15 +171,23 @@ export class HiddenStateWriter {
     if (states.length !== m.n_states) {
       throw new Error(`append: expected ${m.n_states} states (${m.state_names === undefined ? "n_layers + 1" : "one per state name"}), got ${states.length}`);
     }
-    states.forEach((buf, b) => {
+    // The bytes of each state file: the states themselves (float32), or their float16 bits
+    // converted and checked in one read (encodeF16Checked).
+    const bodies = states.map((buf, b): ArrayBufferView => {
       if (!(buf instanceof Float32Array)) throw new Error(`append: state ${b} must be a Float32Array`);
       if (buf.length !== tokens * m.d_model) {
         throw new Error(
           `append: state ${b} expected shape [tokens=${tokens}, d_model=${m.d_model}] (${tokens * m.d_model} values), got ${buf.length} values`,
         );
       }
-      checkFinite("append", `state ${b}`, buf, m.d_model, m.n_tokens);
-      if (m.dtype === "float16") checkFloat16Range(buf, b, m.d_model, m.n_tokens);
+      if (m.dtype === "float32") {
+        checkFinite("append", `state ${b}`, buf, m.d_model, m.n_tokens);
+        return buf;
+      }
+      const out = this.encodeBuffer(b, buf.length);
+      const bad = encodeF16Checked(buf, out);
+      if (bad >= 0) refuseForFloat16(buf, b, bad, m.d_model, m.n_tokens);
+      return out;
     });
 
     // Write the shard into a temporary folder, then rename it into place.
@@ -185,16 +197,16 @@ export class HiddenStateWriter {
     const temp = tempPathFor(final);
     fs.mkdirSync(temp);
     try {
-      states.forEach((buf, b) =>
-        writeNpy(path.join(temp, stateFileName(b)), { dtype: m.dtype, shape: [tokens, m.d_model], data: buf }),
-      );
+      // The temp folder is published by one rename below: its files need no rename of their own.
+      const inPublishedFolder = true;
+      bodies.forEach((body, b) => writeNpyEncoded(path.join(temp, stateFileName(b)), m.dtype, [tokens, m.d_model], body, { inPublishedFolder }));
       const ids = new Int32Array(tokens);
       let at = 0;
       for (const s of samples) {
         ids.set(s.tokenIds, at);
         at += s.tokenIds.length;
       }
-      writeNpy(path.join(temp, TOKEN_IDS_FILE), { dtype: "int32", shape: [tokens], data: ids });
+      writeNpyEncoded(path.join(temp, TOKEN_IDS_FILE), "int32", [tokens], ids, { inPublishedFolder });
       if (tagged > 0) {
         writeFileAtomic(path.join(temp, TAGS_FILE), JSON.stringify(samples.map((s) => s.tags ?? null)));
       }
@@ -238,6 +250,12 @@ export class HiddenStateWriter {
     next.n_tokens = offset;
     this.manifest = next;
     this.writeManifest();
+  }
+
+  /** State `b`'s float16 buffer for `length` values, a view of the one kept from earlier appends. */
+  private encodeBuffer(b: number, length: number): Uint16Array {
+    if ((this.encoded[b]?.length ?? 0) < length) this.encoded[b] = new Uint16Array(length);
+    return this.encoded[b].subarray(0, length);
   }
 
   /** Mark the dataset complete. Further appends are refused. */
@@ -319,13 +337,17 @@ function checkInit(init: WriterInit): void {
   }
 }
 
-/** float16 turns values beyond ±65504 into ±Inf; refuse rather than store infinities. */
-function checkFloat16Range(buf: Float32Array, state: number, cols: number, rowOffset: number): void {
-  for (let i = 0; i < buf.length; i++) {
-    if (Math.abs(buf[i]) >= FLOAT16_OVERFLOW) {
-      throw new Error(
-        `append: state ${state} value ${buf[i]} at row ${rowOffset + Math.floor(i / cols)}, column ${i % cols} overflows float16 (max 65504); write the dataset as float32`,
-      );
-    }
-  }
+/**
+ * Throw for a state float16 cannot store, `first` being its first value float16 holds no finite
+ * value for: the first NaN or ±Inf of the state when there is one (checkFinite's message, as for
+ * float32), else the overflow at `first` (float16 turns values beyond ±65504 into ±Inf; refuse
+ * rather than store infinities).
+ */
+function refuseForFloat16(buf: Float32Array, state: number, first: number, cols: number, rowOffset: number): never {
+  // Nothing before `first` is NaN or infinite: check from its row on.
+  const from = first - (first % cols);
+  checkFinite("append", `state ${state}`, buf.subarray(from), cols, rowOffset + from / cols);
+  throw new Error(
+    `append: state ${state} value ${buf[first]} at row ${rowOffset + Math.floor(first / cols)}, column ${first % cols} overflows float16 (max 65504); write the dataset as float32`,
+  );
 }

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { idsTensor } from "../models/common/ids";
 import type { Model } from "../models/types";
+import { heapView, type WasmBackend } from "../native/wasm-heap";
 import type { PointStates } from "./points";
 
 /**
@@ -12,12 +13,22 @@ import type { PointStates } from "./points";
  * of the batch concatenated ([tokens, d_model] row-major): the n_layers + 1 hidden states, or
  * the sublayer points of `points` (see lib/extract/points.ts). Sequences of equal length run
  * together in one forward pass (no padding, which models may not support).
+ *
+ * `reuse`: the states of an earlier batch, done with (one per state). Each whose buffer holds
+ * this batch's states is filled in place and returned as a view of it, instead of a new array:
+ * on the virtual machines this project is measured on, the first touch of a fresh 4 KiB page
+ * costs 11 us, so fresh buffers every batch cost more than the copies into them.
  */
-export async function batchStates(model: Model, batch: readonly { tokenIds: Int32Array }[], points?: PointStates): Promise<Float32Array[]> {
+export async function batchStates(
+  model: Model,
+  batch: readonly { tokenIds: Int32Array }[],
+  points?: PointStates,
+  reuse?: readonly Float32Array[],
+): Promise<Float32Array[]> {
   const { n_layers, d_model } = model.config;
   const nStates = points?.names.length ?? n_layers + 1;
   const nTokens = batch.reduce((n, s) => n + s.tokenIds.length, 0);
-  const states = Array.from({ length: nStates }, () => new Float32Array(nTokens * d_model));
+  const states = Array.from({ length: nStates }, (_, s) => stateBuffer(reuse?.[s], nTokens * d_model));
   // Row offset of each sequence in the concatenated output.
   const rowOf: number[] = [];
   batch.reduce((row, s, i) => ((rowOf[i] = row), row + s.tokenIds.length), 0);
@@ -34,7 +45,7 @@ export async function batchStates(model: Model, batch: readonly { tokenIds: Int3
     });
     try {
       for (let s = 0; s < nStates; s++) {
-        const data = (await hidden[s].data()) as Float32Array; // [batch, pos, d_model]
+        const data = onWasmHeap(hidden[s]) ?? ((await hidden[s].data()) as Float32Array); // [batch, pos, d_model]
         members.forEach((m, b) => {
           states[s].set(data.subarray(b * pos * d_model, (b + 1) * pos * d_model), rowOf[m] * d_model);
         });
@@ -44,4 +55,21 @@ export async function batchStates(model: Model, batch: readonly { tokenIds: Int3
     }
   }
   return states;
+}
+
+/** `length` values: a view of `spare` when its buffer holds them, else a new array. */
+function stateBuffer(spare: Float32Array | undefined, length: number): Float32Array {
+  if (spare === undefined || spare.byteOffset !== 0 || spare.buffer.byteLength < 4 * length) return new Float32Array(length);
+  return new Float32Array(spare.buffer, 0, length);
+}
+
+/**
+ * A float32 tensor's values read in place on the wasm heap (no copy out as `data()` makes), or
+ * undefined on other backends. The view is valid until the next tfjs call: copy from it at once.
+ */
+function onWasmHeap(t: tf.Tensor): Float32Array | undefined {
+  if (t.dtype !== "float32" || tf.getBackend() !== "wasm") return undefined;
+  const backend = tf.backend() as unknown as WasmBackend;
+  if (backend.dataIdMap?.get(t.dataId) === undefined) return undefined;
+  return heapView(backend, t);
 }

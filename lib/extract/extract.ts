@@ -266,7 +266,9 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
     });
     const inThread = model;
     const run: BatchRunner =
-      pool !== undefined ? (batch) => pool!.run(batch.map((s) => s.tokenIds)) : (batch) => batchStates(inThread!, batch, layout);
+      pool !== undefined
+        ? (batch, reuse) => pool!.run(batch.map((s) => s.tokenIds), reuse)
+        : (batch, reuse) => batchStates(inThread!, batch, layout, reuse);
     const all = cutSequences(docs, tokenizer, cut);
     const sequences = shard === undefined ? all : shardSequences(all, shard);
     const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize: perForward, shard })), streamed };
@@ -295,8 +297,11 @@ function checkFirstSequence(docs: ReturnType<typeof loadTextSource>, tokenizer: 
   }
 }
 
-/** The stored states of one batch (see batchStates), computed in this thread or on a worker. */
-type BatchRunner = (batch: readonly Sequence[]) => Promise<Float32Array[]>;
+/**
+ * The stored states of one batch (see batchStates), computed in this thread or on a worker, into
+ * the buffers of `reuse` (an earlier batch's states, written and done with) where they fit.
+ */
+type BatchRunner = (batch: readonly Sequence[], reuse?: Float32Array[]) => Promise<Float32Array[]>;
 
 /**
  * Cut the text into batches, run them with up to `depth` batches in flight (one per worker) and
@@ -348,12 +353,16 @@ async function runBatches(
 
   // Batches handed out and not yet written, oldest first.
   const inFlight: { batch: Sequence[]; states: Promise<Float32Array[]> }[] = [];
+  // States already written: their buffers take the next batch's states (no fresh pages per batch).
+  const spare: Float32Array[][] = [];
   const commitOldest = async (): Promise<void> => {
     const { batch, states } = inFlight.shift()!;
+    const written = await states;
     writer.append(
       batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })),
-      await states,
+      written,
     );
+    spare.push(written);
     const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
     tokens += n;
     tokensThisRun += n;
@@ -380,7 +389,7 @@ async function runBatches(
       exhausted = true;
       break;
     }
-    const states = run(batch);
+    const states = run(batch, spare.pop());
     states.catch(() => undefined); // awaited in order by commitOldest; this only marks it handled
     inFlight.push({ batch, states });
     batches++;

@@ -139,8 +139,12 @@ export class ForwardPool {
     return this.slots.length;
   }
 
-  /** States of one batch (see batchStates), computed by the least busy worker. */
-  run(tokenIds: readonly Int32Array[]): Promise<Float32Array[]> {
+  /**
+   * States of one batch (see batchStates), computed by the least busy worker. `reuse`: an earlier
+   * batch's states, done with: their buffers move to the worker, which fills them in place where
+   * they fit (they are unusable here afterwards).
+   */
+  run(tokenIds: readonly Int32Array[], reuse?: readonly Float32Array[]): Promise<Float32Array[]> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error("extract: the worker pool is closed"));
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
@@ -158,7 +162,8 @@ export class ForwardPool {
         },
       });
       // Copies, so the caller's sequences stay usable (ids are small next to the states).
-      slot.worker.postMessage({ type: "batch", seq, tokenIds: tokenIds.map((t) => Int32Array.from(t)) });
+      const buffers = [...new Set((reuse ?? []).map((r) => r.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
+      slot.worker.postMessage({ type: "batch", seq, tokenIds: tokenIds.map((t) => Int32Array.from(t)), reuse: reuse ?? [] }, buffers);
     });
   }
 

@@ -4,8 +4,9 @@
  * ExtractPoint[] or null; nativeMatmul: whether the thread that started the pool multiplies on
  * the native BLAS, so that the workers compute as it would; memory, run: this worker's budget in
  * bytes and openModel's run mode).
- * Messages (main -> worker): `{type: "batch", seq, tokenIds: Int32Array[]}` (the pool ends a
- * worker by terminating it);
+ * Messages (main -> worker): `{type: "batch", seq, tokenIds: Int32Array[], reuse: Float32Array[]}`
+ * (reuse: an earlier batch's states, buffers transferred, filled again where they fit; the pool
+ * ends a worker by terminating it);
  * (worker -> main): `{type: "ready", config, hfConfig, plan}`, `{type: "states", seq, states}` (buffers
  * transferred), `{type: "error", seq?, message}`.
  */
@@ -16,7 +17,7 @@ import type { RunMode } from "../models/stream/plan";
 import { batchStates } from "./batch";
 import { pointStates, type ExtractPoint } from "./points";
 
-type Incoming = { type: "batch"; seq: number; tokenIds: Int32Array[] };
+type Incoming = { type: "batch"; seq: number; tokenIds: Int32Array[]; reuse?: Float32Array[] };
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   port.on("message", (msg: Incoming) => {
     queue = queue.then(async () => {
       try {
-        const states = await batchStates(model, msg.tokenIds.map((tokenIds) => ({ tokenIds })), layout);
+        const states = await batchStates(model, msg.tokenIds.map((tokenIds) => ({ tokenIds })), layout, msg.reuse);
         port.postMessage({ type: "states", seq: msg.seq, states }, states.map((s) => s.buffer as ArrayBuffer));
       } catch (e) {
         port.postMessage({ type: "error", seq: msg.seq, message: e instanceof Error ? e.message : String(e) });

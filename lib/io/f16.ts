@@ -82,16 +82,42 @@ export function decodeF16(bits: Uint16Array, out = new Float32Array(bits.length)
   return out;
 }
 
-/** Encode float32 values into float16 bit patterns. */
+/**
+ * Encode float32 values into float16 bit patterns: a Float32Array in C where the native addon
+ * provides it (bit for bit the same as the loop here, test/native/f16.test.ts).
+ */
 export function encodeF16(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
   if (values instanceof Float32Array) {
-    // Read the bit patterns directly: no per-element round trip through a scratch buffer.
-    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-    for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]);
+    encodeF16Checked(values, out);
     return out;
   }
   for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]);
   return out;
+}
+
+/**
+ * Encode `values` into `out` (at least as long) and return the first index whose value float16
+ * holds no finite value for (NaN, ±Inf, or |v| >= 65520, which rounds to Inf), or -1: one read
+ * of the values both converts and checks them. In C where the native addon provides it.
+ */
+export function encodeF16Checked(values: Float32Array, out: Uint16Array): number {
+  if (out.length < values.length) throw new Error(`encodeF16: out holds ${out.length} values, fewer than the ${values.length} to encode`);
+  const native = nativeBlas()?.memory.encodeF16;
+  return native !== undefined ? native(values, out) : encodeF16Js(values, out);
+}
+
+/** The JavaScript route of {@link encodeF16Checked}, also the reference the C route is tested against. */
+export function encodeF16Js(values: Float32Array, out: Uint16Array): number {
+  // Read the bit patterns directly: no per-element round trip through a scratch buffer.
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  let first = -1;
+  for (let i = 0; i < bits.length; i++) {
+    const h = f32BitsToF16Bits(bits[i]);
+    out[i] = h;
+    // Exponent all ones: Inf or NaN (either the value's own or an overflow).
+    if ((h & 0x7c00) === 0x7c00 && first < 0) first = i;
+  }
+  return first;
 }
 
 /**

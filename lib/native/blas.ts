@@ -95,7 +95,7 @@ export interface NativeBlas {
   readonly kernels: NativeKernels | undefined;
 }
 
-/** Bulk conversions of weights as they are loaded, in C (native/blas.c). */
+/** Bulk conversions of weights as they are loaded and of states as they are written, in C (native/blas.c, convert.c). */
 export interface NativeMemory {
   /** dst [cols, rows] = src [rows, cols] transposed (float32, tiled); src and dst must not overlap. */
   transpose32(src: Float32Array, rows: number, cols: number, dst: Float32Array): void;
@@ -111,6 +111,16 @@ export interface NativeMemory {
    * contents (madvise MADV_POPULATE_WRITE, Linux 5.14+): true when the thread started.
    */
   populateInBackground(buffer: ArrayBuffer, offset: number, bytes: number): boolean;
+  /**
+   * dst[i] = the float16 bits of src[i], rounded to nearest even exactly as lib/io/f16.ts
+   * encodeF16; returns the first index whose value float16 holds no finite value for (NaN, ±Inf,
+   * |v| >= 65520), or -1. dst at least as long as src, not overlapping it. `route` is for the
+   * tests: 0 (default) the fastest the CPU has, 1 scalar, 2 AVX2 + F16C, 3 AVX-512; -2 when the
+   * CPU lacks the one asked for.
+   */
+  encodeF16(src: Float32Array, dst: Uint16Array, route?: number): number;
+  /** The first index of src holding NaN or ±Inf, or -1. */
+  findNonFinite(src: Float32Array): number;
 }
 
 /**
@@ -225,7 +235,10 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack,
-    memory: { transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages, populateInBackground: addon.populateInBackground },
+    memory: {
+      transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages,
+      populateInBackground: addon.populateInBackground, encodeF16: addon.encodeF16, findNonFinite: addon.findNonFinite,
+    },
     kernels: KERNEL_CALLS.every((c) => typeof addon[c] === "function") ? (addon as NativeKernels) : undefined,
   };
 }

@@ -3,6 +3,7 @@
  * at once which function, which argument, what was expected and what arrived:
  *   `linearityScore: 'y' expected shape [tokens=1000, d_model] , got [999, 768]`
  */
+import { nativeBlas } from "../native/blas";
 
 /** A dimension spec: a name (any size), or a name with a required size. */
 export type Dim = string | readonly [name: string, size: number];
@@ -27,7 +28,11 @@ export function checkShape(
   return shape;
 }
 
-/** Throw with the position of the first NaN or ±Inf in a row-major [rows, cols] buffer. */
+/**
+ * Throw with the position of the first NaN or ±Inf in a row-major [rows, cols] buffer. A
+ * Float32Array is scanned in C where the native addon provides it (a batch of states is tens of
+ * millions of values); the loop below then only runs from the row of the value found.
+ */
 export function checkFinite(
   fn: string,
   arg: string,
@@ -35,7 +40,14 @@ export function checkFinite(
   cols: number,
   rowOffset = 0,
 ): void {
-  for (let i = 0; i < values.length; i++) {
+  let from = 0;
+  const native = values instanceof Float32Array ? nativeBlas()?.memory.findNonFinite : undefined;
+  if (native !== undefined) {
+    const first = native(values as Float32Array);
+    if (first < 0) return;
+    from = first;
+  }
+  for (let i = from; i < values.length; i++) {
     const v = values[i];
     if (!Number.isFinite(v)) {
       const row = rowOffset + Math.floor(i / cols);

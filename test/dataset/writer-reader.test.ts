@@ -158,6 +158,17 @@ describe("writer argument checks", () => {
     const edge = states.map((s) => s.slice());
     edge[0][0] = -65520; // the first value float16 rounds to -Inf
     expect(() => w.append(samples, edge)).toThrow(/state 0 value -65520 at row 0, column 0 overflows float16/);
+    // A NaN after an overflow in the same state is named first (the finite check comes first);
+    // an overflow in an earlier state comes before a NaN in a later one.
+    const both = states.map((s) => s.slice());
+    both[1][D + 1] = 70000;
+    both[1][3 * D + 2] = -Infinity;
+    expect(() => w.append(samples, both)).toThrow("append: 'state 1' has -Infinity at row 3, column 2");
+    both[1][3 * D + 2] = 0;
+    both[2][0] = NaN;
+    expect(() => w.append(samples, both)).toThrow(
+      "append: state 1 value 70000 at row 1, column 1 overflows float16 (max 65504); write the dataset as float32",
+    );
     expect(() => w.append(samples, [...states.slice(0, 3), Array.from(states[3]) as never])).toThrow(/state 3 must be a Float32Array/);
     // Nothing was committed by the failed appends.
     expect(w.committedSamples).toBe(0);

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
-import { npyRowReader, openNpy, readNpy, readNpyFloat32, readNpyInt32, readNpyRows, writeNpy, npyHeaderBytes } from "../../lib/io/npy";
+import { npyRowReader, openNpy, readNpy, readNpyFloat32, readNpyInt32, readNpyRows, writeNpy, writeNpyEncoded, npyHeaderBytes } from "../../lib/io/npy";
+import { encodeF16 } from "../../lib/io/f16";
 import { FIXTURES, grid, tempDir } from "./helpers";
 
 const dir = tempDir();
@@ -252,5 +253,24 @@ describe("hostile .npy headers and values give one line naming the file", () => 
     fs.mkdirSync(d);
     expect(() => openNpy(d)).toThrow(/afolder\.npy: is a folder, not a \.npy file/);
     expect(() => readNpy(d)).toThrow(/afolder\.npy: is a folder, not a \.npy file/);
+  });
+
+  it("writeNpyEncoded writes encoded bytes as writeNpy would, atomically or in a published folder", () => {
+    const d = path.join(dir, "encoded");
+    fs.mkdirSync(d);
+    const values = Float32Array.from({ length: 12 }, (_, i) => (i - 5) * 1.37);
+    writeNpy(path.join(d, "ref.npy"), { dtype: "float16", shape: [3, 4], data: values });
+    const bits = encodeF16(values, new Uint16Array(20)).subarray(0, 12); // a view into a larger buffer
+    writeNpyEncoded(path.join(d, "a.npy"), "float16", [3, 4], bits);
+    writeNpyEncoded(path.join(d, "b.npy"), "float16", [3, 4], bits, { inPublishedFolder: true });
+    const ref = fs.readFileSync(path.join(d, "ref.npy"));
+    expect(fs.readFileSync(path.join(d, "a.npy")).equals(ref)).toBe(true);
+    expect(fs.readFileSync(path.join(d, "b.npy")).equals(ref)).toBe(true);
+    expect(fs.readdirSync(d).sort()).toEqual(["a.npy", "b.npy", "ref.npy"]);
+    expect(() => writeNpyEncoded(path.join(d, "c.npy"), "float16", [3, 4], bits.subarray(1))).toThrow(
+      /c\.npy: shape \[3, 4\] of float16 takes 24 bytes, data has 22/,
+    );
+    // In place means created, never overwritten: a leftover is an error, not silently replaced.
+    expect(() => writeNpyEncoded(path.join(d, "b.npy"), "float16", [3, 4], bits, { inPublishedFolder: true })).toThrow(/b\.npy/);
   });
 });
