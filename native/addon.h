@@ -51,6 +51,7 @@ static inline size_t span(int rows, int cols, int ld) { return rows == 0 || cols
 /* Each file's calls, defined on `exports`; 0 after throwing. */
 int register_kernels(napi_env env, napi_value exports);
 int register_convert(napi_env env, napi_value exports);
+int register_files(napi_env env, napi_value exports);
 
 /* Define `n` functions on `exports`; 0 after throwing. */
 static inline int define_calls(napi_env env, napi_value exports, const napi_property_descriptor* props, size_t n) {

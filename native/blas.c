@@ -910,7 +910,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"transpose32", NULL, transpose32, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
-  if (!register_kernels(env, exports) || !register_convert(env, exports)) return NULL;
+  if (!register_kernels(env, exports) || !register_convert(env, exports) || !register_files(env, exports)) return NULL;
   return exports;
 }
 

@@ -10,10 +10,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
-import { mkdirp } from "../io/errors";
+import { fsError, mkdirp } from "../io/errors";
 import { processExists } from "../io/process";
 import { encodeF16Checked } from "../io/f16";
-import { writeNpyEncoded } from "../io/npy";
+import { npyHeaderBytes, writeNpyEncoded, type NpyDtype } from "../io/npy";
 import { nativeBlas } from "../native/blas";
 import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
@@ -48,11 +48,21 @@ export interface WriterInit {
   shard?: ShardInfo;
 }
 
+/** An append checked and encoded, not yet on disk: each file as [name, dtype, shape, body bytes]. */
+interface PreparedShard {
+  samples: SampleInput[];
+  tokens: number;
+  tagged: number;
+  files: [string, NpyDtype, number[], ArrayBufferView][];
+}
+
 /** Appends samples and their states to a dataset folder, one shard per call, resumable; `finish()` marks it complete. */
 export class HiddenStateWriter {
   readonly dir: string;
   private manifest: Manifest;
   private finished = false;
+  /** An appendAsync's files are being written (its float16 buffers are in use). */
+  private writing = false;
   /**
    * Float16 bits of each state, reused from append to append: a fresh buffer per state and batch
    * cost more in first-touch page faults than the conversion itself (11 us per 4 KiB page on the
@@ -149,11 +159,54 @@ export class HiddenStateWriter {
    * total of the samples' token counts (samples concatenated in order).
    */
   append(samples: SampleInput[], states: Float32Array[]): void {
+    const shard = this.prepare(samples, states);
+    if (shard === undefined) return;
+    const temp = this.startShard(shard);
+    try {
+      for (const [file, dtype, shape, body] of shard.files) writeNpyEncoded(path.join(temp, file), dtype, shape, body, { inPublishedFolder: true });
+      fsyncDir(temp);
+    } catch (err) {
+      fs.rmSync(temp, { recursive: true, force: true });
+      throw err;
+    }
+    this.publish(shard, temp);
+  }
+
+  /**
+   * {@link append}, with the shard's files written and fsynced on a thread of libuv's pool
+   * (native/files.c) while the caller goes on: `linearity extract` runs the next forward pass in
+   * the meantime. The states and the writer's float16 buffers must not change until it settles,
+   * and appends wait for each other (a second call before the first settles is refused). Without
+   * the native addon the files are written before it returns, as {@link append} does.
+   */
+  async appendAsync(samples: SampleInput[], states: Float32Array[]): Promise<void> {
+    if (this.writing) throw new Error(`${this.dir}: appendAsync while an earlier append is still being written`);
+    const writeShardFiles = nativeBlas()?.files?.writeShardFiles;
+    if (writeShardFiles === undefined) return this.append(samples, states);
+    const shard = this.prepare(samples, states);
+    if (shard === undefined) return;
+    const temp = this.startShard(shard);
+    this.writing = true;
+    try {
+      await writeShardFiles(temp, shard.files.map(([file, dtype, shape, body]) => [path.join(temp, file), npyHeaderBytes(dtype, shape), body]));
+    } catch (err) {
+      fs.rmSync(temp, { recursive: true, force: true });
+      const file = (err as { path?: string }).path ?? temp;
+      throw fsError(file, err, "write");
+    } finally {
+      this.writing = false;
+    }
+    this.publish(shard, temp);
+  }
+
+  /** Check an append's input and encode its states; undefined for zero samples. Nothing on disk changes. */
+  private prepare(samples: SampleInput[], states: Float32Array[]): PreparedShard | undefined {
     if (this.finished) throw new Error(`${this.dir}: append after finish()`);
+    if (this.writing) throw new Error(`${this.dir}: append while an earlier append is still being written`);
     const m = this.manifest;
     if (samples.length === 0) {
       if (states.some((s) => s.length > 0)) throw new Error("append: states given for zero samples");
-      return;
+      return undefined;
     }
     // Validate everything before touching the disk.
     let tokens = 0;
@@ -191,27 +244,39 @@ export class HiddenStateWriter {
       return out;
     });
 
-    // Write the shard into a temporary folder, then rename it into place.
-    const shardIndex = m.shards.length;
-    const rel = shardDirName(shardIndex);
-    const final = path.join(this.dir, rel);
-    const temp = tempPathFor(final);
+    const ids = new Int32Array(tokens);
+    let at = 0;
+    for (const s of samples) {
+      ids.set(s.tokenIds, at);
+      at += s.tokenIds.length;
+    }
+    const files: PreparedShard["files"] = bodies.map((body, b) => [stateFileName(b), m.dtype, [tokens, m.d_model], body]);
+    files.push([TOKEN_IDS_FILE, "int32", [tokens], ids]);
+    return { samples, tokens, tagged, files };
+  }
+
+  /** Make the shard's temporary folder and write its tags file there (small, synchronous); returns the folder. */
+  private startShard(shard: PreparedShard): string {
+    const temp = tempPathFor(path.join(this.dir, shardDirName(this.manifest.shards.length)));
     fs.mkdirSync(temp);
+    if (shard.tagged > 0) {
+      try {
+        writeFileAtomic(path.join(temp, TAGS_FILE), JSON.stringify(shard.samples.map((s) => s.tags ?? null)));
+      } catch (err) {
+        fs.rmSync(temp, { recursive: true, force: true });
+        throw err;
+      }
+    }
+    return temp;
+  }
+
+  /** Rename the written temporary folder into place and commit the shard to the manifest. */
+  private publish(shard: PreparedShard, temp: string): void {
+    const m = this.manifest;
+    const { samples, tokens, tagged } = shard;
+    const rel = shardDirName(m.shards.length);
+    const final = path.join(this.dir, rel);
     try {
-      // The temp folder is published by one rename below: its files need no rename of their own.
-      const inPublishedFolder = true;
-      bodies.forEach((body, b) => writeNpyEncoded(path.join(temp, stateFileName(b)), m.dtype, [tokens, m.d_model], body, { inPublishedFolder }));
-      const ids = new Int32Array(tokens);
-      let at = 0;
-      for (const s of samples) {
-        ids.set(s.tokenIds, at);
-        at += s.tokenIds.length;
-      }
-      writeNpyEncoded(path.join(temp, TOKEN_IDS_FILE), "int32", [tokens], ids, { inPublishedFolder });
-      if (tagged > 0) {
-        writeFileAtomic(path.join(temp, TAGS_FILE), JSON.stringify(samples.map((s) => s.tags ?? null)));
-      }
-      fsyncDir(temp);
       // An orphan of an earlier, interrupted attempt at this shard may hold the name: replace it.
       fs.rmSync(final, { recursive: true, force: true });
       fs.renameSync(temp, final);

@@ -355,21 +355,26 @@ async function runBatches(
   const inFlight: { batch: Sequence[]; states: Promise<Float32Array[]> }[] = [];
   // States already written: their buffers take the next batch's states (no fresh pages per batch).
   const spare: Float32Array[][] = [];
+  // The shard being written: its files are fsynced on libuv's pool (HiddenStateWriter.appendAsync)
+  // while the next batch's forward runs; shards still go to disk one at a time and in order.
+  let writing: Promise<void> = Promise.resolve();
   const commitOldest = async (): Promise<void> => {
     const { batch, states } = inFlight.shift()!;
     const written = await states;
-    writer.append(
-      batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })),
-      written,
-    );
-    spare.push(written);
-    const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
-    tokens += n;
-    tokensThisRun += n;
-    samples += batch.length;
-    samplesThisRun += batch.length;
-    seconds = (Date.now() - started) / 1000;
-    report();
+    await writing;
+    writing = writer
+      .appendAsync(batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })), written)
+      .then(() => {
+        spare.push(written);
+        const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
+        tokens += n;
+        tokensThisRun += n;
+        samples += batch.length;
+        samplesThisRun += batch.length;
+        seconds = (Date.now() - started) / 1000;
+        report();
+      });
+    writing.catch(() => undefined); // awaited by the next commit or after the loop; this only marks it handled
   };
 
   let exhausted = false;
@@ -397,6 +402,7 @@ async function runBatches(
   }
   // Batches already running are finished and written, also after Ctrl-C (at most one per worker).
   while (inFlight.length > 0) await commitOldest();
+  await writing;
   if (samples === 0 && exhausted) {
     throw new Error(`text: ${opts.text} gives no tokens; there is nothing to extract`);
   }

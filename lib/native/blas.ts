@@ -93,6 +93,8 @@ export interface NativeBlas {
   readonly memory: Partial<NativeMemory>;
   /** The fused inference kernels; undefined in an addon built before them. */
   readonly kernels: NativeKernels | undefined;
+  /** Files written off the main thread; undefined in an addon built before them. */
+  readonly files: NativeFiles | undefined;
 }
 
 /** Bulk conversions of weights as they are loaded and of states as they are written, in C (native/blas.c, convert.c). */
@@ -121,6 +123,17 @@ export interface NativeMemory {
   encodeF16(src: Float32Array, dst: Uint16Array, route?: number): number;
   /** The first index of src holding NaN or ±Inf, or -1. */
   findNonFinite(src: Float32Array): number;
+}
+
+/** Files written off the main thread (native/files.c). */
+export interface NativeFiles {
+  /**
+   * Create each file (refused if it exists), write its header then its body, fsync and close it,
+   * in order, then fsync `dir`: all on a thread of libuv's pool. Rejects with an Error whose
+   * `code` (e.g. "ENOSPC") and `path` name the first failure. The arrays must not change until
+   * it settles.
+   */
+  writeShardFiles(dir: string, files: [path: string, header: Uint8Array, body: ArrayBufferView][]): Promise<void>;
 }
 
 /**
@@ -152,7 +165,7 @@ export const EIGH_INCOMPLETE = -1000;
 const LAPACK_CALLS = ["potrfLower", "trsmLower", "trsvLower", "trmvLower", "eigh", "eighInPlace", "qrColMajor", "applyQtColMajor", "svdSquare"] as const satisfies readonly (keyof NativeLapack)[];
 
 /** The addon's calls (native/blas.c): those of {@link NativeBlas} and {@link NativeLapack}, bounds-checked there, plus its own queries. */
-type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & Partial<NativeMemory> & Partial<NativeKernels> & {
+type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapack & Partial<NativeMemory> & Partial<NativeKernels> & Partial<NativeFiles> & {
   info(): AddonInfo | null;
   has(call: string): boolean;
   /** Unload and load the library again with OPENBLAS_CORETYPE=core, set process-wide (once per process). */
@@ -240,6 +253,7 @@ function load(): NativeBlas | null {
       populateInBackground: addon.populateInBackground, encodeF16: addon.encodeF16, findNonFinite: addon.findNonFinite,
     },
     kernels: KERNEL_CALLS.every((c) => typeof addon[c] === "function") ? (addon as NativeKernels) : undefined,
+    files: typeof addon.writeShardFiles === "function" ? { writeShardFiles: addon.writeShardFiles } : undefined,
   };
 }
 

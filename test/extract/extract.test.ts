@@ -104,10 +104,14 @@ describe("extract (byte-level Llama)", () => {
       model: byteModel, text: textFile, out: parts, seqLen: 16, batchSize: 2, signal: controller.signal,
       onProgress: (p) => p.samples >= 10 && controller.abort(), // Ctrl-C during the run
     });
-    expect(second).toMatchObject({ complete: false, samples: 10, samplesThisRun: 6 });
+    // The shard reaching 10 samples is reported once it is on disk; the next batch's forward ran
+    // while it was written, and a batch already running is finished and written after Ctrl-C.
+    expect(second.complete).toBe(false);
+    expect([10, 12]).toContain(second.samples);
+    expect(second.samplesThisRun).toBe(second.samples - 4);
     const third = await extract({ model: byteModel, text: textFile, out: parts, seqLen: 16, batchSize: 2 });
     expect(third.complete).toBe(true);
-    expect(third.samplesThisRun).toBe(third.samples - 10);
+    expect(third.samplesThisRun).toBe(third.samples - second.samples);
     expect(snapshot(parts)).toEqual(snapshot(whole));
 
     // Running again once complete changes nothing.
