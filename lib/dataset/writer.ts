@@ -148,6 +148,15 @@ export class HiddenStateWriter {
     return this.manifest.n_tokens;
   }
 
+  /**
+   * Whether an {@link appendAsync} reads the states it was given until it settles (float32: they
+   * are written as they are). Float16 states are encoded into the writer's own buffers before
+   * appendAsync returns its promise, so their arrays are free for the next batch at once.
+   */
+  get holdsStatesWhileWriting(): boolean {
+    return this.manifest.dtype === "float32";
+  }
+
   /** Number of states per token (n_layers + 1, or the number of state names). */
   get nStates(): number {
     return this.manifest.n_states;

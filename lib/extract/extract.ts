@@ -365,7 +365,7 @@ async function runBatches(
     writing = writer
       .appendAsync(batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })), written)
       .then(() => {
-        spare.push(written);
+        if (writer.holdsStatesWhileWriting) spare.push(written);
         const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
         tokens += n;
         tokensThisRun += n;
@@ -375,6 +375,8 @@ async function runBatches(
         report();
       });
     writing.catch(() => undefined); // awaited by the next commit or after the loop; this only marks it handled
+    // Float16 states were encoded before appendAsync returned: their buffers take the next batch.
+    if (!writer.holdsStatesWhileWriting) spare.push(written);
   };
 
   let exhausted = false;
