@@ -48,6 +48,10 @@ static inline int dbl_arg(napi_env env, napi_value v, double* out) { return napi
 static inline size_t span(int rows, int cols, int ld) { return rows == 0 || cols == 0 ? 0 : (size_t)(rows - 1) * ld + cols; }
 
 
+/* blas.c's loaded sgemm (row-major; call only after blas_ready() returned 1). */
+int blas_ready(void);
+void blas_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
+
 /* Each file's calls, defined on `exports`; 0 after throwing. */
 int register_kernels(napi_env env, napi_value exports);
 int register_convert(napi_env env, napi_value exports);

@@ -134,6 +134,13 @@ static int load_blas(void) {
   return ok;
 }
 
+/* The loaded library's row-major cblas_sgemm for the other files (kernels.c), or NULL. */
+void blas_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  p_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int blas_ready(void) { return load_blas() && p_sgemm != NULL; }
+
 /*
  * Unload the library and load it again with OPENBLAS_CORETYPE=core. Why a reload: a DYNAMIC_ARCH
  * OpenBLAS picks its kernels once, in its constructor, from CPUID's family and model; where a

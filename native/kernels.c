@@ -9,6 +9,7 @@
  * at least as close to a float64 reference as PyTorch's float32 one. exp is a polynomial on the
  * reduced argument (Cephes' expf: within 2 ulp on the float range, no call, so it vectorizes).
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include "addon.h"
@@ -256,6 +257,73 @@ static napi_value causal_softmax(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* One thread's share of causal attention: groups first, first + step, ... of the arrays below. */
+struct attention_job {
+  const float *q, *k, *v;
+  float *s, *o;
+  size_t groups, first, step, rows, n_pos, d_head;
+  float scale;
+  size_t window;
+};
+
+static void* attention_groups(void* arg) {
+  const struct attention_job* j = arg;
+  size_t q_size = j->rows * j->d_head, kv_size = j->n_pos * j->d_head, s_size = j->rows * j->n_pos;
+  for (size_t g = j->first; g < j->groups; g += j->step) {
+    float* sg = j->s + g * s_size;
+    blas_sgemm(0, 1, (int)j->rows, (int)j->n_pos, (int)j->d_head, j->scale, j->q + g * q_size, (int)j->d_head, j->k + g * kv_size, (int)j->d_head, 0, sg, (int)j->n_pos);
+    causal_softmax_rows(sg, j->rows, j->n_pos, j->window);
+    blas_sgemm(0, 0, (int)j->rows, (int)j->d_head, (int)j->n_pos, 1, sg, (int)j->n_pos, j->v + g * kv_size, (int)j->d_head, 0, j->o + g * q_size, (int)j->d_head);
+  }
+  return NULL;
+}
+
+/*
+ * attentionGroups(q, k, v, scores, out, groups, rows, nPos, dHead, scale, window, threads): per group
+ * g, scores_g = scale q_g k_g^T [rows, nPos], the causal softmax in place, out_g = scores_g v_g
+ * [rows, dHead]; q and out [groups, rows, dHead], k and v [groups, nPos, dHead], scores
+ * [groups, rows, nPos]. Groups are shared among `threads` threads, each calling sgemm; the caller
+ * sets the library's own threads to 1 first (OpenBLAS is safe to call from several threads then).
+ */
+static napi_value attention_groups_call(napi_env env, napi_callback_info info) {
+  size_t argc = 12, nq, nk, nv, ns, no;
+  napi_value a[12];
+  float *q, *k, *v, *s, *o;
+  int groups, rows, n_pos, d_head, window, threads;
+  double scale;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 12 || !f32(env, a[0], &q, &nq) || !f32(env, a[1], &k, &nk) || !f32(env, a[2], &v, &nv) || !f32(env, a[3], &s, &ns) ||
+      !f32(env, a[4], &o, &no) || !int_arg(env, a[5], &groups) || !int_arg(env, a[6], &rows) || !int_arg(env, a[7], &n_pos) ||
+      !int_arg(env, a[8], &d_head) || !dbl_arg(env, a[9], &scale) || !int_arg(env, a[10], &window) || !int_arg(env, a[11], &threads)) {
+    napi_throw_type_error(env, NULL, "native kernels: attentionGroups(q, k, v, scores, out: Float32Array, groups, rows, nPos, dHead, scale, window, threads: number)");
+    return NULL;
+  }
+  if (groups <= 0 || rows <= 0 || n_pos <= 0 || d_head <= 0 || window < 0 || threads <= 0 || rows % n_pos != 0 ||
+      nq != (size_t)groups * rows * d_head || no != nq || nk != (size_t)groups * n_pos * d_head || nv != nk || ns != (size_t)groups * rows * n_pos)
+    return fail(env, "native kernels: attentionGroups needs q, out [groups, rows, dHead], k, v [groups, nPos, dHead], scores [groups, rows, nPos], rows a multiple of nPos");
+  if (overlaps(o, no * 4, q, nq * 4) || overlaps(o, no * 4, k, nk * 4) || overlaps(o, no * 4, v, nv * 4) || overlaps(s, ns * 4, q, nq * 4) ||
+      overlaps(s, ns * 4, k, nk * 4) || overlaps(s, ns * 4, v, nv * 4) || overlaps(s, ns * 4, o, no * 4))
+    return fail(env, "native kernels: attentionGroups's scores and out must not overlap the inputs or each other");
+  if (!blas_ready()) return fail(env, "native kernels: attentionGroups needs the BLAS library");
+  enum { MAX_THREADS = 8 };
+  size_t n_threads = (size_t)(threads < groups ? threads : groups);
+  if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
+  struct attention_job jobs[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  int started[MAX_THREADS] = {0};
+  for (size_t t = 0; t < n_threads; t++) {
+    jobs[t] = (struct attention_job){q, k, v, s, o, (size_t)groups, t, n_threads, (size_t)rows, (size_t)n_pos, (size_t)d_head, (float)scale, (size_t)window};
+    /* Thread 0's share runs here; a thread that cannot start leaves its share to this thread. */
+    if (t > 0) started[t] = pthread_create(&ids[t], NULL, attention_groups, &jobs[t]) == 0;
+  }
+  attention_groups(&jobs[0]);
+  for (size_t t = 1; t < n_threads; t++) {
+    if (started[t]) pthread_join(ids[t], NULL);
+    else attention_groups(&jobs[t]);
+  }
+  return NULL;
+}
+
 int register_kernels(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
       {"rmsNorm", NULL, rms_norm, NULL, NULL, NULL, napi_default, NULL},
@@ -264,6 +332,7 @@ int register_kernels(napi_env env, napi_value exports) {
       {"geluTanh", NULL, gelu_tanh, NULL, NULL, NULL, napi_default, NULL},
       {"rotary", NULL, rotary, NULL, NULL, NULL, napi_default, NULL},
       {"causalSoftmax", NULL, causal_softmax, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionGroups", NULL, attention_groups_call, NULL, NULL, NULL, napi_default, NULL},
   };
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

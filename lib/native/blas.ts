@@ -153,10 +153,20 @@ export interface NativeKernels {
   rotary(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, nPos: number, width: number): void;
   /** Softmax in place over score rows [rows, nPos] seeing keys up to row % nPos (and within `window`, 0: none); hidden keys become 0. */
   causalSoftmax(scores: Float32Array, nPos: number, window: number): void;
+  /**
+   * Causal attention of `groups` independent groups: scores_g = scale q_g k_g^T, the causal softmax
+   * in place, out_g = scores_g v_g; q, out [groups, rows, dHead], k, v [groups, nPos, dHead],
+   * scores [groups, rows, nPos] (scratch), rows a multiple of nPos. The groups are shared among
+   * `threads` threads, each calling sgemm: set the library's own threads to 1 first.
+   */
+  attentionGroups(
+    q: Float32Array, k: Float32Array, v: Float32Array, scores: Float32Array, out: Float32Array,
+    groups: number, rows: number, nPos: number, dHead: number, scale: number, window: number, threads: number,
+  ): void;
 }
 
 /** The calls of {@link NativeKernels}: all present, or the kernels are unavailable. */
-const KERNEL_CALLS = ["rmsNorm", "layerNorm", "swiglu", "geluTanh", "rotary", "causalSoftmax"] as const satisfies readonly (keyof NativeKernels)[];
+const KERNEL_CALLS = ["rmsNorm", "layerNorm", "swiglu", "geluTanh", "rotary", "causalSoftmax", "attentionGroups"] as const satisfies readonly (keyof NativeKernels)[];
 
 /** eigh's code for "dsyevr reported success but returned fewer than n eigenvalues" (outside LAPACK's -1..-21). */
 export const EIGH_INCOMPLETE = -1000;

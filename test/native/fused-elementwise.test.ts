@@ -1,7 +1,8 @@
 /**
  * The fused element-wise kernels (native/kernels.c through lib/native/wasm-fused.ts) against
  * float64 loops written here from the definitions: RMSNorm, LayerNorm, SwiGLU, gelu_new and the
- * causal softmax, on ordinary values, on the exp polynomial's extremes (saturation, NaN), and the
+ * causal softmax, on ordinary values, on the exp polynomial's extremes (saturation, NaN); attention
+ * groups on several threads bit for bit against one; and the
  * C argument checks. Skipped, with a notice, where the native kernels are unavailable.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -120,11 +121,36 @@ describe.skipIf(!runs)("fused element-wise kernels", () => {
     }
   });
 
+  it("attention groups on 2 threads are bit for bit those on 1, over repeated runs", () => {
+    const [groups, rows, nPos, dHead] = [24, 2 * 33, 33, 16];
+    const q = values(groups * rows * dHead, 31), k = values(groups * nPos * dHead, 32), v = values(groups * nPos * dHead, 33);
+    const blas = nativeBlas()!;
+    const threads = blas.threads();
+    blas.setThreads(1);
+    try {
+      const run = (n: number) => {
+        const out = new Float32Array(groups * rows * dHead);
+        kernels!.attentionGroups(q, k, v, new Float32Array(groups * rows * nPos), out, groups, rows, nPos, dHead, 0.25, 5, n);
+        return out;
+      };
+      const one = run(1);
+      expect(Math.max(...one.map(Math.abs))).toBeGreaterThan(0.1); // not vacuous
+      for (let rep = 0; rep < 20; rep++) expect(run(2)).toEqual(one);
+    } finally {
+      blas.setThreads(threads);
+    }
+  });
+
   it("refuses lengths that do not fit, in one line", () => {
     const k = kernels!;
     expect(() => k.rmsNorm(new Float32Array(10), new Float32Array(4), 1e-5, new Float32Array(10))).toThrow(/rmsNorm needs x and out of equal length, a multiple of gain's/);
     expect(() => k.swiglu(new Float32Array(3), new Float32Array(4), new Float32Array(3))).toThrow(/swiglu needs gate, up and out of equal length/);
     expect(() => k.causalSoftmax(new Float32Array(10), 3, 0)).toThrow(/causalSoftmax needs whole \[nPos, nPos\] blocks/);
+    const f = (n: number) => new Float32Array(n);
+    expect(() => k.attentionGroups(f(2 * 4 * 2), f(2 * 4 * 2), f(2 * 4 * 2), f(2 * 4 * 4), f(2 * 4 * 2), 2, 4, 4, 2, 1, 0, 2)).not.toThrow();
+    expect(() => k.attentionGroups(f(2 * 4 * 2), f(2 * 4 * 2), f(2 * 4 * 2), f(2 * 4 * 3), f(2 * 4 * 2), 2, 4, 4, 2, 1, 0, 2)).toThrow(/attentionGroups needs q, out \[groups, rows, dHead\]/);
+    const shared = f(64);
+    expect(() => k.attentionGroups(shared.subarray(0, 16), f(16), f(16), f(32), shared.subarray(8, 24), 2, 4, 4, 2, 1, 0, 2)).toThrow(/must not overlap/);
     const x = new Float32Array(8);
     expect(() => k.rotary(x, new Float32Array(4), new Float32Array(4), x, 2, 4)).toThrow(/rotary's out overlaps x/);
     expect(() => (k.layerNorm as (...a: unknown[]) => void)(new Float32Array(4), new Float64Array(4), new Float32Array(4), 1e-5, new Float32Array(4))).toThrow(TypeError);
