@@ -90,6 +90,9 @@ function loadZmq(): typeof Zmq {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What tslab logs when it replied before its sockets were bound (see KernelClient.start). */
+const BIND_RACE = "Socket is blocked by a bind or unbind operation";
+
 /** A running tslab kernel and the sockets connected to it. */
 export class KernelClient {
   /** Text the kernel process wrote to its real stdout/stderr (start-up problems show here). */
@@ -126,6 +129,19 @@ export class KernelClient {
    * iopub. Throws `tslab kernel did not start within N s` (with the kernel's own output) otherwise.
    */
   static async start(opts: KernelStartOptions): Promise<KernelClient> {
+    // tslab can answer its first kernel_info before its own sockets finish binding; zeromq then
+    // refuses the send ("Socket is blocked by a bind or unbind operation", EBUSY) and that kernel
+    // never answers. Seen once in a full test run under load: start a fresh kernel, on new ports.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await KernelClient.startOnce(opts);
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof Error) || !e.message.includes(BIND_RACE)) throw e;
+      }
+    }
+  }
+
+  private static async startOnce(opts: KernelStartOptions): Promise<KernelClient> {
     if (!fs.existsSync(opts.cwd) || !fs.statSync(opts.cwd).isDirectory()) {
       throw new Error(`tslab kernel: working directory ${opts.cwd} does not exist`);
     }
@@ -238,6 +254,7 @@ export class KernelClient {
           `tslab kernel exited during start-up (code ${this.exited.code}, signal ${this.exited.signal}):\n${this.processLog}`,
         );
       }
+      if (this.processLog.includes(BIND_RACE)) throw new Error(`tslab kernel failed to start: ${BIND_RACE}`);
       let sawIopub = false;
       const r = await this.request("shell", "kernel_info_request", {}, Math.min(2000, Math.max(1, deadline - Date.now())), () => {
         sawIopub = true;
