@@ -57,6 +57,19 @@ int register_kernels(napi_env env, napi_value exports);
 int register_convert(napi_env env, napi_value exports);
 int register_files(napi_env env, napi_value exports);
 
+/* One exported call of a file's table: `CALL("name", c_function)`. */
+#define CALL(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
+/*
+ * One clone of a hot loop per vector width (AVX-512, AVX2, baseline), picked when the addon loads
+ * (GCC target_clones); nothing elsewhere.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 /* Define `n` functions on `exports`; 0 after throwing. */
 static inline int define_calls(napi_env env, napi_value exports, const napi_property_descriptor* props, size_t n) {
   return napi_define_properties(env, exports, n, props) == napi_ok;

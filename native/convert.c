@@ -17,11 +17,6 @@
 #endif
 
 #pragma GCC optimize("O3")
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 VECTOR_CLONES static void widen_chunk(const uint16_t* restrict src, uint32_t* restrict dst, size_t n) {
   for (size_t i = 0; i < n; i++) dst[i] = (uint32_t)src[i] << 16;
@@ -306,11 +301,11 @@ static napi_value populate_in_background(napi_env env, napi_callback_info info) 
 
 int register_convert(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-      {"widenBf16", NULL, widen_bf16, NULL, NULL, NULL, napi_default, NULL},
-      {"adviseHugePages", NULL, advise_huge_pages, NULL, NULL, NULL, napi_default, NULL},
-      {"populateInBackground", NULL, populate_in_background, NULL, NULL, NULL, napi_default, NULL},
-      {"encodeF16", NULL, encode_f16_call, NULL, NULL, NULL, napi_default, NULL},
-      {"findNonFinite", NULL, find_non_finite, NULL, NULL, NULL, napi_default, NULL},
+      CALL("widenBf16", widen_bf16),
+      CALL("adviseHugePages", advise_huge_pages),
+      CALL("populateInBackground", populate_in_background),
+      CALL("encodeF16", encode_f16_call),
+      CALL("findNonFinite", find_non_finite),
   };
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

@@ -182,7 +182,7 @@ static napi_value write_shard_files(napi_env env, napi_callback_info info) {
 
 int register_files(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-      {"writeShardFiles", NULL, write_shard_files, NULL, NULL, NULL, napi_default, NULL},
+      CALL("writeShardFiles", write_shard_files),
   };
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

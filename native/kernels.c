@@ -15,11 +15,6 @@
 #include "addon.h"
 
 #pragma GCC optimize("O3")
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 /*
  * e^x for float32 x: x = n ln2 + r with |r| <= ln2 / 2, e^r by Cephes' degree-5 minimax
@@ -326,13 +321,13 @@ static napi_value attention_groups_call(napi_env env, napi_callback_info info) {
 
 int register_kernels(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-      {"rmsNorm", NULL, rms_norm, NULL, NULL, NULL, napi_default, NULL},
-      {"layerNorm", NULL, layer_norm, NULL, NULL, NULL, napi_default, NULL},
-      {"swiglu", NULL, swiglu, NULL, NULL, NULL, napi_default, NULL},
-      {"geluTanh", NULL, gelu_tanh, NULL, NULL, NULL, napi_default, NULL},
-      {"rotary", NULL, rotary, NULL, NULL, NULL, napi_default, NULL},
-      {"causalSoftmax", NULL, causal_softmax, NULL, NULL, NULL, napi_default, NULL},
-      {"attentionGroups", NULL, attention_groups_call, NULL, NULL, NULL, napi_default, NULL},
+      CALL("rmsNorm", rms_norm),
+      CALL("layerNorm", layer_norm),
+      CALL("swiglu", swiglu),
+      CALL("geluTanh", gelu_tanh),
+      CALL("rotary", rotary),
+      CALL("causalSoftmax", causal_softmax),
+      CALL("attentionGroups", attention_groups_call),
   };
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }
