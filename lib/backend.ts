@@ -22,7 +22,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeBlasStatus } from "./native";
 import { installFusedKernels } from "./native/wasm-fused";
-import { adviseHugeHeap, type WasmBackend } from "./native/wasm-heap";
+import { adviseHugeHeap } from "./native/wasm-heap";
 import { installNativeMatmul } from "./native/wasm-matmul";
 
 /** The TensorFlow.js backends `initBackend` can choose, fastest first. */
@@ -106,7 +106,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendNam
   const native = opts.nativeMatmul === true && name === "wasm" && installNativeMatmul();
   if (native) {
     installFusedKernels();
-    adviseHugeHeap(tf.backend() as unknown as WasmBackend);
+    adviseHugeHeap();
   }
   if (!printed && !opts.quiet && !process.env.LINEARITY_QUIET) {
     printed = true;

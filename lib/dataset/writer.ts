@@ -189,10 +189,9 @@ export class HiddenStateWriter {
    * the native addon the files are written before it returns, as {@link append} does.
    */
   async appendAsync(samples: SampleInput[], states: Float32Array[]): Promise<void> {
-    if (this.writing) throw new Error(`${this.dir}: appendAsync while an earlier append is still being written`);
     const writeShardFiles = nativeBlas()?.files?.writeShardFiles;
     if (writeShardFiles === undefined) return this.append(samples, states);
-    const shard = this.prepare(samples, states);
+    const shard = this.prepare(samples, states, "appendAsync");
     if (shard === undefined) return;
     const temp = this.startShard(shard);
     this.writing = true;
@@ -208,10 +207,10 @@ export class HiddenStateWriter {
     this.publish(shard, temp);
   }
 
-  /** Check an append's input and encode its states; undefined for zero samples. Nothing on disk changes. */
-  private prepare(samples: SampleInput[], states: Float32Array[]): PreparedShard | undefined {
+  /** Check an append's input (`caller` names it in errors) and encode its states; undefined for zero samples. Nothing on disk changes. */
+  private prepare(samples: SampleInput[], states: Float32Array[], caller = "append"): PreparedShard | undefined {
     if (this.finished) throw new Error(`${this.dir}: append after finish()`);
-    if (this.writing) throw new Error(`${this.dir}: append while an earlier append is still being written`);
+    if (this.writing) throw new Error(`${this.dir}: ${caller} while an earlier append is still being written`);
     const m = this.manifest;
     if (samples.length === 0) {
       if (states.some((s) => s.length > 0)) throw new Error("append: states given for zero samples");

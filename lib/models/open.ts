@@ -5,7 +5,6 @@
  * command that runs a model (extract, lens, eval, prune, the sweep, checkpoint linearity) opens it
  * here.
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { resolveModel, type DownloadProgress } from "../hub/hub";
 import { prefaultHeap } from "../native/wasm-heap";
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
@@ -71,7 +70,7 @@ export function openLocalModel(dir: string, opts: Omit<OpenModelOptions, "revisi
   if (tokenizer !== undefined) checkVocabulary(tokenizer, ck.config, dir);
   // On the native route, the weights' pages and a forward's first activations are faulted in on
   // a background thread while the weights are read (lib/native/wasm-heap.ts).
-  if (tf.getBackend() === "wasm") prefaultHeap(tf.backend() as unknown as Parameters<typeof prefaultHeap>[0], Math.min(plan.weightPeak + ACTIVATION_HEADROOM, plan.heapLimit / 2));
+  prefaultHeap(Math.min(plan.weightPeak + ACTIVATION_HEADROOM, plan.heapLimit / 2));
   const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse });
   return Object.defineProperties(model, {
     dir: { value: dir, enumerable: true },

@@ -23,7 +23,7 @@ import { heapView, type KernelArgs, type WasmBackend } from "./wasm-heap";
 export function causalAttentionKernel(blas: NativeBlas, kernels: NativeKernels, args: KernelArgs): tf.TensorInfo {
   const { q, k, v } = args.inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
   const { scale, window } = args.attrs as { scale: number; window: number };
-  const backend = args.backend as WasmBackend & { disposeData(dataId: object): void };
+  const backend = args.backend as WasmBackend;
   const [batch, nHeads, nPos, dHead] = q.shape;
   const nKv = k.shape[1];
   const rows = (nHeads / nKv) * nPos; // the query heads of one kv head, stacked along positions

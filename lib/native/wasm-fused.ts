@@ -20,7 +20,7 @@
  * two; `LINEARITY_NATIVE=0` turns off both these and the native products).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { nativeBlas, type NativeKernels } from "./blas";
+import { nativeBlas } from "./blas";
 import { causalAttentionKernel } from "./wasm-attention";
 import { heapView, type KernelArgs, type WasmBackend } from "./wasm-heap";
 
@@ -40,36 +40,19 @@ export function fusedKernelsActive(): boolean {
 }
 
 /**
- * Rotary embedding, HF rotate_half layout: x [batch, heads, pos, d_head], cos and sin
- * [pos, rotary_dim] -> x * cos + rotate_half(x) * sin on the first rotary_dim values of each
- * head, the rest passed through.
+ * A kernel whose output has the shape of input `like`, written by `fill` (a C call) from views of
+ * every input on the heap: the norms, the activations and rotary differ only in that call.
  */
-function rotary(kernels: NativeKernels, args: KernelArgs): tf.TensorInfo {
-  const { x, cos, sin } = args.inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
-  const backend = args.backend as WasmBackend;
-  const out = backend.makeOutput(x.shape, "float32");
-  kernels.rotary(heapView(backend, x), heapView(backend, cos), heapView(backend, sin), heapView(backend, out), x.shape[2], x.shape[3]);
-  return out;
-}
-
-/** A kernel of one float32 input and an output of its shape, computed by `fill(x, out)` in C. */
-function elementwise(fill: (x: Float32Array, out: Float32Array, args: KernelArgs) => void) {
+function onHeap(like: string, fill: (inputs: Record<string, Float32Array>, out: Float32Array, shape: number[], attrs: tf.NamedAttrMap) => void) {
   return (args: KernelArgs): tf.TensorInfo => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
     const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput(x.shape, "float32");
-    fill(heapView(backend, x), heapView(backend, out), args);
+    const { shape } = args.inputs[like] as tf.TensorInfo;
+    const out = backend.makeOutput(shape, "float32");
+    // Views after the allocation: a growing heap replaces its buffer.
+    const views = Object.fromEntries(Object.entries(args.inputs).map(([name, t]) => [name, heapView(backend, t as tf.TensorInfo)]));
+    fill(views, heapView(backend, out), shape, args.attrs ?? {});
     return out;
   };
-}
-
-/** silu(gate) * up for gate, up [..., d_mlp] of one shape (Llama's SwiGLU). */
-function swiglu(kernels: NativeKernels, args: KernelArgs): tf.TensorInfo {
-  const { gate, up } = args.inputs as { gate: tf.TensorInfo; up: tf.TensorInfo };
-  const backend = args.backend as WasmBackend;
-  const out = backend.makeOutput(gate.shape, "float32");
-  kernels.swiglu(heapView(backend, gate), heapView(backend, up), heapView(backend, out));
-  return out;
 }
 
 /**
@@ -110,20 +93,13 @@ export function installFusedKernels(): boolean {
   const register = (kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo) =>
     tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   register(GATHER_ROWS_KERNEL, gatherRows);
-  register(ROTARY_KERNEL, (args) => rotary(kernels, args));
+  // Rotary, HF rotate_half layout: x [batch, heads, pos, d_head], cos and sin [pos, rotary_dim].
+  register(ROTARY_KERNEL, onHeap("x", ({ x, cos, sin }, out, shape) => kernels.rotary(x, cos, sin, out, shape[2], shape[3])));
   register(ATTENTION_KERNEL, (args) => causalAttentionKernel(blas, kernels, args));
-  register(SWIGLU_KERNEL, (args) => swiglu(kernels, args));
-  register(GELU_TANH_KERNEL, elementwise((x, out) => kernels.geluTanh(x, out)));
-  register(RMS_NORM_KERNEL, (args) => {
-    const { gain } = args.inputs as { gain: tf.TensorInfo };
-    const backend = args.backend as WasmBackend;
-    return elementwise((x, out) => kernels.rmsNorm(x, heapView(backend, gain), (args.attrs as { eps: number }).eps, out))(args);
-  });
-  register(LAYER_NORM_KERNEL, (args) => {
-    const { gain, bias } = args.inputs as { gain: tf.TensorInfo; bias: tf.TensorInfo };
-    const backend = args.backend as WasmBackend;
-    return elementwise((x, out) => kernels.layerNorm(x, heapView(backend, gain), heapView(backend, bias), (args.attrs as { eps: number }).eps, out))(args);
-  });
+  register(SWIGLU_KERNEL, onHeap("gate", ({ gate, up }, out) => kernels.swiglu(gate, up, out)));
+  register(GELU_TANH_KERNEL, onHeap("x", ({ x }, out) => kernels.geluTanh(x, out)));
+  register(RMS_NORM_KERNEL, onHeap("x", ({ x, gain }, out, _, attrs) => kernels.rmsNorm(x, gain, attrs.eps as number, out)));
+  register(LAYER_NORM_KERNEL, onHeap("x", ({ x, gain, bias }, out, _, attrs) => kernels.layerNorm(x, gain, bias, attrs.eps as number, out)));
   installed = true;
   return true;
 }
