@@ -56,6 +56,7 @@ void blas_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, cons
 int register_kernels(napi_env env, napi_value exports);
 int register_convert(napi_env env, napi_value exports);
 int register_files(napi_env env, napi_value exports);
+int register_read(napi_env env, napi_value exports);
 
 /* One exported call of a file's table: `CALL("name", c_function)`. */
 #define CALL(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}

@@ -917,7 +917,7 @@ static napi_value init(napi_env env, napi_value exports) {
       CALL("transpose32", transpose32),
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
-  if (!register_kernels(env, exports) || !register_convert(env, exports) || !register_files(env, exports)) return NULL;
+  if (!register_kernels(env, exports) || !register_convert(env, exports) || !register_files(env, exports) || !register_read(env, exports)) return NULL;
   return exports;
 }
 

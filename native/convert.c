@@ -251,11 +251,16 @@ struct populate_job {
   uintptr_t start, end;
 };
 
-/* Fault in [start, end) writable, 2 MiB at a time, without touching the contents. */
+/*
+ * Fault in [start, end) writable, 256 KiB at a time, without touching the contents. Small steps
+ * because each madvise holds the process's memory-map lock for reading while it faults: a
+ * malloc or mmap on the main thread waits for the step in progress (2 MiB steps, 512 faults of
+ * 11 us where no huge page was granted, made 64 small allocations take 0.4 s).
+ */
 static void* populate_thread(void* arg) {
   struct populate_job job = *(struct populate_job*)arg;
   free(arg);
-  const uintptr_t step = 2u << 20;
+  const uintptr_t step = 256u << 10;
   for (uintptr_t p = job.start; p < job.end; p += step) {
     uintptr_t n = job.end - p < step ? job.end - p : step;
     if (madvise((void*)p, n, MADV_POPULATE_WRITE) != 0 && errno != EAGAIN) break; /* EINVAL: kernel < 5.14 */

@@ -15,6 +15,7 @@ import { processExists } from "../io/process";
 import { encodeF16Checked } from "../io/f16";
 import { npyHeaderBytes, writeNpyEncoded, type NpyDtype } from "../io/npy";
 import { nativeBlas } from "../native/blas";
+import { freshBuffer } from "../native/fresh-buffer";
 import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
 import {
@@ -68,7 +69,8 @@ export class HiddenStateWriter {
    * cost more in first-touch page faults than the conversion itself (11 us per 4 KiB page on the
    * virtual machines this project is measured on). Grown when a batch needs more.
    */
-  private readonly encoded: Uint16Array[] = [];
+  /** The float16 bits of every state of an append, state after state (kept across appends). */
+  private encoded = new Uint16Array(0);
 
   private constructor(dir: string, manifest: Manifest) {
     this.dir = dir;
@@ -155,6 +157,11 @@ export class HiddenStateWriter {
    */
   get holdsStatesWhileWriting(): boolean {
     return this.manifest.dtype === "float32";
+  }
+
+  /** Width of every state (the model's d_model). */
+  get dModel(): number {
+    return this.manifest.d_model;
   }
 
   /** Number of states per token (n_layers + 1, or the number of state names). */
@@ -326,14 +333,23 @@ export class HiddenStateWriter {
     this.writeManifest();
   }
 
-  /** State `b`'s float16 buffer for `length` values, a view of the one kept from earlier appends. */
+  /**
+   * Make the float16 buffers hold `values` values per state before the states arrive: call it
+   * before computing a batch of that size, and their pages are faulted in off this thread while
+   * it runs (lib/native/fresh-buffer.ts). Nothing to do for float32 datasets.
+   */
+  reserve(values: number): void {
+    if (this.manifest.dtype === "float16") this.encodeBuffer(0, values);
+  }
+
+  /**
+   * State `b`'s float16 buffer for `length` values: a view of the one buffer of all states (one
+   * mapping, faulted in off this thread when new), kept from earlier appends.
+   */
   private encodeBuffer(b: number, length: number): Uint16Array {
-    if ((this.encoded[b]?.length ?? 0) < length) {
-      this.encoded[b] = new Uint16Array(length);
-      // Huge pages where Linux allows it: the first touch faults once per 2 MiB, not per 4 KiB.
-      nativeBlas()?.memory.adviseHugePages?.(this.encoded[b].buffer, this.encoded[b].byteLength);
-    }
-    return this.encoded[b].subarray(0, length);
+    const total = this.manifest.n_states * length;
+    if (this.encoded.length < total) this.encoded = freshBuffer(Uint16Array, total);
+    return this.encoded.subarray(b * length, (b + 1) * length);
   }
 
   /** Mark the dataset complete. Further appends are refused. */

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { idsTensor } from "../models/common/ids";
 import type { Model } from "../models/types";
-import { nativeBlas } from "../native/blas";
+import { freshBuffer } from "../native/fresh-buffer";
 import { heapView, type WasmBackend } from "../native/wasm-heap";
 import type { PointStates } from "./points";
 
@@ -15,10 +15,10 @@ import type { PointStates } from "./points";
  * the sublayer points of `points` (see lib/extract/points.ts). Sequences of equal length run
  * together in one forward pass (no padding, which models may not support).
  *
- * `reuse`: the states of an earlier batch, done with (one per state). Each whose buffer holds
- * this batch's states is filled in place and returned as a view of it, instead of a new array:
- * on the virtual machines this project is measured on, the first touch of a fresh 4 KiB page
- * costs 11 us, so fresh buffers every batch cost more than the copies into them.
+ * The states are views of one buffer. `reuse`: the states of an earlier batch, done with; when
+ * their buffer holds this batch's states, they are filled into it instead of a new one: on the
+ * virtual machines this project is measured on, the first touch of a fresh 4 KiB page costs
+ * 11 us, so fresh buffers every batch cost more than the copies into them.
  */
 export async function batchStates(
   model: Model,
@@ -29,7 +29,7 @@ export async function batchStates(
   const { n_layers, d_model } = model.config;
   const nStates = points?.names.length ?? n_layers + 1;
   const nTokens = batch.reduce((n, s) => n + s.tokenIds.length, 0);
-  const states = Array.from({ length: nStates }, (_, s) => stateBuffer(reuse?.[s], nTokens * d_model));
+  const states = stateBuffers(reuse, nStates, nTokens * d_model);
   // Row offset of each sequence in the concatenated output.
   const rowOf: number[] = [];
   batch.reduce((row, s, i) => ((rowOf[i] = row), row + s.tokenIds.length), 0);
@@ -59,14 +59,17 @@ export async function batchStates(
 }
 
 /**
- * `length` values: a view of `spare` when its buffer holds them, else a new array backed by huge
- * pages where Linux allows it (its first touch faults once per 2 MiB instead of per 4 KiB).
+ * `nStates` arrays of `length` values, views of one buffer: that of `reuse` (an earlier batch's
+ * states, all views of one buffer from its start, as this function makes them) when it holds
+ * them all, else a fresh one whose pages are faulted in off this thread while the forward pass
+ * runs (lib/native/fresh-buffer.ts): one buffer, so one background thread and one mapping.
  */
-function stateBuffer(spare: Float32Array | undefined, length: number): Float32Array {
-  if (spare !== undefined && spare.byteOffset === 0 && spare.buffer.byteLength >= 4 * length) return new Float32Array(spare.buffer, 0, length);
-  const fresh = new Float32Array(length);
-  nativeBlas()?.memory.adviseHugePages?.(fresh.buffer, fresh.byteLength);
-  return fresh;
+function stateBuffers(reuse: readonly Float32Array[] | undefined, nStates: number, length: number): Float32Array[] {
+  const total = nStates * length;
+  const spare = reuse?.[0]?.buffer;
+  const ours = spare instanceof ArrayBuffer && reuse![0].byteOffset === 0 && reuse!.every((r) => r.buffer === spare);
+  const all = ours && spare.byteLength >= 4 * total ? new Float32Array(spare, 0, total) : freshBuffer(Float32Array, total);
+  return Array.from({ length: nStates }, (_, s) => all.subarray(s * length, (s + 1) * length));
 }
 
 /**

@@ -396,6 +396,8 @@ async function runBatches(
       exhausted = true;
       break;
     }
+    // The writer's float16 buffers for this batch are faulted in while its forward runs.
+    writer.reserve(batch.reduce((n, s) => n + s.tokenIds.length, 0) * writer.dModel);
     const states = run(batch, spare.pop());
     states.catch(() => undefined); // awaited in order by commitOldest; this only marks it handled
     inFlight.push({ batch, states });

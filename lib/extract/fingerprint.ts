@@ -17,8 +17,12 @@ const WHOLE_FILE_LIMIT = 64 * 2 ** 20;
 const BLOCKS = 64;
 const BLOCK = 64 * 2 ** 10;
 
+/** hashRange's buffer, made once: fresh memory costs page faults (and waits on a populating thread). */
+let scratch: Buffer | undefined;
+
 function hashRange(h: Hash, fd: number, start: number, length: number): void {
-  const buf = Buffer.alloc(Math.min(length, 2 ** 20));
+  scratch ??= Buffer.allocUnsafe(2 ** 20);
+  const buf = scratch;
   let done = 0;
   while (done < length) {
     const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - done), start + done);

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     queue = queue.then(async () => {
       try {
         const states = await batchStates(model, msg.tokenIds.map((tokenIds) => ({ tokenIds })), layout, msg.reuse);
-        port.postMessage({ type: "states", seq: msg.seq, states }, states.map((s) => s.buffer as ArrayBuffer));
+        port.postMessage({ type: "states", seq: msg.seq, states }, [...new Set(states.map((s) => s.buffer as ArrayBuffer))]); // views of one buffer
       } catch (e) {
         port.postMessage({ type: "error", seq: msg.seq, message: e instanceof Error ? e.message : String(e) });
       }

@@ -8,6 +8,8 @@
  * into a temporary file that is renamed into place when complete.
  */
 import * as fs from "fs";
+import * as os from "os";
+import { nativeBlas } from "../native/blas";
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./f16";
 import { writeAtomicWith } from "./atomic";
 
@@ -47,6 +49,11 @@ export interface SafetensorsTensor {
   readBytes(): Uint8Array;
   /** The raw little-endian bytes, read into `into` (exactly byteLength bytes long): no new memory. */
   readBytesInto(into: Uint8Array): void;
+  /**
+   * The values of an F32, F16 or BF16 tensor as float32 into `into` (exactly as many values; F16
+   * and BF16 decoded exactly, as {@link read}): no memory but `into`. See {@link readFloat32Into}.
+   */
+  readFloat32Into(into: Float32Array): void;
   /** Read elements `start..end` of the flattened tensor as float32 (e.g. a block of rows). */
   readRange(start: number, end: number): Float32Array;
 }
@@ -76,16 +83,20 @@ function readAt(file: string, position: number, length: number): Uint8Array {
   return buf;
 }
 
-/** Fill `buf` from `file` at `position`. */
-function readInto(file: string, position: number, buf: Uint8Array): void {
-  const length = buf.length;
-  let fd: number;
+/** A descriptor of `file` open for reading; a missing or unreadable file is named in the error. */
+function openForReading(file: string): number {
   try {
-    fd = fs.openSync(file, "r");
+    return fs.openSync(file, "r");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     fail(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? err})`);
   }
+}
+
+/** Fill `buf` from `file` at `position`. */
+function readInto(file: string, position: number, buf: Uint8Array): void {
+  const length = buf.length;
+  const fd = openForReading(file);
   try {
     let done = 0;
     while (done < length) {
@@ -147,6 +158,52 @@ function toFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, file: string, nam
       return Float32Array.from(new Uint8Array(buf));
   }
   fail(file, `tensor '${name}': cannot decode dtype ${dtype}`);
+}
+
+/** The native reader's code of each dtype it widens (native/read.c). */
+const NATIVE_DTYPE: Partial<Record<SafetensorsDtype, number>> = { F32: 0, BF16: 1, F16: 2 };
+
+/**
+ * Read the F32 / F16 / BF16 tensor `name` stored at [byteOffset, + byteLength) of `file` into
+ * float32 `into`. With the native addon (native/read.c), every core reads a share in small pieces
+ * and widens it from cache into `into`. Without it, the stored bits are read into the upper half
+ * of `into` and widened in place front to back (element i's 4 bytes end at or before element
+ * i+1's 2 stored bytes begin). Either way no memory but `into` is touched, and the values are
+ * exactly those of toFloat32.
+ */
+function readFloat32Into(file: string, name: string, dtype: SafetensorsDtype, byteOffset: number, byteLength: number, into: Float32Array): void {
+  const code = NATIVE_DTYPE[dtype];
+  if (code === undefined) fail(file, `tensor '${name}' is ${dtype}: readFloat32Into reads F32, F16 and BF16 only`);
+  const n = byteLength / ITEM_SIZE[dtype];
+  if (into.length !== n) fail(file, `tensor '${name}': readFloat32Into needs ${n} values, got ${into.length}`);
+  if (n === 0) return;
+  const native = nativeBlas();
+  if (native?.memory.readFloat32 !== undefined) {
+    const fd = openForReading(file);
+    try {
+      const status = native.memory.readFloat32(fd, byteOffset, code, into, native.threads());
+      if (status === -1) fail(file, `tensor '${name}': unexpected end of file before byte ${byteOffset + byteLength}`);
+      if (status !== 0) fail(file, `tensor '${name}': cannot read (${errnoName(status)})`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return;
+  }
+  if (dtype === "F32") {
+    readInto(file, byteOffset, new Uint8Array(into.buffer, into.byteOffset, 4 * n)); // little-endian on disk and here
+    return;
+  }
+  const stored = new Uint8Array(into.buffer, into.byteOffset + 2 * n, 2 * n); // the upper half
+  readInto(file, byteOffset, stored);
+  const bits = new Uint16Array(into.buffer, into.byteOffset + 2 * n, n);
+  if (dtype === "BF16") decodeBf16(bits, into);
+  else decodeF16(bits, into);
+}
+
+/** The name of errno value `code` (EIO, ...), or the number. */
+function errnoName(code: number): string {
+  const name = Object.entries(os.constants.errno).find(([, v]) => v === code)?.[0];
+  return name ?? `errno ${code}`;
 }
 
 /**
@@ -318,6 +375,7 @@ function openTensors(
         if (into.length !== byteLength) fail(file, `tensor '${name}': readBytesInto needs ${byteLength} bytes, got ${into.length}`);
         if (byteLength > 0) readInto(file, byteOffset, into);
       },
+      readFloat32Into: (into: Float32Array) => readFloat32Into(file, name, e.dtype, byteOffset, byteLength, into),
       readRange: (start: number, end: number) => {
         const count = byteLength / ITEM_SIZE[e.dtype];
         if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= count)) {

@@ -123,6 +123,13 @@ export interface NativeMemory {
   encodeF16(src: Float32Array, dst: Uint16Array, route?: number): number;
   /** The first index of src holding NaN or ±Inf, or -1. */
   findNonFinite(src: Float32Array): number;
+  /**
+   * dst.length values stored at byte `position` of open file `fd` as `dtype` (0 F32, 1 BF16, 2
+   * F16) into dst as float32 (exact), shared among `threads` threads that each read small pieces
+   * into their own buffer and widen from there (native/read.c). Returns 0, an errno, or -1 when
+   * the file ends first.
+   */
+  readFloat32(fd: number, position: number, dtype: number, dst: Float32Array, threads: number): number;
 }
 
 /** Files written off the main thread (native/files.c). */
@@ -261,6 +268,7 @@ function load(): NativeBlas | null {
     memory: {
       transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages,
       populateInBackground: addon.populateInBackground, encodeF16: addon.encodeF16, findNonFinite: addon.findNonFinite,
+      readFloat32: addon.readFloat32,
     },
     kernels: KERNEL_CALLS.every((c) => typeof addon[c] === "function") ? (addon as NativeKernels) : undefined,
     files: typeof addon.writeShardFiles === "function" ? { writeShardFiles: addon.writeShardFiles } : undefined,

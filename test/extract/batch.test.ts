@@ -59,21 +59,29 @@ describe("batchStates", () => {
     expect(states[0].length).toBe(row * 16);
   });
 
-  it("fills reused buffers in place when they hold the batch, else allocates", async () => {
+  it("fills the reused buffer in place when it holds the batch, else allocates", async () => {
     const batch = [ids(6, 5), ids(6, 6)].map((tokenIds) => ({ tokenIds }));
     const fresh = await batchStates(model, batch);
-    const big = [0, 1, 2].map(() => new Float32Array(1000).fill(NaN));
+    // One buffer, its states one after another.
+    expect(new Set(fresh.map((s) => s.buffer)).size).toBe(1);
+    fresh.forEach((s, i) => expect(s.byteOffset).toBe(4 * i * 12 * 16));
+    const views = (buffer: ArrayBuffer, at = 0) => [0, 1, 2].map((s) => new Float32Array(buffer, at + 4 * s * 100, 100));
+    const big = views(new Float32Array(1000).fill(NaN).buffer);
     const reused = await batchStates(model, batch, undefined, big);
     for (let s = 0; s < 3; s++) {
-      expect(reused[s].buffer).toBe(big[s].buffer);
+      expect(reused[s].buffer).toBe(big[0].buffer);
       expect(reused[s].length).toBe(12 * 16);
       expect(Array.from(reused[s])).toEqual(Array.from(fresh[s]));
     }
-    const small = [new Float32Array(10), new Float32Array(1000).subarray(1), new Float32Array(1000)];
-    const mixed = await batchStates(model, batch, undefined, small);
-    expect(mixed[0].buffer).not.toBe(small[0].buffer); // too small
-    expect(mixed[1].buffer).not.toBe(small[1].buffer); // a view at an offset: not ours to overwrite
-    expect(mixed[2].buffer).toBe(small[2].buffer);
-    for (let s = 0; s < 3; s++) expect(Array.from(mixed[s])).toEqual(Array.from(fresh[s]));
+    const refused = [
+      [new Float32Array(3 * 12 * 16 - 1)], // too small
+      views(new ArrayBuffer(8000), 4), // starts at an offset: not ours to overwrite
+      [new Float32Array(1000), new Float32Array(1000), new Float32Array(1000)], // three buffers: only the first is known to be free
+    ];
+    for (const spare of refused) {
+      const got = await batchStates(model, batch, undefined, spare);
+      for (const b of new Set(spare.map((s) => s.buffer))) expect(got[0].buffer).not.toBe(b);
+      for (let s = 0; s < 3; s++) expect(Array.from(got[s])).toEqual(Array.from(fresh[s]));
+    }
   });
 });

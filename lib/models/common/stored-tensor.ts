@@ -3,15 +3,13 @@
  *
  * Why: the plain route (SafetensorsTensor.read() then tf.tensor) decodes F16/BF16 into a fresh
  * float32 array and copies that into the wasm heap: for a bf16 7B model 27 GB of new pages and
- * another 27 GB copied. On the wasm backend the stored bits are read from the file into the upper
- * half of the new tensor's own memory and widened in place, front to back (element i's 4 bytes
- * end at or before element i+1's 2 stored bytes begin), so a block costs no memory outside the
- * heap and no fresh pages (reading 13.5 GB into new buffers cost 3.3M page faults, ~20% of a 7B
- * run). F32 tensors are read straight into the tensor's memory (no JavaScript copy to move into
- * the heap). Values are the same (decoding is exact either way).
+ * another 27 GB copied. On the wasm backend the values are read straight into the new tensor's
+ * own memory (SafetensorsTensor.readFloat32Into: on every core with the native addon, else
+ * widened in place), so a block costs no memory outside the heap and no fresh pages (reading
+ * 13.5 GB into new buffers cost 3.3M page faults, ~20% of a 7B run). Values are the same
+ * (decoding is exact either way).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { decodeBf16, decodeF16 } from "../../io/f16";
 import type { SafetensorsTensor } from "../../io/safetensors";
 import { heapView, type WasmBackend } from "../../native/wasm-heap";
 
@@ -21,17 +19,11 @@ export function storedTensor(t: SafetensorsTensor): tf.Tensor {
   const backend = tf.backend() as unknown as WasmBackend;
   // Allocate first: the heap may grow; the view is taken after.
   const out = backend.makeOutput([...t.shape], "float32");
-  const into = heapView(backend, out); // [n] float32, 4n bytes
-  const n = into.length;
-  if (t.dtype === "F32") {
-    // Little-endian float32 on disk and in the heap: the bytes are the values.
-    t.readBytesInto(new Uint8Array(into.buffer, into.byteOffset, 4 * n));
-    return tf.engine().makeTensorFromTensorInfo(out);
+  try {
+    t.readFloat32Into(heapView(backend, out)); // [n] float32
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
   }
-  const stored = new Uint8Array(into.buffer, into.byteOffset + 2 * n, 2 * n); // its upper half
-  t.readBytesInto(stored);
-  const bits = new Uint16Array(into.buffer, into.byteOffset + 2 * n, n);
-  if (t.dtype === "BF16") decodeBf16(bits, into);
-  else decodeF16(bits, into);
   return tf.engine().makeTensorFromTensorInfo(out);
 }
