@@ -14,7 +14,7 @@ import { fsError, mkdirp } from "../io/errors";
 import { processExists } from "../io/process";
 import { encodeF16Checked } from "../io/f16";
 import { npyHeaderBytes, writeNpyEncoded, type NpyDtype } from "../io/npy";
-import { nativeBlas } from "../native/blas";
+import { nativeFiles } from "../native/blas";
 import { freshBuffer } from "../native/fresh-buffer";
 import { checkFinite } from "../numerics/check";
 import { readManifest } from "./manifest";
@@ -196,7 +196,7 @@ export class HiddenStateWriter {
    * the native addon the files are written before it returns, as {@link append} does.
    */
   async appendAsync(samples: SampleInput[], states: Float32Array[]): Promise<void> {
-    const writeShardFiles = nativeBlas()?.files?.writeShardFiles;
+    const writeShardFiles = nativeFiles()?.writeShardFiles;
     if (writeShardFiles === undefined) return this.append(samples, states);
     const shard = this.prepare(samples, states, "appendAsync");
     if (shard === undefined) return;

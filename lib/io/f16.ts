@@ -5,7 +5,7 @@
  * `.to(torch.bfloat16)` do); overflow gives ±Inf, tiny values become subnormals or ±0, and NaN
  * stays NaN (quiet, sign and top payload bits kept where they fit).
  */
-import { nativeBlas } from "../native/blas";
+import { nativeMemory } from "../native/blas";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -102,7 +102,7 @@ export function encodeF16(values: ArrayLike<number>, out = new Uint16Array(value
  */
 export function encodeF16Checked(values: Float32Array, out: Uint16Array): number {
   if (out.length < values.length) throw new Error(`encodeF16: out holds ${out.length} values, fewer than the ${values.length} to encode`);
-  const native = nativeBlas()?.memory.encodeF16;
+  const native = nativeMemory()?.encodeF16;
   return native !== undefined ? native(values, out) : encodeF16Js(values, out);
 }
 
@@ -125,7 +125,7 @@ export function encodeF16Js(values: Float32Array, out: Uint16Array): number {
  * it (a 7B checkpoint is 6.7G values; this loop took 6.4 s for TinyLlama's 1.1G under load).
  */
 export function decodeBf16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
-  const native = nativeBlas()?.memory.widenBf16;
+  const native = nativeMemory()?.widenBf16;
   if (native !== undefined && out.length >= bits.length) {
     native(bits, out);
     return out;

@@ -9,7 +9,7 @@
  */
 import * as fs from "fs";
 import * as os from "os";
-import { nativeBlas } from "../native/blas";
+import { nativeMemory } from "../native/blas";
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./f16";
 import { writeAtomicWith } from "./atomic";
 
@@ -177,11 +177,11 @@ function readFloat32Into(file: string, name: string, dtype: SafetensorsDtype, by
   const n = byteLength / ITEM_SIZE[dtype];
   if (into.length !== n) fail(file, `tensor '${name}': readFloat32Into needs ${n} values, got ${into.length}`);
   if (n === 0) return;
-  const native = nativeBlas();
-  if (native?.memory.readFloat32 !== undefined) {
+  const readFloat32 = nativeMemory()?.readFloat32;
+  if (readFloat32 !== undefined) {
     const fd = openForReading(file);
     try {
-      const status = native.memory.readFloat32(fd, byteOffset, code, into, native.threads());
+      const status = readFloat32(fd, byteOffset, code, into, os.availableParallelism());
       if (status === -1) fail(file, `tensor '${name}': unexpected end of file before byte ${byteOffset + byteLength}`);
       if (status !== 0) fail(file, `tensor '${name}': cannot read (${errnoName(status)})`);
     } finally {

@@ -201,6 +201,8 @@ type AddonInfo = { library: string; config: string; threads: number; corename?: 
 
 let loaded: NativeBlas | null | undefined;
 let whyNot = "";
+let addonLoaded: Addon | null | undefined;
+let addonWhyNot = "";
 
 /** The package root: the nearest folder above this file whose package.json names this package. */
 function packageRoot(): string | undefined {
@@ -217,23 +219,65 @@ function packageRoot(): string | undefined {
   }
 }
 
-function load(): NativeBlas | null {
+/** The addon itself (native/build/Release/blas.node), which loads no BLAS until a BLAS call asks. */
+function loadAddon(): Addon | null {
   const off = process.env.LINEARITY_NATIVE;
   if (off === "0" || off === "false") {
-    whyNot = "disabled by LINEARITY_NATIVE=0";
+    addonWhyNot = "disabled by LINEARITY_NATIVE=0";
     return null;
   }
   const root = packageRoot();
   const file = root === undefined ? undefined : path.join(root, "native", "build", "Release", "blas.node");
   if (file === undefined || !fs.existsSync(file)) {
-    whyNot = "the native addon was not built (npm run build:native needs a C compiler)";
+    addonWhyNot = "the native addon was not built (npm run build:native needs a C compiler)";
     return null;
   }
-  let addon: Addon;
   try {
-    addon = require(file) as Addon;
+    return require(file) as Addon;
   } catch (e) {
-    whyNot = `the native addon did not load: ${(e as Error).message.split("\n")[0]}`;
+    addonWhyNot = `the native addon did not load: ${(e as Error).message.split("\n")[0]}`;
+    return null;
+  }
+}
+
+function nativeAddon(): Addon | undefined {
+  if (addonLoaded === undefined) addonLoaded = loadAddon();
+  return addonLoaded ?? undefined;
+}
+
+/**
+ * The addon's calls that need no BLAS (native/convert.c, read.c; transpose32 uses OpenBLAS's
+ * somatcopy where a library is there, its own tiles otherwise): available wherever the addon
+ * loads, without the BLAS's self-test.
+ */
+function memoryOf(addon: Addon): Partial<NativeMemory> {
+  return {
+    transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages,
+    populateInBackground: addon.populateInBackground, encodeF16: addon.encodeF16, findNonFinite: addon.findNonFinite,
+    readFloat32: addon.readFloat32,
+  };
+}
+
+/**
+ * The addon's memory calls (see {@link NativeMemory}), or undefined without the addon. Unlike
+ * `nativeBlas()?.memory`, this needs no BLAS library: reading weights, encoding states and
+ * checking values for NaN do not load OpenBLAS or wait for its self-test.
+ */
+export function nativeMemory(): Partial<NativeMemory> | undefined {
+  const addon = nativeAddon();
+  return addon === undefined ? undefined : memoryOf(addon);
+}
+
+/** The addon's file writing (see {@link NativeFiles}), or undefined without it; needs no BLAS library. */
+export function nativeFiles(): NativeFiles | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.writeShardFiles === "function" ? { writeShardFiles: addon.writeShardFiles } : undefined;
+}
+
+function load(): NativeBlas | null {
+  const addon = nativeAddon();
+  if (addon === undefined) {
+    whyNot = addonWhyNot;
     return null;
   }
   let info = addon.info();
@@ -265,13 +309,9 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack,
-    memory: {
-      transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages,
-      populateInBackground: addon.populateInBackground, encodeF16: addon.encodeF16, findNonFinite: addon.findNonFinite,
-      readFloat32: addon.readFloat32,
-    },
+    memory: memoryOf(addon),
     kernels: KERNEL_CALLS.every((c) => typeof addon[c] === "function") ? (addon as NativeKernels) : undefined,
-    files: typeof addon.writeShardFiles === "function" ? { writeShardFiles: addon.writeShardFiles } : undefined,
+    files: nativeFiles(),
   };
 }
 

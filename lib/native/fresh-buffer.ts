@@ -7,7 +7,7 @@
  * 11 us: filling a fresh 96 MB array (TinyLlama's hidden states of 512 tokens) took 0.28 s here,
  * 0.02-0.19 s with huge pages, and 0.01 s once populated in the background.
  */
-import { nativeBlas } from "./blas";
+import { nativeMemory } from "./blas";
 
 /** Smaller arrays are left alone: a thread costs more than their faults. */
 const MIN_BYTES = 2 ** 21;
@@ -15,7 +15,7 @@ const MIN_BYTES = 2 ** 21;
 /** A new zeroed array of `length` values whose pages are being faulted in off this thread. */
 export function freshBuffer<T extends Float32Array | Uint16Array>(kind: new (length: number) => T, length: number): T {
   const out = new kind(length);
-  const memory = nativeBlas()?.memory;
+  const memory = nativeMemory();
   if (memory !== undefined && out.byteLength >= MIN_BYTES) {
     memory.adviseHugePages?.(out.buffer as ArrayBuffer, out.byteLength);
     memory.populateInBackground?.(out.buffer as ArrayBuffer, 0, out.byteLength);

@@ -3,7 +3,7 @@
  * the wasm heap (lib/native/wasm-matmul.ts, wasm-attention.ts, wasm-rotary.ts): no copy in or out.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { nativeBlas } from "./blas";
+import { nativeMemory } from "./blas";
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use (its dist/backend_wasm.d.ts). */
 export interface WasmBackend {
@@ -44,7 +44,7 @@ let advised = false;
  */
 export function adviseHugeHeap(): boolean {
   if (advised) return true;
-  const advise = nativeBlas()?.memory.adviseHugePages;
+  const advise = nativeMemory()?.adviseHugePages;
   if (advise === undefined || tf.getBackend() !== "wasm") return false;
   const backend = tf.backend() as unknown as WasmBackend;
   advised = advise(backend.wasm.HEAPU8.buffer as ArrayBuffer, WASM32_MAX_BYTES);
@@ -62,7 +62,7 @@ export function adviseHugeHeap(): boolean {
  * writes, so it is safe while the main thread reads weights into the same pages.
  */
 export function prefaultHeap(bytes: number): boolean {
-  const populate = nativeBlas()?.memory.populateInBackground;
+  const populate = nativeMemory()?.populateInBackground;
   if (!advised || populate === undefined || tf.getBackend() !== "wasm" || !(bytes > 0)) return false;
   const backend = tf.backend() as unknown as WasmBackend;
   const block = backend.makeOutput([Math.ceil(bytes / 4)], "float32");

@@ -3,7 +3,7 @@
  * at once which function, which argument, what was expected and what arrived:
  *   `linearityScore: 'y' expected shape [tokens=1000, d_model] , got [999, 768]`
  */
-import { nativeBlas } from "../native/blas";
+import { nativeMemory } from "../native/blas";
 
 /** A dimension spec: a name (any size), or a name with a required size. */
 export type Dim = string | readonly [name: string, size: number];
@@ -41,7 +41,7 @@ export function checkFinite(
   rowOffset = 0,
 ): void {
   let from = 0;
-  const native = values instanceof Float32Array ? nativeBlas()?.memory.findNonFinite : undefined;
+  const native = values instanceof Float32Array ? nativeMemory()?.findNonFinite : undefined;
   if (native !== undefined) {
     const first = native(values as Float32Array);
     if (first < 0) return;
