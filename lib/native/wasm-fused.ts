@@ -16,8 +16,9 @@
  * gradients, and training keeps the composite ops. Values differ from the composite ops by float32
  * rounding only (norms accumulate in float64; exp is within 2 ulp), checked against the float64
  * reference forwards in test/native/forward-native.test.ts and op by op in
- * test/native/wasm-fused.test.ts. `LINEARITY_FUSED=0` keeps the composite ops (to compare the
- * two; `LINEARITY_NATIVE=0` turns off both these and the native products).
+ * test/native/wasm-fused.test.ts and rotary-attention.test.ts. `LINEARITY_FUSED=0` keeps the
+ * composite ops (to compare the two; `LINEARITY_NATIVE=0` turns off both these and the native
+ * products).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeBlas } from "./blas";
