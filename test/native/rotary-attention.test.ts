@@ -197,8 +197,9 @@ describe.skipIf(!runs)("fused rotary attention on the projections' layout", () =
     const [B, P, H, hKv, D] = [1, 4, 2, 1, 8];
     const q = new Float32Array(B * P * H * D), k = new Float32Array(B * P * hKv * D), v = new Float32Array(B * P * hKv * D);
     const cos = new Float32Array(P * D), sin = new Float32Array(P * D), out = new Float32Array(q.length);
-    const call = (over: Partial<Record<string, unknown>>) => () => {
-      const a = { q, k, v, cos, sin, out, B, P, H, hKv, D, window: 0, chunks: 1, ...over } as Record<string, never>;
+    const base = { q, k, v, cos, sin, out, B, P, H, hKv, D, window: 0, chunks: 1 };
+    const call = (over: Partial<typeof base>) => () => {
+      const a = { ...base, ...over };
       kernels.rotaryAttention(a.q, a.k, a.v, a.cos, a.sin, a.out, a.B, a.P, a.H, a.hKv, a.D, 0.5, a.window, a.chunks, 2);
     };
     expect(call({})).not.toThrow();
