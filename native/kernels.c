@@ -11,6 +11,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "addon.h"
 
@@ -106,20 +107,19 @@ VECTOR_CLONES static void gelu_tanh_values(const float* x, float* out, size_t n)
  * r % n_pos; its first `rot` values rotate pairwise (i, i + rot/2) by the tables' angles, the rest
  * pass through. cos and sin are [n_pos, rot].
  */
-VECTOR_CLONES static void rotary_rows(const float* restrict x, const float* cos_t, const float* sin_t, float* restrict out, size_t rows, size_t width, size_t n_pos, size_t rot) {
+/* One row of rotary_rows: xr [width] at the position whose table rows are c, s [rot]; yr apart from xr. */
+static inline void rotary_row(const float* restrict xr, const float* c, const float* s, float* restrict yr, size_t width, size_t rot) {
   size_t half = rot / 2;
-  for (size_t r = 0; r < rows; r++) {
-    const float* xr = x + r * width;
-    float* yr = out + r * width;
-    const float* c = cos_t + (r % n_pos) * rot;
-    const float* s = sin_t + (r % n_pos) * rot;
-    for (size_t i = 0; i < half; i++) {
-      float a = xr[i], b = xr[half + i];
-      yr[i] = a * c[i] - b * s[i];
-      yr[half + i] = b * c[half + i] + a * s[half + i];
-    }
-    for (size_t i = rot; i < width; i++) yr[i] = xr[i];
+  for (size_t i = 0; i < half; i++) {
+    float a = xr[i], b = xr[half + i];
+    yr[i] = a * c[i] - b * s[i];
+    yr[half + i] = b * c[half + i] + a * s[half + i];
   }
+  for (size_t i = rot; i < width; i++) yr[i] = xr[i];
+}
+
+VECTOR_CLONES static void rotary_rows(const float* restrict x, const float* cos_t, const float* sin_t, float* restrict out, size_t rows, size_t width, size_t n_pos, size_t rot) {
+  for (size_t r = 0; r < rows; r++) rotary_row(x + r * width, cos_t + (r % n_pos) * rot, sin_t + (r % n_pos) * rot, out + r * width, width, rot);
 }
 
 /*
@@ -127,20 +127,26 @@ VECTOR_CLONES static void rotary_rows(const float* restrict x, const float* cos_
  * which sees keys first..t (first = t - window + 1 with a sliding window, else 0); the others
  * become exactly 0, as e^(-1e9 - max) does in the composite attention.
  */
+/* The first key query position t sees: t - window + 1 with a sliding window (window > 0), else 0. */
+static inline size_t first_key(size_t t, size_t window) { return window > 0 && t + 1 > window ? t + 1 - window : 0; }
+
+/* Softmax in place over row[first..last] of a row of n scores; the rest of the row becomes 0. */
+static inline void softmax_visible(float* row, size_t first, size_t last, size_t n) {
+  float max = row[first];
+  for (size_t k = first + 1; k <= last; k++) max = row[k] > max ? row[k] : max;
+  for (size_t k = first; k <= last; k++) row[k] = exp_poly(row[k] - max);
+  float sum = 0;
+  for (size_t k = first; k <= last; k++) sum += row[k];
+  float inv = 1.0f / sum;
+  for (size_t k = first; k <= last; k++) row[k] *= inv;
+  for (size_t k = 0; k < first; k++) row[k] = 0;
+  for (size_t k = last + 1; k < n; k++) row[k] = 0;
+}
+
 VECTOR_CLONES static void causal_softmax_rows(float* s, size_t rows, size_t n_pos, size_t window) {
   for (size_t r = 0; r < rows; r++) {
-    float* row = s + r * n_pos;
     size_t t = r % n_pos;
-    size_t first = window > 0 && t + 1 > window ? t + 1 - window : 0;
-    float max = row[first];
-    for (size_t k = first + 1; k <= t; k++) max = row[k] > max ? row[k] : max;
-    for (size_t k = first; k <= t; k++) row[k] = exp_poly(row[k] - max);
-    float sum = 0;
-    for (size_t k = first; k <= t; k++) sum += row[k];
-    float inv = 1.0f / sum;
-    for (size_t k = first; k <= t; k++) row[k] *= inv;
-    for (size_t k = 0; k < first; k++) row[k] = 0;
-    for (size_t k = t + 1; k < n_pos; k++) row[k] = 0;
+    softmax_visible(s + r * n_pos, first_key(t, window), t, n_pos);
   }
 }
 
@@ -319,6 +325,154 @@ static napi_value attention_groups_call(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Rotary causal attention on the merged layout: one sequence's rows [n_pos, ld] hold each head's
+ * d_head values side by side (q [n_pos, n_heads * d_head], k and v [n_pos, n_kv * d_head], out as
+ * q), as the projections give them and the output projection reads them.
+ */
+
+/*
+ * Rows t0..t1-1 of `heads` consecutive heads of x (a sequence's merged rows, stride ldx, from the
+ * first head's column), each rotated at its position t as rotary_rows does (the same rotary_row),
+ * into dst [heads, t1 - t0, d_head]: the heads stacked along positions.
+ */
+VECTOR_CLONES static void gather_rotated(const float* restrict x, size_t ldx, size_t heads, size_t t0, size_t t1, const float* cos_t, const float* sin_t,
+                                         size_t d_head, size_t rot, float* restrict dst) {
+  size_t len = t1 - t0;
+  for (size_t h = 0; h < heads; h++)
+    for (size_t t = t0; t < t1; t++) rotary_row(x + t * ldx + h * d_head, cos_t + t * rot, sin_t + t * rot, dst + (h * len + t - t0) * d_head, d_head, rot);
+}
+
+/*
+ * Causal softmax of a chunk's score rows [heads * (t1 - t0), t1 - k0]: row r is query position
+ * t = t0 + r % (t1 - t0) over keys k0..t1-1 (k0 the first key t0 sees), seeing first_key(t)..t.
+ */
+VECTOR_CLONES static void chunk_softmax(float* s, size_t heads, size_t t0, size_t t1, size_t k0, size_t window) {
+  size_t len = t1 - t0, n = t1 - k0;
+  for (size_t r = 0; r < heads * len; r++) {
+    size_t t = t0 + r % len;
+    softmax_visible(s + r * n, first_key(t, window) - k0, t - k0, n);
+  }
+}
+
+/* One thread's share of rotaryAttention: groups (sequence, kv head) first, first + step, ... */
+struct rotary_attention_job {
+  const float *q, *k, *v, *cos_t, *sin_t;
+  float* o;
+  /* This thread's scratch: queries, then outputs [group * n_pos, d_head]; keys [n_pos, d_head]; scores. */
+  float* scratch;
+  size_t groups, first, step, n_pos, n_heads, n_kv, d_head, rot, window, chunks;
+  float scale;
+};
+
+/*
+ * Per group: the kv head's keys rotated into scratch; then per chunk of positions t0..t1-1 (the
+ * sequence cut in `chunks` near-equal pieces), the group's query heads rotated and stacked along
+ * positions, scores = scale q k^T over keys k0..t1-1 only (the keys no query of the chunk sees,
+ * later ones and those before its window, are left out of both products: their probability is
+ * exactly 0), the causal softmax, and out = scores v with v read in place (stride n_kv * d_head).
+ * One head's output goes straight into the merged rows (stride n_heads * d_head); several go
+ * through the query scratch, copied out row by row.
+ */
+static void* rotary_attention_groups(void* arg) {
+  const struct rotary_attention_job* j = arg;
+  size_t group = j->n_heads / j->n_kv, dh = j->d_head, n_pos = j->n_pos;
+  size_t ldq = j->n_heads * dh, ldkv = j->n_kv * dh;
+  float* qs = j->scratch;
+  float* ks = qs + group * n_pos * dh;
+  float* ss = ks + n_pos * dh;
+  for (size_t g = j->first; g < j->groups; g += j->step) {
+    size_t b = g / j->n_kv, kv = g % j->n_kv;
+    const float* qb = j->q + b * n_pos * ldq + kv * group * dh;
+    const float* vb = j->v + b * n_pos * ldkv + kv * dh;
+    float* ob = j->o + b * n_pos * ldq + kv * group * dh;
+    gather_rotated(j->k + b * n_pos * ldkv + kv * dh, ldkv, 1, 0, n_pos, j->cos_t, j->sin_t, dh, j->rot, ks);
+    for (size_t c = 0; c < j->chunks; c++) {
+      size_t t0 = c * n_pos / j->chunks, t1 = (c + 1) * n_pos / j->chunks;
+      if (t1 == t0) continue;
+      size_t len = t1 - t0, rows = group * len, k0 = first_key(t0, j->window), n = t1 - k0;
+      gather_rotated(qb, ldq, group, t0, t1, j->cos_t, j->sin_t, dh, j->rot, qs);
+      blas_sgemm(0, 1, (int)rows, (int)n, (int)dh, j->scale, qs, (int)dh, ks + k0 * dh, (int)dh, 0, ss, (int)n);
+      chunk_softmax(ss, group, t0, t1, k0, j->window);
+      if (group == 1) {
+        blas_sgemm(0, 0, (int)len, (int)dh, (int)n, 1, ss, (int)n, vb + k0 * ldkv, (int)ldkv, 0, ob + t0 * ldq, (int)ldq);
+        continue;
+      }
+      blas_sgemm(0, 0, (int)rows, (int)dh, (int)n, 1, ss, (int)n, vb + k0 * ldkv, (int)ldkv, 0, qs, (int)dh);
+      for (size_t h = 0; h < group; h++)
+        for (size_t t = t0; t < t1; t++) memcpy(ob + t * ldq + h * dh, qs + (h * len + t - t0) * dh, dh * sizeof(float));
+    }
+  }
+  return NULL;
+}
+
+/*
+ * rotaryAttention(q, k, v, cos, sin, out, batch, nPos, nHeads, nKvHeads, dHead, scale, window,
+ * chunks, threads): out [batch, nPos, nHeads * dHead] = causal attention of rotary(q) [batch,
+ * nPos, nHeads * dHead] over rotary(k), v [batch, nPos, nKvHeads * dHead], query head h reading
+ * kv head floor(h / (nHeads / nKvHeads)); cos, sin [nPos, rot] (rotate_half, rot even, at most
+ * dHead); window 0: none; chunks >= 1 pieces of positions per product (1: the whole causal
+ * square). The (sequence, kv head) groups are shared among `threads` threads, each with its own
+ * scratch and calling sgemm: the caller sets the library's own threads to 1 first.
+ */
+static napi_value rotary_attention_call(napi_env env, napi_callback_info info) {
+  size_t argc = 15, nq, nk, nv, nc, ns, no;
+  napi_value a[15];
+  float *q, *k, *v, *c, *s, *o;
+  int batch, n_pos, n_heads, n_kv, d_head, window, chunks, threads;
+  double scale;
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc != 15 || !f32(env, a[0], &q, &nq) || !f32(env, a[1], &k, &nk) || !f32(env, a[2], &v, &nv) || !f32(env, a[3], &c, &nc) ||
+      !f32(env, a[4], &s, &ns) || !f32(env, a[5], &o, &no) || !int_arg(env, a[6], &batch) || !int_arg(env, a[7], &n_pos) ||
+      !int_arg(env, a[8], &n_heads) || !int_arg(env, a[9], &n_kv) || !int_arg(env, a[10], &d_head) || !dbl_arg(env, a[11], &scale) ||
+      !int_arg(env, a[12], &window) || !int_arg(env, a[13], &chunks) || !int_arg(env, a[14], &threads)) {
+    napi_throw_type_error(env, NULL, "native kernels: rotaryAttention(q, k, v, cos, sin, out: Float32Array, batch, nPos, nHeads, nKvHeads, dHead, scale, window, chunks, threads: number)");
+    return NULL;
+  }
+  if (batch <= 0 || n_pos <= 0 || n_heads <= 0 || n_kv <= 0 || d_head <= 0 || window < 0 || chunks <= 0 || threads <= 0 || n_heads % n_kv != 0)
+    return fail(env, "native kernels: rotaryAttention needs positive sizes, nHeads a multiple of nKvHeads, window >= 0, chunks and threads >= 1");
+  size_t rows_q = (size_t)batch * n_pos, width_q = (size_t)n_heads * d_head, width_kv = (size_t)n_kv * d_head;
+  if (nq != rows_q * width_q || no != nq || nk != rows_q * width_kv || nv != nk)
+    return fail(env, "native kernels: rotaryAttention needs q, out [batch, nPos, nHeads * dHead] and k, v [batch, nPos, nKvHeads * dHead]");
+  size_t rot = nc / (size_t)n_pos;
+  if (ns != nc || nc % (size_t)n_pos != 0 || rot % 2 != 0 || rot > (size_t)d_head)
+    return fail(env, "native kernels: rotaryAttention needs cos, sin [nPos, rot] with rot even and at most dHead");
+  if (overlaps(o, no * 4, q, nq * 4) || overlaps(o, no * 4, k, nk * 4) || overlaps(o, no * 4, v, nv * 4) || overlaps(o, no * 4, c, nc * 4) ||
+      overlaps(o, no * 4, s, ns * 4))
+    return fail(env, "native kernels: rotaryAttention's out overlaps an input");
+  if (!blas_ready()) return fail(env, "native kernels: rotaryAttention needs the BLAS library");
+  size_t group = (size_t)(n_heads / n_kv), groups = (size_t)batch * n_kv, n_chunks = (size_t)chunks;
+  /* The largest chunk's scores: rows group * (t1 - t0) by keys t1 - k0. */
+  size_t score_size = 0;
+  for (size_t ch = 0; ch < n_chunks; ch++) {
+    size_t t0 = ch * n_pos / n_chunks, t1 = (ch + 1) * n_pos / n_chunks;
+    size_t size = group * (t1 - t0) * (t1 - first_key(t0, (size_t)window));
+    score_size = size > score_size ? size : score_size;
+  }
+  size_t scratch_size = (group + 1) * (size_t)n_pos * d_head + score_size;
+  enum { MAX_THREADS = 8 };
+  size_t n_threads = (size_t)threads < groups ? (size_t)threads : groups;
+  if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
+  float* scratch = malloc(n_threads * scratch_size * sizeof(float));
+  if (scratch == NULL) return fail(env, "native kernels: rotaryAttention could not allocate its scratch");
+  struct rotary_attention_job jobs[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  int started[MAX_THREADS] = {0};
+  for (size_t t = 0; t < n_threads; t++) {
+    jobs[t] = (struct rotary_attention_job){q, k, v, c, s, o, scratch + t * scratch_size, groups, t, n_threads, (size_t)n_pos, (size_t)n_heads,
+                                            (size_t)n_kv, (size_t)d_head, rot, (size_t)window, n_chunks, (float)scale};
+    /* Thread 0's share runs here; a thread that cannot start leaves its share to this thread. */
+    if (t > 0) started[t] = pthread_create(&ids[t], NULL, rotary_attention_groups, &jobs[t]) == 0;
+  }
+  rotary_attention_groups(&jobs[0]);
+  for (size_t t = 1; t < n_threads; t++) {
+    if (started[t]) pthread_join(ids[t], NULL);
+    else rotary_attention_groups(&jobs[t]);
+  }
+  free(scratch);
+  return NULL;
+}
+
 int register_kernels(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
       CALL("rmsNorm", rms_norm),
@@ -328,6 +482,7 @@ int register_kernels(napi_env env, napi_value exports) {
       CALL("rotary", rotary),
       CALL("causalSoftmax", causal_softmax),
       CALL("attentionGroups", attention_groups_call),
+      CALL("rotaryAttention", rotary_attention_call),
   };
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

@@ -19,7 +19,7 @@ export { batchedMatmul, matmul, linear, transposeLast2 } from "./common/matmul";
 export { layerNorm, layerNormOf, rmsNorm } from "./common/norm";
 export { activate, geluErf, geluTanh, relu, silu } from "./common/activations";
 export { applyRotary, rotaryTables, rotateHalf } from "./common/rotary";
-export { causalAttention, mergeHeads, splitHeads } from "./common/attention";
+export { causalAttention, mergeHeads, rotaryCausalAttention, splitHeads } from "./common/attention";
 export { embed } from "./common/embedding";
 export { llamaBlock, llamaForward } from "./llama/forward";
 export { llamaBlockFromHf, llamaFromHf, llamaHeadFromHf, llamaToHf, llamaWeightSpec } from "./llama/convert";

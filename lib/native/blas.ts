@@ -178,10 +178,24 @@ export interface NativeKernels {
     q: Float32Array, k: Float32Array, v: Float32Array, scores: Float32Array, out: Float32Array,
     groups: number, rows: number, nPos: number, dHead: number, scale: number, window: number, threads: number,
   ): void;
+  /**
+   * Rotary, causal attention and the head merge in one call, on the projections' own layout:
+   * out [batch, pos, nHeads * dHead] = attention of rotary(q) [batch, pos, nHeads * dHead] over
+   * rotary(k) and v [batch, pos, nKvHeads * dHead], query head h reading kv head
+   * floor(h / (nHeads / nKvHeads)); cos, sin [pos, rot] (rotate_half, rot even, at most dHead);
+   * window 0: none. Per (sequence, kv head) group, the rotated keys and the group's rotated query
+   * heads are gathered into scratch, then per piece of positions (`chunks` near-equal pieces, 1:
+   * the whole causal square) two sgemm over the keys that piece sees, around the causal softmax.
+   * The groups are shared among `threads` threads: set the library's own threads to 1 first.
+   */
+  rotaryAttention(
+    q: Float32Array, k: Float32Array, v: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array,
+    batch: number, nPos: number, nHeads: number, nKvHeads: number, dHead: number, scale: number, window: number, chunks: number, threads: number,
+  ): void;
 }
 
 /** The calls of {@link NativeKernels}: all present, or the kernels are unavailable. */
-const KERNEL_CALLS = ["rmsNorm", "layerNorm", "swiglu", "geluTanh", "rotary", "causalSoftmax", "attentionGroups"] as const satisfies readonly (keyof NativeKernels)[];
+const KERNEL_CALLS = ["rmsNorm", "layerNorm", "swiglu", "geluTanh", "rotary", "causalSoftmax", "attentionGroups", "rotaryAttention"] as const satisfies readonly (keyof NativeKernels)[];
 
 /** eigh's code for "dsyevr reported success but returned fewer than n eigenvalues" (outside LAPACK's -1..-21). */
 export const EIGH_INCOMPLETE = -1000;

@@ -45,3 +45,45 @@ export function causalAttentionKernel(blas: NativeBlas, kernels: NativeKernels, 
     if (threads > 1) blas.setThreads(threads);
   }
 }
+
+/**
+ * Positions per piece of the causal square the rotary attention kernel aims for (see
+ * {@link rotaryAttentionChunks}).
+ */
+const CHUNK_POSITIONS = 64;
+
+/**
+ * How many pieces {@link rotaryAttentionKernel} cuts a sequence of `nPos` positions into: about
+ * one per {@link CHUNK_POSITIONS}, so that the products skip most of the causal upper triangle
+ * (k pieces compute (k + 1) / 2k of the square) while each stays large enough for sgemm.
+ */
+export function rotaryAttentionChunks(nPos: number): number {
+  return Math.max(1, Math.round(nPos / CHUNK_POSITIONS));
+}
+
+/**
+ * Rotary position embedding, causal attention and the head merge as one kernel, on the
+ * projections' layout: q [batch, pos, n_heads * d_head], k, v [batch, pos, n_kv_heads * d_head],
+ * cos, sin [pos, rotary_dim] -> [batch, pos, n_heads * d_head], what
+ * mergeHeads(causalAttention(rotary(q), rotary(k), v)) gives, with no transposes
+ * (native/kernels.c, rotaryAttention). attrs: nHeads, nKvHeads, scale, window (0: none), chunks
+ * (0: {@link rotaryAttentionChunks}). Threads as in {@link causalAttentionKernel}; each thread's
+ * scratch is the addon's own memory, not the heap.
+ */
+export function rotaryAttentionKernel(blas: NativeBlas, kernels: NativeKernels, args: KernelArgs): tf.TensorInfo {
+  const { q, k, v, cos, sin } = args.inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
+  const { nHeads, nKvHeads, scale, window, chunks } = args.attrs as { nHeads: number; nKvHeads: number; scale: number; window: number; chunks: number };
+  const backend = args.backend as WasmBackend;
+  const [batch, nPos, width] = q.shape;
+  const threads = blas.threads();
+  if (threads > 1) blas.setThreads(1);
+  try {
+    const out = backend.makeOutput(q.shape, "float32");
+    // Views after the allocation: a growing heap replaces its buffer.
+    const [Q, K, V, C, S, O] = [q, k, v, cos, sin, out].map((t) => heapView(backend, t));
+    kernels.rotaryAttention(Q, K, V, C, S, O, batch, nPos, nHeads, nKvHeads, width / nHeads, scale, window, chunks > 0 ? chunks : rotaryAttentionChunks(nPos), threads);
+    return out;
+  } finally {
+    if (threads > 1) blas.setThreads(threads);
+  }
+}

@@ -1,9 +1,9 @@
 /**
  * Fused inference kernels on the wasm heap: the norms (RMSNorm, LayerNorm), the SwiGLU and
- * gelu_new activations, rotary position embedding and causal attention, each one kernel in place
- * of the two to eight tfjs ops the composite functions in lib/models/common (norm.ts,
- * activations.ts, rotary.ts, attention.ts) run, and the embedding lookup (embedding.ts) as row
- * copies. The arithmetic is C (native/kernels.c, vectorized); attention's products are sgemm.
+ * gelu_new activations, rotary position embedding and causal attention (alone, or with rotary and
+ * the head merge for the Llama family's block), each one kernel in place of the two to eight tfjs
+ * ops the composite functions in lib/models/common (norm.ts, activations.ts, rotary.ts,
+ * attention.ts) run, and the embedding lookup (embedding.ts) as row copies. The arithmetic is C (native/kernels.c, vectorized); attention's products are sgemm.
  *
  * Why: at d_model 768, with the products on the native BLAS, the ops around them (the norms'
  * square, mean, rsqrt and two multiplies, sigmoid and multiplies, split, concat, mask, softmax)
@@ -16,16 +16,18 @@
  * gradients, and training keeps the composite ops. Values differ from the composite ops by float32
  * rounding only (norms accumulate in float64; exp is within 2 ulp), checked against the float64
  * reference forwards in test/native/forward-native.test.ts and op by op in
- * test/native/wasm-fused.test.ts. `LINEARITY_FUSED=0` keeps the composite ops (to compare the
- * two; `LINEARITY_NATIVE=0` turns off both these and the native products).
+ * test/native/wasm-fused.test.ts and rotary-attention.test.ts. `LINEARITY_FUSED=0` keeps the
+ * composite ops (to compare the two; `LINEARITY_NATIVE=0` turns off both these and the native
+ * products).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeBlas } from "./blas";
-import { causalAttentionKernel } from "./wasm-attention";
+import { causalAttentionKernel, rotaryAttentionKernel } from "./wasm-attention";
 import { heapView, type KernelArgs, type WasmBackend } from "./wasm-heap";
 
 export const ROTARY_KERNEL = "LinearityRotary";
 export const ATTENTION_KERNEL = "LinearityCausalAttention";
+export const ROTARY_ATTENTION_KERNEL = "LinearityRotaryAttention";
 export const GATHER_ROWS_KERNEL = "LinearityGatherRows";
 export const RMS_NORM_KERNEL = "LinearityRmsNorm";
 export const LAYER_NORM_KERNEL = "LinearityLayerNorm";
@@ -96,6 +98,7 @@ export function installFusedKernels(): boolean {
   // Rotary, HF rotate_half layout: x [batch, heads, pos, d_head], cos and sin [pos, rotary_dim].
   register(ROTARY_KERNEL, onHeap("x", ({ x, cos, sin }, out, shape) => kernels.rotary(x, cos, sin, out, shape[2], shape[3])));
   register(ATTENTION_KERNEL, (args) => causalAttentionKernel(blas, kernels, args));
+  register(ROTARY_ATTENTION_KERNEL, (args) => rotaryAttentionKernel(blas, kernels, args));
   register(SWIGLU_KERNEL, onHeap("gate", ({ gate, up }, out) => kernels.swiglu(gate, up, out)));
   register(GELU_TANH_KERNEL, onHeap("x", ({ x }, out) => kernels.geluTanh(x, out)));
   register(RMS_NORM_KERNEL, onHeap("x", ({ x, gain }, out, _, attrs) => kernels.rmsNorm(x, gain, attrs.eps as number, out)));
@@ -117,6 +120,20 @@ export function fusedRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D):
 /** Causal attention through {@link ATTENTION_KERNEL}; window null: none. The caller checks shapes. */
 export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number, window: number | null): tf.Tensor4D {
   return tf.engine().runKernel(ATTENTION_KERNEL, { q, k, v }, { scale, window: window ?? 0 }) as tf.Tensor4D;
+}
+
+/**
+ * Rotary, causal attention and the head merge through {@link ROTARY_ATTENTION_KERNEL}: q
+ * [batch, pos, n_heads * d_head], k, v [batch, pos, n_kv_heads * d_head], cos, sin
+ * [pos, rotary_dim] -> [batch, pos, n_heads * d_head]; window null: none; chunks: pieces of the
+ * causal square (0, the default: the kernel's choice). The caller checks
+ * {@link fusedKernelsActive}, dtypes and shapes.
+ */
+export function fusedRotaryAttention(
+  q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, cos: tf.Tensor2D, sin: tf.Tensor2D,
+  nHeads: number, nKvHeads: number, scale: number, window: number | null, chunks = 0,
+): tf.Tensor3D {
+  return tf.engine().runKernel(ROTARY_ATTENTION_KERNEL, { q, k, v, cos, sin }, { nHeads, nKvHeads, scale, window: window ?? 0, chunks }) as tf.Tensor3D;
 }
 
 /** RMSNorm of x [..., d_model] with gain [d_model] through {@link RMS_NORM_KERNEL}; the caller checks {@link fusedKernelsActive}. */

@@ -1,7 +1,8 @@
 /** Causal scaled dot-product attention with grouped-query support. */
 import * as tf from "@tensorflow/tfjs-core";
-import { fusedAttention, fusedKernelsActive } from "../../native/wasm-fused";
+import { fusedAttention, fusedKernelsActive, fusedRotaryAttention } from "../../native/wasm-fused";
 import { batchedMatmul, transposeLast2 } from "./matmul";
+import { applyRotary } from "./rotary";
 
 /** Masked positions get this added before the softmax (exp underflows to exactly 0). */
 const MASKED = -1e9;
@@ -53,6 +54,41 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
     // Weighted values: [batch * n_kv_heads, group * pos, d_head] -> [batch, n_heads, pos, d_head].
     const values = tf.reshape(v, [batch * nKvHeads, nPos, dHead]) as tf.Tensor3D;
     return tf.reshape(batchedMatmul(probs, values), [batch, nHeads, nPos, dHead]);
+  });
+}
+
+/**
+ * Rotary position embedding on queries and keys, causal attention, heads merged: what
+ * mergeHeads(causalAttention(applyRotary(splitHeads(q)), applyRotary(splitHeads(k)), splitHeads(v)))
+ * gives, on the projections' own layout. q [batch, pos, n_heads * d_head]; k, v
+ * [batch, pos, n_kv_heads * d_head]; cos, sin [pos, rotary_dim] (HF rotate_half layout, see
+ * {@link applyRotary}); `scale`, `window` and the grouped kv heads as {@link causalAttention}.
+ * Returns [batch, pos, n_heads * d_head], ready for the output projection.
+ *
+ * In inference with the native kernels installed (float32, an even rotary_dim), one fused kernel
+ * (lib/native/wasm-attention.ts, rotaryAttentionKernel: the heads gathered and rotated in C, no
+ * transposes, the causal upper triangle skipped by pieces of positions); else, and always under a
+ * gradient tape, exactly the composite route above.
+ */
+export function rotaryCausalAttention(
+  q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, cos: tf.Tensor2D, sin: tf.Tensor2D,
+  nHeads: number, nKvHeads: number, scale: number, window: number | null = null,
+): tf.Tensor3D {
+  const [batch, nPos, width] = q.shape;
+  const dHead = width / nHeads;
+  const kvShape = [batch, nPos, nKvHeads * dHead];
+  if (!Number.isInteger(dHead) || nHeads % nKvHeads !== 0 || [k, v].some((t) => t.shape.some((d, i) => d !== kvShape[i]))) {
+    throw new Error(`rotaryCausalAttention: q [${q.shape}] with ${nHeads} heads does not match k [${k.shape}] / v [${v.shape}] with ${nKvHeads} kv heads`);
+  }
+  const rotaryDim = cos.shape[1];
+  const tablesFit = cos.shape[0] === nPos && sin.shape[0] === nPos && sin.shape[1] === rotaryDim && rotaryDim % 2 === 0 && rotaryDim <= dHead;
+  if (fusedKernelsActive() && tablesFit && [q, k, v, cos, sin].every((t) => t.dtype === "float32")) {
+    return fusedRotaryAttention(q, k, v, cos, sin, nHeads, nKvHeads, scale, window);
+  }
+  return tf.tidy(() => {
+    const qRot = applyRotary(splitHeads(q, nHeads), cos, sin);
+    const kRot = applyRotary(splitHeads(k, nKvHeads), cos, sin);
+    return mergeHeads(causalAttention(qRot, kRot, splitHeads(v, nKvHeads), scale, window));
   });
 }
 

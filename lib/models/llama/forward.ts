@@ -10,11 +10,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { DecoderConfig } from "../config";
 import { gatedActivation } from "../common/activations";
-import { causalAttention, mergeHeads, splitHeads } from "../common/attention";
+import { rotaryCausalAttention } from "../common/attention";
 import { runDecoder, type BlockStates, type FamilyBlock } from "../common/forward";
 import { linear } from "../common/matmul";
 import { rmsNorm } from "../common/norm";
-import { applyRotary, rotaryTables } from "../common/rotary";
+import { rotaryTables } from "../common/rotary";
 import type { BlockWeights, ModelWeights } from "../roles";
 import type { ForwardOptions, ForwardOutput } from "../types";
 
@@ -28,18 +28,17 @@ interface Rotary {
 export function llamaBlock(cfg: DecoderConfig, b: BlockWeights, residPre: tf.Tensor3D, rot: Rotary, layer: number): BlockStates {
   // Attention input: RMSNorm of the residual stream, [batch, pos, d_model].
   const h = rmsNorm(residPre, b.ln1.w, cfg.norm_eps);
-  // Queries [batch, n_heads, pos, d_head]; keys and values [batch, n_kv_heads, pos, d_head].
-  const q = splitHeads(linear(h, b.attn.q.w, b.attn.q.b), cfg.n_heads);
-  const k = splitHeads(linear(h, b.attn.k.w, b.attn.k.b), cfg.n_kv_heads);
-  const v = splitHeads(linear(h, b.attn.v.w, b.attn.v.b), cfg.n_kv_heads);
-  // Rotary position embedding on queries and keys (HF rotate_half layout).
-  const qRot = applyRotary(q, rot.cos, rot.sin);
-  const kRot = applyRotary(k, rot.cos, rot.sin);
-  // Causal attention, each query head reading its kv group, within the block's sliding window if
-  // it has one (Mistral, Qwen2): [batch, n_heads, pos, d_head].
-  const attn = causalAttention(qRot, kRot, v, 1 / Math.sqrt(cfg.d_head), cfg.attn_window[layer] ?? null);
-  // Merge heads [batch, pos, n_heads * d_head] and project to d_model: attn_out.
-  const attnOut = linear(mergeHeads(attn), b.attn.o.w, b.attn.o.b);
+  // Queries [batch, pos, n_heads * d_head]; keys and values [batch, pos, n_kv_heads * d_head].
+  const q = linear(h, b.attn.q.w, b.attn.q.b);
+  const k = linear(h, b.attn.k.w, b.attn.k.b);
+  const v = linear(h, b.attn.v.w, b.attn.v.b);
+  // Rotary position embedding on queries and keys (HF rotate_half layout), then causal attention,
+  // each query head reading its kv group, within the block's sliding window if it has one
+  // (Mistral, Qwen2), heads merged: [batch, pos, n_heads * d_head]. In inference on the native
+  // route one fused kernel; else splitHeads, applyRotary, causalAttention and mergeHeads.
+  const attn = rotaryCausalAttention(q, k, v, rot.cos, rot.sin, cfg.n_heads, cfg.n_kv_heads, 1 / Math.sqrt(cfg.d_head), cfg.attn_window[layer] ?? null);
+  // Project to d_model: attn_out.
+  const attnOut = linear(attn, b.attn.o.w, b.attn.o.b);
   const residMid = tf.add<tf.Tensor3D>(residPre, attnOut);
 
   // MLP input: RMSNorm of the residual stream, [batch, pos, d_model].
