@@ -11,8 +11,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -171,134 +169,7 @@ static napi_value read_float32(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/*
- * A read on a background thread: tensors read one after another (each on that thread alone, so
- * the caller's thread and the BLAS keep the other cores), while the caller goes on. The caller
- * waits (readFloat32Wait) before it uses or frees any destination.
- */
-struct background_read {
-  pthread_t thread;
-  int started, joined;
-  size_t n;
-  struct read_job* jobs;
-  size_t failed; /* index of the first job that failed, or n */
-};
-
-static void* background_reads(void* arg) {
-  struct background_read* r = arg;
-  r->failed = r->n;
-  for (size_t i = 0; i < r->n; i++) {
-    read_share(&r->jobs[i]);
-    if (r->jobs[i].error != 0) {
-      r->failed = i;
-      break;
-    }
-  }
-  return NULL;
-}
-
-static void background_join(struct background_read* r) {
-  if (r->started && !r->joined) pthread_join(r->thread, NULL);
-  r->joined = 1;
-}
-
-static void background_finalize(napi_env env, void* data, void* hint) {
-  (void)env;
-  (void)hint;
-  struct background_read* r = data;
-  background_join(r); /* never free while the thread may still write */
-  free(r->jobs);
-  free(r);
-}
-
-/*
- * readFloat32Start(jobs: [fd, position, dtype, dst: Float32Array][]): start reading each job as
- * readFloat32 does, one after another on a new thread (on this thread, before returning, when
- * none can start). Returns a handle for readFloat32Wait. The descriptors must stay open and the
- * destinations untouched until then.
- */
-static napi_value read_float32_start(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1], result;
-  uint32_t n;
-  bool is_array;
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 1 || napi_is_array(env, a[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, a[0], &n) != napi_ok) {
-    napi_throw_type_error(env, NULL, "native read: readFloat32Start(jobs: [fd, position, dtype, dst: Float32Array][])");
-    return NULL;
-  }
-  struct background_read* r = calloc(1, sizeof *r);
-  struct read_job* jobs = calloc(n > 0 ? n : 1, sizeof *jobs);
-  if (r == NULL || jobs == NULL) {
-    free(r);
-    free(jobs);
-    napi_throw_error(env, NULL, "native read: out of memory");
-    return NULL;
-  }
-  r->jobs = jobs;
-  r->n = n;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value job, field[4];
-    uint32_t len = 0;
-    int fd, dtype;
-    double position;
-    float* dst;
-    size_t count;
-    int ok = napi_get_element(env, a[0], i, &job) == napi_ok && napi_get_array_length(env, job, &len) == napi_ok && len == 4;
-    for (uint32_t k = 0; ok && k < 4; k++) ok = napi_get_element(env, job, k, &field[k]) == napi_ok;
-    ok = ok && int_arg(env, field[0], &fd) && dbl_arg(env, field[1], &position) && int_arg(env, field[2], &dtype) &&
-         typed(env, field[3], napi_float32_array, (void**)&dst, &count) && fd >= 0 && position >= 0 && position == floor(position) &&
-         position <= 9007199254740991.0 && dtype >= 0 && dtype <= 2;
-    if (!ok) {
-      free(jobs);
-      free(r);
-      napi_throw_type_error(env, NULL, "native read: readFloat32Start needs jobs [fd >= 0, whole position >= 0, dtype 0 | 1 | 2, dst: Float32Array]");
-      return NULL;
-    }
-    jobs[i] = (struct read_job){fd, dtype, (off_t)position, 0, count, (uint32_t*)dst, 0};
-  }
-#if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
-#endif
-  r->started = pthread_create(&r->thread, NULL, background_reads, r) == 0;
-  if (!r->started) background_reads(r);
-  if (napi_create_external(env, r, background_finalize, NULL, &result) != napi_ok) {
-    background_finalize(env, r, NULL);
-    napi_throw_error(env, NULL, "native read: cannot make the handle");
-    return NULL;
-  }
-  return result;
-}
-
-/*
- * readFloat32Wait(handle): wait until the reads of readFloat32Start are done; returns
- * [status, job]: status 0 when all were read (job is then the number of jobs), else that of the
- * first that failed (an errno, or -1 when its file ended first) and its index.
- */
-static napi_value read_float32_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1], result, status, index;
-  struct background_read* r;
-  napi_valuetype type;
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 1 || napi_typeof(env, a[0], &type) != napi_ok || type != napi_external || napi_get_value_external(env, a[0], (void**)&r) != napi_ok) {
-    napi_throw_type_error(env, NULL, "native read: readFloat32Wait(handle of readFloat32Start)");
-    return NULL;
-  }
-  background_join(r);
-  CHECK(napi_create_int32(env, r->failed < r->n ? r->jobs[r->failed].error : 0, &status));
-  CHECK(napi_create_double(env, (double)r->failed, &index));
-  CHECK(napi_create_array_with_length(env, 2, &result));
-  CHECK(napi_set_element(env, result, 0, status));
-  CHECK(napi_set_element(env, result, 1, index));
-  return result;
-}
-
 int register_read(napi_env env, napi_value exports) {
-  static const napi_property_descriptor props[] = {
-      CALL("readFloat32", read_float32),
-      CALL("readFloat32Start", read_float32_start),
-      CALL("readFloat32Wait", read_float32_wait),
-  };
+  static const napi_property_descriptor props[] = {CALL("readFloat32", read_float32)};
   return define_calls(env, exports, props, sizeof(props) / sizeof(props[0]));
 }

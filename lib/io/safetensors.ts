@@ -34,8 +34,6 @@ export interface SafetensorsHeaderEntry {
 /** One tensor of an open file. Its bytes are read lazily. */
 export interface SafetensorsTensor {
   name: string;
-  /** The file it is stored in. */
-  file: string;
   dtype: SafetensorsDtype;
   shape: number[];
   /** Absolute byte offset in the file and byte length. */
@@ -202,58 +200,6 @@ function readFloat32Into(file: string, name: string, dtype: SafetensorsDtype, by
   else decodeF16(bits, into);
 }
 
-/** Reads started by {@link readFloat32InBackground}. */
-export interface BackgroundReads {
-  /**
-   * Wait until every tensor is read; throws, naming the file and tensor, when one could not be.
-   * Call it (once is enough; later calls return at once) before using or freeing any destination.
-   */
-  wait(): void;
-}
-
-/**
- * Start reading each F32 / F16 / BF16 tensor into its float32 destination (exactly its length),
- * one after another on a background thread of the native addon (native/read.c readFloat32Start),
- * while the caller goes on; undefined where the addon has no background reads (read them with
- * readFloat32Into then). Values as {@link SafetensorsTensor.readFloat32Into}.
- */
-export function readFloat32InBackground(reads: readonly (readonly [SafetensorsTensor, Float32Array])[]): BackgroundReads | undefined {
-  const memory = nativeMemory();
-  const start = memory?.readFloat32Start, wait = memory?.readFloat32Wait;
-  if (start === undefined || wait === undefined) return undefined;
-  for (const [t, into] of reads) {
-    const n = t.byteLength / ITEM_SIZE[t.dtype];
-    if (NATIVE_DTYPE[t.dtype] === undefined) fail(t.file, `tensor '${t.name}' is ${t.dtype}: readFloat32Into reads F32, F16 and BF16 only`);
-    if (into.length !== n) fail(t.file, `tensor '${t.name}': readFloat32Into needs ${n} values, got ${into.length}`);
-  }
-  const fds = new Map<string, number>();
-  const close = () => fds.forEach((fd) => fs.closeSync(fd));
-  let handle: unknown;
-  try {
-    for (const [t] of reads) if (!fds.has(t.file)) fds.set(t.file, openForReading(t.file));
-    handle = start(reads.map(([t, into]) => [fds.get(t.file)!, t.byteOffset, NATIVE_DTYPE[t.dtype]!, into]));
-  } catch (err) {
-    close();
-    throw err;
-  }
-  let done = false;
-  return {
-    wait: () => {
-      if (done) return;
-      done = true;
-      try {
-        const [status, failed] = wait(handle);
-        if (status === 0) return;
-        const t = reads[failed][0];
-        if (status === -1) fail(t.file, `tensor '${t.name}': unexpected end of file before byte ${t.byteOffset + t.byteLength}`);
-        fail(t.file, `tensor '${t.name}': cannot read (${errnoName(status)})`);
-      } finally {
-        close();
-      }
-    },
-  };
-}
-
 /** The name of errno value `code` (EIO, ...), or the number. */
 function errnoName(code: number): string {
   const name = Object.entries(os.constants.errno).find(([, v]) => v === code)?.[0];
@@ -398,7 +344,6 @@ function openTensors(
     let cached: Float32Array | undefined;
     tensors[name] = {
       name,
-      file,
       dtype: e.dtype,
       shape: e.shape,
       byteOffset,

@@ -178,7 +178,7 @@ export function openCheckpoint(dir: string): OpenedCheckpoint {
 export function loadModel(dir: string, opts: { memory?: number | string; run?: RunMode } = {}): Model {
   const ck = openCheckpoint(dir);
   const plan = planFor(ck, opts);
-  return plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse, prefetch: plan.prefetch });
+  return plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse });
 }
 
 /** The memory plan of an opened checkpoint under `opts.memory` (default: 3/4 of the available memory). */

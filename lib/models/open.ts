@@ -71,7 +71,7 @@ export function openLocalModel(dir: string, opts: Omit<OpenModelOptions, "revisi
   // On the native route, the weights' pages and a forward's first activations are faulted in on
   // a background thread while the weights are read (lib/native/wasm-heap.ts).
   prefaultHeap(Math.min(plan.weightPeak + ACTIVATION_HEADROOM, plan.heapLimit / 2));
-  const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse, prefetch: plan.prefetch });
+  const model = plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse });
   return Object.defineProperties(model, {
     dir: { value: dir, enumerable: true },
     plan: { value: plan, enumerable: true },

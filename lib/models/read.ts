@@ -58,8 +58,6 @@ export function modelFloat32Bytes(ck: OpenedCheckpoint): number {
 export interface BlockReadOptions {
   /** Keep nn.Linear weights in their stored [out, in] layout (products on the native BLAS): no transposed copy. */
   storedLayout?: boolean;
-  /** The block's tensors already read (lib/models/stream/prefetch.ts), used instead of reading them; the caller frees them after the block. */
-  prefetched?: ReadonlyMap<string, tf.Tensor>;
 }
 
 /**
@@ -101,7 +99,7 @@ function blockStateDict(ck: OpenedCheckpoint, l: number, opts: BlockReadOptions 
       if (name === STORED_LAYOUT) return opts.storedLayout === true;
       if (typeof name !== "string" || !names.has(name)) return undefined;
       releaseRead(read); // the previous raw tensor has been converted by now
-      const t = opts.prefetched?.get(name) ?? readWeight(ck, name);
+      const t = readWeight(ck, name);
       read.push(t);
       return t;
     },

@@ -130,14 +130,6 @@ export interface NativeMemory {
    * the file ends first.
    */
   readFloat32(fd: number, position: number, dtype: number, dst: Float32Array, threads: number): number;
-  /**
-   * Start reading jobs [fd, position, dtype, dst] as readFloat32 does, one after another on a
-   * background thread; the descriptors must stay open and the destinations untouched until
-   * {@link readFloat32Wait} returns. Returns the handle for it.
-   */
-  readFloat32Start(jobs: [fd: number, position: number, dtype: number, dst: Float32Array][]): unknown;
-  /** Wait for readFloat32Start's reads: [0, jobs] when all were read, else [status, index] of the first that failed (an errno, or -1: the file ended first). */
-  readFloat32Wait(handle: unknown): [status: number, job: number];
 }
 
 /** Files written off the main thread (native/files.c). */
@@ -276,7 +268,7 @@ function memoryOf(addon: Addon): Partial<NativeMemory> {
   return {
     transpose32: addon.transpose32, widenBf16: addon.widenBf16, adviseHugePages: addon.adviseHugePages,
     populateInBackground: addon.populateInBackground, encodeF16: addon.encodeF16, findNonFinite: addon.findNonFinite,
-    readFloat32: addon.readFloat32, readFloat32Start: addon.readFloat32Start, readFloat32Wait: addon.readFloat32Wait,
+    readFloat32: addon.readFloat32,
   };
 }
 

@@ -12,7 +12,7 @@ import { tinyHfConfig, writeTinyCheckpoint } from "../extract/tiny";
 import { initBackend } from "../../lib/backend";
 import { spawnCli } from "./helpers";
 import { openCheckpoint } from "../../lib/models/load";
-import { oneBlockPeak, planModel } from "../../lib/models/stream/plan";
+import { planModel } from "../../lib/models/stream/plan";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cli-memory-"));
 let model = "";
@@ -44,7 +44,7 @@ describe("--memory on the command line", () => {
   it("eval streams under a small budget, prints the peak resident memory, and refuses a budget below one block", () => {
     const text = path.join(tmp, "t.txt");
     // One block and a few sequences' states: far less than the whole model needs.
-    const budget = oneBlockPeak(planModel(openCheckpoint(model), 2 ** 40, "streamed")) + 256 * 1024;
+    const budget = planModel(openCheckpoint(model), 2 ** 40, "streamed").weightPeak + 256 * 1024;
     expect(budget).toBeLessThan(planModel(openCheckpoint(model), 2 ** 40, "whole").weightPeak * 2);
     const ok = cli("eval", "--model", model, "--text", text, "--seq-len", "16", "--max-tokens", "64", "--memory", String(budget));
     expect(ok.status, ok.stderr).toBe(0);

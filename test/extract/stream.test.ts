@@ -13,7 +13,7 @@ import { initBackend } from "../../lib/backend";
 import { HiddenStateDataset } from "../../lib/dataset/reader";
 import { extract } from "../../lib/extract/extract";
 import { openCheckpoint } from "../../lib/models/load";
-import { oneBlockPeak, planModel } from "../../lib/models/stream/plan";
+import { planModel } from "../../lib/models/stream/plan";
 import { tinyHfConfig, writeTinyCheckpoint } from "./tiny";
 import { snapshot } from "./snapshot";
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
   text = path.join(tmp, "t.txt");
   fs.writeFileSync(text, ["First document, streamed one block at a time.", "Second one: weights read on demand, freed after use."].join("\n\n").repeat(3));
   const ck = openCheckpoint(model);
-  oneBlock = oneBlockPeak(planModel(ck, 2 ** 40, "streamed")) + 192 * 1024;
+  oneBlock = planModel(ck, 2 ** 40, "streamed").weightPeak + 192 * 1024;
   expect(oneBlock).toBeLessThan(planModel(ck, 2 ** 40, "whole").weightPeak);
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -4,8 +4,7 @@
  * Whole: every weight resident as float32 (W), plus one block's raw copy while loading.
  * Streamed: per forward, one block resident at a time, read and converted tensor by tensor (its
  * float32 size plus the raw copy of one tensor for a moment), plus the head (positions, final
- * norm, projections), plus one vocabulary chunk of the unembedding; plus the next block, read
- * ahead, where the budget has room for it (`prefetch`). The states of the sequences in
+ * norm, projections), plus one vocabulary chunk of the unembedding. The states of the sequences in
  * flight come on top of either; the rest of the budget is theirs.
  * Streamed tensor by tensor (`onUse`): when a whole block does not fit the budget or the wasm
  * heap and the family allows it, each projection is read when the block's code first uses it and
@@ -54,18 +53,6 @@ export interface MemoryPlan {
   readonly heapLimit: number;
   /** Streamed tensor by tensor: each projection read when first used, freed after its product. */
   readonly onUse: boolean;
-  /**
-   * Streamed whole blocks, the next read on a background thread while one runs
-   * (lib/models/stream/prefetch.ts): where both blocks take at most half of what the run may hold
-   * (the budget, and the heap), so the second block does not cost sequences per forward. Its
-   * bytes are in weightPeak.
-   */
-  readonly prefetch: boolean;
-}
-
-/** What a plan's weights need with one block resident: its weightPeak, less a block read ahead. */
-export function oneBlockPeak(plan: MemoryPlan): number {
-  return plan.weightPeak - (plan.prefetch ? plan.largestBlock.bytes : 0);
 }
 
 /** Plan `ck` under `budget` bytes (see the file comment). Throws one line when even a single block cannot fit. */
@@ -97,16 +84,13 @@ export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = 
     if (mode === "whole" && wholePeak > heapLimit) {
       throw new Error(`${ck.dir}: the whole model needs ${formatBytes(wholePeak)} in float32, more than the wasm heap can hold (${formatBytes(heapLimit)}); let it stream`);
     }
-    return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak, heapLimit, onUse: false, prefetch: false };
+    return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak, heapLimit, onUse: false };
   }
   const streamed = { budget, mode: "streamed", weightBytes, largestBlock: largest, heapLimit } as const;
   // A whole block at a time when it fits both the budget and the heap (fewest allocations)...
-  if (streamedPeak <= budget && blockNeed <= heapLimit) {
-    const prefetch = streamedPeak + largest.bytes <= Math.min(budget, heapLimit) / 2;
-    return { ...streamed, weightPeak: streamedPeak + (prefetch ? largest.bytes : 0), onUse: false, prefetch };
-  }
+  if (streamedPeak <= budget && blockNeed <= heapLimit) return { ...streamed, weightPeak: streamedPeak, onUse: false };
   // ...else tensor by tensor, where the family allows it and that fits.
-  if (ck.family.projectionsOnUse && onUsePeak <= budget && onUseNeed <= heapLimit) return { ...streamed, weightPeak: onUsePeak, onUse: true, prefetch: false };
+  if (ck.family.projectionsOnUse && onUsePeak <= budget && onUseNeed <= heapLimit) return { ...streamed, weightPeak: onUsePeak, onUse: true };
   const byTensor = ck.family.projectionsOnUse ? `; ${formatBytes(onUsePeak)} read tensor by tensor` : "";
   if (streamedPeak > budget && (!ck.family.projectionsOnUse || onUsePeak > budget)) {
     throw new Error(

@@ -22,7 +22,6 @@ import type { HeadWeights } from "../family";
 import type { Model } from "../types";
 import { readAffineBlocks, wholeModel, withAffineBlocks } from "../whole";
 import { VOCAB_CHUNK_BYTES } from "./plan";
-import { BlockPrefetch } from "./prefetch";
 
 /** Token embeddings [batch, pos, d_embed] of ids, reading only the rows they use (runs of consecutive ids in one read). */
 function gatherEmbedding(ck: OpenedCheckpoint, ids: tf.Tensor2D): tf.Tensor3D {
@@ -69,14 +68,10 @@ function chunkedLogits(ck: OpenedCheckpoint, head: HeadWeights, final: tf.Tensor
 
 /**
  * The streamed model of an opened checkpoint (see the file comment); with `onUse`, each block's
- * projections are read when first used and freed after their product (tensor by tensor); with
- * `prefetch` (whole blocks only), the next block is read on a background thread while one runs,
- * and block 0 from the start and after each forward, for the next (lib/models/stream/prefetch.ts).
+ * projections are read when first used and freed after their product (tensor by tensor).
  */
-export function streamedModel(ck: OpenedCheckpoint, opts: { onUse?: boolean; prefetch?: boolean } = {}): Model {
+export function streamedModel(ck: OpenedCheckpoint, opts: { onUse?: boolean } = {}): Model {
   const read = opts.onUse === true ? readBlockOnUse : readBlock;
-  const ahead = opts.prefetch === true && opts.onUse !== true ? new BlockPrefetch(ck) : undefined;
-  ahead?.start(0);
   const { config, family } = ck;
   const head = readHead(ck);
   const affine = readAffineBlocks(ck);
@@ -88,18 +83,7 @@ export function streamedModel(ck: OpenedCheckpoint, opts: { onUse?: boolean; pre
     embedTokens: (ids) => gatherEmbedding(ck, ids),
     // The block's weights and its intermediates are freed when it returns; its states stay.
     // With products on the native BLAS, nn.Linear weights stay [out, in] (no transposed copy).
-    withBlock: (l, fn) => {
-      const prefetched = ahead?.take(l);
-      try {
-        return tf.tidy(() => {
-          const weights = read(ck, l, { storedLayout: nativeMatmulInstalled(), prefetched });
-          ahead?.start((l + 1) % config.n_layers); // after the last block: block 0, for the next forward
-          return fn(weights) as tf.TensorContainer;
-        }) as ReturnType<typeof fn>;
-      } finally {
-        if (prefetched !== undefined) tf.dispose([...prefetched.values()]);
-      }
-    },
+    withBlock: (l, fn) => tf.tidy(() => fn(read(ck, l, { storedLayout: nativeMatmulInstalled() })) as tf.TensorContainer) as ReturnType<typeof fn>,
     logits: (final) => chunkedLogits(ck, head, final),
   };
   const owned = (): (tf.Tensor | undefined)[] => [
@@ -121,9 +105,6 @@ export function streamedModel(ck: OpenedCheckpoint, opts: { onUse?: boolean; pre
         whole.dispose();
       }
     },
-    dispose: () => {
-      ahead?.cancel();
-      tf.dispose(owned().filter((t): t is tf.Tensor => t !== undefined));
-    },
+    dispose: () => tf.dispose(owned().filter((t): t is tf.Tensor => t !== undefined)),
   };
 }

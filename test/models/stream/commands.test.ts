@@ -14,7 +14,7 @@ import { evaluateModel } from "../../../lib/interventions/evaluate";
 import { prune } from "../../../lib/interventions/prune";
 import { logitLens } from "../../../lib/lens/lens";
 import { openCheckpoint } from "../../../lib/models/load";
-import { oneBlockPeak, planModel } from "../../../lib/models/stream/plan";
+import { planModel } from "../../../lib/models/stream/plan";
 import { tinyHfConfig, writeTinyCheckpoint } from "../../extract/tiny";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stream-commands-"));
@@ -31,7 +31,7 @@ beforeAll(async () => {
   fs.writeFileSync(text, "Held-out words for the evaluation, read by a streamed model. ".repeat(8));
   fs.writeFileSync(calib, "Calibration text on which blocks are measured and fitted, not evaluated. ".repeat(8));
   const ck = openCheckpoint(model);
-  budget = oneBlockPeak(planModel(ck, 2 ** 40, "streamed")) + 512 * 1024;
+  budget = planModel(ck, 2 ** 40, "streamed").weightPeak + 512 * 1024;
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -77,7 +77,7 @@ describe("streamed library calls equal whole ones", () => {
     close(streamed.fits.map((f) => f.r2), whole.fits.map((f) => f.r2), 1e-9);
     const evalOpts = { model: streamed.out, text, maxTokens: 256, seqLen: 16 };
     // Streamed: its affine blocks resident, the other blocks read one at a time.
-    const back = await evaluateModel({ ...evalOpts, run: "streamed", memory: oneBlockPeak(planModel(openCheckpoint(streamed.out), 2 ** 40, "streamed")) + 512 * 1024 });
+    const back = await evaluateModel({ ...evalOpts, run: "streamed", memory: planModel(openCheckpoint(streamed.out), 2 ** 40, "streamed").weightPeak + 512 * 1024 });
     const backWhole = await evaluateModel({ ...evalOpts, run: "whole" });
     expect(back.streamed).toBe(true);
     expect(back.nLayers).toBe(6);

@@ -38,7 +38,7 @@ describe.skipIf(!fs.existsSync("/proc/self/status"))("peakResidentBytes", () => 
 describe("sequencesPerForward", () => {
   const cfg = normalizeHfConfig({ model_type: "llama", num_hidden_layers: 4, hidden_size: 64, num_attention_heads: 4, intermediate_size: 128, vocab_size: 300 });
   const plan = (mode: "whole" | "streamed", budget: number, weightPeak: number): MemoryPlan =>
-    ({ budget, mode, weightBytes: 0, largestBlock: { block: 0, bytes: 0 }, weightPeak, heapLimit: Infinity, onUse: false, prefetch: false });
+    ({ budget, mode, weightBytes: 0, largestBlock: { block: 0, bytes: 0 }, weightPeak, heapLimit: Infinity, onUse: false });
   const perSeq = 16 * forwardBytesPerToken(cfg, 16, 5);
   it("whole runs keep the requested batch", () => expect(sequencesPerForward(plan("whole", 1, 1), cfg, 16, 8, 5)).toBe(8));
   it("streamed runs fill the budget beyond the weights, at least the request when it fits, at most MAX_GROUP_TOKENS", () => {

@@ -19,7 +19,7 @@ import { openCheckpoint } from "../../../lib/models/load";
 import { modelFloat32Bytes } from "../../../lib/models/read";
 import { FAMILIES } from "../../../lib/models/registry";
 import { saveCheckpoint, type LazyWeight } from "../../../lib/models/save";
-import { oneBlockPeak, planModel } from "../../../lib/models/stream/plan";
+import { planModel } from "../../../lib/models/stream/plan";
 import { tinyHfConfig } from "../../extract/tiny";
 
 /** What Node may add beyond the budget (see the file comment). */
@@ -70,7 +70,7 @@ describe.skipIf(!hasProc)("resident memory of a streamed run", () => {
     const ck = openCheckpoint(model);
     const weights = modelFloat32Bytes(ck);
     // One block's need plus room for the states of a few sequences.
-    const budget = oneBlockPeak(planModel(ck, 2 ** 40, "streamed")) + 8 * 2 ** 20;
+    const budget = planModel(ck, 2 ** 40, "streamed").weightPeak + 8 * 2 ** 20;
     expect(budget).toBeLessThan(weights / 4);
     const streamed = run("streamed", budget);
     const whole = run("whole", 2 ** 36);

@@ -11,7 +11,7 @@ import { initBackend } from "../../../lib/backend";
 import { openCheckpoint } from "../../../lib/models/load";
 import { openLocalModel } from "../../../lib/models/open";
 import { blockFloat32Bytes, modelFloat32Bytes } from "../../../lib/models/read";
-import { oneBlockPeak, planModel } from "../../../lib/models/stream/plan";
+import { planModel } from "../../../lib/models/stream/plan";
 import type { ForwardOutput } from "../../../lib/models/types";
 import { tinyCheckpoints } from "../helpers";
 
@@ -47,7 +47,7 @@ describe("streamed runs equal whole-model runs", () => {
   it("each variant under a budget that holds one block: states and points bit for bit, logits within 1e-5", () => {
     for (const [variant, dir] of Object.entries(ck.dirs)) {
       const opened = openCheckpoint(dir);
-      const streamedNeed = oneBlockPeak(planModel(opened, 2 ** 40, "streamed"));
+      const streamedNeed = planModel(opened, 2 ** 40, "streamed").weightPeak;
       // The budget holds one block (twice, while converted) but not the whole model.
       expect(streamedNeed).toBeLessThan(modelFloat32Bytes(opened) + 2 * blockFloat32Bytes(opened, 0));
       const whole = openLocalModel(dir, { run: "whole", noTokenizer: true });
@@ -96,7 +96,7 @@ describe("streamed runs equal whole-model runs", () => {
   it("a budget one byte smaller than a single block's need is refused up front where blocks run whole (GPT-2, GPT-NeoX), naming the block, its size and the budget", () => {
     for (const variant of ["gpt2", "neox"]) {
       const opened = openCheckpoint(ck.dirs[variant]);
-      const need = oneBlockPeak(planModel(opened, 2 ** 40, "streamed"));
+      const need = planModel(opened, 2 ** 40, "streamed").weightPeak;
       const tooSmall = need - 1;
       expect(() => openLocalModel(ck.dirs[variant], { memory: tooSmall, noTokenizer: true })).toThrow(
         new RegExp(`: block \\d+ \\(.*\\d+, \\d+ tensors\\) needs [\\d.]+ KiB in float32 .*more than the memory budget of [\\d.]+ KiB \\(--memory\\)$`),
@@ -109,9 +109,9 @@ describe("streamed runs equal whole-model runs", () => {
       const opened = openCheckpoint(ck.dirs[variant]);
       const blockPlan = planModel(opened, 2 ** 40, "streamed");
       expect(blockPlan.onUse).toBe(false);
-      const byTensor = planModel(opened, oneBlockPeak(blockPlan) - 1, "streamed");
+      const byTensor = planModel(opened, blockPlan.weightPeak - 1, "streamed");
       expect(byTensor.onUse, variant).toBe(true);
-      expect(byTensor.weightPeak).toBeLessThan(oneBlockPeak(blockPlan));
+      expect(byTensor.weightPeak).toBeLessThan(blockPlan.weightPeak);
       expect(() => openLocalModel(ck.dirs[variant], { memory: byTensor.weightPeak - 1, noTokenizer: true })).toThrow(
         new RegExp(`: block \\d+ \\(.*\\d+, \\d+ tensors\\) needs [\\d.]+ KiB in float32 \\(.*; [\\d.]+ KiB read tensor by tensor\\), more than the memory budget of [\\d.]+ KiB \\(--memory\\)$`),
       );
@@ -133,7 +133,7 @@ describe("streamed runs equal whole-model runs", () => {
     for (const variant of ["llama-gqa", "llama-gqa-bf16", "llama-gqa-sharded", "opt"]) {
       const dir = ck.dirs[variant];
       const opened = openCheckpoint(dir);
-      const byTensor = planModel(opened, oneBlockPeak(planModel(opened, 2 ** 40, "streamed")) - 1, "streamed");
+      const byTensor = planModel(opened, planModel(opened, 2 ** 40, "streamed").weightPeak - 1, "streamed");
       const before = tf.memory().numTensors;
       const ids = tf.tensor2d([[3, 17, 5, 9, 2, 11, 40], [8, 1, 1, 30, 7, 19, 4]], [2, 7], "int32");
       const whole = openLocalModel(dir, { run: "whole", noTokenizer: true });
