@@ -22,6 +22,7 @@ import { applyRotary, rotaryTables } from "../../lib/models/common/rotary";
 import { nativeBlas, nativeBlasStatus } from "../../lib/native";
 import { rotaryAttentionChunks } from "../../lib/native/wasm-attention";
 import { fusedKernelsActive, fusedRotaryAttention } from "../../lib/native/wasm-fused";
+import { causalAttentionF64, maxDiff } from "./attention-reference";
 
 const forced = process.env.LINEARITY_BACKEND;
 const otherBackend = forced !== undefined && forced !== "" && forced !== "wasm";
@@ -50,54 +51,11 @@ beforeAll(async () => {
   ensureGradients();
 });
 
-/** Float64 rotate_half of one head vector at position p over its first `rot` values, angles rounded as rotaryTables rounds them. */
-function rotate(x: ArrayLike<number>, base: number, dHead: number, rot: number, p: number): number[] {
-  const out = Array.from({ length: dHead }, (_, i) => x[base + i]);
-  const half = rot / 2;
-  for (let i = 0; i < half; i++) {
-    const angle = Math.fround(p * Math.fround(1 / Math.fround(Math.pow(THETA, Math.fround((2 * i) / rot)))));
-    const a = x[base + i], b = x[base + half + i];
-    out[i] = a * Math.cos(angle) - b * Math.sin(angle);
-    out[half + i] = b * Math.cos(angle) + a * Math.sin(angle);
-  }
-  return out;
-}
-
 interface Case { B: number; P: number; H: number; hKv: number; D: number; rot: number; window: number | null }
 
 /** Float64 mergeHeads(causalAttention(rot(q), rot(k), v)) on the merged layout: [B, P, H * D]. */
-function reference(q: Float32Array, k: Float32Array, v: Float32Array, { B, P, H, hKv, D, rot, window }: Case, scale: number): Float64Array {
-  const out = new Float64Array(B * P * H * D);
-  const group = H / hKv;
-  for (let b = 0; b < B; b++) {
-    const keys: number[][][] = []; // [kv][pos][D], rotated
-    for (let kv = 0; kv < hKv; kv++) keys.push(Array.from({ length: P }, (_, t) => rotate(k, ((b * P + t) * hKv + kv) * D, D, rot, t)));
-    for (let h = 0; h < H; h++) {
-      const kv = Math.floor(h / group);
-      for (let t = 0; t < P; t++) {
-        const qr = rotate(q, ((b * P + t) * H + h) * D, D, rot, t);
-        const first = window === null ? 0 : Math.max(0, t - window + 1);
-        const s: number[] = [];
-        for (let j = first; j <= t; j++) s.push(qr.reduce((acc, x, d) => acc + x * keys[kv][j][d], 0) * scale);
-        const m = Math.max(...s);
-        const e = s.map((x) => Math.exp(x - m));
-        const z = e.reduce((a, c) => a + c, 0);
-        for (let d = 0; d < D; d++) {
-          let acc = 0;
-          e.forEach((w, i) => (acc += (w / z) * v[((b * P + first + i) * hKv + kv) * D + d]));
-          out[((b * P + t) * H + h) * D + d] = acc;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
+function reference(q: Float32Array, k: Float32Array, v: Float32Array, c: Case, scale: number): Float64Array {
+  return causalAttentionF64(q, k, v, c, scale, c.window, "merged", { rot: c.rot, theta: THETA });
 }
 
 const CASES: [string, Case][] = [

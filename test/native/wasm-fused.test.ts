@@ -14,6 +14,7 @@ import { embed } from "../../lib/models/common/embedding";
 import { applyRotary, rotaryTables } from "../../lib/models/common/rotary";
 import { nativeBlas, nativeBlasStatus } from "../../lib/native";
 import { fusedKernelsActive } from "../../lib/native/wasm-fused";
+import { causalAttentionF64, maxDiff, rotateHalfF64 } from "./attention-reference";
 
 const forced = process.env.LINEARITY_BACKEND;
 const otherBackend = forced !== undefined && forced !== "" && forced !== "wasm";
@@ -31,54 +32,6 @@ beforeAll(async () => {
   ensureGradients();
 });
 
-/** Float64 rotary of one head vector at position p (pairs i, i + rot/2 over the first rot values). */
-function rotaryRef(x: Float32Array, base: number, dHead: number, rot: number, p: number, theta: number): number[] {
-  const out = Array.from(x.subarray(base, base + dHead));
-  const half = rot / 2;
-  for (let i = 0; i < half; i++) {
-    // The angle as the tables round it (float32 inverse frequency and product), computed in float64.
-    const angle = Math.fround(p * Math.fround(1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / rot)))));
-    const a = x[base + i], b = x[base + half + i];
-    out[i] = a * Math.cos(angle) - b * Math.sin(angle);
-    out[half + i] = b * Math.cos(angle) + a * Math.sin(angle);
-  }
-  return out;
-}
-
-/** Float64 causal attention of q [B, H, P, D], k, v [B, Hkv, P, D] with an optional window. */
-function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, [B, H, P, D]: number[], hKv: number, scale: number, window: number | null): Float64Array {
-  const out = new Float64Array(B * H * P * D);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const kv = Math.floor(h / (H / hKv));
-      for (let t = 0; t < P; t++) {
-        const first = window === null ? 0 : Math.max(0, t - window + 1);
-        const s: number[] = [];
-        for (let j = first; j <= t; j++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[((b * H + h) * P + t) * D + d] * k[((b * hKv + kv) * P + j) * D + d];
-          s.push(dot * scale);
-        }
-        const m = Math.max(...s);
-        const e = s.map((x) => Math.exp(x - m));
-        const z = e.reduce((a, c) => a + c, 0);
-        for (let d = 0; d < D; d++) {
-          let acc = 0;
-          e.forEach((w, i) => (acc += (w / z) * v[((b * hKv + kv) * P + first + i) * D + d]));
-          out[((b * H + h) * P + t) * D + d] = acc;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
 
 describe.skipIf(!runs)("fused inference kernels", () => {
   it("are active in inference and off under a gradient tape", () => {
@@ -101,7 +54,7 @@ describe.skipIf(!runs)("fused inference kernels", () => {
       const y = applyRotary(x, cos, sin);
       const xs = x.dataSync() as Float32Array;
       const want: number[] = [];
-      for (let r = 0; r < B * H * P; r++) want.push(...rotaryRef(xs, r * dHead, dHead, rot, r % P, 500));
+      for (let r = 0; r < B * H * P; r++) want.push(...rotateHalfF64(xs, r * dHead, dHead, rot, r % P, 500));
       expect(maxDiff(y.dataSync(), want)).toBeLessThan(1e-6);
       // The pass-through part is copied exactly.
       if (rot < dHead) expect(y.dataSync()[rot]).toBe(xs[rot]);
@@ -117,7 +70,7 @@ describe.skipIf(!runs)("fused inference kernels", () => {
       const v = tf.randomNormal([B, hKv, P, D], 0, 1, "float32", 3) as tf.Tensor4D;
       const scale = 1 / Math.sqrt(D);
       const fused = causalAttention(q, k, v, scale, window);
-      const want = attentionRef(q.dataSync() as Float32Array, k.dataSync() as Float32Array, v.dataSync() as Float32Array, [B, H, P, D], hKv, scale, window);
+      const want = causalAttentionF64(q.dataSync(), k.dataSync(), v.dataSync(), { B, P, H, hKv, D }, scale, window, "split");
       expect(maxDiff(fused.dataSync(), want)).toBeLessThan(1e-6);
       // Not vacuous: outputs of size ~1 that depend on the window.
       expect(Math.max(...fused.dataSync().map(Math.abs))).toBeGreaterThan(0.5);
