@@ -7,6 +7,8 @@
 #define LINEARITY_ADDON_H
 #include <math.h>
 #include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define CHECK(call)                                                        \
@@ -47,6 +49,27 @@ static inline int dbl_arg(napi_env env, napi_value v, double* out) { return napi
 /* Elements a row-major operand of `rows` x `cols` with leading dimension `ld` spans. */
 static inline size_t span(int rows, int cols, int ld) { return rows == 0 || cols == 0 ? 0 : (size_t)(rows - 1) * ld + cols; }
 
+
+/*
+ * Run fn on each of the n jobs of `jobs` (structs of `size` bytes): job 0 on this thread, the
+ * others on threads of their own (a job whose thread cannot start runs here instead); returns
+ * when all are done.
+ */
+static inline void run_shares(void* (*fn)(void*), void* jobs, size_t size, size_t n) {
+  enum { MAX_SHARES = 16 };
+  pthread_t ids[MAX_SHARES];
+  int started[MAX_SHARES] = {0};
+  char* at = jobs;
+  for (size_t t = 1; t < n && t < MAX_SHARES; t++) started[t] = pthread_create(&ids[t], NULL, fn, at + t * size) == 0;
+  fn(at);
+  for (size_t t = 1; t < n; t++) {
+    if (t < MAX_SHARES && started[t]) pthread_join(ids[t], NULL);
+    else fn(at + t * size);
+  }
+}
+
+/* convert.c's dst[i] = src[i] << 16 (bfloat16 bits to float32 bits), src and dst apart. */
+void widen_bf16_bits(const uint16_t* restrict src, uint32_t* restrict dst, size_t n);
 
 /* blas.c's loaded sgemm (row-major; call only after blas_ready() returned 1). */
 int blas_ready(void);

@@ -18,7 +18,7 @@
 
 #pragma GCC optimize("O3")
 
-VECTOR_CLONES static void widen_chunk(const uint16_t* restrict src, uint32_t* restrict dst, size_t n) {
+VECTOR_CLONES void widen_bf16_bits(const uint16_t* restrict src, uint32_t* restrict dst, size_t n) {
   for (size_t i = 0; i < n; i++) dst[i] = (uint32_t)src[i] << 16;
 }
 
@@ -32,7 +32,7 @@ static void widen(const uint16_t* src, uint32_t* dst, size_t n) {
   for (size_t i = 0; i < n; i += 4096) {
     size_t m = n - i < 4096 ? n - i : 4096;
     memcpy(chunk, src + i, 2 * m);
-    widen_chunk(chunk, dst + i, m);
+    widen_bf16_bits(chunk, dst + i, m);
   }
 }
 

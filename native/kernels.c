@@ -310,18 +310,9 @@ static napi_value attention_groups_call(napi_env env, napi_callback_info info) {
   size_t n_threads = (size_t)(threads < groups ? threads : groups);
   if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
   struct attention_job jobs[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
-  for (size_t t = 0; t < n_threads; t++) {
+  for (size_t t = 0; t < n_threads; t++)
     jobs[t] = (struct attention_job){q, k, v, s, o, (size_t)groups, t, n_threads, (size_t)rows, (size_t)n_pos, (size_t)d_head, (float)scale, (size_t)window};
-    /* Thread 0's share runs here; a thread that cannot start leaves its share to this thread. */
-    if (t > 0) started[t] = pthread_create(&ids[t], NULL, attention_groups, &jobs[t]) == 0;
-  }
-  attention_groups(&jobs[0]);
-  for (size_t t = 1; t < n_threads; t++) {
-    if (started[t]) pthread_join(ids[t], NULL);
-    else attention_groups(&jobs[t]);
-  }
+  run_shares(attention_groups, jobs, sizeof jobs[0], n_threads);
   return NULL;
 }
 
@@ -456,19 +447,10 @@ static napi_value rotary_attention_call(napi_env env, napi_callback_info info) {
   float* scratch = malloc(n_threads * scratch_size * sizeof(float));
   if (scratch == NULL) return fail(env, "native kernels: rotaryAttention could not allocate its scratch");
   struct rotary_attention_job jobs[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
-  for (size_t t = 0; t < n_threads; t++) {
+  for (size_t t = 0; t < n_threads; t++)
     jobs[t] = (struct rotary_attention_job){q, k, v, c, s, o, scratch + t * scratch_size, groups, t, n_threads, (size_t)n_pos, (size_t)n_heads,
                                             (size_t)n_kv, (size_t)d_head, rot, (size_t)window, n_chunks, (float)scale};
-    /* Thread 0's share runs here; a thread that cannot start leaves its share to this thread. */
-    if (t > 0) started[t] = pthread_create(&ids[t], NULL, rotary_attention_groups, &jobs[t]) == 0;
-  }
-  rotary_attention_groups(&jobs[0]);
-  for (size_t t = 1; t < n_threads; t++) {
-    if (started[t]) pthread_join(ids[t], NULL);
-    else rotary_attention_groups(&jobs[t]);
-  }
+  run_shares(rotary_attention_groups, jobs, sizeof jobs[0], n_threads);
   free(scratch);
   return NULL;
 }

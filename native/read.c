@@ -26,10 +26,6 @@
 
 enum stored_dtype { STORED_F32 = 0, STORED_BF16 = 1, STORED_F16 = 2 };
 
-VECTOR_CLONES static void widen_bf16_loop(const uint16_t* restrict src, uint32_t* restrict dst, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] = (uint32_t)src[i] << 16;
-}
-
 #if defined(__x86_64__) && defined(__GNUC__)
 /*
  * The AVX-512 route with streaming stores: the widened weights are not read again before the
@@ -55,7 +51,7 @@ static void widen_bf16_piece(const uint16_t* src, uint32_t* dst, size_t n) {
     return;
   }
 #endif
-  widen_bf16_loop(src, dst, n);
+  widen_bf16_bits(src, dst, n);
 }
 
 /*
@@ -149,21 +145,13 @@ static napi_value read_float32(napi_env env, napi_callback_info info) {
   if (n_threads > pieces) n_threads = pieces > 0 ? pieces : 1;
   size_t per = (pieces + n_threads - 1) / n_threads * PIECE;
   struct read_job jobs[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
   for (size_t t = 0; t < n_threads; t++) {
     size_t first = t * per < n ? t * per : n, last = (t + 1) * per < n ? (t + 1) * per : n;
     jobs[t] = (struct read_job){fd, dtype, (off_t)position, first, last, (uint32_t*)dst, 0};
-    /* Share 0 runs here; a share whose thread cannot start runs here too. */
-    if (t > 0) started[t] = pthread_create(&ids[t], NULL, read_share, &jobs[t]) == 0;
   }
-  read_share(&jobs[0]);
-  int error = jobs[0].error;
-  for (size_t t = 1; t < n_threads; t++) {
-    if (started[t]) pthread_join(ids[t], NULL);
-    else read_share(&jobs[t]);
-    if (error == 0) error = jobs[t].error;
-  }
+  run_shares(read_share, jobs, sizeof jobs[0], n_threads);
+  int error = 0;
+  for (size_t t = 0; t < n_threads && error == 0; t++) error = jobs[t].error;
   napi_value result;
   CHECK(napi_create_int32(env, error, &result));
   return result;
