@@ -65,11 +65,11 @@ export class HiddenStateWriter {
   /** An appendAsync's files are being written (its float16 buffers are in use). */
   private writing = false;
   /**
-   * Float16 bits of each state, reused from append to append: a fresh buffer per state and batch
-   * cost more in first-touch page faults than the conversion itself (11 us per 4 KiB page on the
-   * virtual machines this project is measured on). Grown when a batch needs more.
+   * The float16 bits of every state of an append, state after state, reused from append to
+   * append: a fresh buffer per batch cost more in first-touch page faults than the conversion
+   * itself (11 us per 4 KiB page on the virtual machines this project is measured on). Grown when
+   * a batch needs more.
    */
-  /** The float16 bits of every state of an append, state after state (kept across appends). */
   private encoded = new Uint16Array(0);
 
   private constructor(dir: string, manifest: Manifest) {

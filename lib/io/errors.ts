@@ -4,6 +4,7 @@
  * real cause (a recursive mkdir on a read-only file system reports ENOENT).
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 const REASONS: Record<string, string> = {
@@ -33,6 +34,16 @@ export function describeFsError(err: unknown): string {
   const code = errnoCode(err);
   if (code === undefined) return err instanceof Error ? err.message : String(err);
   return REASONS[code] ? `${REASONS[code]} (${code})` : `${(err as Error).message.split(",")[0]}`;
+}
+
+/**
+ * What errno number `errno` (from native code: 5, 28, ...) means, as {@link describeFsError} says
+ * it for a Node error with that code: "input/output error (...) (EIO)".
+ */
+export function describeErrno(errno: number): string {
+  const code = Object.entries(os.constants.errno).find(([, v]) => v === errno)?.[0];
+  if (code === undefined) return `errno ${errno}`;
+  return REASONS[code] ? `${REASONS[code]} (${code})` : code;
 }
 
 /** An Error `<file>: <cause>` for a failed file-system call on `file`. */

@@ -12,6 +12,7 @@ import * as os from "os";
 import { nativeMemory } from "../native/blas";
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./f16";
 import { writeAtomicWith } from "./atomic";
+import { describeErrno } from "./errors";
 
 /** BOOL appears as a buffer in some checkpoints (GPT-NeoX's causal-mask `attention.bias`). */
 export type SafetensorsDtype = "F16" | "BF16" | "F32" | "F64" | "I32" | "I64" | "BOOL";
@@ -183,7 +184,7 @@ function readFloat32Into(file: string, name: string, dtype: SafetensorsDtype, by
     try {
       const status = readFloat32(fd, byteOffset, code, into, os.availableParallelism());
       if (status === -1) fail(file, `tensor '${name}': unexpected end of file before byte ${byteOffset + byteLength}`);
-      if (status !== 0) fail(file, `tensor '${name}': cannot read (${errnoName(status)})`);
+      if (status !== 0) fail(file, `tensor '${name}': cannot read (${describeErrno(status)})`);
     } finally {
       fs.closeSync(fd);
     }
@@ -198,12 +199,6 @@ function readFloat32Into(file: string, name: string, dtype: SafetensorsDtype, by
   const bits = new Uint16Array(into.buffer, into.byteOffset + 2 * n, n);
   if (dtype === "BF16") decodeBf16(bits, into);
   else decodeF16(bits, into);
-}
-
-/** The name of errno value `code` (EIO, ...), or the number. */
-function errnoName(code: number): string {
-  const name = Object.entries(os.constants.errno).find(([, v]) => v === code)?.[0];
-  return name ?? `errno ${code}`;
 }
 
 /**

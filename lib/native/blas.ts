@@ -217,6 +217,8 @@ let loaded: NativeBlas | null | undefined;
 let whyNot = "";
 let addonLoaded: Addon | null | undefined;
 let addonWhyNot = "";
+/** The addon's memory and file calls, made once when it loads (hot paths ask for them per call). */
+let addonCalls: { memory: Partial<NativeMemory>; files: NativeFiles | undefined } | undefined;
 
 /** The package root: the nearest folder above this file whose package.json names this package. */
 function packageRoot(): string | undefined {
@@ -255,7 +257,14 @@ function loadAddon(): Addon | null {
 }
 
 function nativeAddon(): Addon | undefined {
-  if (addonLoaded === undefined) addonLoaded = loadAddon();
+  if (addonLoaded === undefined) {
+    addonLoaded = loadAddon();
+    if (addonLoaded !== null) {
+      const addon = addonLoaded;
+      const files = typeof addon.writeShardFiles === "function" ? { writeShardFiles: addon.writeShardFiles } : undefined;
+      addonCalls = { memory: memoryOf(addon), files };
+    }
+  }
   return addonLoaded ?? undefined;
 }
 
@@ -278,14 +287,14 @@ function memoryOf(addon: Addon): Partial<NativeMemory> {
  * checking values for NaN do not load OpenBLAS or wait for its self-test.
  */
 export function nativeMemory(): Partial<NativeMemory> | undefined {
-  const addon = nativeAddon();
-  return addon === undefined ? undefined : memoryOf(addon);
+  nativeAddon();
+  return addonCalls?.memory;
 }
 
 /** The addon's file writing (see {@link NativeFiles}), or undefined without it; needs no BLAS library. */
 export function nativeFiles(): NativeFiles | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.writeShardFiles === "function" ? { writeShardFiles: addon.writeShardFiles } : undefined;
+  nativeAddon();
+  return addonCalls?.files;
 }
 
 function load(): NativeBlas | null {
@@ -323,7 +332,7 @@ function load(): NativeBlas | null {
     gemm: addon.gemm,
     syrkUpper: addon.syrkUpper,
     lapack,
-    memory: memoryOf(addon),
+    memory: addonCalls!.memory,
     kernels: KERNEL_CALLS.every((c) => typeof addon[c] === "function") ? (addon as NativeKernels) : undefined,
     files: nativeFiles(),
   };
