@@ -17,7 +17,7 @@ import { FAMILIES } from "./registry";
 import type { Model } from "./types";
 import type { WeightSpec } from "./weights";
 import { defaultMemoryBudget, parseMemorySize } from "./stream/memory";
-import { planModel, WASM_HEAP_USABLE, type MemoryPlan, type RunMode } from "./stream/plan";
+import { planModel, WASM_HEAP_USABLE, type MemoryPlan, type ReadBy, type RunMode } from "./stream/plan";
 import { streamedModel } from "./stream/streamed";
 import { wholeModel } from "./whole";
 
@@ -181,9 +181,9 @@ export function loadModel(dir: string, opts: { memory?: number | string; run?: R
   return plan.mode === "whole" ? wholeModel(ck) : streamedModel(ck, { onUse: plan.onUse });
 }
 
-/** The memory plan of an opened checkpoint under `opts.memory` (default: 3/4 of the available memory). */
-export function planFor(ck: OpenedCheckpoint, opts: { memory?: number | string; run?: RunMode } = {}): MemoryPlan {
+/** The memory plan of an opened checkpoint under `opts.memory` (default: 3/4 of the available memory); `readBy`: see planModel. */
+export function planFor(ck: OpenedCheckpoint, opts: { memory?: number | string; run?: RunMode; readBy?: ReadBy } = {}): MemoryPlan {
   const budget = opts.memory === undefined ? defaultMemoryBudget() : parseMemorySize(opts.memory);
   // The 4 GiB wasm heap bounds what one run's tensors can hold; native backends have no such cap.
-  return planModel(ck, budget, opts.run ?? "auto", "--memory", tf.getBackend() === "wasm" ? WASM_HEAP_USABLE : Infinity);
+  return planModel(ck, budget, opts.run ?? "auto", "--memory", tf.getBackend() === "wasm" ? WASM_HEAP_USABLE : Infinity, opts.readBy);
 }

@@ -11,7 +11,7 @@ import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import type { DecoderConfig } from "./config";
 import { FAMILIES } from "./registry";
 import { openCheckpoint, planFor } from "./load";
-import type { MemoryPlan, RunMode } from "./stream/plan";
+import type { MemoryPlan, ReadBy, RunMode } from "./stream/plan";
 import { streamedModel } from "./stream/streamed";
 import type { Model } from "./types";
 import { wholeModel } from "./whole";
@@ -27,6 +27,8 @@ export interface OpenModelOptions {
   run?: RunMode;
   /** Load no tokenizer (worker threads, which get token ids). */
   noTokenizer?: boolean;
+  /** A streamed block's weights read tensor by tensor (default, where the family allows it) or whole (see planModel). */
+  readBy?: ReadBy;
 }
 
 /** An opened model: a {@link Model} plus where it came from, its tokenizer and its memory plan. */

@@ -10,7 +10,7 @@ import { initBackend } from "../../lib/backend";
 import { storedLayoutCount } from "../../lib/models/common/read-on-use";
 import { loadModel, openCheckpoint } from "../../lib/models/load";
 import { openLocalModel } from "../../lib/models/open";
-import { planModel } from "../../lib/models/stream/plan";
+import { planModel, WASM_HEAP_USABLE } from "../../lib/models/stream/plan";
 import type { ForwardOutput } from "../../lib/models/types";
 import { nativeBlas, nativeBlasStatus } from "../../lib/native";
 import { nativeMatmulInstalled } from "../../lib/native/wasm-matmul";
@@ -86,11 +86,11 @@ describe.skipIf(!runs)("streamed forwards on the native BLAS keep nn.Linear weig
       disposeOutput(wholeOut);
       whole.dispose();
       const opened = openCheckpoint(ck.dirs[variant]);
-      const blockPeak = planModel(opened, 2 ** 40, "streamed").weightPeak;
+      const blockPeak = planModel(opened, 2 ** 40, "streamed", "--memory", WASM_HEAP_USABLE, "block").weightPeak;
       const budgets = [undefined, ...(opened.family.projectionsOnUse ? [blockPeak - 1] : [])];
       const refCk = readCheckpoint(ck.dirs[variant]);
       for (const memory of budgets) {
-        const model = openLocalModel(ck.dirs[variant], { run: "streamed", memory, noTokenizer: true });
+        const model = openLocalModel(ck.dirs[variant], { run: "streamed", memory, readBy: "block", noTokenizer: true });
         expect(model.plan.onUse).toBe(memory !== undefined);
         const marks = storedLayoutCount();
         const out = model.forward(ids);

@@ -6,11 +6,16 @@
  * float32 size plus the raw copy of one tensor for a moment), plus the head (positions, final
  * norm, projections), plus one vocabulary chunk of the unembedding. The states of the sequences in
  * flight come on top of either; the rest of the budget is theirs.
- * Streamed tensor by tensor (`onUse`): when a whole block does not fit the budget or the wasm
- * heap and the family allows it, each projection is read when the block's code first uses it and
- * freed after its product: the block then needs its largest projection twice (stored copy and
- * transpose) plus its norms and biases (lib/models/common/read-on-use.ts). Same reads, same
- * products: only when each weight is resident changes.
+ * Streamed tensor by tensor (`onUse`): where the family allows it, each projection is read when
+ * the block's code first uses it and freed after its product: the block then needs its largest
+ * projection twice (stored copy and transpose) plus its norms and biases
+ * (lib/models/common/read-on-use.ts). Same reads, same products: only when each weight is
+ * resident changes. It is the default (`readBy` "tensor"): a run then touches a projection's
+ * worth of weight memory instead of a block's, and on the virtual machines this project is
+ * measured on every fresh page costs (a first touch of 1 GiB: 1.8-3.8 s, free memory being handed
+ * back to the host); TinyLlama's extraction held 126 MiB less and ran as fast or faster. A whole
+ * block at a time (`readBy` "block") is kept for families whose blocks cannot be read by tensor
+ * and for comparisons; it falls back to tensor by tensor when the block does not fit.
  */
 import type { DecoderConfig } from "../config";
 import type { OpenedCheckpoint } from "../load";
@@ -38,6 +43,9 @@ export function streamedWeightPeak(blockBytes: number, largestTensorBytes: numbe
   return blockBytes + largestTensorBytes + headBytes + Math.min(VOCAB_CHUNK_BYTES, vocabTableBytes);
 }
 
+/** How a streamed block's weights are read: each projection when first used ("tensor"), or the whole block before it runs ("block"). */
+export type ReadBy = "tensor" | "block";
+
 /** What a model needs and how it will run. */
 export interface MemoryPlan {
   /** The budget planned for, bytes. */
@@ -55,8 +63,11 @@ export interface MemoryPlan {
   readonly onUse: boolean;
 }
 
-/** Plan `ck` under `budget` bytes (see the file comment). Throws one line when even a single block cannot fit. */
-export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = "auto", flag = "--memory", heapLimit = WASM_HEAP_USABLE): MemoryPlan {
+/**
+ * Plan `ck` under `budget` bytes (see the file comment). Throws one line when even a single block
+ * cannot fit. `readBy`: a streamed block's preferred reading (see {@link ReadBy}).
+ */
+export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = "auto", flag = "--memory", heapLimit = WASM_HEAP_USABLE, readBy: ReadBy = "tensor"): MemoryPlan {
   const n = ck.config.n_layers;
   let largest = { block: 0, bytes: 0 };
   let blockNeed = 0; // the largest block plus its largest tensor's raw copy
@@ -87,10 +98,13 @@ export function planModel(ck: OpenedCheckpoint, budget: number, mode: RunMode = 
     return { budget, mode: "whole", weightBytes, largestBlock: largest, weightPeak: wholePeak, heapLimit, onUse: false };
   }
   const streamed = { budget, mode: "streamed", weightBytes, largestBlock: largest, heapLimit } as const;
-  // A whole block at a time when it fits both the budget and the heap (fewest allocations)...
+  const byTensorFits = ck.family.projectionsOnUse && onUsePeak <= budget && onUseNeed <= heapLimit;
+  // Tensor by tensor where the family allows it (fewest fresh pages), unless a whole block is asked for...
+  if (readBy === "tensor" && byTensorFits) return { ...streamed, weightPeak: onUsePeak, onUse: true };
+  // ...else a whole block at a time when it fits both the budget and the heap...
   if (streamedPeak <= budget && blockNeed <= heapLimit) return { ...streamed, weightPeak: streamedPeak, onUse: false };
   // ...else tensor by tensor, where the family allows it and that fits.
-  if (ck.family.projectionsOnUse && onUsePeak <= budget && onUseNeed <= heapLimit) return { ...streamed, weightPeak: onUsePeak, onUse: true };
+  if (byTensorFits) return { ...streamed, weightPeak: onUsePeak, onUse: true };
   const byTensor = ck.family.projectionsOnUse ? `; ${formatBytes(onUsePeak)} read tensor by tensor` : "";
   if (streamedPeak > budget && (!ck.family.projectionsOnUse || onUsePeak > budget)) {
     throw new Error(

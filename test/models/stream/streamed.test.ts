@@ -11,7 +11,7 @@ import { initBackend } from "../../../lib/backend";
 import { openCheckpoint } from "../../../lib/models/load";
 import { openLocalModel } from "../../../lib/models/open";
 import { blockFloat32Bytes, modelFloat32Bytes } from "../../../lib/models/read";
-import { planModel } from "../../../lib/models/stream/plan";
+import { planModel, WASM_HEAP_USABLE } from "../../../lib/models/stream/plan";
 import type { ForwardOutput } from "../../../lib/models/types";
 import { tinyCheckpoints } from "../helpers";
 
@@ -104,19 +104,29 @@ describe("streamed runs equal whole-model runs", () => {
     }
   });
 
-  it("Llama and OPT run a block too large for the budget tensor by tensor, and refuse a budget one byte below that need", () => {
+  it("Llama and OPT read a streamed block tensor by tensor by default; GPT-2 and GPT-NeoX, whose blocks cannot be, read it whole", () => {
+    for (const [variant, byTensor] of [["llama-gqa-bf16", true], ["opt", true], ["gpt2", false], ["neox", false]] as const) {
+      const plan = planModel(openCheckpoint(ck.dirs[variant]), 2 ** 40, "streamed");
+      expect(plan.onUse, variant).toBe(byTensor);
+      const model = openLocalModel(ck.dirs[variant], { run: "streamed", noTokenizer: true });
+      expect(model.plan.onUse, variant).toBe(byTensor);
+      model.dispose();
+    }
+  });
+
+  it("asked to read whole blocks, Llama and OPT still go tensor by tensor when a block is too large for the budget, and refuse a budget one byte below that need", () => {
     for (const variant of ["llama-gqa-bf16", "opt"]) {
       const opened = openCheckpoint(ck.dirs[variant]);
-      const blockPlan = planModel(opened, 2 ** 40, "streamed");
+      const blockPlan = planModel(opened, 2 ** 40, "streamed", "--memory", WASM_HEAP_USABLE, "block");
       expect(blockPlan.onUse).toBe(false);
-      const byTensor = planModel(opened, blockPlan.weightPeak - 1, "streamed");
+      const byTensor = planModel(opened, blockPlan.weightPeak - 1, "streamed", "--memory", WASM_HEAP_USABLE, "block");
       expect(byTensor.onUse, variant).toBe(true);
       expect(byTensor.weightPeak).toBeLessThan(blockPlan.weightPeak);
-      expect(() => openLocalModel(ck.dirs[variant], { memory: byTensor.weightPeak - 1, noTokenizer: true })).toThrow(
+      expect(() => openLocalModel(ck.dirs[variant], { memory: byTensor.weightPeak - 1, readBy: "block", noTokenizer: true })).toThrow(
         new RegExp(`: block \\d+ \\(.*\\d+, \\d+ tensors\\) needs [\\d.]+ KiB in float32 \\(.*; [\\d.]+ KiB read tensor by tensor\\), more than the memory budget of [\\d.]+ KiB \\(--memory\\)$`),
       );
       // The wasm heap's cap, not only the budget, sends a block tensor by tensor.
-      expect(planModel(opened, 2 ** 40, "streamed", "--memory", byTensor.weightPeak).onUse).toBe(true);
+      expect(planModel(opened, 2 ** 40, "streamed", "--memory", byTensor.weightPeak, "block").onUse).toBe(true);
     }
   });
 
@@ -133,7 +143,7 @@ describe("streamed runs equal whole-model runs", () => {
     for (const variant of ["llama-gqa", "llama-gqa-bf16", "llama-gqa-sharded", "opt"]) {
       const dir = ck.dirs[variant];
       const opened = openCheckpoint(dir);
-      const byTensor = planModel(opened, planModel(opened, 2 ** 40, "streamed").weightPeak - 1, "streamed");
+      const byTensor = planModel(opened, 2 ** 40, "streamed");
       const before = tf.memory().numTensors;
       const ids = tf.tensor2d([[3, 17, 5, 9, 2, 11, 40], [8, 1, 1, 30, 7, 19, 4]], [2, 7], "int32");
       const whole = openLocalModel(dir, { run: "whole", noTokenizer: true });
@@ -143,7 +153,7 @@ describe("streamed runs equal whole-model runs", () => {
       expect(streamed.plan.onUse, variant).toBe(true);
       const b = await run(streamed, ids);
       streamed.dispose();
-      const blockwise = openLocalModel(dir, { run: "streamed", noTokenizer: true });
+      const blockwise = openLocalModel(dir, { run: "streamed", readBy: "block", noTokenizer: true });
       expect(blockwise.plan.onUse, variant).toBe(false);
       const c = await run(blockwise, ids);
       blockwise.dispose();
