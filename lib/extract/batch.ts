@@ -39,21 +39,27 @@ export async function batchStates(
   for (const [pos, members] of byLength) {
     const ids = new Int32Array(members.length * pos);
     members.forEach((m, b) => ids.set(batch[m].tokenIds, b * pos));
+    // Sequence b of this forward goes to its rows of the batch's states.
+    const place = (s: number, data: Float32Array): void => {
+      members.forEach((m, b) => states[s].set(data.subarray(b * pos * d_model, (b + 1) * pos * d_model), rowOf[m] * d_model));
+    };
+    let handed = 0;
     const hidden = tf.tidy(() => {
       const input = idsTensor(model.config.d_vocab, ids, [members.length, pos]); // [batch, pos], checked here once
-      if (points === undefined) return model.forward(input, { logits: false }).hiddenStates; // n_layers+1 x [batch, pos, d_model]
-      return points.select(model.forward(input, { logits: false, points: points.request })); // nStates x [batch, pos, d_model]
+      if (points !== undefined) return points.select(model.forward(input, { logits: false, points: points.request })); // nStates x [batch, pos, d_model]
+      // Each hidden state is copied out as the pass makes it: the wasm heap holds two of them, not n_layers + 1.
+      const onHiddenState = (s: number, h: tf.Tensor3D): void => {
+        place(s, onWasmHeap(h) ?? (h.dataSync() as Float32Array));
+        handed++;
+      };
+      return model.forward(input, { logits: false, onHiddenState }).hiddenStates; // none, from a model that honours onHiddenState
     });
     try {
-      for (let s = 0; s < nStates; s++) {
-        const data = onWasmHeap(hidden[s]) ?? ((await hidden[s].data()) as Float32Array); // [batch, pos, d_model]
-        members.forEach((m, b) => {
-          states[s].set(data.subarray(b * pos * d_model, (b + 1) * pos * d_model), rowOf[m] * d_model);
-        });
-      }
+      for (let s = 0; s < hidden.length; s++) place(s, onWasmHeap(hidden[s]) ?? ((await hidden[s].data()) as Float32Array)); // [batch, pos, d_model]
     } finally {
       tf.dispose(hidden);
     }
+    if (handed + hidden.length !== nStates) throw new Error(`extract: the forward pass gave ${handed + hidden.length} states, expected ${nStates}`);
   }
   return states;
 }

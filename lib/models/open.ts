@@ -61,8 +61,13 @@ export function checkVocabulary(tokenizer: TextTokenizer, cfg: DecoderConfig, di
   }
 }
 
-/** Heap prefaulted beyond the weights, for the first forward pass's activations. */
-const ACTIVATION_HEADROOM = 128 * 2 ** 20;
+/**
+ * Heap prefaulted beyond the weights, for the first forward pass's activations. Small, because a
+ * page prefaulted and never used costs as much as one used: TinyLlama's 512-token extraction
+ * needed 188 MiB of heap for a weight peak of 156 MiB, and ran 0.2-0.3 s faster with 32 MiB of
+ * headroom than with 128.
+ */
+const ACTIVATION_HEADROOM = 32 * 2 ** 20;
 
 /** {@link openModel} on a local folder, synchronously. */
 export function openLocalModel(dir: string, opts: Omit<OpenModelOptions, "revision" | "onDownload"> = {}): OpenedModel {

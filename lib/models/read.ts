@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { isStoredLayout, READ_ON_USE, STORED_LAYOUT } from "./common/read-on-use";
+import type { SafetensorsTensor } from "../io/safetensors";
 import { storedTensor } from "./common/stored-tensor";
 import { parseBlockName, type HeadWeights } from "./family";
 import type { OpenedCheckpoint } from "./load";
@@ -20,10 +21,20 @@ export function readWeight(ck: OpenedCheckpoint, name: string): tf.Tensor {
 
 /** Rows start..end of a [rows, cols] tensor of the checkpoint as float32 [end - start, cols]. */
 export function readRows(ck: OpenedCheckpoint, name: string, start: number, end: number): tf.Tensor2D {
+  return tf.tensor2d(readRowValues(ck, name, start, end), [end - start, matrixOf(ck, name).shape[1]]);
+}
+
+/** Rows start..end of a [rows, cols] tensor of the checkpoint as float32 values ([end - start, cols] row-major), no tensor made. */
+export function readRowValues(ck: OpenedCheckpoint, name: string, start: number, end: number): Float32Array {
+  const t = matrixOf(ck, name);
+  const cols = t.shape[1];
+  return t.readRange(start * cols, end * cols);
+}
+
+function matrixOf(ck: OpenedCheckpoint, name: string): SafetensorsTensor {
   const t = ck.tensors.get(name);
   if (t === undefined || t.shape.length !== 2) throw new Error(`${ck.dir}: no matrix '${name}'`);
-  const cols = t.shape[1];
-  return tf.tensor2d(t.readRange(start * cols, end * cols), [end - start, cols]);
+  return t;
 }
 
 const blockNames = new WeakMap<OpenedCheckpoint, Map<number, string[]>>();

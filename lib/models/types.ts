@@ -38,12 +38,22 @@ export interface ForwardOptions {
   readonly points?: readonly HookPoint[];
   /** Replace some blocks' computation (see {@link BlockOverride}). */
   readonly blockOverride?: BlockOverride;
+  /**
+   * Hand each hidden state [batch, pos, d_model] (index 0..n_layers, as in
+   * ForwardOutput.hiddenStates) to this callback as soon as it is computed, instead of returning
+   * them: hiddenStates comes back empty, and each state is freed once the next block has used it,
+   * so a pass holds two states instead of n_layers + 1 (extraction copies them out of the wasm
+   * heap as they come). The callback must read the state before it returns and not dispose it.
+   * Not with points, nor under a gradient tape.
+   */
+  readonly onHiddenState?: (index: number, state: tf.Tensor3D) => void;
 }
 
 /** What a forward pass returns. All tensors are new; the caller disposes them. */
 export interface ForwardOutput {
   /**
-   * n_layers + 1 tensors, each [batch, pos, d_model], as HF `output_hidden_states`:
+   * n_layers + 1 tensors (none when ForwardOptions.onHiddenState took them), each
+   * [batch, pos, d_model], as HF `output_hidden_states`:
    * state 0 = embedding output (+ learned positions for GPT-2/OPT), state l = output of block l
    * for l < n_layers, state n_layers = output of the last block after the final norm.
    */

@@ -115,6 +115,10 @@ export function runDecoderOn<Ctx>(
   }
   const wanted = new Set(opts.points ?? []);
   checkPoints(fn, [...wanted]);
+  const emit = opts.onHiddenState;
+  if (emit !== undefined && (wanted.size > 0 || tf.engine().isTapeOn())) {
+    throw new Error(`${fn}: onHiddenState cannot be combined with points or a gradient tape`);
+  }
   // Gradients are needed only under a tape (tf.grad and friends record one while the pass runs);
   // loading them costs an inference run 70 ms of start-up.
   if (tf.engine().isTapeOn()) ensureGradients();
@@ -127,7 +131,15 @@ export function runDecoderOn<Ctx>(
     if (p.embed_proj !== undefined) x = linear(x, p.embed_proj.w, p.embed_proj.b);
     // Plus learned positions 0..pos-1, [pos, d_model] broadcast over the batch (GPT-2, OPT).
     if (p.pos_embed !== undefined) x = tf.add(x, tf.slice(p.pos_embed, [0, 0], [nPos, cfg.d_model]));
-    const hiddenStates: tf.Tensor3D[] = [x];
+    // Hidden states are kept for the output, or handed to onHiddenState as they come.
+    const hiddenStates: tf.Tensor3D[] = [];
+    let index = 0;
+    const keep = (h: tf.Tensor3D): void => {
+      if (emit === undefined) hiddenStates.push(h);
+      else emit(index, h);
+      index++;
+    };
+    keep(x);
 
     // The blocks, recording the points asked for: points[name][block].
     const recorded = new Map<BlockPoint, tf.Tensor3D[]>(BLOCK_POINTS.filter((n) => wanted.has(n)).map((n) => [n, []]));
@@ -162,14 +174,16 @@ export function runDecoderOn<Ctx>(
         x = replaced === residPre ? tf.clone(replaced) : replaced;
       }
       record("resid_post", x);
+      // A state handed out has no further use once the block that read it has run.
+      if (emit !== undefined && residPre !== x) residPre.dispose();
       // Block output is hidden state l + 1 (the last block's is replaced by its normed version).
-      if (l < cfg.n_layers - 1) hiddenStates.push(x);
+      if (l < cfg.n_layers - 1) keep(x);
     }
 
     // Final norm (absent in post-LN OPT models): the last hidden state, as HF reports it.
     const residPreFinalNorm = x;
     const final = p.ln_final === undefined ? x : family.norm(x, p.ln_final, cfg.norm_eps);
-    hiddenStates.push(final);
+    keep(final);
 
     // Each recorded point gets its own handle (clones share data), so disposing one is safe.
     const points: Partial<Record<HookPoint, tf.Tensor3D[]>> = {};
