@@ -89,13 +89,35 @@ static dgesvd_fn p_dgesvd;
 /* Candidates in order: OpenBLAS by its own name, then whatever Debian's libblas alternative is. */
 static const char* CANDIDATES[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3", NULL};
 
+/*
+ * Whether this process set OPENBLAS_THREAD_TIMEOUT for the library's constructor (reported by
+ * info()). Why: after each call OpenBLAS's worker threads wait for the next one by calling
+ * sched_yield in a loop for 2^28 cycles (about 0.1 s) before they sleep. Between this project's
+ * products (attention, norms, weights being read on every core) they never sleep, and on the
+ * virtual machines it is measured on every sched_yield traps to the host: 10% of a TinyLlama
+ * extraction's CPU time, 0.6-0.7 s of system time, went there. With 2^4 cycles they sleep at once
+ * and are woken by the next call (a few microseconds, about 150 times per TinyLlama forward).
+ * A user's OPENBLAS_THREAD_TIMEOUT or GOTO_THREAD_TIMEOUT is left to decide.
+ */
+static int thread_timeout_set = 0;
+
+/* dlopen with OPENBLAS_THREAD_TIMEOUT=4 for the constructor to read, then removed again so child processes (PyTorch, numpy) keep their own default. */
+static void* open_library(const char* name) {
+  int ours = getenv("OPENBLAS_THREAD_TIMEOUT") == NULL && getenv("GOTO_THREAD_TIMEOUT") == NULL;
+  if (ours) setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
+  void* h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+  if (ours) unsetenv("OPENBLAS_THREAD_TIMEOUT");
+  thread_timeout_set = ours && h != NULL;
+  return h;
+}
+
 static int load_blas_locked(void) {
   if (lib != NULL) return 1;
   const char* chosen = getenv("LINEARITY_BLAS_LIBRARY");
   for (int i = -1; i < 0 || CANDIDATES[i] != NULL; i++) {
     const char* name = i < 0 ? chosen : CANDIDATES[i];
     if (name == NULL || name[0] == '\0') continue;
-    void* h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    void* h = open_library(name);
     if (h == NULL) continue;
     p_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
     p_dgemm = (dgemm_fn)dlsym(h, "cblas_dgemm");
@@ -272,6 +294,8 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
     CHECK(napi_get_null(env, &v));
   }
   CHECK(napi_set_named_property(env, out, "detected", v));
+  CHECK(napi_get_boolean(env, thread_timeout_set, &v));
+  CHECK(napi_set_named_property(env, out, "threadTimeoutSet", v));
   return out;
 }
 

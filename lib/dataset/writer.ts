@@ -13,6 +13,7 @@ import { fsyncDir, tempPathFor, writeFileAtomic } from "../io/atomic";
 import { fsError, mkdirp } from "../io/errors";
 import { processExists } from "../io/process";
 import { encodeF16Checked } from "../io/f16";
+import { Float16Batch, refuseForFloat16 } from "./float16-batch";
 import { npyHeaderBytes, writeNpyEncoded, type NpyDtype } from "../io/npy";
 import { nativeFiles } from "../native/blas";
 import { freshBuffer } from "../native/fresh-buffer";
@@ -71,6 +72,13 @@ export class HiddenStateWriter {
    * a batch needs more.
    */
   private encoded = new Uint16Array(0);
+  /**
+   * The buffers of batches encoded as they are computed ({@link float16Batch}): two, so that one
+   * fills while the other's shard is written.
+   */
+  private readonly batchBuffers = [new Uint16Array(0), new Uint16Array(0)];
+  /** The buffer, and the tokens, of the append being written (appendAsync), if any. */
+  private inWrite: { buffer: ArrayBufferLike; tokens: number } | undefined;
 
   private constructor(dir: string, manifest: Manifest) {
     this.dir = dir;
@@ -174,7 +182,7 @@ export class HiddenStateWriter {
    * `states` holds n_layers + 1 buffers, each [tokens, d_model] row-major, where `tokens` is the
    * total of the samples' token counts (samples concatenated in order).
    */
-  append(samples: SampleInput[], states: Float32Array[]): void {
+  append(samples: SampleInput[], states: Float32Array[] | Float16Batch): void {
     const shard = this.prepare(samples, states);
     if (shard === undefined) return;
     const temp = this.startShard(shard);
@@ -195,13 +203,14 @@ export class HiddenStateWriter {
    * and appends wait for each other (a second call before the first settles is refused). Without
    * the native addon the files are written before it returns, as {@link append} does.
    */
-  async appendAsync(samples: SampleInput[], states: Float32Array[]): Promise<void> {
+  async appendAsync(samples: SampleInput[], states: Float32Array[] | Float16Batch): Promise<void> {
     const writeShardFiles = nativeFiles()?.writeShardFiles;
     if (writeShardFiles === undefined) return this.append(samples, states);
     const shard = this.prepare(samples, states, "appendAsync");
     if (shard === undefined) return;
     const temp = this.startShard(shard);
     this.writing = true;
+    this.inWrite = { buffer: states instanceof Float16Batch ? states.buffer.buffer : new ArrayBuffer(0), tokens: shard.tokens };
     try {
       await writeShardFiles(temp, shard.files.map(([file, dtype, shape, body]) => [path.join(temp, file), npyHeaderBytes(dtype, shape), body]));
     } catch (err) {
@@ -210,17 +219,18 @@ export class HiddenStateWriter {
       throw fsError(file, err, "write");
     } finally {
       this.writing = false;
+      this.inWrite = undefined;
     }
     this.publish(shard, temp);
   }
 
   /** Check an append's input (`caller` names it in errors) and encode its states; undefined for zero samples. Nothing on disk changes. */
-  private prepare(samples: SampleInput[], states: Float32Array[], caller = "append"): PreparedShard | undefined {
+  private prepare(samples: SampleInput[], states: Float32Array[] | Float16Batch, caller = "append"): PreparedShard | undefined {
     if (this.finished) throw new Error(`${this.dir}: append after finish()`);
     if (this.writing) throw new Error(`${this.dir}: ${caller} while an earlier append is still being written`);
     const m = this.manifest;
     if (samples.length === 0) {
-      if (states.some((s) => s.length > 0)) throw new Error("append: states given for zero samples");
+      if (states instanceof Float16Batch || states.some((s) => s.length > 0)) throw new Error("append: states given for zero samples");
       return undefined;
     }
     // Validate everything before touching the disk.
@@ -237,6 +247,14 @@ export class HiddenStateWriter {
       }
       tokens += s.tokenIds.length;
     });
+    if (states instanceof Float16Batch) {
+      // Encoded and checked as they were put (lib/dataset/float16-batch.ts).
+      if (m.dtype !== "float16") throw new Error(`append: a float16 batch given to a ${m.dtype} dataset`);
+      if (states.nStates !== m.n_states || states.dModel !== m.d_model || states.tokens !== tokens) {
+        throw new Error(`append: the float16 batch holds ${states.nStates} states of [${states.tokens}, ${states.dModel}], expected ${m.n_states} of [tokens=${tokens}, d_model=${m.d_model}]`);
+      }
+      return this.shardFiles(samples, tokens, tagged, states.states());
+    }
     if (states.length !== m.n_states) {
       throw new Error(`append: expected ${m.n_states} states (${m.state_names === undefined ? "n_layers + 1" : "one per state name"}), got ${states.length}`);
     }
@@ -258,7 +276,12 @@ export class HiddenStateWriter {
       if (bad >= 0) refuseForFloat16(buf, b, bad, m.d_model, m.n_tokens);
       return out;
     });
+    return this.shardFiles(samples, tokens, tagged, bodies);
+  }
 
+  /** The files of a checked append: each state's body, then the token ids. */
+  private shardFiles(samples: SampleInput[], tokens: number, tagged: number, bodies: ArrayBufferView[]): PreparedShard {
+    const m = this.manifest;
     const ids = new Int32Array(tokens);
     let at = 0;
     for (const s of samples) {
@@ -352,6 +375,23 @@ export class HiddenStateWriter {
     return this.encoded.subarray(b * length, (b + 1) * length);
   }
 
+  /**
+   * A batch of `tokens` tokens whose float16 states are put as they are computed (see
+   * lib/dataset/float16-batch.ts), then given to {@link appendAsync}. Its buffer is not the one an
+   * append still being written uses, so the next batch can fill while a shard is written; its
+   * pages are faulted in off this thread when new. Float16 datasets only.
+   */
+  float16Batch(tokens: number): Float16Batch {
+    const m = this.manifest;
+    if (m.dtype !== "float16") throw new Error(`${this.dir}: float16Batch on a ${m.dtype} dataset`);
+    if (!(Number.isSafeInteger(tokens) && tokens > 0)) throw new Error(`float16Batch: tokens must be a positive integer, got ${tokens}`);
+    const values = m.n_states * tokens * m.d_model;
+    const i = this.batchBuffers[0].buffer === this.inWrite?.buffer ? 1 : 0;
+    if (this.batchBuffers[i].length < values) this.batchBuffers[i] = freshBuffer(Uint16Array, values);
+    // Its first token's row once the append in flight (if any) is committed.
+    return new Float16Batch(this.batchBuffers[i].subarray(0, values), m.n_states, tokens, m.d_model, m.n_tokens + (this.inWrite?.tokens ?? 0));
+  }
+
   /** Mark the dataset complete. Further appends are refused. */
   finish(): void {
     if (this.finished) return;
@@ -429,19 +469,4 @@ function checkInit(init: WriterInit): void {
   if (init.dtype !== "float16" && init.dtype !== "float32") {
     throw new Error(`HiddenStateWriter.open: dtype must be "float16" or "float32", got ${JSON.stringify(init.dtype)}`);
   }
-}
-
-/**
- * Throw for a state float16 cannot store, `first` being its first value float16 holds no finite
- * value for: the first NaN or ±Inf of the state when there is one (checkFinite's message, as for
- * float32), else the overflow at `first` (float16 turns values beyond ±65504 into ±Inf; refuse
- * rather than store infinities).
- */
-function refuseForFloat16(buf: Float32Array, state: number, first: number, cols: number, rowOffset: number): never {
-  // Nothing before `first` is NaN or infinite: check from its row on.
-  const from = first - (first % cols);
-  checkFinite("append", `state ${state}`, buf.subarray(from), cols, rowOffset + from / cols);
-  throw new Error(
-    `append: state ${state} value ${buf[first]} at row ${rowOffset + Math.floor(first / cols)}, column ${first % cols} overflows float16 (max 65504); write the dataset as float32`,
-  );
 }

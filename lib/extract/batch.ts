@@ -9,6 +9,11 @@ import { freshBuffer } from "../native/fresh-buffer";
 import { heapView, type WasmBackend } from "../native/wasm-heap";
 import type { PointStates } from "./points";
 
+/** Where the states of a batch go: rows [row, row + values.length / d_model) of state `state`, [rows, d_model] row-major. */
+export interface StateSink {
+  put(state: number, row: number, values: Float32Array): void;
+}
+
 /**
  * Run the model over each sequence of a batch and return, per state, the states of all tokens
  * of the batch concatenated ([tokens, d_model] row-major): the n_layers + 1 hidden states, or
@@ -27,9 +32,19 @@ export async function batchStates(
   reuse?: readonly Float32Array[],
 ): Promise<Float32Array[]> {
   const { n_layers, d_model } = model.config;
-  const nStates = points?.names.length ?? n_layers + 1;
   const nTokens = batch.reduce((n, s) => n + s.tokenIds.length, 0);
-  const states = stateBuffers(reuse, nStates, nTokens * d_model);
+  const states = stateBuffers(reuse, points?.names.length ?? n_layers + 1, nTokens * d_model);
+  await forwardBatch(model, batch, points, { put: (state, row, values) => states[state].set(values, row * d_model) });
+  return states;
+}
+
+/**
+ * {@link batchStates}, each state put into `sink` as the forward pass makes it (rows in batch
+ * order) instead of into float32 arrays: extract in the main thread encodes them to float16 there.
+ */
+export async function forwardBatch(model: Model, batch: readonly { tokenIds: Int32Array }[], points: PointStates | undefined, sink: StateSink): Promise<void> {
+  const { n_layers, d_model } = model.config;
+  const nStates = points?.names.length ?? n_layers + 1;
   // Row offset of each sequence in the concatenated output.
   const rowOf: number[] = [];
   batch.reduce((row, s, i) => ((rowOf[i] = row), row + s.tokenIds.length), 0);
@@ -41,7 +56,7 @@ export async function batchStates(
     members.forEach((m, b) => ids.set(batch[m].tokenIds, b * pos));
     // Sequence b of this forward goes to its rows of the batch's states.
     const place = (s: number, data: Float32Array): void => {
-      members.forEach((m, b) => states[s].set(data.subarray(b * pos * d_model, (b + 1) * pos * d_model), rowOf[m] * d_model));
+      members.forEach((m, b) => sink.put(s, rowOf[m], data.subarray(b * pos * d_model, (b + 1) * pos * d_model)));
     };
     let handed = 0;
     const hidden = tf.tidy(() => {
@@ -61,7 +76,6 @@ export async function batchStates(
     }
     if (handed + hidden.length !== nStates) throw new Error(`extract: the forward pass gave ${handed + hidden.length} states, expected ${nStates}`);
   }
-  return states;
 }
 
 /**

@@ -21,7 +21,8 @@ import { planModel, sequencesPerForward, type RunMode } from "../models/stream/p
 import { loadTokenizer, type TextTokenizer } from "../tokenizer";
 import { modelFingerprint } from "./fingerprint";
 import { checkResumable, firstDifference, storedSequenceIds, type ExtractionSettings } from "./resume";
-import { batchStates } from "./batch";
+import { batchStates, forwardBatch } from "./batch";
+import { Float16Batch } from "../dataset/float16-batch";
 import { ForwardPool } from "./forward-pool";
 import { parsePoints, pointStates } from "./points";
 import { cutSequences, type Sequence } from "./sequences";
@@ -265,13 +266,22 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       shard,
     });
     const inThread = model;
+    // In this thread, float16 states are encoded as the forward makes them: no float32 copy.
+    const toFloat16 = async (batch: readonly Sequence[]): Promise<Float16Batch> => {
+      const into = writer.float16Batch(batch.reduce((n, s) => n + s.tokenIds.length, 0));
+      await forwardBatch(inThread!, batch, layout, into);
+      return into;
+    };
     const run: BatchRunner =
       pool !== undefined
         ? (batch, reuse) => pool!.run(batch.map((s) => s.tokenIds), reuse)
-        : (batch, reuse) => batchStates(inThread!, batch, layout, reuse);
+        : dtype === "float16"
+          ? toFloat16
+          : (batch, reuse) => batchStates(inThread!, batch, layout, reuse);
     const all = cutSequences(docs, tokenizer, cut);
     const sequences = shard === undefined ? all : shardSequences(all, shard);
-    const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize: perForward, shard })), streamed };
+    const encodesItself = pool === undefined && dtype === "float16";
+    const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize: perForward, shard, encodesItself })), streamed };
     return shard === undefined ? result : { ...result, shard };
   } finally {
     lock?.release();
@@ -301,7 +311,7 @@ function checkFirstSequence(docs: ReturnType<typeof loadTextSource>, tokenizer: 
  * The stored states of one batch (see batchStates), computed in this thread or on a worker, into
  * the buffers of `reuse` (an earlier batch's states, written and done with) where they fit.
  */
-type BatchRunner = (batch: readonly Sequence[], reuse?: Float32Array[]) => Promise<Float32Array[]>;
+type BatchRunner = (batch: readonly Sequence[], reuse?: Float32Array[]) => Promise<Float32Array[] | Float16Batch>;
 
 /**
  * Cut the text into batches, run them with up to `depth` batches in flight (one per worker) and
@@ -312,7 +322,7 @@ async function runBatches(
   depth: number,
   writer: HiddenStateWriter,
   sequences: Iterator<Sequence>,
-  opts: Omit<ExtractOptions, "shard"> & { seqLen: number; batchSize: number; shard?: ShardInfo },
+  opts: Omit<ExtractOptions, "shard"> & { seqLen: number; batchSize: number; shard?: ShardInfo; encodesItself?: boolean },
 ): Promise<Omit<ExtractResult, "streamed">> {
   // What this run fills: the shard's tokens, or --max-tokens (for the progress bar's total).
   const totalTokens = opts.shard?.n_tokens ?? opts.maxTokens;
@@ -352,7 +362,7 @@ async function runBatches(
   report();
 
   // Batches handed out and not yet written, oldest first.
-  const inFlight: { batch: Sequence[]; states: Promise<Float32Array[]> }[] = [];
+  const inFlight: { batch: Sequence[]; states: Promise<Float32Array[] | Float16Batch> }[] = [];
   // States already written: their buffers take the next batch's states (no fresh pages per batch).
   const spare: Float32Array[][] = [];
   // The shard being written: its files are fsynced on libuv's pool (HiddenStateWriter.appendAsync)
@@ -365,7 +375,7 @@ async function runBatches(
     writing = writer
       .appendAsync(batch.map((s) => ({ tokenIds: s.tokenIds, text: s.text, tags: s.tags, source: s.source })), written)
       .then(() => {
-        if (writer.holdsStatesWhileWriting) spare.push(written);
+        if (writer.holdsStatesWhileWriting && !(written instanceof Float16Batch)) spare.push(written);
         const n = batch.reduce((k, s) => k + s.tokenIds.length, 0);
         tokens += n;
         tokensThisRun += n;
@@ -376,7 +386,7 @@ async function runBatches(
       });
     writing.catch(() => undefined); // awaited by the next commit or after the loop; this only marks it handled
     // Float16 states were encoded before appendAsync returned: their buffers take the next batch.
-    if (!writer.holdsStatesWhileWriting) spare.push(written);
+    if (!writer.holdsStatesWhileWriting && !(written instanceof Float16Batch)) spare.push(written);
   };
 
   let exhausted = false;
@@ -396,8 +406,9 @@ async function runBatches(
       exhausted = true;
       break;
     }
-    // The writer's float16 buffers for this batch are faulted in while its forward runs.
-    writer.reserve(batch.reduce((n, s) => n + s.tokenIds.length, 0) * writer.dModel);
+    // The writer's float16 buffers for this batch are faulted in while its forward runs (a
+    // runner that encodes itself gets its buffer from writer.float16Batch).
+    if (opts.encodesItself !== true) writer.reserve(batch.reduce((n, s) => n + s.tokenIds.length, 0) * writer.dModel);
     const states = run(batch, spare.pop());
     states.catch(() => undefined); // awaited in order by commitOldest; this only marks it handled
     inFlight.push({ batch, states });

@@ -211,7 +211,7 @@ type Addon = Pick<NativeBlas, "gemm" | "syrkUpper" | "setThreads"> & NativeLapac
 const QR_CALLS = ["qrColMajor", "applyQtColMajor", "svdSquare"] as const;
 
 /** `corename` and `detected` are absent from an addon built before the kernel choice. */
-type AddonInfo = { library: string; config: string; threads: number; corename?: string; detected?: string | null };
+type AddonInfo = { library: string; config: string; threads: number; corename?: string; detected?: string | null; threadTimeoutSet?: boolean };
 
 let loaded: NativeBlas | null | undefined;
 let whyNot = "";
@@ -324,7 +324,7 @@ function load(): NativeBlas | null {
     if (!process.env.LINEARITY_QUIET) process.stderr.write(`linearity-lab: notice: the LAPACK QR / SVD of ${info.library} failed its self-test (${qrFailed}); the QR rescore runs in JavaScript\n`);
   }
   return {
-    description: `${info.library}${info.config ? ` (${info.config})` : ""}${describeKernel(kernel)}`,
+    description: `${info.library}${info.config ? ` (${info.config})` : ""}${describeKernel(kernel)}${info.threadTimeoutSet ? ", idle threads sleep at once (OPENBLAS_THREAD_TIMEOUT=4)" : ""}`,
     kernel,
     threads: () => addon.info()?.threads ?? 1,
     // Node-API functions do not use `this`: the addon's own functions serve as the methods.

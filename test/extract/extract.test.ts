@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
 import { buildProgram } from "../../lib/cli/main";
 import { HiddenStateDataset } from "../../lib/dataset/reader";
+import { decodeF16, encodeF16Js } from "../../lib/io/f16";
 import { extract } from "../../lib/extract/extract";
 import { cutSequences } from "../../lib/extract/sequences";
 import { loadTextSource } from "../../lib/extract/source";
@@ -159,6 +160,25 @@ describe("extract (byte-level Llama)", () => {
       const x = f32.state(s);
       const y = f16.state(s);
       for (let i = 0; i < x.length; i++) expect(Math.abs(x[i] - y[i])).toBeLessThanOrEqual(Math.abs(x[i]) * 2 ** -11 + 2 ** -24);
+    }
+  });
+  it("float16 states, encoded as the forward makes them over many batches with shards written meanwhile, are float32's rounded to float16, bit for bit", async () => {
+    const a = out();
+    const b = out();
+    await extract({ model: byteModel, text: textFile, out: a, seqLen: 16, maxTokens: 160, batchSize: 2 });
+    await extract({ model: byteModel, text: textFile, out: b, seqLen: 16, maxTokens: 160, batchSize: 2, dtype: "float16" });
+    const f32 = HiddenStateDataset.open(a);
+    const f16 = HiddenStateDataset.open(b);
+    expect(f16.samples.length).toBeGreaterThanOrEqual(10);
+    for (let s = 0; s < f32.nStates; s++) {
+      const x = f32.state(s);
+      const bits = new Uint16Array(x.length);
+      expect(encodeF16Js(x, bits)).toBe(-1);
+      const want = decodeF16(bits);
+      const got = f16.state(s);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
+      expect(worst, `state ${s}`).toBe(0);
     }
   });
 });
