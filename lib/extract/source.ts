@@ -35,7 +35,8 @@ export function loadTextSource(spec: string): TextDocument[] {
       docs = all !== undefined && part !== undefined ? brownSplit(all, part) : loadBrown(undefined, part);
       brownCache.set(spec, docs);
     }
-    return docs.map((d) => ({ id: d.id, text: d.text, spans: d.spans }));
+    // Read through: a document's file is parsed when its text is first needed (lib/corpus/brown.ts).
+    return docs.map((d) => Object.defineProperties({ id: d.id }, { text: { enumerable: true, get: () => d.text }, spans: { enumerable: true, get: () => d.spans } }) as TextDocument);
   }
   if (!fs.existsSync(spec)) throw new Error(`text: file ${spec} does not exist`);
   if (fs.statSync(spec).isDirectory()) throw new Error(`text: ${spec} is a folder; pass a UTF-8 text file`);

