@@ -158,66 +158,129 @@ static napi_value fail(napi_env env, const char* message) {
   return NULL;
 }
 
+/*
+ * The row and elementwise kernels below run on `threads` threads (an optional last argument,
+ * default 1: the caller passes the BLAS's thread count, lib/native/wasm-fused.ts) when the work is
+ * large enough to pay for a thread: each thread takes a contiguous share of rows (or values),
+ * computed exactly as on one thread. Why: between the products the BLAS's threads sleep, and these
+ * loops (TinyLlama's SwiGLU over [512, 5632], 22 times a forward) ran on one core of two.
+ */
+enum { KERNEL_MAX_THREADS = 8, KERNEL_MIN_SHARE = 1 << 16 };
+
+struct kernel_job {
+  int kind; /* 0 rms_norm, 1 layer_norm, 2 swiglu, 3 gelu */
+  const float *x, *y, *gain, *bias;
+  float* out;
+  float eps;
+  size_t rows, width; /* rows of `width` values; swiglu and gelu: rows = values, width = 1 */
+};
+
+static void* kernel_share(void* arg) {
+  const struct kernel_job* j = arg;
+  switch (j->kind) {
+    case 0: rms_norm_rows(j->x, j->gain, j->eps, j->out, j->rows, j->width); break;
+    case 1: layer_norm_rows(j->x, j->gain, j->bias, j->eps, j->out, j->rows, j->width); break;
+    case 2: swiglu_values(j->x, j->y, j->out, j->rows); break;
+    default: gelu_tanh_values(j->x, j->out, j->rows); break;
+  }
+  return NULL;
+}
+
+/* Run `whole` on up to `threads` threads, each on a contiguous share of its rows (at least KERNEL_MIN_SHARE values each). */
+static void run_kernel(struct kernel_job whole, int threads) {
+  size_t values = whole.rows * whole.width;
+  size_t n = threads > 1 ? (size_t)threads : 1;
+  if (n > KERNEL_MAX_THREADS) n = KERNEL_MAX_THREADS;
+  while (n > 1 && values / n < KERNEL_MIN_SHARE) n--;
+  if (n > whole.rows) n = whole.rows > 0 ? whole.rows : 1;
+  struct kernel_job jobs[KERNEL_MAX_THREADS];
+  size_t start = 0;
+  for (size_t t = 0; t < n; t++) {
+    size_t end = whole.rows * (t + 1) / n;
+    size_t at = start * whole.width;
+    jobs[t] = whole;
+    jobs[t].x = whole.x + at;
+    jobs[t].y = whole.y != NULL ? whole.y + at : NULL;
+    jobs[t].out = whole.out + at;
+    jobs[t].rows = end - start;
+    start = end;
+  }
+  run_shares(kernel_share, jobs, sizeof jobs[0], n);
+}
+
+/* The optional thread count at argument `i` (default 1), or 0 after throwing. */
+static int threads_arg(napi_env env, size_t argc, napi_value* a, size_t i, int* threads) {
+  *threads = 1;
+  if (argc <= i) return 1;
+  napi_valuetype t;
+  if (napi_typeof(env, a[i], &t) == napi_ok && t == napi_undefined) return 1;
+  return int_arg(env, a[i], threads) && *threads >= 1;
+}
+
 /* rmsNorm(x, gain, eps, out): x and out [rows, width], gain [width]; out may be x. */
 static napi_value rms_norm(napi_env env, napi_callback_info info) {
-  size_t argc = 4, nx, ng, no;
-  napi_value a[4];
+  size_t argc = 5, nx, ng, no;
+  napi_value a[5];
   float *x, *g, *o;
   double eps;
+  int threads;
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 4 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &g, &ng) || !dbl_arg(env, a[2], &eps) || !f32(env, a[3], &o, &no)) {
-    napi_throw_type_error(env, NULL, "native kernels: rmsNorm(x: Float32Array, gain: Float32Array, eps: number, out: Float32Array)");
+  if (argc < 4 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &g, &ng) || !dbl_arg(env, a[2], &eps) || !f32(env, a[3], &o, &no) || !threads_arg(env, argc, a, 4, &threads)) {
+    napi_throw_type_error(env, NULL, "native kernels: rmsNorm(x: Float32Array, gain: Float32Array, eps: number, out: Float32Array, threads?: number)");
     return NULL;
   }
   if (ng == 0 || nx % ng != 0 || no != nx) return fail(env, "native kernels: rmsNorm needs x and out of equal length, a multiple of gain's");
-  rms_norm_rows(x, g, (float)eps, o, nx / ng, ng);
+  run_kernel((struct kernel_job){0, x, NULL, g, NULL, o, (float)eps, nx / ng, ng}, threads);
   return NULL;
 }
 
 /* layerNorm(x, gain, bias, eps, out): x and out [rows, width], gain and bias [width]; out may be x. */
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
-  size_t argc = 5, nx, ng, nb, no;
-  napi_value a[5];
+  size_t argc = 6, nx, ng, nb, no;
+  napi_value a[6];
   float *x, *g, *b, *o;
   double eps;
+  int threads;
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 5 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &g, &ng) || !f32(env, a[2], &b, &nb) || !dbl_arg(env, a[3], &eps) ||
-      !f32(env, a[4], &o, &no)) {
-    napi_throw_type_error(env, NULL, "native kernels: layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array, eps: number, out: Float32Array)");
+  if (argc < 5 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &g, &ng) || !f32(env, a[2], &b, &nb) || !dbl_arg(env, a[3], &eps) ||
+      !f32(env, a[4], &o, &no) || !threads_arg(env, argc, a, 5, &threads)) {
+    napi_throw_type_error(env, NULL, "native kernels: layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array, eps: number, out: Float32Array, threads?: number)");
     return NULL;
   }
   if (ng == 0 || nb != ng || nx % ng != 0 || no != nx) return fail(env, "native kernels: layerNorm needs x and out of equal length, a multiple of gain's and bias's");
-  layer_norm_rows(x, g, b, (float)eps, o, nx / ng, ng);
+  run_kernel((struct kernel_job){1, x, NULL, g, b, o, (float)eps, nx / ng, ng}, threads);
   return NULL;
 }
 
 /* swiglu(gate, up, out): out = silu(gate) * up, all of one length; out may be gate or up. */
 static napi_value swiglu(napi_env env, napi_callback_info info) {
-  size_t argc = 3, ng, nu, no;
-  napi_value a[3];
+  size_t argc = 4, ng, nu, no;
+  napi_value a[4];
   float *g, *u, *o;
+  int threads;
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 3 || !f32(env, a[0], &g, &ng) || !f32(env, a[1], &u, &nu) || !f32(env, a[2], &o, &no)) {
-    napi_throw_type_error(env, NULL, "native kernels: swiglu(gate: Float32Array, up: Float32Array, out: Float32Array)");
+  if (argc < 3 || !f32(env, a[0], &g, &ng) || !f32(env, a[1], &u, &nu) || !f32(env, a[2], &o, &no) || !threads_arg(env, argc, a, 3, &threads)) {
+    napi_throw_type_error(env, NULL, "native kernels: swiglu(gate: Float32Array, up: Float32Array, out: Float32Array, threads?: number)");
     return NULL;
   }
   if (nu != ng || no != ng) return fail(env, "native kernels: swiglu needs gate, up and out of equal length");
-  swiglu_values(g, u, o, ng);
+  run_kernel((struct kernel_job){2, g, u, NULL, NULL, o, 0, ng, 1}, threads);
   return NULL;
 }
 
 /* geluTanh(x, out): out = gelu_new(x), of one length; out may be x. */
 static napi_value gelu_tanh(napi_env env, napi_callback_info info) {
-  size_t argc = 2, nx, no;
-  napi_value a[2];
+  size_t argc = 3, nx, no;
+  napi_value a[3];
   float *x, *o;
+  int threads;
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 2 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &o, &no)) {
-    napi_throw_type_error(env, NULL, "native kernels: geluTanh(x: Float32Array, out: Float32Array)");
+  if (argc < 2 || !f32(env, a[0], &x, &nx) || !f32(env, a[1], &o, &no) || !threads_arg(env, argc, a, 2, &threads)) {
+    napi_throw_type_error(env, NULL, "native kernels: geluTanh(x: Float32Array, out: Float32Array, threads?: number)");
     return NULL;
   }
   if (no != nx) return fail(env, "native kernels: geluTanh needs x and out of equal length");
-  gelu_tanh_values(x, o, nx);
+  run_kernel((struct kernel_job){3, x, NULL, NULL, NULL, o, 0, nx, 1}, threads);
   return NULL;
 }
 

@@ -148,14 +148,18 @@ export interface NativeFiles {
  * Norms accumulate in float64; exp is a polynomial within 2 ulp. Lengths are checked in C.
  */
 export interface NativeKernels {
-  /** out [rows, width] = x / sqrt(mean(x^2) + eps) * gain per row; gain [width]; out may be x. */
-  rmsNorm(x: Float32Array, gain: Float32Array, eps: number, out: Float32Array): void;
+  /**
+   * out [rows, width] = x / sqrt(mean(x^2) + eps) * gain per row; gain [width]; out may be x.
+   * `threads` (default 1; also for layerNorm, swiglu and geluTanh): work shared among that many
+   * threads by rows (values), each computed as on one thread, when there is enough of it.
+   */
+  rmsNorm(x: Float32Array, gain: Float32Array, eps: number, out: Float32Array, threads?: number): void;
   /** out [rows, width] = (x - mean) / sqrt(var + eps) * gain + bias per row (biased variance); out may be x. */
-  layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array, eps: number, out: Float32Array): void;
+  layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array, eps: number, out: Float32Array, threads?: number): void;
   /** out = silu(gate) * up, element by element; out may be gate or up. */
-  swiglu(gate: Float32Array, up: Float32Array, out: Float32Array): void;
+  swiglu(gate: Float32Array, up: Float32Array, out: Float32Array, threads?: number): void;
   /** out = gelu_new(x) (the tanh form), element by element; out may be x. */
-  geluTanh(x: Float32Array, out: Float32Array): void;
+  geluTanh(x: Float32Array, out: Float32Array, threads?: number): void;
   /** Rotary (rotate_half) on rows [rows, width] at positions row % nPos, tables cos, sin [nPos, rot]; out apart from x. */
   rotary(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, nPos: number, width: number): void;
   /** Softmax in place over score rows [rows, nPos] seeing keys up to row % nPos (and within `window`, 0: none); hidden keys become 0. */

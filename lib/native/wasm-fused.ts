@@ -99,10 +99,11 @@ export function installFusedKernels(): boolean {
   register(ROTARY_KERNEL, onHeap("x", ({ x, cos, sin }, out, shape) => kernels.rotary(x, cos, sin, out, shape[2], shape[3])));
   register(ATTENTION_KERNEL, (args) => causalAttentionKernel(blas, kernels, args));
   register(ROTARY_ATTENTION_KERNEL, (args) => rotaryAttentionKernel(blas, kernels, args));
-  register(SWIGLU_KERNEL, onHeap("gate", ({ gate, up }, out) => kernels.swiglu(gate, up, out)));
-  register(GELU_TANH_KERNEL, onHeap("x", ({ x }, out) => kernels.geluTanh(x, out)));
-  register(RMS_NORM_KERNEL, onHeap("x", ({ x, gain }, out, _, attrs) => kernels.rmsNorm(x, gain, attrs.eps as number, out)));
-  register(LAYER_NORM_KERNEL, onHeap("x", ({ x, gain, bias }, out, _, attrs) => kernels.layerNorm(x, gain, bias, attrs.eps as number, out)));
+  // On as many threads as the BLAS has (1 in a worker of extract --workers): its own sleep between products.
+  register(SWIGLU_KERNEL, onHeap("gate", ({ gate, up }, out) => kernels.swiglu(gate, up, out, blas.threads())));
+  register(GELU_TANH_KERNEL, onHeap("x", ({ x }, out) => kernels.geluTanh(x, out, blas.threads())));
+  register(RMS_NORM_KERNEL, onHeap("x", ({ x, gain }, out, _, attrs) => kernels.rmsNorm(x, gain, attrs.eps as number, out, blas.threads())));
+  register(LAYER_NORM_KERNEL, onHeap("x", ({ x, gain, bias }, out, _, attrs) => kernels.layerNorm(x, gain, bias, attrs.eps as number, out, blas.threads())));
   installed = true;
   return true;
 }

@@ -2,7 +2,7 @@
  * The fused element-wise kernels (native/kernels.c through lib/native/wasm-fused.ts) against
  * float64 loops written here from the definitions: RMSNorm, LayerNorm, SwiGLU, gelu_new and the
  * causal softmax, on ordinary values, on the exp polynomial's extremes (saturation, NaN); attention
- * groups on several threads bit for bit against one; and the
+ * groups, norms, SwiGLU and gelu_new on several threads bit for bit against one; and the
  * C argument checks. Skipped, with a notice, where the native kernels are unavailable.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -154,5 +154,32 @@ describe.skipIf(!runs)("fused element-wise kernels", () => {
     const x = new Float32Array(8);
     expect(() => k.rotary(x, new Float32Array(4), new Float32Array(4), x, 2, 4)).toThrow(/rotary's out overlaps x/);
     expect(() => (k.layerNorm as (...a: unknown[]) => void)(new Float32Array(4), new Float64Array(4), new Float32Array(4), 1e-5, new Float32Array(4))).toThrow(TypeError);
+  });
+
+  it("RMSNorm, LayerNorm, SwiGLU and gelu_new on 1-5 threads: bit for bit the one-thread result, shares of uneven size, in place too", () => {
+    const k = kernels!;
+    // 300 rows of 997: large enough to split (at least 2^16 values a share), uneven shares.
+    const rows = 300, width = 997, n = rows * width;
+    const x = values(n, 11), up = values(n, 12), gain = values(width, 13), bias = values(width, 14);
+    const run = (threads: number) => {
+      const out = { rms: new Float32Array(n), ln: new Float32Array(n), swiglu: new Float32Array(n), gelu: new Float32Array(n), inPlace: Float32Array.from(x) };
+      k.rmsNorm(x, gain, 1e-6, out.rms, threads);
+      k.layerNorm(x, gain, bias, 1e-5, out.ln, threads);
+      k.swiglu(x, up, out.swiglu, threads);
+      k.geluTanh(x, out.gelu, threads);
+      k.swiglu(out.inPlace, up, out.inPlace, threads); // out is gate
+      return out;
+    };
+    const one = run(1);
+    const sameBits = (a: Float32Array, b: Float32Array) => {
+      const ua = new Uint32Array(a.buffer), ub = new Uint32Array(b.buffer);
+      return ua.every((v, i) => v === ub[i]);
+    };
+    expect(sameBits(one.inPlace, one.swiglu)).toBe(true);
+    for (const threads of [2, 3, 5]) {
+      const many = run(threads);
+      for (const name of ["rms", "ln", "swiglu", "gelu", "inPlace"] as const) expect(sameBits(many[name], one[name]), `${name} on ${threads} threads`).toBe(true);
+    }
+    expect(() => k.swiglu(x, up, one.swiglu, 0)).toThrow(TypeError);
   });
 });
