@@ -9,7 +9,7 @@ import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HiddenStateWriter } from "../../lib/dataset/writer";
 import { nativeBlas, nativeBlasStatus } from "../../lib/native";
-import { MODEL, makeBatch, tempDir } from "./helpers";
+import { MODEL, datasetFiles, makeBatch, tempDir } from "./helpers";
 
 const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -18,24 +18,6 @@ const S = MODEL.n_layers + 1;
 const D = MODEL.d_model;
 const files = nativeBlas()?.files;
 if (files === undefined) console.warn(`test/dataset/append-async.test.ts: native shard writes SKIPPED (appendAsync falls back to append): ${nativeBlasStatus()}`);
-
-/** Every file under `dir` (relative path -> bytes), manifest timestamps blanked. */
-function contents(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        let text = fs.readFileSync(p).toString("base64");
-        if (e.name === "manifest.json") text = fs.readFileSync(p, "utf8").replace(/"(created|updated)": "[^"]*"/g, "");
-        out.set(path.relative(dir, p), text);
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe("HiddenStateWriter.appendAsync", () => {
   for (const dtype of ["float16", "float32"] as const) {
@@ -52,7 +34,7 @@ describe("HiddenStateWriter.appendAsync", () => {
           t += lengths.reduce((a, b) => a + b, 0);
         }
         w.finish();
-        return contents(dir);
+        return datasetFiles(dir);
       };
       const sync = await write("sync", false);
       const viaAsync = await write("async", true);

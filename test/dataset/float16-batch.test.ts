@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Float16Batch } from "../../lib/dataset/float16-batch";
 import { HiddenStateWriter } from "../../lib/dataset/writer";
 import { nativeBlas } from "../../lib/native";
-import { MODEL, makeBatch, tempDir } from "./helpers";
+import { MODEL, datasetFiles, makeBatch, tempDir } from "./helpers";
 
 const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -20,20 +20,6 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const writesInBackground = nativeBlas()?.files !== undefined;
 const S = MODEL.n_layers + 1;
 const D = MODEL.d_model;
-
-/** Every file under `dir` (relative path -> base64), manifest timestamps blanked. */
-function contents(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), e.name === "manifest.json" ? fs.readFileSync(p, "utf8").replace(/"(created|updated)": "[^"]*"/g, "") : fs.readFileSync(p).toString("base64"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** Put every row of `states` ([tokens * D] per state) into `batch`, sequence by sequence from the last, states from the last. */
 function putBackwards(batch: Float16Batch, states: Float32Array[], lengths: number[]): void {
@@ -69,8 +55,8 @@ describe("Float16Batch", () => {
     await writing;
     a.finish();
     b.finish();
-    const want = contents(viaAppend);
-    const got = contents(viaBatch);
+    const want = datasetFiles(viaAppend);
+    const got = datasetFiles(viaBatch);
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
     expect(want.size).toBe(1 + shards.length * (S + 1));
     for (const [file, bytes] of want) expect(got.get(file), file).toBe(bytes);

@@ -7,6 +7,20 @@ export function tempDir(prefix = "linearity-ds-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Every file under `dir` (relative path -> its bytes in base64; the manifest as text with its timestamps blanked), to compare two datasets. */
+export function datasetFiles(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p), e.name === "manifest.json" ? fs.readFileSync(p, "utf8").replace(/"(created|updated)": "[^"]*"/g, "") : fs.readFileSync(p).toString("base64"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 /** The value stored for state b, global token t, column j: a formula the tests recompute independently. */
 export function value(b: number, t: number, j: number): number {
   return Math.fround(Math.sin(b * 7.1 + t * 0.37 + j * 1.3) * (b + 1));
