@@ -167,8 +167,10 @@ static napi_value fail(napi_env env, const char* message) {
  */
 enum { KERNEL_MAX_THREADS = 8, KERNEL_MIN_SHARE = 1 << 16 };
 
+enum kernel_kind { KERNEL_RMS_NORM, KERNEL_LAYER_NORM, KERNEL_SWIGLU, KERNEL_GELU_TANH };
+
 struct kernel_job {
-  int kind; /* 0 rms_norm, 1 layer_norm, 2 swiglu, 3 gelu */
+  enum kernel_kind kind;
   const float *x, *y, *gain, *bias;
   float* out;
   float eps;
@@ -178,10 +180,10 @@ struct kernel_job {
 static void* kernel_share(void* arg) {
   const struct kernel_job* j = arg;
   switch (j->kind) {
-    case 0: rms_norm_rows(j->x, j->gain, j->eps, j->out, j->rows, j->width); break;
-    case 1: layer_norm_rows(j->x, j->gain, j->bias, j->eps, j->out, j->rows, j->width); break;
-    case 2: swiglu_values(j->x, j->y, j->out, j->rows); break;
-    default: gelu_tanh_values(j->x, j->out, j->rows); break;
+    case KERNEL_RMS_NORM: rms_norm_rows(j->x, j->gain, j->eps, j->out, j->rows, j->width); break;
+    case KERNEL_LAYER_NORM: layer_norm_rows(j->x, j->gain, j->bias, j->eps, j->out, j->rows, j->width); break;
+    case KERNEL_SWIGLU: swiglu_values(j->x, j->y, j->out, j->rows); break;
+    case KERNEL_GELU_TANH: gelu_tanh_values(j->x, j->out, j->rows); break;
   }
   return NULL;
 }
@@ -208,7 +210,7 @@ static void run_kernel(struct kernel_job whole, int threads) {
   run_shares(kernel_share, jobs, sizeof jobs[0], n);
 }
 
-/* The optional thread count at argument `i` (default 1), or 0 after throwing. */
+/* The optional thread count at argument `i` into *threads (default 1); 0 when it is not an integer >= 1 (the caller throws). */
 static int threads_arg(napi_env env, size_t argc, napi_value* a, size_t i, int* threads) {
   *threads = 1;
   if (argc <= i) return 1;
@@ -217,7 +219,7 @@ static int threads_arg(napi_env env, size_t argc, napi_value* a, size_t i, int* 
   return int_arg(env, a[i], threads) && *threads >= 1;
 }
 
-/* rmsNorm(x, gain, eps, out): x and out [rows, width], gain [width]; out may be x. */
+/* rmsNorm(x, gain, eps, out, threads?): x and out [rows, width], gain [width]; out may be x. */
 static napi_value rms_norm(napi_env env, napi_callback_info info) {
   size_t argc = 5, nx, ng, no;
   napi_value a[5];
@@ -230,11 +232,11 @@ static napi_value rms_norm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (ng == 0 || nx % ng != 0 || no != nx) return fail(env, "native kernels: rmsNorm needs x and out of equal length, a multiple of gain's");
-  run_kernel((struct kernel_job){0, x, NULL, g, NULL, o, (float)eps, nx / ng, ng}, threads);
+  run_kernel((struct kernel_job){KERNEL_RMS_NORM, x, NULL, g, NULL, o, (float)eps, nx / ng, ng}, threads);
   return NULL;
 }
 
-/* layerNorm(x, gain, bias, eps, out): x and out [rows, width], gain and bias [width]; out may be x. */
+/* layerNorm(x, gain, bias, eps, out, threads?): x and out [rows, width], gain and bias [width]; out may be x. */
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
   size_t argc = 6, nx, ng, nb, no;
   napi_value a[6];
@@ -248,11 +250,11 @@ static napi_value layer_norm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (ng == 0 || nb != ng || nx % ng != 0 || no != nx) return fail(env, "native kernels: layerNorm needs x and out of equal length, a multiple of gain's and bias's");
-  run_kernel((struct kernel_job){1, x, NULL, g, b, o, (float)eps, nx / ng, ng}, threads);
+  run_kernel((struct kernel_job){KERNEL_LAYER_NORM, x, NULL, g, b, o, (float)eps, nx / ng, ng}, threads);
   return NULL;
 }
 
-/* swiglu(gate, up, out): out = silu(gate) * up, all of one length; out may be gate or up. */
+/* swiglu(gate, up, out, threads?): out = silu(gate) * up, all of one length; out may be gate or up. */
 static napi_value swiglu(napi_env env, napi_callback_info info) {
   size_t argc = 4, ng, nu, no;
   napi_value a[4];
@@ -264,11 +266,11 @@ static napi_value swiglu(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (nu != ng || no != ng) return fail(env, "native kernels: swiglu needs gate, up and out of equal length");
-  run_kernel((struct kernel_job){2, g, u, NULL, NULL, o, 0, ng, 1}, threads);
+  run_kernel((struct kernel_job){KERNEL_SWIGLU, g, u, NULL, NULL, o, 0, ng, 1}, threads);
   return NULL;
 }
 
-/* geluTanh(x, out): out = gelu_new(x), of one length; out may be x. */
+/* geluTanh(x, out, threads?): out = gelu_new(x), of one length; out may be x. */
 static napi_value gelu_tanh(napi_env env, napi_callback_info info) {
   size_t argc = 3, nx, no;
   napi_value a[3];
@@ -280,7 +282,7 @@ static napi_value gelu_tanh(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (no != nx) return fail(env, "native kernels: geluTanh needs x and out of equal length");
-  run_kernel((struct kernel_job){3, x, NULL, NULL, NULL, o, 0, nx, 1}, threads);
+  run_kernel((struct kernel_job){KERNEL_GELU_TANH, x, NULL, NULL, NULL, o, 0, nx, 1}, threads);
   return NULL;
 }
 

@@ -63,8 +63,6 @@ export class HiddenStateWriter {
   readonly dir: string;
   private manifest: Manifest;
   private finished = false;
-  /** An appendAsync's files are being written (its float16 buffers are in use). */
-  private writing = false;
   /**
    * The float16 bits of every state of an append, state after state, reused from append to
    * append: a fresh buffer per batch cost more in first-touch page faults than the conversion
@@ -77,8 +75,12 @@ export class HiddenStateWriter {
    * fills while the other's shard is written.
    */
   private readonly batchBuffers = [new Uint16Array(0), new Uint16Array(0)];
-  /** The buffer, and the tokens, of the append being written (appendAsync), if any. */
-  private inWrite: { buffer: ArrayBufferLike; tokens: number } | undefined;
+  /**
+   * The append whose files are being written (appendAsync), if any: its tokens, and the buffer of
+   * its float16 batch (an append from float32 states has none; those and the writer's own float16
+   * buffers are in use too).
+   */
+  private inWrite: { buffer?: ArrayBufferLike; tokens: number } | undefined;
 
   private constructor(dir: string, manifest: Manifest) {
     this.dir = dir;
@@ -209,8 +211,7 @@ export class HiddenStateWriter {
     const shard = this.prepare(samples, states, "appendAsync");
     if (shard === undefined) return;
     const temp = this.startShard(shard);
-    this.writing = true;
-    this.inWrite = { buffer: states instanceof Float16Batch ? states.buffer.buffer : new ArrayBuffer(0), tokens: shard.tokens };
+    this.inWrite = { buffer: states instanceof Float16Batch ? states.buffer.buffer : undefined, tokens: shard.tokens };
     try {
       await writeShardFiles(temp, shard.files.map(([file, dtype, shape, body]) => [path.join(temp, file), npyHeaderBytes(dtype, shape), body]));
     } catch (err) {
@@ -218,7 +219,6 @@ export class HiddenStateWriter {
       const file = (err as { path?: string }).path ?? temp;
       throw fsError(file, err, "write");
     } finally {
-      this.writing = false;
       this.inWrite = undefined;
     }
     this.publish(shard, temp);
@@ -227,7 +227,7 @@ export class HiddenStateWriter {
   /** Check an append's input (`caller` names it in errors) and encode its states; undefined for zero samples. Nothing on disk changes. */
   private prepare(samples: SampleInput[], states: Float32Array[] | Float16Batch, caller = "append"): PreparedShard | undefined {
     if (this.finished) throw new Error(`${this.dir}: append after finish()`);
-    if (this.writing) throw new Error(`${this.dir}: ${caller} while an earlier append is still being written`);
+    if (this.inWrite !== undefined) throw new Error(`${this.dir}: ${caller} while an earlier append is still being written`);
     const m = this.manifest;
     if (samples.length === 0) {
       if (states instanceof Float16Batch || states.some((s) => s.length > 0)) throw new Error("append: states given for zero samples");

@@ -272,15 +272,15 @@ export async function extract(opts: ExtractOptions): Promise<ExtractResult> {
       await forwardBatch(inThread!, batch, layout, into);
       return into;
     };
+    const encodesItself = pool === undefined && dtype === "float16";
     const run: BatchRunner =
       pool !== undefined
         ? (batch, reuse) => pool!.run(batch.map((s) => s.tokenIds), reuse)
-        : dtype === "float16"
+        : encodesItself
           ? toFloat16
           : (batch, reuse) => batchStates(inThread!, batch, layout, reuse);
     const all = cutSequences(docs, tokenizer, cut);
     const sequences = shard === undefined ? all : shardSequences(all, shard);
-    const encodesItself = pool === undefined && dtype === "float16";
     const result = { ...(await runBatches(run, Math.max(1, workers), writer, sequences, { ...opts, seqLen, batchSize: perForward, shard, encodesItself })), streamed };
     return shard === undefined ? result : { ...result, shard };
   } finally {
